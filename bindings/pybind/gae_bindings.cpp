@@ -1,0 +1,171 @@
+// Glue for native/include/mlaf/gae.h.
+#include <algorithm>
+#include <string>
+
+#include "checks.h"
+#include "mlaf/gae.h"
+
+namespace mlaf_py {
+namespace {
+
+struct Rollout {
+  mlaf::RolloutShape shape{};
+  mlaf::RolloutInputs inputs{};
+  py::array gammas;
+};
+
+// Checks every input of gae()/discounted_returns() and returns raw views.
+Rollout check_rollout(const char* func, const py::handle& rewards, const py::handle& values,
+                      const py::handle& terminated, const py::handle& truncated,
+                      const py::handle& bootstrap, const py::handle& truncated_values,
+                      const py::handle& gammas, bool needs_values) {
+  auto r = require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny, kAny}, "(S, T, N)");
+  const py::ssize_t s = r.shape(0), t = r.shape(1), n = r.shape(2);
+  Rollout out;
+  out.shape = {static_cast<std::size_t>(s), static_cast<std::size_t>(t),
+               static_cast<std::size_t>(n)};
+  out.inputs.rewards = static_cast<const float*>(r.data());
+  if (needs_values) {
+    out.inputs.values = static_cast<const float*>(
+        require(values, func, "values", Kind::kFloat32, {s, t, n}, "(S, T, N)").data());
+  }
+  auto term = require(terminated, func, "terminated", Kind::kFlag, {t, n}, "(T, N)");
+  auto trunc = require(truncated, func, "truncated", Kind::kFlag, {t, n}, "(T, N)");
+  out.inputs.terminated = static_cast<const std::uint8_t*>(term.data());
+  out.inputs.truncated = static_cast<const std::uint8_t*>(trunc.data());
+  out.inputs.bootstrap = static_cast<const float*>(
+      require(bootstrap, func, "bootstrap_values", Kind::kFloat32, {s, n}, "(S, N)").data());
+  if (!truncated_values.is_none()) {
+    out.inputs.truncated_values = static_cast<const float*>(
+        require(truncated_values, func, "truncated_values", Kind::kFloat32, {s, t, n},
+                "(S, T, N)")
+            .data());
+  } else {
+    const auto* flags = out.inputs.truncated;
+    if (std::any_of(flags, flags + t * n, [](std::uint8_t f) { return f != 0; })) {
+      throw py::value_error(std::string(func) +
+                            "(): 'truncated' marks interrupted episodes, which bootstrap from "
+                            "the value of their final observation, but 'truncated_values' "
+                            "was not given; pass the (S, T, N) float32 values of those final "
+                            "observations.");
+    }
+  }
+  out.gammas = require(gammas, func, "gammas", Kind::kFloat32, {s}, "(S,)");
+  const auto* g = static_cast<const float*>(out.gammas.data());
+  for (py::ssize_t i = 0; i < s; ++i) {
+    if (!(g[i] >= 0.0f && g[i] <= 1.0f)) {
+      throw py::value_error(std::string(func) + "(): gammas[" + std::to_string(i) +
+                            "] must lie in [0, 1]; got " + std::to_string(g[i]) + ".");
+    }
+  }
+  return out;
+}
+
+float* checked_output(const py::handle& obj, const char* func, const char* name,
+                      const mlaf::RolloutShape& shape, const std::vector<py::array>& inputs,
+                      const std::vector<const char*>& input_names) {
+  auto a = require(obj, func, name, Kind::kFloat32,
+                   {static_cast<py::ssize_t>(shape.signals), static_cast<py::ssize_t>(shape.steps),
+                    static_cast<py::ssize_t>(shape.agents)},
+                   "(S, T, N)");
+  if (!a.writeable()) fail(func, name, "a writeable array", "a read-only array");
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].is_none()) require_disjoint(a, name, inputs[i], input_names[i], func);
+  }
+  return static_cast<float*>(a.mutable_data());
+}
+
+py::array as_array_or_none(const py::handle& obj) {
+  return obj.is_none() ? py::array() : py::reinterpret_borrow<py::array>(obj);
+}
+
+}  // namespace
+
+void bind_gae(py::module_& m) {
+  m.def(
+      "gae",
+      [](py::handle rewards, py::handle values, py::handle terminated, py::handle truncated,
+         py::handle bootstrap_values, py::handle truncated_values, py::handle gammas,
+         float lambd, py::handle advantages, py::handle returns) {
+        const char* f = "gae";
+        Rollout ro = check_rollout(f, rewards, values, terminated, truncated, bootstrap_values,
+                                   truncated_values, gammas, true);
+        if (!(lambd >= 0.0f && lambd <= 1.0f)) {
+          throw py::value_error("gae(): lambd must lie in [0, 1]; got " +
+                                std::to_string(lambd) + ".");
+        }
+        const std::vector<py::array> ins = {
+            py::reinterpret_borrow<py::array>(rewards), py::reinterpret_borrow<py::array>(values),
+            py::reinterpret_borrow<py::array>(bootstrap_values), as_array_or_none(truncated_values)};
+        const std::vector<const char*> names = {"rewards", "values", "bootstrap_values",
+                                                "truncated_values"};
+        float* adv = checked_output(advantages, f, "advantages", ro.shape, ins, names);
+        float* ret = checked_output(returns, f, "returns", ro.shape, ins, names);
+        auto adv_arr = py::reinterpret_borrow<py::array>(advantages);
+        require_disjoint(adv_arr, "advantages", py::reinterpret_borrow<py::array>(returns),
+                         "returns", f);
+        const auto* g = static_cast<const float*>(ro.gammas.data());
+        py::gil_scoped_release release;
+        mlaf::gae(ro.shape, ro.inputs, g, lambd, adv, ret);
+      },
+      py::arg("rewards"), py::arg("values"), py::arg("terminated"), py::arg("truncated"),
+      py::arg("bootstrap_values"), py::arg("truncated_values"), py::arg("gammas"),
+      py::arg("lambd"), py::arg("advantages"), py::arg("returns"));
+
+  m.def(
+      "discounted_returns",
+      [](py::handle rewards, py::handle terminated, py::handle truncated,
+         py::handle bootstrap_values, py::handle truncated_values, py::handle gammas,
+         py::handle returns) {
+        const char* f = "discounted_returns";
+        Rollout ro = check_rollout(f, rewards, py::none(), terminated, truncated,
+                                   bootstrap_values, truncated_values, gammas, false);
+        const std::vector<py::array> ins = {py::reinterpret_borrow<py::array>(rewards),
+                                            py::reinterpret_borrow<py::array>(bootstrap_values),
+                                            as_array_or_none(truncated_values)};
+        float* ret = checked_output(returns, f, "returns", ro.shape, ins,
+                                    {"rewards", "bootstrap_values", "truncated_values"});
+        const auto* g = static_cast<const float*>(ro.gammas.data());
+        py::gil_scoped_release release;
+        mlaf::discounted_returns(ro.shape, ro.inputs, g, ret);
+      },
+      py::arg("rewards"), py::arg("terminated"), py::arg("truncated"),
+      py::arg("bootstrap_values"), py::arg("truncated_values"), py::arg("gammas"),
+      py::arg("returns"));
+
+  m.def(
+      "gae_trajectory",
+      [](py::handle rewards, py::handle values, float value_next, float gamma, float lambd,
+         py::handle advantages) {
+        const char* f = "gae_trajectory";
+        auto r = require(rewards, f, "rewards", Kind::kFloat32, {kAny}, "(T,)");
+        const py::ssize_t t = r.shape(0);
+        auto v = require(values, f, "values", Kind::kFloat32, {t}, "(T,)");
+        auto a = require(advantages, f, "advantages", Kind::kFloat32, {t}, "(T,)");
+        require_disjoint(a, "advantages", r, "rewards", f);
+        require_disjoint(a, "advantages", v, "values", f);
+        const auto* rp = static_cast<const float*>(r.data());
+        const auto* vp = static_cast<const float*>(v.data());
+        auto* ap = static_cast<float*>(a.mutable_data());
+        py::gil_scoped_release release;
+        mlaf::gae_trajectory(rp, vp, static_cast<std::size_t>(t), value_next, gamma, lambd, ap);
+      },
+      py::arg("rewards"), py::arg("values"), py::arg("value_next"), py::arg("gamma"),
+      py::arg("lambd"), py::arg("advantages"));
+
+  m.def(
+      "discount_rewards",
+      [](py::handle rewards, float gamma, float value_next, py::handle returns) {
+        const char* f = "discount_rewards";
+        auto r = require(rewards, f, "rewards", Kind::kFloat32, {kAny}, "(T,)");
+        const py::ssize_t t = r.shape(0);
+        auto out = require(returns, f, "returns", Kind::kFloat32, {t}, "(T,)");
+        const auto* rp = static_cast<const float*>(r.data());
+        auto* op = static_cast<float*>(out.mutable_data());
+        py::gil_scoped_release release;
+        mlaf::discount_rewards(rp, static_cast<std::size_t>(t), gamma, value_next, op);
+      },
+      py::arg("rewards"), py::arg("gamma"), py::arg("value_next"), py::arg("returns"));
+}
+
+}  // namespace mlaf_py

@@ -1,0 +1,23 @@
+// The one compiled module, mlagents_fast._ext._kernels. Each kernel family
+// registers itself from its own *_bindings.cpp file.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace mlaf_py {
+void bind_gae(py::module_& m);
+void bind_normalizer(py::module_& m);
+void bind_buffer(py::module_& m);
+}  // namespace mlaf_py
+
+#ifndef MLAF_SOURCE_HASH
+#error "setup.py defines MLAF_SOURCE_HASH (a digest of native/ and bindings/)"
+#endif
+
+PYBIND11_MODULE(_kernels, m) {
+  m.doc() = "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather.";
+  m.attr("SOURCE_HASH") = MLAF_SOURCE_HASH;
+  mlaf_py::bind_gae(m);
+  mlaf_py::bind_normalizer(m);
+  mlaf_py::bind_buffer(m);
+}

@@ -1,0 +1,66 @@
+"""The only importer of compiled modules.
+
+Everything else imports native functions from here. A missing build, or one
+made from other sources than those in this checkout, raises `NativeBuildError`
+with the command that fixes it; there is no slow fall-back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from mlagents_fast._source_hash import source_hash
+
+REBUILD_HINT = "Rebuild the extensions from the repository root with `pip install -e .`."
+
+
+class NativeBuildError(ImportError):
+    """The compiled extension is missing or was built from other sources."""
+
+
+def _source_root() -> Path | None:
+    """The checkout this package sits in, if it is one (editable or in-place build)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "setup.py").is_file() and (root / "native").is_dir() else None
+
+
+def check_build(module: ModuleType, root: Path | None) -> None:
+    """Raise NativeBuildError if `module` was built from sources other than `root`'s."""
+    if root is None:
+        return
+    built = getattr(module, "SOURCE_HASH", None)
+    current = source_hash(root)
+    if built != current:
+        raise NativeBuildError(
+            f"The compiled module {module.__name__} is stale: it was built from native sources "
+            f"with digest {str(built)[:12]}, but the sources in {root} now have digest {current[:12]} "
+            f"(native/ or bindings/ changed since the last build). {REBUILD_HINT}"
+        )
+
+
+def _load() -> ModuleType:
+    try:
+        from mlagents_fast._ext import _kernels
+    except ImportError as error:
+        raise NativeBuildError(
+            f"The compiled module mlagents_fast._ext._kernels could not be imported ({error}). "
+            f"{REBUILD_HINT}"
+        ) from error
+    check_build(_kernels, _source_root())
+    return _kernels
+
+
+kernels = _load()
+
+gae = kernels.gae
+discounted_returns = kernels.discounted_returns
+gae_trajectory = kernels.gae_trajectory
+discount_rewards = kernels.discount_rewards
+RunningNormalizer = kernels.RunningNormalizer
+Rng = kernels.Rng
+GatherPlan = kernels.GatherPlan
+shuffled_indices = kernels.shuffled_indices
+sequence_indices = kernels.sequence_indices
+uniform_indices = kernels.uniform_indices
+RowWriter = kernels.RowWriter

@@ -1,0 +1,48 @@
+"""Ring replay buffer for off-policy trainers (SAC), sampled uniformly with replacement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.fields import Allocator, FieldSpec, allocate, default_allocator
+
+Batch = dict[str, NDArray[np.generic]]
+
+
+class ReplayBuffer:
+    """`capacity` transitions in struct-of-arrays rings; the oldest are overwritten first."""
+
+    def __init__(self, capacity: int, fields: Mapping[str, FieldSpec]) -> None:
+        if capacity <= 0:
+            raise ValueError(f"ReplayBuffer: capacity must be > 0; got {capacity}.")
+        if any(spec.per_signal for spec in fields.values()):
+            raise ValueError("ReplayBuffer: per-signal fields are stored one field per signal; use plain fields.")
+        self.capacity = capacity
+        self.names = list(fields)
+        self.arrays = {name: allocate(default_allocator, (capacity,), spec) for name, spec in fields.items()}
+        self._writer = _native.RowWriter([self.arrays[n] for n in self.names])
+        self._head = 0
+        self.size = 0
+
+    def add(self, values: Sequence[NDArray[np.generic]]) -> None:
+        """Append `n` transitions: `values[i]` is `[n, *shape]` for field `names[i]`."""
+        self._writer.write(self._head, list(values))
+        count = len(values[0]) if values else 0
+        self._head = (self._head + count) % self.capacity
+        self.size = min(self.size + count, self.capacity)
+
+    def sample(
+        self, batch_size: int, rng: _native.Rng, allocator: Allocator = default_allocator
+    ) -> Batch:
+        """`batch_size` transitions drawn uniformly with replacement, in fresh arrays."""
+        if self.size == 0:
+            raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
+        indices = _native.uniform_indices(rng, self.size, batch_size)
+        sources = [self.arrays[n] for n in self.names]
+        destinations = [allocator((batch_size, *src.shape[1:]), src.dtype) for src in sources]
+        _native.GatherPlan(sources, destinations).gather(indices)
+        return dict(zip(self.names, destinations))

@@ -1,0 +1,147 @@
+"""On-policy rollout storage: `[T, N, ...]` arrays written one step at a time, in place.
+
+Every field is one preallocated array (per-signal fields are `[S, T, N, ...]`),
+so the GAE kernel reads rewards and values where they lie, and minibatches are
+gathered by one native call into preallocated, contiguous arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.fields import Allocator, FieldSpec, allocate, default_allocator
+
+Batch = dict[str, NDArray[np.generic]]
+
+
+class StepWriter:
+    """Writes a fixed list of fields for all agents at step t in one native call."""
+
+    def __init__(self, destinations: list[NDArray[np.generic]], agents: int) -> None:
+        self._writer = _native.RowWriter(destinations)
+        self._agents = agents
+
+    def write(self, step: int, values: list[NDArray[np.generic]]) -> None:
+        """`values[i]` is `[N, *shape]` for the i-th field (or signal plane) named at creation."""
+        self._writer.write(step * self._agents, values)
+
+
+class RolloutBuffer:
+    """Struct-of-arrays storage for `steps` x `agents` transitions.
+
+    Field arrays are reachable as `buffer[name]`; a per-signal field is indexed
+    by signal as `buffer[name][s]`. Plane names for writers are `name` for plain
+    fields and `name.signal` for one signal of a per-signal field.
+    """
+
+    def __init__(
+        self,
+        steps: int,
+        agents: int,
+        fields: Mapping[str, FieldSpec],
+        signals: Sequence[str] = ("extrinsic",),
+    ) -> None:
+        if steps <= 0 or agents <= 0:
+            raise ValueError(f"RolloutBuffer: steps and agents must be > 0; got steps={steps}, agents={agents}.")
+        self.steps, self.agents, self.signals = steps, agents, tuple(signals)
+        self.fields = dict(fields)
+        self.arrays: dict[str, NDArray[np.generic]] = {}
+        for name, spec in self.fields.items():
+            leading = (len(self.signals), steps, agents) if spec.per_signal else (steps, agents)
+            self.arrays[name] = allocate(default_allocator, leading, spec)
+        self.bootstrap_values = np.zeros((len(self.signals), agents), np.float32)
+        self._planes = self._plane_views()
+
+    def __getitem__(self, name: str) -> NDArray[np.generic]:
+        return self.arrays[name]
+
+    @property
+    def rows(self) -> int:
+        return self.steps * self.agents
+
+    def _plane_views(self) -> dict[str, NDArray[np.generic]]:
+        """Each field, or signal plane, seen as `[T, N, *shape]`."""
+        planes: dict[str, NDArray[np.generic]] = {}
+        for name, spec in self.fields.items():
+            if spec.per_signal:
+                for s, signal in enumerate(self.signals):
+                    planes[f"{name}.{signal}"] = self.arrays[name][s]
+            else:
+                planes[name] = self.arrays[name]
+        return planes
+
+    def _flat(self, plane: str) -> NDArray[np.generic]:
+        try:
+            array = self._planes[plane]
+        except KeyError:
+            raise KeyError(
+                f"RolloutBuffer has no field or signal plane {plane!r}; it has {sorted(self._planes)}."
+            ) from None
+        return array.reshape((self.rows, *array.shape[2:]))
+
+    def step_writer(self, planes: Sequence[str]) -> StepWriter:
+        """A writer for these fields (or `field.signal` planes), in this order."""
+        return StepWriter([self._flat(p) for p in planes], self.agents)
+
+    def minibatches(
+        self,
+        batch_size: int,
+        rng: _native.Rng,
+        planes: Sequence[str] | None = None,
+        allocator: Allocator = default_allocator,
+    ) -> Iterator[Batch]:
+        """Shuffled minibatches of `batch_size` rows covering the rollout once.
+
+        The yielded arrays are reused: each is valid until the next minibatch.
+        A last partial minibatch is dropped, as ML-Agents does.
+        """
+        order = _native.shuffled_indices(rng, self.rows)
+        yield from self._gather_batches(order, batch_size, planes, allocator)
+
+    def sequence_minibatches(
+        self,
+        batch_size: int,
+        sequence_length: int,
+        rng: _native.Rng,
+        planes: Sequence[str] | None = None,
+        allocator: Allocator = default_allocator,
+    ) -> Iterator[Batch]:
+        """Minibatches of whole sequences of `sequence_length` consecutive steps of one agent.
+
+        Each minibatch holds `batch_size - batch_size % sequence_length` rows,
+        sequence after sequence in time order. Steps past the end of the rollout
+        are zero padding, marked False in the extra `"mask"` entry.
+        """
+        if not 0 < sequence_length <= batch_size:
+            raise ValueError(
+                f"sequence_length must lie in [1, batch_size={batch_size}]; got {sequence_length}."
+            )
+        order = _native.sequence_indices(rng, self.steps, self.agents, sequence_length)
+        rows = batch_size - batch_size % sequence_length
+        yield from self._gather_batches(order, rows, planes, allocator, with_mask=True)
+
+    def _gather_batches(
+        self,
+        order: NDArray[np.int64],
+        rows: int,
+        planes: Sequence[str] | None,
+        allocator: Allocator,
+        with_mask: bool = False,
+    ) -> Iterator[Batch]:
+        if rows <= 0:
+            raise ValueError(f"batch_size must be > 0; got {rows}.")
+        names = list(self._planes) if planes is None else list(planes)
+        sources = [self._flat(p) for p in names]
+        destinations = [allocator((rows, *src.shape[1:]), src.dtype) for src in sources]
+        plan = _native.GatherPlan(sources, destinations)
+        batch = dict(zip(names, destinations))
+        for start in range(0, len(order) - rows + 1, rows):
+            chunk = order[start : start + rows]
+            plan.gather(chunk)
+            if with_mask:
+                batch["mask"] = chunk >= 0
+            yield batch

@@ -1,0 +1,1 @@
+"""Array kernels: advantages and returns, observation normalization."""

@@ -1,0 +1,129 @@
+#include "mlaf/gae.h"
+
+namespace mlaf {
+namespace {
+
+// One row (time step t) of one reward signal. The loop runs over agents,
+// which are contiguous, so it vectorizes. Selects (not multiplications by
+// 0/1) cut episodes, so a NaN or inf never leaks across an episode boundary.
+// `carry` is the next row's advantages, or nullptr for the rollout's last step.
+template <bool kHasTruncatedValues, bool kHasCarry>
+inline void gae_row(std::size_t agents, const float* rewards, const float* values,
+                    const float* next_values, const float* carry,
+                    const float* truncated_values, const std::uint8_t* terminated,
+                    const std::uint8_t* truncated, float gamma, float gamma_lambda,
+                    float* advantages, float* returns) {
+  for (std::size_t n = 0; n < agents; ++n) {
+    const bool term = terminated[n] != 0;
+    const bool trunc = truncated[n] != 0;
+    float next_value = next_values[n];
+    if (kHasTruncatedValues) next_value = trunc ? truncated_values[n] : next_value;
+    next_value = term ? 0.0f : next_value;
+    const float delta = rewards[n] + gamma * next_value - values[n];
+    float advantage = delta;
+    if (kHasCarry) advantage = (term || trunc) ? delta : delta + gamma_lambda * carry[n];
+    advantages[n] = advantage;
+    returns[n] = advantage + values[n];
+  }
+}
+
+template <bool kHasTruncatedValues>
+void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
+                const float* values, const float* bootstrap, const float* truncated_values,
+                const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
+                float lambd, float* advantages, float* returns) {
+  if (steps == 0) return;
+  const float gamma_lambda = gamma * lambd;
+  for (std::size_t t = steps; t-- > 0;) {
+    const std::size_t i = t * agents;
+    const float* tv = kHasTruncatedValues ? truncated_values + i : nullptr;
+    if (t + 1 == steps) {
+      gae_row<kHasTruncatedValues, false>(agents, rewards + i, values + i, bootstrap, nullptr,
+                                          tv, terminated + i, truncated + i, gamma,
+                                          gamma_lambda, advantages + i, returns + i);
+    } else {
+      gae_row<kHasTruncatedValues, true>(agents, rewards + i, values + i, values + i + agents,
+                                         advantages + i + agents, tv, terminated + i,
+                                         truncated + i, gamma, gamma_lambda, advantages + i,
+                                         returns + i);
+    }
+  }
+}
+
+template <bool kHasTruncatedValues>
+void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
+                    const float* bootstrap, const float* truncated_values,
+                    const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
+                    float* returns) {
+  for (std::size_t t = steps; t-- > 0;) {
+    const std::size_t row = t * agents;
+    const float* next_returns = t + 1 == steps ? bootstrap : returns + row + agents;
+    for (std::size_t n = 0; n < agents; ++n) {
+      const std::size_t i = row + n;
+      float next_value = next_returns[n];
+      if (kHasTruncatedValues) next_value = truncated[i] != 0 ? truncated_values[i] : next_value;
+      next_value = terminated[i] != 0 ? 0.0f : next_value;
+      returns[i] = rewards[i] + gamma * next_value;
+    }
+  }
+}
+
+}  // namespace
+
+void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
+         float lambd, float* advantages, float* returns) {
+  const std::size_t plane = shape.steps * shape.agents;
+  for (std::size_t s = 0; s < shape.signals; ++s) {
+    const std::size_t o = s * plane;
+    const float* boot = in.bootstrap + s * shape.agents;
+    if (in.truncated_values != nullptr) {
+      gae_signal<true>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot,
+                       in.truncated_values + o, in.terminated, in.truncated, gammas[s], lambd,
+                       advantages + o, returns + o);
+    } else {
+      gae_signal<false>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot,
+                        nullptr, in.terminated, in.truncated, gammas[s], lambd,
+                        advantages + o, returns + o);
+    }
+  }
+}
+
+void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
+                        const float* gammas, float* returns) {
+  const std::size_t plane = shape.steps * shape.agents;
+  for (std::size_t s = 0; s < shape.signals; ++s) {
+    const std::size_t o = s * plane;
+    const float* boot = in.bootstrap + s * shape.agents;
+    if (in.truncated_values != nullptr) {
+      returns_signal<true>(shape.steps, shape.agents, in.rewards + o, boot,
+                           in.truncated_values + o, in.terminated, in.truncated, gammas[s],
+                           returns + o);
+    } else {
+      returns_signal<false>(shape.steps, shape.agents, in.rewards + o, boot, nullptr,
+                            in.terminated, in.truncated, gammas[s], returns + o);
+    }
+  }
+}
+
+void gae_trajectory(const float* rewards, const float* values, std::size_t steps,
+                    float value_next, float gamma, float lambd, float* advantages) {
+  float running = 0.0f;
+  float next_value = value_next;
+  for (std::size_t t = steps; t-- > 0;) {
+    const float delta = rewards[t] + gamma * next_value - values[t];
+    running = delta + gamma * lambd * running;
+    advantages[t] = running;
+    next_value = values[t];
+  }
+}
+
+void discount_rewards(const float* rewards, std::size_t steps, float gamma,
+                      float value_next, float* returns) {
+  float running = value_next;
+  for (std::size_t t = steps; t-- > 0;) {
+    running = running * gamma + rewards[t];
+    returns[t] = running;
+  }
+}
+
+}  // namespace mlaf

@@ -1,0 +1,55 @@
+"""Builds the native core as a static library, then every extension that links it.
+
+All metadata lives in pyproject.toml; this file only describes the compiled parts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
+from setuptools import setup
+
+ROOT = Path(__file__).parent.resolve()
+CXX_FLAGS = ["-std=c++17", "-O3", "-fno-math-errno", "-Wall", "-Wextra"]
+
+
+def load_source_hash() -> str:
+    # Loaded by path: importing the package would need the extension it is building.
+    spec = importlib.util.spec_from_file_location("_source_hash", ROOT / "mlagents_fast" / "_source_hash.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.source_hash(ROOT))
+
+
+def relative(paths: list[Path]) -> list[str]:
+    return [p.relative_to(ROOT).as_posix() for p in sorted(paths)]
+
+
+native_lib = (
+    "mlaf_native",
+    {
+        "sources": relative(list((ROOT / "native" / "src").glob("*.cpp"))),
+        "include_dirs": ["native/include"],
+        "cflags": CXX_FLAGS + ["-fPIC"],
+    },
+)
+
+kernels = Pybind11Extension(
+    "mlagents_fast._ext._kernels",
+    sources=relative(list((ROOT / "bindings" / "pybind").glob("*.cpp"))),
+    include_dirs=["native/include", "bindings/pybind"],
+    libraries=["mlaf_native"],
+    define_macros=[("MLAF_SOURCE_HASH", f'"{load_source_hash()}"')],
+    extra_compile_args=CXX_FLAGS,
+    cxx_std=17,
+)
+
+if sys.platform.startswith("linux"):
+    kernels.extra_link_args.append("-Wl,--exclude-libs,ALL")
+
+ParallelCompile("MLAF_BUILD_JOBS", default=0).install()
+setup(ext_modules=[kernels], libraries=[native_lib], cmdclass={"build_ext": build_ext})
