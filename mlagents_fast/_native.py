@@ -42,25 +42,44 @@ def check_build(module: ModuleType, root: Path | None) -> None:
 def _load() -> ModuleType:
     try:
         from mlagents_fast._ext import _kernels
-    except ImportError as error:
+    except ImportError as error:  # the build is missing or was made for another Python
         raise NativeBuildError(
-            f"The compiled module mlagents_fast._ext._kernels could not be imported ({error}). "
-            f"{REBUILD_HINT}"
+            f"The compiled module mlagents_fast._ext._kernels could not be imported ({error}). {REBUILD_HINT}"
         ) from error
     check_build(_kernels, _source_root())
     return _kernels
 
 
-kernels = _load()
+_load()
 
-gae = kernels.gae
-discounted_returns = kernels.discounted_returns
-gae_trajectory = kernels.gae_trajectory
-discount_rewards = kernels.discount_rewards
-RunningNormalizer = kernels.RunningNormalizer
-Rng = kernels.Rng
-GatherPlan = kernels.GatherPlan
-shuffled_indices = kernels.shuffled_indices
-sequence_indices = kernels.sequence_indices
-uniform_indices = kernels.uniform_indices
-RowWriter = kernels.RowWriter
+# Re-exported by name (not through a module attribute) so mypy sees their types.
+from mlagents_fast._ext import _kernels as kernels  # noqa: E402
+from mlagents_fast._ext._kernels import (  # noqa: E402
+    GatherPlan,
+    Rng,
+    RowWriter,
+    RunningNormalizer,
+    discount_rewards,
+    discounted_returns,
+    gae,
+    gae_trajectory,
+    sequence_indices,
+    shuffled_indices,
+    uniform_indices,
+)
+
+__all__ = [
+    "GatherPlan",
+    "NativeBuildError",
+    "Rng",
+    "RowWriter",
+    "RunningNormalizer",
+    "discount_rewards",
+    "discounted_returns",
+    "gae",
+    "gae_trajectory",
+    "kernels",
+    "sequence_indices",
+    "shuffled_indices",
+    "uniform_indices",
+]

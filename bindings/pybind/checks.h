@@ -34,7 +34,7 @@ inline bool has_kind(const py::array& a, Kind kind) {
     case Kind::kFloat32: return dt.is(py::dtype::of<float>());
     case Kind::kFloat64: return dt.is(py::dtype::of<double>());
     case Kind::kInt64: return dt.is(py::dtype::of<std::int64_t>());
-    case Kind::kFlag: return dt.is(py::dtype("bool")) || dt.is(py::dtype::of<std::uint8_t>());
+    case Kind::kFlag: return dt.is(py::dtype::of<bool>()) || dt.is(py::dtype::of<std::uint8_t>());
   }
   return false;
 }
@@ -67,10 +67,13 @@ inline std::string describe(const py::array& a) {
 // dimensions for the message, for example "(S, T, N)".
 inline py::array require(const py::handle& obj, const char* func, const char* arg, Kind kind,
                          const std::vector<py::ssize_t>& dims, const char* label) {
-  const std::string expected = std::string("a C-contiguous ") + kind_name(kind) +
-                               " numpy array of shape " + label + " = " + shape_str(dims);
+  // The message is built only on failure: this runs on every kernel call.
+  auto expected = [&] {
+    return std::string("a C-contiguous ") + kind_name(kind) + " numpy array of shape " + label +
+           " = " + shape_str(dims);
+  };
   if (!py::isinstance<py::array>(obj)) {
-    fail(func, arg, expected, py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+    fail(func, arg, expected(), py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
   }
   auto a = py::reinterpret_borrow<py::array>(obj);
   bool ok = has_kind(a, kind) && (a.flags() & py::array::c_style) &&
@@ -78,7 +81,7 @@ inline py::array require(const py::handle& obj, const char* func, const char* ar
   for (std::size_t i = 0; ok && i < dims.size(); ++i) {
     ok = dims[i] == kAny || a.shape(static_cast<py::ssize_t>(i)) == dims[i];
   }
-  if (!ok) fail(func, arg, expected, describe(a));
+  if (!ok) fail(func, arg, expected(), describe(a));
   return a;
 }
 

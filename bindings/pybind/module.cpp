@@ -7,7 +7,8 @@ namespace py = pybind11;
 namespace mlaf_py {
 void bind_gae(py::module_& m);
 void bind_normalizer(py::module_& m);
-void bind_buffer(py::module_& m);
+void bind_rows(py::module_& m);
+void bind_indices(py::module_& m);
 }  // namespace mlaf_py
 
 #ifndef MLAF_SOURCE_HASH
@@ -19,5 +20,6 @@ PYBIND11_MODULE(_kernels, m) {
   m.attr("SOURCE_HASH") = MLAF_SOURCE_HASH;
   mlaf_py::bind_gae(m);
   mlaf_py::bind_normalizer(m);
-  mlaf_py::bind_buffer(m);
+  mlaf_py::bind_rows(m);
+  mlaf_py::bind_indices(m);
 }

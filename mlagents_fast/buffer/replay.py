@@ -35,9 +35,7 @@ class ReplayBuffer:
         self._head = (self._head + count) % self.capacity
         self.size = min(self.size + count, self.capacity)
 
-    def sample(
-        self, batch_size: int, rng: _native.Rng, allocator: Allocator = default_allocator
-    ) -> Batch:
+    def sample(self, batch_size: int, rng: _native.Rng, allocator: Allocator = default_allocator) -> Batch:
         """`batch_size` transitions drawn uniformly with replacement, in fresh arrays."""
         if self.size == 0:
             raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
@@ -45,4 +43,4 @@ class ReplayBuffer:
         sources = [self.arrays[n] for n in self.names]
         destinations = [allocator((batch_size, *src.shape[1:]), src.dtype) for src in sources]
         _native.GatherPlan(sources, destinations).gather(indices)
-        return dict(zip(self.names, destinations))
+        return dict(zip(self.names, destinations, strict=False))

@@ -117,9 +117,7 @@ class RolloutBuffer:
         are zero padding, marked False in the extra `"mask"` entry.
         """
         if not 0 < sequence_length <= batch_size:
-            raise ValueError(
-                f"sequence_length must lie in [1, batch_size={batch_size}]; got {sequence_length}."
-            )
+            raise ValueError(f"sequence_length must lie in [1, batch_size={batch_size}]; got {sequence_length}.")
         order = _native.sequence_indices(rng, self.steps, self.agents, sequence_length)
         rows = batch_size - batch_size % sequence_length
         yield from self._gather_batches(order, rows, planes, allocator, with_mask=True)
@@ -138,7 +136,7 @@ class RolloutBuffer:
         sources = [self._flat(p) for p in names]
         destinations = [allocator((rows, *src.shape[1:]), src.dtype) for src in sources]
         plan = _native.GatherPlan(sources, destinations)
-        batch = dict(zip(names, destinations))
+        batch = dict(zip(names, destinations, strict=False))
         for start in range(0, len(order) - rows + 1, rows):
             chunk = order[start : start + rows]
             plan.gather(chunk)

@@ -1,5 +1,7 @@
 #include "mlaf/gae.h"
 
+#include "mlaf/simd.h"
+
 namespace mlaf {
 namespace {
 
@@ -8,27 +10,39 @@ namespace {
 // 0/1) cut episodes, so a NaN or inf never leaks across an episode boundary.
 // `carry` is the next row's advantages, or nullptr for the rollout's last step.
 template <bool kHasTruncatedValues, bool kHasCarry>
-inline void gae_row(std::size_t agents, const float* rewards, const float* values,
-                    const float* next_values, const float* carry,
-                    const float* truncated_values, const std::uint8_t* terminated,
-                    const std::uint8_t* truncated, float gamma, float gamma_lambda,
-                    float* advantages, float* returns) {
+MLAF_ALWAYS_INLINE void gae_row(std::size_t agents, const float* __restrict rewards,
+                    const float* __restrict values, const float* __restrict next_values,
+                    const float* __restrict carry, const float* __restrict truncated_values,
+                    const std::uint8_t* __restrict terminated,
+                    const std::uint8_t* __restrict truncated, float gamma, float gamma_lambda,
+                    float* __restrict advantages, float* __restrict returns) {
   for (std::size_t n = 0; n < agents; ++n) {
-    const bool term = terminated[n] != 0;
-    const bool trunc = truncated[n] != 0;
+    // Flags widened to float keep every lane the same width, which lets the
+    // compiler use one compare-and-blend per select.
+    const float term = static_cast<float>(terminated[n]);
+    const float trunc = static_cast<float>(truncated[n]);
+    // Loads are unconditional (every array is full size) so that the selects
+    // below need no masked loads and vectorize on any SIMD level.
     float next_value = next_values[n];
-    if (kHasTruncatedValues) next_value = trunc ? truncated_values[n] : next_value;
-    next_value = term ? 0.0f : next_value;
+    if (kHasTruncatedValues) {
+      const float final_value = truncated_values[n];
+      next_value = trunc != 0.0f ? final_value : next_value;
+    }
+    next_value = term != 0.0f ? 0.0f : next_value;
     const float delta = rewards[n] + gamma * next_value - values[n];
     float advantage = delta;
-    if (kHasCarry) advantage = (term || trunc) ? delta : delta + gamma_lambda * carry[n];
+    if (kHasCarry) {
+      const float continued = delta + gamma_lambda * carry[n];
+      // Flags are >= 0, so their sum is 0 exactly when the episode goes on.
+      advantage = term + trunc != 0.0f ? delta : continued;
+    }
     advantages[n] = advantage;
     returns[n] = advantage + values[n];
   }
 }
 
 template <bool kHasTruncatedValues>
-void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
+MLAF_ALWAYS_INLINE void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
                 const float* values, const float* bootstrap, const float* truncated_values,
                 const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
                 float lambd, float* advantages, float* returns) {
@@ -51,7 +65,7 @@ void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
 }
 
 template <bool kHasTruncatedValues>
-void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
+MLAF_ALWAYS_INLINE void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
                     const float* bootstrap, const float* truncated_values,
                     const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
                     float* returns) {
@@ -60,9 +74,13 @@ void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
     const float* next_returns = t + 1 == steps ? bootstrap : returns + row + agents;
     for (std::size_t n = 0; n < agents; ++n) {
       const std::size_t i = row + n;
+      // Same select scheme as gae_row: float flags, unconditional loads.
       float next_value = next_returns[n];
-      if (kHasTruncatedValues) next_value = truncated[i] != 0 ? truncated_values[i] : next_value;
-      next_value = terminated[i] != 0 ? 0.0f : next_value;
+      if (kHasTruncatedValues) {
+        const float final_value = truncated_values[i];
+        next_value = static_cast<float>(truncated[i]) != 0.0f ? final_value : next_value;
+      }
+      next_value = static_cast<float>(terminated[i]) != 0.0f ? 0.0f : next_value;
       returns[i] = rewards[i] + gamma * next_value;
     }
   }
@@ -70,7 +88,7 @@ void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
 
 }  // namespace
 
-void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
+MLAF_SIMD_CLONES void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
          float lambd, float* advantages, float* returns) {
   const std::size_t plane = shape.steps * shape.agents;
   for (std::size_t s = 0; s < shape.signals; ++s) {
@@ -88,7 +106,7 @@ void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas
   }
 }
 
-void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
+MLAF_SIMD_CLONES void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
                         const float* gammas, float* returns) {
   const std::size_t plane = shape.steps * shape.agents;
   for (std::size_t s = 0; s < shape.signals; ++s) {

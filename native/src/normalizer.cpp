@@ -1,5 +1,7 @@
 #include "mlaf/normalizer.h"
 
+#include "mlaf/simd.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -19,7 +21,7 @@ RunningNormalizer::RunningNormalizer(std::size_t size, double initial_count, flo
   refresh_scale();
 }
 
-void RunningNormalizer::update(const float* batch, std::size_t rows) {
+MLAF_SIMD_CLONES void RunningNormalizer::update(const float* batch, std::size_t rows) {
   if (rows == 0) return;
   const std::size_t size = mean_.size();
   // One pass of sums shifted by the batch's first row: the shift lies inside
@@ -84,7 +86,8 @@ void RunningNormalizer::refresh_scale() {
   }
 }
 
-void RunningNormalizer::normalize(const float* x, std::size_t rows, float* out) const {
+MLAF_SIMD_CLONES void RunningNormalizer::normalize(const float* x, std::size_t rows,
+                                                   float* out) const {
   const std::size_t size = mean_.size();
   const float* mean = mean_f32_.data();
   const float* inv_std = inv_std_f32_.data();

@@ -19,9 +19,11 @@ struct RowField {
 };
 
 // dst row i of every field = src row indices[i]. A negative index is padding
-// and writes a row of zeros. Indices must already be < the source row count.
-void gather_rows(const RowField* fields, std::size_t num_fields, const std::int64_t* indices,
-                 std::size_t count);
+// and writes a row of zeros. Every source has `num_rows` rows and indices must
+// already be < num_rows (and all negative when num_rows is 0). Fields must not
+// overlap, and row starts must be aligned for their size (numpy arrays are).
+void gather_rows(const RowField* fields, std::size_t num_fields, std::size_t num_rows,
+                 const std::int64_t* indices, std::size_t count);
 
 // Writes `count` rows of every field's `src` into its `dst` at rows start,
 // start + 1, ... taken modulo `num_rows` (a ring; a rollout step is the case

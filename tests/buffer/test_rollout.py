@@ -1,0 +1,130 @@
+"""Rollout buffer: in-place step writes, shuffled and sequence minibatches, against numpy indexing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlagents_fast import _native
+from mlagents_fast.buffer import RolloutBuffer, rollout_fields
+
+STEPS, AGENTS = 12, 5
+
+
+def filled_buffer(seed: int = 0) -> RolloutBuffer:
+    fields = rollout_fields([(3,), (2, 2)], continuous_size=2, discrete_branches=(3, 2), memory_size=4)
+    buffer = RolloutBuffer(STEPS, AGENTS, fields, signals=("extrinsic", "curiosity"))
+    rng = np.random.default_rng(seed)
+    for array in buffer.arrays.values():
+        array[...] = rng.integers(0, 2, array.shape) if array.dtype == np.bool_ else rng.normal(size=array.shape)
+    return buffer
+
+
+def flat_reference(buffer: RolloutBuffer, plane: str, rows: np.ndarray) -> np.ndarray:
+    """numpy fancy indexing of the plane seen as [T * N, ...]."""
+    name, _, signal = plane.partition(".")
+    array = buffer[name][buffer.signals.index(signal)] if signal else buffer[name]
+    return array.reshape(STEPS * AGENTS, *array.shape[2:])[rows]
+
+
+def test_step_writer_writes_row_t_for_all_agents() -> None:
+    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields([(3,)], continuous_size=2))
+    writer = buffer.step_writer(["obs_0", "continuous_action", "value_estimates.extrinsic", "terminated"])
+    for t in range(STEPS):
+        obs = np.full((AGENTS, 3), t, np.float32)
+        actions = np.arange(AGENTS * 2, dtype=np.float32).reshape(AGENTS, 2) + t
+        values = np.arange(AGENTS, dtype=np.float32) * t
+        writer.write(t, [obs, actions, values, np.full(AGENTS, t % 2 == 1)])
+    np.testing.assert_array_equal(buffer["obs_0"][:, 0, 0], np.arange(STEPS))
+    np.testing.assert_array_equal(buffer["continuous_action"][4], np.arange(10).reshape(5, 2) + 4)
+    np.testing.assert_array_equal(buffer["value_estimates"][0, 7], np.arange(AGENTS) * 7)
+    np.testing.assert_array_equal(buffer["terminated"][:, 2], np.arange(STEPS) % 2 == 1)
+
+
+def test_step_writer_rejects_mismatched_values() -> None:
+    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields([(3,)]))
+    writer = buffer.step_writer(["obs_0", "terminated"])
+    good_obs, good_flags = np.zeros((AGENTS, 3), np.float32), np.zeros(AGENTS, bool)
+    with pytest.raises(ValueError, match=r"sources\[0\] .*float64.* must have the dtype and row shape"):
+        writer.write(0, [good_obs.astype(np.float64), good_flags])
+    with pytest.raises(ValueError, match=r"sources\[1\]"):
+        writer.write(0, [good_obs, np.zeros(AGENTS + 1, bool)])
+    with pytest.raises(ValueError, match="got 1 sources for 2 destinations"):
+        writer.write(0, [good_obs])
+    with pytest.raises(KeyError, match="no field or signal plane 'obs_9'"):
+        buffer.step_writer(["obs_9"])
+
+
+def test_minibatches_cover_every_row_once_and_match_numpy_gather() -> None:
+    buffer = filled_buffer()
+    rng = _native.Rng(7)
+    seen = []
+    for batch in buffer.minibatches(10, rng, planes=["obs_0", "action_mask", "returns.curiosity"]):
+        # Recover the row indices from a field that is unique per row.
+        rows = np.array([np.flatnonzero((flat_reference(buffer, "obs_0", np.arange(60)) == r).all(1))[0]
+                         for r in batch["obs_0"]])  # fmt: skip
+        for plane in ("obs_0", "action_mask", "returns.curiosity"):
+            np.testing.assert_array_equal(batch[plane], flat_reference(buffer, plane, rows))
+        seen.extend(rows)
+    assert sorted(seen) == list(range(STEPS * AGENTS))
+
+
+def test_partial_last_minibatch_is_dropped() -> None:
+    buffer = filled_buffer()
+    assert len(list(buffer.minibatches(16, _native.Rng(0)))) == (STEPS * AGENTS) // 16
+
+
+def test_sequence_minibatches_hold_consecutive_steps_of_one_agent() -> None:
+    buffer = filled_buffer()
+    step_of_row = np.repeat(np.arange(STEPS, dtype=np.float32), AGENTS)
+    agent_of_row = np.tile(np.arange(AGENTS, dtype=np.float32), STEPS)
+    buffer["obs_0"][..., 0] = step_of_row.reshape(STEPS, AGENTS)
+    buffer["obs_0"][..., 1] = agent_of_row.reshape(STEPS, AGENTS)
+    sequence_length, batch_size = 5, 12  # 12 - 12 % 5 = 10 rows: two sequences
+    count = 0
+    for batch in buffer.sequence_minibatches(batch_size, sequence_length, _native.Rng(3), planes=["obs_0", "memory"]):
+        assert batch["obs_0"].shape == (10, 3)
+        for seq in range(2):
+            rows = slice(seq * sequence_length, (seq + 1) * sequence_length)
+            obs, mask = batch["obs_0"][rows], batch["mask"][rows]
+            assert len(set(obs[mask, 1])) == 1, "one agent per sequence"
+            steps = obs[mask, 0]
+            assert steps[0] % sequence_length == 0
+            np.testing.assert_array_equal(steps, steps[0] + np.arange(mask.sum()))
+            assert (obs[~mask] == 0).all() and (batch["memory"][rows][~mask] == 0).all()
+            assert mask[: mask.sum()].all(), "padding only at the end"
+        count += 1
+    assert count == 3 * AGENTS * sequence_length // 10  # ceil(12 / 5) = 3 chunks per agent
+
+
+def test_minibatches_are_reproducible_from_the_rng_state() -> None:
+    buffer = filled_buffer()
+    rng = _native.Rng(11)
+    saved = rng.state()
+    first = [batch["obs_0"].copy() for batch in buffer.minibatches(20, rng)]
+    rng.set_state(saved)
+    again = [batch["obs_0"].copy() for batch in buffer.minibatches(20, rng)]
+    other = [batch["obs_0"].copy() for batch in buffer.minibatches(20, _native.Rng(12))]
+    np.testing.assert_array_equal(np.stack(first), np.stack(again))
+    assert not np.array_equal(np.stack(first), np.stack(other))
+
+
+def test_minibatch_destinations_come_from_the_allocator() -> None:
+    buffer = filled_buffer()
+    made: list[np.ndarray] = []
+
+    def allocator(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:  # type: ignore[type-arg]
+        made.append(np.zeros(shape, dtype))
+        return made[-1]
+
+    batch = next(buffer.minibatches(8, _native.Rng(0), planes=["obs_1", "discrete_action"], allocator=allocator))
+    assert batch["obs_1"] is made[0] and batch["discrete_action"] is made[1]
+    assert made[0].shape == (8, 2, 2) and made[1].dtype == np.int32
+
+
+def test_bad_sizes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="steps and agents must be > 0"):
+        RolloutBuffer(0, 4, rollout_fields([(3,)]))
+    buffer = filled_buffer()
+    with pytest.raises(ValueError, match="sequence_length must lie in"):
+        next(buffer.sequence_minibatches(4, 8, _native.Rng(0)))
