@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlagents_fast import _native
 from mlagents_fast.buffer import RolloutBuffer, rollout_fields
@@ -48,15 +50,16 @@ def main(argv: list[str] | None = None) -> None:
         writer.write(t, [obs, rewards, values, rng.random(agents) < 0.01])
     print(f"rollout: {steps} steps x {agents} agents written in place, {obs_size} observation features")
 
-    flags = (buffer["terminated"], buffer["truncated"])
-    inputs = (buffer["rewards"], buffer["value_estimates"], *flags, buffer.bootstrap_values)
+    rewards, values = (cast(NDArray[np.float32], buffer[name]) for name in ("rewards", "value_estimates"))
+    terminated, truncated = (cast(NDArray[np.bool_], buffer[name]) for name in ("terminated", "truncated"))
+    inputs = (rewards, values, terminated, truncated, buffer.bootstrap_values)
     advantages, returns = gae(*inputs, gammas=0.99, lambd=0.95)
     native = best_time(lambda: gae(*inputs, gammas=0.99, lambd=0.95), 20)
     reference = best_time(lambda: gae_reference(*inputs, gammas=0.99, lambd=0.95), 3)
     print(f"GAE: mean advantage {advantages.mean():+.4f}, mean return {returns.mean():+.4f}")
     print(f"  native {native * 1e6:.0f} us, numpy loop {reference * 1e6:.0f} us ({reference / native:.0f}x)")
 
-    observations = buffer["obs_0"].reshape(-1, obs_size)
+    observations = cast(NDArray[np.float32], buffer["obs_0"]).reshape(-1, obs_size)
     normalizer, numpy_normalizer = RunningNormalizer(obs_size), ReferenceNormalizer(obs_size)
     normalizer.update(observations)
     out = np.empty_like(observations)
