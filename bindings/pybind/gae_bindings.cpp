@@ -1,5 +1,4 @@
 // Glue for native/include/mlaf/gae.h.
-#include <algorithm>
 #include <string>
 
 #include "checks.h"
@@ -41,8 +40,7 @@ Rollout check_rollout(const char* func, const py::handle& rewards, const py::han
                 "(S, T, N)")
             .data());
   } else {
-    const auto* flags = out.inputs.truncated;
-    if (std::any_of(flags, flags + t * n, [](std::uint8_t f) { return f != 0; })) {
+    if (mlaf::any_flag_set(out.inputs.truncated, static_cast<std::size_t>(t * n))) {
       throw py::value_error(std::string(func) +
                             "(): 'truncated' marks interrupted episodes, which bootstrap from "
                             "the value of their final observation, but 'truncated_values' "

@@ -123,6 +123,12 @@ MLAF_SIMD_CLONES void discounted_returns(const RolloutShape& shape, const Rollou
   }
 }
 
+MLAF_SIMD_CLONES bool any_flag_set(const std::uint8_t* flags, std::size_t count) {
+  std::uint8_t any = 0;
+  for (std::size_t i = 0; i < count; ++i) any |= flags[i];
+  return any != 0;
+}
+
 void gae_trajectory(const float* rewards, const float* values, std::size_t steps,
                     float value_next, float gamma, float lambd, float* advantages) {
   float running = 0.0f;

@@ -40,6 +40,10 @@ void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas
 void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
                         const float* gammas, float* returns);
 
+// True if any of `count` flags is nonzero. Used to insist on truncated_values
+// when some step is truncated; an OR over all bytes, so it vectorizes.
+bool any_flag_set(const std::uint8_t* flags, std::size_t count);
+
 // Per-trajectory forms (one agent, T steps, no episode end inside), as in
 // ML-Agents' trajectory processing: value_next is 0 for a terminated
 // trajectory and the next observation's value otherwise.
