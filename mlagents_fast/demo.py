@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     rewards, values = (cast(NDArray[np.float32], buffer[name]) for name in ("rewards", "value_estimates"))
     terminated, truncated = (cast(NDArray[np.bool_], buffer[name]) for name in ("terminated", "truncated"))
     inputs = (rewards, values, terminated, truncated, buffer.bootstrap_values)
-    outputs = {"advantages": np.empty_like(rewards), "returns": np.empty_like(rewards)}
-    advantages, returns = gae(*inputs, gammas=0.99, lambd=0.95, **outputs)
-    native = best_time(lambda: gae(*inputs, gammas=0.99, lambd=0.95, **outputs), 20)
+    advantages, returns = np.empty_like(rewards), np.empty_like(rewards)
+    gae(*inputs, gammas=0.99, lambd=0.95, advantages=advantages, returns=returns)
+    native = best_time(lambda: gae(*inputs, gammas=0.99, lambd=0.95, advantages=advantages, returns=returns), 20)
     reference = best_time(lambda: gae_reference(*inputs, gammas=0.99, lambd=0.95), 3)
     print(f"GAE: mean advantage {advantages.mean():+.4f}, mean return {returns.mean():+.4f}")
     print(f"  native {native * 1e6:.0f} us, numpy loop {reference * 1e6:.0f} us ({reference / native:.0f}x)")

@@ -20,10 +20,14 @@ enum class Kind { kFloat32, kFloat64, kInt64, kFlag };
 
 inline const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::kFloat32: return "float32";
-    case Kind::kFloat64: return "float64";
-    case Kind::kInt64: return "int64";
-    case Kind::kFlag: return "bool or uint8";
+    case Kind::kFloat32:
+      return "float32";
+    case Kind::kFloat64:
+      return "float64";
+    case Kind::kInt64:
+      return "int64";
+    case Kind::kFlag:
+      return "bool or uint8";
   }
   return "?";
 }
@@ -31,10 +35,14 @@ inline const char* kind_name(Kind kind) {
 inline bool has_kind(const py::array& a, Kind kind) {
   const py::dtype dt = a.dtype();
   switch (kind) {
-    case Kind::kFloat32: return dt.is(py::dtype::of<float>());
-    case Kind::kFloat64: return dt.is(py::dtype::of<double>());
-    case Kind::kInt64: return dt.is(py::dtype::of<std::int64_t>());
-    case Kind::kFlag: return dt.is(py::dtype::of<bool>()) || dt.is(py::dtype::of<std::uint8_t>());
+    case Kind::kFloat32:
+      return dt.is(py::dtype::of<float>());
+    case Kind::kFloat64:
+      return dt.is(py::dtype::of<double>());
+    case Kind::kInt64:
+      return dt.is(py::dtype::of<std::int64_t>());
+    case Kind::kFlag:
+      return dt.is(py::dtype::of<bool>()) || dt.is(py::dtype::of<std::uint8_t>());
   }
   return false;
 }
@@ -92,8 +100,7 @@ inline void require_disjoint(const py::array& out, const char* out_name, const p
   const auto* i = static_cast<const char*>(in.data());
   if (o < i + in.nbytes() && i < o + out.nbytes()) {
     throw py::value_error(std::string(func) + "(): output '" + out_name +
-                          "' shares memory with input '" + in_name +
-                          "'; pass a separate array.");
+                          "' shares memory with input '" + in_name + "'; pass a separate array.");
   }
 }
 

@@ -36,8 +36,7 @@ Rollout check_rollout(const char* func, const py::handle& rewards, const py::han
       require(bootstrap, func, "bootstrap_values", Kind::kFloat32, {s, n}, "(S, N)").data());
   if (!truncated_values.is_none()) {
     out.inputs.truncated_values = static_cast<const float*>(
-        require(truncated_values, func, "truncated_values", Kind::kFloat32, {s, t, n},
-                "(S, T, N)")
+        require(truncated_values, func, "truncated_values", Kind::kFloat32, {s, t, n}, "(S, T, N)")
             .data());
   } else {
     if (mlaf::any_flag_set(out.inputs.truncated, static_cast<std::size_t>(t * n))) {
@@ -83,18 +82,19 @@ void bind_gae(py::module_& m) {
   m.def(
       "gae",
       [](py::handle rewards, py::handle values, py::handle terminated, py::handle truncated,
-         py::handle bootstrap_values, py::handle truncated_values, py::handle gammas,
-         float lambd, py::handle advantages, py::handle returns) {
+         py::handle bootstrap_values, py::handle truncated_values, py::handle gammas, float lambd,
+         py::handle advantages, py::handle returns) {
         const char* f = "gae";
         Rollout ro = check_rollout(f, rewards, values, terminated, truncated, bootstrap_values,
                                    truncated_values, gammas, true);
         if (!(lambd >= 0.0f && lambd <= 1.0f)) {
-          throw py::value_error("gae(): lambd must lie in [0, 1]; got " +
-                                std::to_string(lambd) + ".");
+          throw py::value_error("gae(): lambd must lie in [0, 1]; got " + std::to_string(lambd) +
+                                ".");
         }
-        const std::vector<py::array> ins = {
-            py::reinterpret_borrow<py::array>(rewards), py::reinterpret_borrow<py::array>(values),
-            py::reinterpret_borrow<py::array>(bootstrap_values), as_array_or_none(truncated_values)};
+        const std::vector<py::array> ins = {py::reinterpret_borrow<py::array>(rewards),
+                                            py::reinterpret_borrow<py::array>(values),
+                                            py::reinterpret_borrow<py::array>(bootstrap_values),
+                                            as_array_or_none(truncated_values)};
         const std::vector<const char*> names = {"rewards", "values", "bootstrap_values",
                                                 "truncated_values"};
         float* adv = checked_output(advantages, f, "advantages", ro.shape, ins, names);
@@ -107,8 +107,8 @@ void bind_gae(py::module_& m) {
         mlaf::gae(ro.shape, ro.inputs, g, lambd, adv, ret);
       },
       py::arg("rewards"), py::arg("values"), py::arg("terminated"), py::arg("truncated"),
-      py::arg("bootstrap_values"), py::arg("truncated_values"), py::arg("gammas"),
-      py::arg("lambd"), py::arg("advantages"), py::arg("returns"));
+      py::arg("bootstrap_values"), py::arg("truncated_values"), py::arg("gammas"), py::arg("lambd"),
+      py::arg("advantages"), py::arg("returns"));
 
   m.def(
       "discounted_returns",
@@ -116,8 +116,8 @@ void bind_gae(py::module_& m) {
          py::handle bootstrap_values, py::handle truncated_values, py::handle gammas,
          py::handle returns) {
         const char* f = "discounted_returns";
-        Rollout ro = check_rollout(f, rewards, py::none(), terminated, truncated,
-                                   bootstrap_values, truncated_values, gammas, false);
+        Rollout ro = check_rollout(f, rewards, py::none(), terminated, truncated, bootstrap_values,
+                                   truncated_values, gammas, false);
         const std::vector<py::array> ins = {py::reinterpret_borrow<py::array>(rewards),
                                             py::reinterpret_borrow<py::array>(bootstrap_values),
                                             as_array_or_none(truncated_values)};
@@ -127,9 +127,8 @@ void bind_gae(py::module_& m) {
         py::gil_scoped_release release;
         mlaf::discounted_returns(ro.shape, ro.inputs, g, ret);
       },
-      py::arg("rewards"), py::arg("terminated"), py::arg("truncated"),
-      py::arg("bootstrap_values"), py::arg("truncated_values"), py::arg("gammas"),
-      py::arg("returns"));
+      py::arg("rewards"), py::arg("terminated"), py::arg("truncated"), py::arg("bootstrap_values"),
+      py::arg("truncated_values"), py::arg("gammas"), py::arg("returns"));
 
   m.def(
       "gae_trajectory",

@@ -31,7 +31,6 @@ void bind_indices(py::module_& m) {
       .def("set_state", &mlaf::Rng::set_state, py::arg("state"))
       .def("next_u64", &mlaf::Rng::next);
 
-
   m.def(
       "shuffled_indices",
       [](mlaf::Rng& rng, py::ssize_t count) {
@@ -57,8 +56,8 @@ void bind_indices(py::module_& m) {
         auto* p = out.mutable_data();
         py::gil_scoped_release release;
         mlaf::sequence_indices(rng, static_cast<std::size_t>(steps),
-                               static_cast<std::size_t>(agents),
-                               static_cast<std::size_t>(seq_len), p);
+                               static_cast<std::size_t>(agents), static_cast<std::size_t>(seq_len),
+                               p);
         return out;
       },
       py::arg("rng"), py::arg("steps"), py::arg("agents"), py::arg("seq_len"));

@@ -35,9 +35,11 @@ Stats check_stats(const RunningNormalizer& self, const char* func, double count,
   const auto* sp = static_cast<const double*>(sq.data());
   for (py::ssize_t i = 0; i < d; ++i) {
     if (!std::isfinite(mp[i]) || !std::isfinite(sp[i]) || sp[i] < 0.0) {
-      throw py::value_error(std::string(func) + "(): mean and m2 must be finite, and m2 >= 0; "
-                            "feature " + std::to_string(i) + " has mean " +
-                            std::to_string(mp[i]) + " and m2 " + std::to_string(sp[i]) + ".");
+      throw py::value_error(std::string(func) +
+                            "(): mean and m2 must be finite, and m2 >= 0; "
+                            "feature " +
+                            std::to_string(i) + " has mean " + std::to_string(mp[i]) + " and m2 " +
+                            std::to_string(sp[i]) + ".");
     }
   }
   return {mp, sp};

@@ -61,10 +61,9 @@ class GatherPlan {
         num_rows_ = src.shape(0);
         capacity_ = dst.shape(0);
       } else if (src.shape(0) != num_rows_ || dst.shape(0) != capacity_) {
-        throw py::value_error("GatherPlan(): every source must have " +
-                              std::to_string(num_rows_) + " rows and every destination " +
-                              std::to_string(capacity_) + "; " + name + " or " + dname +
-                              " differs.");
+        throw py::value_error("GatherPlan(): every source must have " + std::to_string(num_rows_) +
+                              " rows and every destination " + std::to_string(capacity_) + "; " +
+                              name + " or " + dname + " differs.");
       }
       fields_.push_back({static_cast<const std::uint8_t*>(src.data()),
                          static_cast<std::uint8_t*>(dst.mutable_data()), row_bytes(src)});
@@ -115,7 +114,8 @@ class RowWriter {
     for (std::size_t i = 0; i < destinations.size(); ++i) {
       const std::string name = "destinations[" + std::to_string(i) + "]";
       auto dst = checked_any(destinations[i], "RowWriter", name.c_str());
-      if (!dst.writeable()) fail("RowWriter", name.c_str(), "a writeable array", "a read-only array");
+      if (!dst.writeable())
+        fail("RowWriter", name.c_str(), "a writeable array", "a read-only array");
       if (i == 0) num_rows_ = dst.shape(0);
       if (dst.shape(0) != num_rows_) {
         throw py::value_error("RowWriter(): every destination must have " +
@@ -180,7 +180,6 @@ void bind_rows(py::module_& m) {
   py::class_<RowWriter>(m, "RowWriter")
       .def(py::init<const py::list&>(), py::arg("destinations"))
       .def("write", &RowWriter::write, py::arg("start"), py::arg("sources"));
-
 }
 
 }  // namespace mlaf_py

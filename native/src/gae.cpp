@@ -11,11 +11,13 @@ namespace {
 // `carry` is the next row's advantages, or nullptr for the rollout's last step.
 template <bool kHasTruncatedValues, bool kHasCarry>
 MLAF_ALWAYS_INLINE void gae_row(std::size_t agents, const float* __restrict rewards,
-                    const float* __restrict values, const float* __restrict next_values,
-                    const float* __restrict carry, const float* __restrict truncated_values,
-                    const std::uint8_t* __restrict terminated,
-                    const std::uint8_t* __restrict truncated, float gamma, float gamma_lambda,
-                    float* __restrict advantages, float* __restrict returns) {
+                                const float* __restrict values, const float* __restrict next_values,
+                                const float* __restrict carry,
+                                const float* __restrict truncated_values,
+                                const std::uint8_t* __restrict terminated,
+                                const std::uint8_t* __restrict truncated, float gamma,
+                                float gamma_lambda, float* __restrict advantages,
+                                float* __restrict returns) {
   for (std::size_t n = 0; n < agents; ++n) {
     // Flags widened to float keep every lane the same width, which lets the
     // compiler use one compare-and-blend per select.
@@ -43,32 +45,32 @@ MLAF_ALWAYS_INLINE void gae_row(std::size_t agents, const float* __restrict rewa
 
 template <bool kHasTruncatedValues>
 MLAF_ALWAYS_INLINE void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
-                const float* values, const float* bootstrap, const float* truncated_values,
-                const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
-                float lambd, float* advantages, float* returns) {
+                                   const float* values, const float* bootstrap,
+                                   const float* truncated_values, const std::uint8_t* terminated,
+                                   const std::uint8_t* truncated, float gamma, float lambd,
+                                   float* advantages, float* returns) {
   if (steps == 0) return;
   const float gamma_lambda = gamma * lambd;
   for (std::size_t t = steps; t-- > 0;) {
     const std::size_t i = t * agents;
     const float* tv = kHasTruncatedValues ? truncated_values + i : nullptr;
     if (t + 1 == steps) {
-      gae_row<kHasTruncatedValues, false>(agents, rewards + i, values + i, bootstrap, nullptr,
-                                          tv, terminated + i, truncated + i, gamma,
-                                          gamma_lambda, advantages + i, returns + i);
+      gae_row<kHasTruncatedValues, false>(agents, rewards + i, values + i, bootstrap, nullptr, tv,
+                                          terminated + i, truncated + i, gamma, gamma_lambda,
+                                          advantages + i, returns + i);
     } else {
       gae_row<kHasTruncatedValues, true>(agents, rewards + i, values + i, values + i + agents,
-                                         advantages + i + agents, tv, terminated + i,
-                                         truncated + i, gamma, gamma_lambda, advantages + i,
-                                         returns + i);
+                                         advantages + i + agents, tv, terminated + i, truncated + i,
+                                         gamma, gamma_lambda, advantages + i, returns + i);
     }
   }
 }
 
 template <bool kHasTruncatedValues>
 MLAF_ALWAYS_INLINE void returns_signal(std::size_t steps, std::size_t agents, const float* rewards,
-                    const float* bootstrap, const float* truncated_values,
-                    const std::uint8_t* terminated, const std::uint8_t* truncated, float gamma,
-                    float* returns) {
+                                       const float* bootstrap, const float* truncated_values,
+                                       const std::uint8_t* terminated,
+                                       const std::uint8_t* truncated, float gamma, float* returns) {
   for (std::size_t t = steps; t-- > 0;) {
     const std::size_t row = t * agents;
     const float* next_returns = t + 1 == steps ? bootstrap : returns + row + agents;
@@ -89,7 +91,7 @@ MLAF_ALWAYS_INLINE void returns_signal(std::size_t steps, std::size_t agents, co
 }  // namespace
 
 MLAF_SIMD_CLONES void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
-         float lambd, float* advantages, float* returns) {
+                          float lambd, float* advantages, float* returns) {
   const std::size_t plane = shape.steps * shape.agents;
   for (std::size_t s = 0; s < shape.signals; ++s) {
     const std::size_t o = s * plane;
@@ -99,26 +101,24 @@ MLAF_SIMD_CLONES void gae(const RolloutShape& shape, const RolloutInputs& in, co
                        in.truncated_values + o, in.terminated, in.truncated, gammas[s], lambd,
                        advantages + o, returns + o);
     } else {
-      gae_signal<false>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot,
-                        nullptr, in.terminated, in.truncated, gammas[s], lambd,
-                        advantages + o, returns + o);
+      gae_signal<false>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot, nullptr,
+                        in.terminated, in.truncated, gammas[s], lambd, advantages + o, returns + o);
     }
   }
 }
 
 MLAF_SIMD_CLONES void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
-                        const float* gammas, float* returns) {
+                                         const float* gammas, float* returns) {
   const std::size_t plane = shape.steps * shape.agents;
   for (std::size_t s = 0; s < shape.signals; ++s) {
     const std::size_t o = s * plane;
     const float* boot = in.bootstrap + s * shape.agents;
     if (in.truncated_values != nullptr) {
-      returns_signal<true>(shape.steps, shape.agents, in.rewards + o, boot,
-                           in.truncated_values + o, in.terminated, in.truncated, gammas[s],
-                           returns + o);
+      returns_signal<true>(shape.steps, shape.agents, in.rewards + o, boot, in.truncated_values + o,
+                           in.terminated, in.truncated, gammas[s], returns + o);
     } else {
-      returns_signal<false>(shape.steps, shape.agents, in.rewards + o, boot, nullptr,
-                            in.terminated, in.truncated, gammas[s], returns + o);
+      returns_signal<false>(shape.steps, shape.agents, in.rewards + o, boot, nullptr, in.terminated,
+                            in.truncated, gammas[s], returns + o);
     }
   }
 }
@@ -129,8 +129,8 @@ MLAF_SIMD_CLONES bool any_flag_set(const std::uint8_t* flags, std::size_t count)
   return any != 0;
 }
 
-void gae_trajectory(const float* rewards, const float* values, std::size_t steps,
-                    float value_next, float gamma, float lambd, float* advantages) {
+void gae_trajectory(const float* rewards, const float* values, std::size_t steps, float value_next,
+                    float gamma, float lambd, float* advantages) {
   float running = 0.0f;
   float next_value = value_next;
   for (std::size_t t = steps; t-- > 0;) {
@@ -141,8 +141,8 @@ void gae_trajectory(const float* rewards, const float* values, std::size_t steps
   }
 }
 
-void discount_rewards(const float* rewards, std::size_t steps, float gamma,
-                      float value_next, float* returns) {
+void discount_rewards(const float* rewards, std::size_t steps, float gamma, float value_next,
+                      float* returns) {
   float running = value_next;
   for (std::size_t t = steps; t-- > 0;) {
     running = running * gamma + rewards[t];

@@ -1,11 +1,11 @@
 #include "mlaf/gather.h"
 
-#include "mlaf/simd.h"
-
 #include <algorithm>
 #include <cstring>
 #include <utility>
 #include <vector>
+
+#include "mlaf/simd.h"
 
 namespace mlaf {
 namespace {
@@ -33,7 +33,7 @@ inline void prefetch_row(const std::uint8_t* src, std::size_t row_bytes,
 #endif
 template <typename T>
 MLAF_NOINLINE void gather_scalars(const std::uint8_t* src_bytes, std::uint8_t* dst_bytes,
-                           const std::int64_t* indices, std::size_t count) {
+                                  const std::int64_t* indices, std::size_t count) {
   const auto* src = reinterpret_cast<const T*>(src_bytes);
   auto* dst = reinterpret_cast<T*>(dst_bytes);
   for (std::size_t i = 0; i < count; ++i) {
@@ -86,13 +86,26 @@ MLAF_SIMD_CLONES void gather_rows(const RowField* fields, std::size_t num_fields
       continue;
     }
     switch (field.row_bytes) {
-      case 1: gather_scalars<std::uint8_t>(field.src, field.dst, indices, count); break;
-      case 2: gather_scalars<std::uint16_t>(field.src, field.dst, indices, count); break;
-      case 4: gather_scalars<std::uint32_t>(field.src, field.dst, indices, count); break;
-      case 8: gather_scalars<std::uint64_t>(field.src, field.dst, indices, count); break;
-      case 16: gather_wide<16>(field.src, field.dst, 16, indices, count); break;
-      case 32: gather_wide<32>(field.src, field.dst, 32, indices, count); break;
-      default: gather_wide<0>(field.src, field.dst, field.row_bytes, indices, count);
+      case 1:
+        gather_scalars<std::uint8_t>(field.src, field.dst, indices, count);
+        break;
+      case 2:
+        gather_scalars<std::uint16_t>(field.src, field.dst, indices, count);
+        break;
+      case 4:
+        gather_scalars<std::uint32_t>(field.src, field.dst, indices, count);
+        break;
+      case 8:
+        gather_scalars<std::uint64_t>(field.src, field.dst, indices, count);
+        break;
+      case 16:
+        gather_wide<16>(field.src, field.dst, 16, indices, count);
+        break;
+      case 32:
+        gather_wide<32>(field.src, field.dst, 32, indices, count);
+        break;
+      default:
+        gather_wide<0>(field.src, field.dst, field.row_bytes, indices, count);
     }
   }
 }

@@ -1,11 +1,11 @@
 #include "mlaf/normalizer.h"
 
-#include "mlaf/simd.h"
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "mlaf/simd.h"
 
 namespace mlaf {
 

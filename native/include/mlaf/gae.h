@@ -23,22 +23,22 @@ struct RolloutShape {
 };
 
 struct RolloutInputs {
-  const float* rewards;           // [S, T, N]
-  const float* values;            // [S, T, N]; value estimate of each step's observation
-  const float* bootstrap;         // [S, N]; value of the observation after the last step
-  const float* truncated_values;  // [S, T, N] or nullptr when no step is truncated
+  const float* rewards;            // [S, T, N]
+  const float* values;             // [S, T, N]; value estimate of each step's observation
+  const float* bootstrap;          // [S, N]; value of the observation after the last step
+  const float* truncated_values;   // [S, T, N] or nullptr when no step is truncated
   const std::uint8_t* terminated;  // [T, N]; nonzero = episode ended in a terminal state
   const std::uint8_t* truncated;   // [T, N]; nonzero = episode cut (max step / interrupted)
 };
 
 // advantages and returns are [S, T, N]; returns = advantages + values.
 // gammas has S entries.
-void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
-         float lambd, float* advantages, float* returns);
+void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas, float lambd,
+         float* advantages, float* returns);
 
 // Discounted sum of rewards with the same bootstrapping rules. returns is [S, T, N].
-void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,
-                        const float* gammas, float* returns);
+void discounted_returns(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
+                        float* returns);
 
 // True if any of `count` flags is nonzero. Used to insist on truncated_values
 // when some step is truncated; an OR over all bytes, so it vectorizes.
@@ -47,9 +47,9 @@ bool any_flag_set(const std::uint8_t* flags, std::size_t count);
 // Per-trajectory forms (one agent, T steps, no episode end inside), as in
 // ML-Agents' trajectory processing: value_next is 0 for a terminated
 // trajectory and the next observation's value otherwise.
-void gae_trajectory(const float* rewards, const float* values, std::size_t steps,
-                    float value_next, float gamma, float lambd, float* advantages);
-void discount_rewards(const float* rewards, std::size_t steps, float gamma,
-                      float value_next, float* returns);
+void gae_trajectory(const float* rewards, const float* values, std::size_t steps, float value_next,
+                    float gamma, float lambd, float* advantages);
+void discount_rewards(const float* rewards, std::size_t steps, float gamma, float value_next,
+                      float* returns);
 
 }  // namespace mlaf
