@@ -45,7 +45,6 @@ kernels = Pybind11Extension(
     "mlagents_fast._ext._kernels",
     sources=relative(list((ROOT / "bindings" / "pybind").glob("*.cpp"))),
     include_dirs=["native/include", "bindings/pybind"],
-    libraries=["mlaf_native"],
     define_macros=[("MLAF_SOURCE_HASH", f'"{load_source_hash()}"')],
     extra_compile_args=CXX_FLAGS,
     cxx_std=17,
@@ -54,5 +53,15 @@ kernels = Pybind11Extension(
 if sys.platform.startswith("linux"):
     kernels.extra_link_args.append("-Wl,--exclude-libs,ALL")
 
+
+class BuildExtWithNative(build_ext):
+    """Builds the static native library first, so `setup.py build_ext` works on its own too;
+    setuptools then links every extension against it."""
+
+    def run(self) -> None:
+        self.run_command("build_clib")
+        super().run()
+
+
 ParallelCompile("MLAF_BUILD_JOBS", default=0).install()
-setup(ext_modules=[kernels], libraries=[native_lib], cmdclass={"build_ext": build_ext})
+setup(ext_modules=[kernels], libraries=[native_lib], cmdclass={"build_ext": BuildExtWithNative})

@@ -84,12 +84,14 @@ class GatherPlan {
                             " rows.");
     }
     const auto* ip = static_cast<const std::int64_t*>(idx.data());
-    const auto [lo, hi] = std::minmax_element(ip, ip + count);
-    if (count > 0 && (*lo < -1 || *hi >= num_rows_)) {
-      const std::int64_t bad = *lo < -1 ? *lo : *hi;
-      throw py::value_error("GatherPlan.gather(): index " + std::to_string(bad) +
-                            " is out of range; indices must lie in [0, " +
-                            std::to_string(num_rows_) + "), or be -1 for padding.");
+    if (count > 0) {
+      const mlaf::IndexRange range = mlaf::index_range(ip, count);
+      if (range.min < -1 || range.max >= num_rows_) {
+        const std::int64_t bad = range.min < -1 ? range.min : range.max;
+        throw py::value_error("GatherPlan.gather(): index " + std::to_string(bad) +
+                              " is out of range; indices must lie in [0, " +
+                              std::to_string(num_rows_) + "), or be -1 for padding.");
+      }
     }
     py::gil_scoped_release release;
     mlaf::gather_rows(fields_.data(), fields_.size(), static_cast<std::size_t>(num_rows_), ip,

@@ -18,6 +18,14 @@ struct RowField {
   std::size_t row_bytes;
 };
 
+// Smallest and largest of `count` indices (count > 0), for the bounds check
+// done before a gather. Two plain reductions, so it vectorizes.
+struct IndexRange {
+  std::int64_t min;
+  std::int64_t max;
+};
+IndexRange index_range(const std::int64_t* indices, std::size_t count);
+
 // dst row i of every field = src row indices[i]. A negative index is padding
 // and writes a row of zeros. Every source has `num_rows` rows and indices must
 // already be < num_rows (and all negative when num_rows is 0). Fields must not
