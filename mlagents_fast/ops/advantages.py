@@ -17,6 +17,7 @@ at that step and the earlier steps of the same episode, and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 from mlagents_fast import _native
 
 Float32Array = NDArray[np.float32]
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 FlagArray = NDArray[np.bool_] | NDArray[np.uint8]
 
 
@@ -34,9 +36,13 @@ def _as_gammas(gammas: float | Sequence[float] | NDArray[np.floating], signals: 
     return array
 
 
-def _signal_major(array: NDArray[np.float32] | None, single: bool) -> NDArray[np.float32] | None:
-    """View a [T, N] array as [1, T, N] (or an [N] bootstrap as [1, N])."""
-    return None if array is None or not single else array[np.newaxis]
+@overload
+def _lift(array: NDArray[ScalarT], single: bool) -> NDArray[ScalarT]: ...
+@overload
+def _lift(array: None, single: bool) -> None: ...
+def _lift(array: NDArray[ScalarT] | None, single: bool) -> NDArray[ScalarT] | None:
+    """For a single-signal call, view a `[T, N]` array as `[1, T, N]` (an `[N]` one as `[1, N]`)."""
+    return array[np.newaxis] if single and array is not None else array
 
 
 def gae(
@@ -69,15 +75,10 @@ def gae(
     single = rewards.ndim == 2
     advantages = np.empty_like(rewards) if advantages is None else advantages
     returns = np.empty_like(rewards) if returns is None else returns
-    if single:
-        rewards, values, advantages_3d, returns_3d = (a[np.newaxis] for a in (rewards, values, advantages, returns))
-        bootstrap_values = bootstrap_values[np.newaxis]
-        truncated_values = _signal_major(truncated_values, single)
-    else:
-        advantages_3d, returns_3d = advantages, returns
     _native.gae(
-        rewards, values, terminated, truncated, bootstrap_values, truncated_values,
-        _as_gammas(gammas, rewards.shape[0]), lambd, advantages_3d, returns_3d,
+        _lift(rewards, single), _lift(values, single), terminated, truncated, _lift(bootstrap_values, single),
+        _lift(truncated_values, single), _as_gammas(gammas, 1 if single else rewards.shape[0]), lambd,
+        _lift(advantages, single), _lift(returns, single),
     )  # fmt: skip
     return advantages, returns
 
@@ -95,13 +96,9 @@ def discounted_returns(
     """Discounted sums of rewards with the bootstrapping rules of `gae`, in native code."""
     single = rewards.ndim == 2
     returns = np.empty_like(rewards) if returns is None else returns
-    returns_3d = returns[np.newaxis] if single else returns
-    if single:
-        rewards, bootstrap_values = rewards[np.newaxis], bootstrap_values[np.newaxis]
-        truncated_values = _signal_major(truncated_values, single)
     _native.discounted_returns(
-        rewards, terminated, truncated, bootstrap_values, truncated_values,
-        _as_gammas(gammas, rewards.shape[0]), returns_3d,
+        _lift(rewards, single), terminated, truncated, _lift(bootstrap_values, single),
+        _lift(truncated_values, single), _as_gammas(gammas, 1 if single else rewards.shape[0]), _lift(returns, single),
     )  # fmt: skip
     return returns
 
@@ -149,9 +146,12 @@ def gae_reference(
 ) -> tuple[Float32Array, Float32Array]:
     """Plain numpy loop over time steps with the semantics of `gae`; for tests."""
     single = rewards.ndim == 2
-    r3, v3 = (rewards[None], values[None]) if single else (rewards, values)
-    b2 = bootstrap_values[None] if single else bootstrap_values
-    tv3 = _signal_major(truncated_values, single) if single else truncated_values
+    r3, v3, b2, tv3 = (
+        _lift(rewards, single),
+        _lift(values, single),
+        _lift(bootstrap_values, single),
+        _lift(truncated_values, single),
+    )
     term, trunc = terminated.astype(bool), truncated.astype(bool)
     gamma_array = _as_gammas(gammas, r3.shape[0])
     advantages = np.zeros_like(r3)
@@ -178,9 +178,7 @@ def discounted_returns_reference(
 ) -> Float32Array:
     """Plain numpy loop with the semantics of `discounted_returns`; for tests."""
     single = rewards.ndim == 2
-    r3 = rewards[None] if single else rewards
-    b2 = bootstrap_values[None] if single else bootstrap_values
-    tv3 = _signal_major(truncated_values, single) if single else truncated_values
+    r3, b2, tv3 = _lift(rewards, single), _lift(bootstrap_values, single), _lift(truncated_values, single)
     term, trunc = terminated.astype(bool), truncated.astype(bool)
     gamma_array = _as_gammas(gammas, r3.shape[0])
     returns = np.zeros_like(r3)
