@@ -1,111 +1,188 @@
-"""Rollout buffer: appending one step for 64 agents, and gathering a 1024-row minibatch.
+"""Rollout buffer: append one step for 64 agents, gather a shuffled 1024-row minibatch.
 
-Native (one call per step / per minibatch) against an ML-Agents-style dict of Python
-lists (`AgentBuffer`: one list per field, one entry per agent and step), and the gather
-against numpy fancy indexing and a plain numpy copy of the same number of bytes (the
-bandwidth ceiling)."""
+The layout is a small continuous-control task: one observation (64 floats, or 8),
+4 continuous actions, and the per-signal fields of one reward signal; T=256 steps,
+N=64 agents (16384 rows). The append writes every field; the gather reads either every
+field (310 bytes a row) or what a PPO update reads (observation, actions, log-probs,
+advantages, returns, value estimates).
+
+Ours: a `StepWriter` over every field (one native call per step), and a `Gatherer`
+(one native call per minibatch). References:
+
+* `dict_of_lists`: ML-Agents' `AgentBuffer` layout, one Python list per field with one
+  entry per agent and step; appending is a `list.append` per agent and field, a
+  minibatch is `np.asarray` of the picked entries;
+* `numpy_take` (gather only): `np.take(source, indices, axis=0, out=destination)` per field;
+* `numpy_copy_same_bytes` (gather only): `np.copyto` of one contiguous array holding as
+  many bytes as the minibatch, the bandwidth ceiling; the table gives our bandwidth as a
+  share of it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from pytest_benchmark.fixture import BenchmarkFixture
 
-from mlagents_fast import _native
 from mlagents_fast.buffer import RolloutBuffer, rollout_fields
 
 STEPS, AGENTS, MINIBATCH = 256, 64, 1024
-# What a PPO update reads per minibatch, and every field the rollout holds.
+APPEND_GROUP = f"append 1 step x {AGENTS} agents"
 PPO_PLANES = ["obs_0", "continuous_action", "continuous_log_probs", "advantages", "returns.extrinsic",
               "value_estimates.extrinsic"]  # fmt: skip
-LAYOUTS = [(8, "ppo"), (64, "ppo"), (64, "all")]
+# (observation size, planes gathered): every field, and a PPO minibatch at two observation sizes.
+LAYOUTS = [(64, "all"), (64, "ppo"), (8, "ppo")]
+
+Array = NDArray[np.generic]
 
 
-def make_buffer(obs_size: int) -> RolloutBuffer:
-    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields([(obs_size,)], continuous_size=4))
+def make_buffer(obs_size: int = 64) -> RolloutBuffer:
+    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields(obs_shapes=[(obs_size,)], continuous_size=4))
     rng = np.random.default_rng(0)
     for array in buffer.arrays.values():
-        array[...] = rng.normal(size=array.shape).astype(array.dtype)
+        array[...] = rng.normal(size=array.shape) > 0 if array.dtype == np.bool_ else rng.normal(size=array.shape)
     return buffer
 
 
-def planes_of(buffer: RolloutBuffer, which: str) -> list[str]:
-    return PPO_PLANES if which == "ppo" else list(buffer._planes)
+def planes(buffer: RolloutBuffer, which: str = "all") -> dict[str, Array]:
+    """The chosen planes (every one, or a PPO minibatch's) as flat `[T * N, *shape]` views."""
+    names = buffer.planes if which == "all" else PPO_PLANES
+    return {name: buffer.flat(name) for name in names}
 
 
-def one_step(buffer: RolloutBuffer, planes: list[str]) -> list[np.ndarray]:
-    return [np.ascontiguousarray(buffer._flat(p)[:AGENTS]) for p in planes]
+def row_bytes(sources: dict[str, Array]) -> int:
+    return sum(array.itemsize * int(np.prod(array.shape[1:])) for array in sources.values())
 
 
-def test_append_native(measure: Any) -> None:
-    buffer = make_buffer(64)
-    planes = planes_of(buffer, "all")
-    writer, values = buffer.step_writer(planes), one_step(buffer, planes)
-    step = iter(range(10**12))
-    measure("append one step, 64 agents", "native", lambda: writer.write(next(step) % STEPS, values), AGENTS)
+def one_step(sources: dict[str, Array]) -> dict[str, Array]:
+    """One step's values for every agent, as the environment hands them over: `[N, *shape]` per field."""
+    return {name: np.ascontiguousarray(array[:AGENTS]) for name, array in sources.items()}
 
 
-def test_append_dict_of_lists(measure: Any) -> None:
-    buffer = make_buffer(64)
-    planes = planes_of(buffer, "all")
-    values = dict(zip(planes, one_step(buffer, planes), strict=True))
-    lists: dict[str, list[np.ndarray]] = {p: [] for p in planes}
-
-    def append() -> None:
-        if len(lists["obs_0"]) >= STEPS * AGENTS:  # cleared after each update, as ML-Agents does
-            for entries in lists.values():
-                entries.clear()
-        for name, array in values.items():
-            entries = lists[name]
-            for agent in range(AGENTS):
-                entries.append(array[agent])
-
-    measure("append one step, 64 agents", "dict_of_lists", append, AGENTS)
+def as_lists(sources: dict[str, Array]) -> dict[str, list[object]]:
+    """The same rows in ML-Agents' layout: one entry (its own array, or a scalar) per row."""
+    return {
+        name: [np.array(row) for row in array] if array.ndim > 1 else list(array) for name, array in sources.items()
+    }
 
 
-def gather_setup(obs_size: int, which: str) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, int]:
+# Append ---------------------------------------------------------------------------------
+
+
+def test_append_native(benchmark: BenchmarkFixture) -> None:
+    buffer = make_buffer()
+    sources = planes(buffer)
+    step_values = one_step(sources)
+    writer = buffer.step_writer(list(step_values))
+    values = list(step_values.values())
+    steps = iter(range(1 << 62))
+
+    def run() -> None:
+        writer.write(next(steps) % STEPS, values)
+
+    benchmark.group = APPEND_GROUP
+    benchmark.extra_info.update(role="native", elements=AGENTS, bytes=AGENTS * row_bytes(sources))
+    run()  # warm-up
+    benchmark(run)
+
+
+def test_append_dict_of_lists(benchmark: BenchmarkFixture) -> None:
+    sources = planes(make_buffer())
+    step = one_step(sources)
+    buf: dict[str, list[object]] = {name: [] for name in step}
+    first = next(iter(buf.values()))
+
+    def run() -> None:
+        if len(first) >= STEPS * AGENTS:  # emptied after each update, as ML-Agents does
+            for lst in buf.values():
+                lst.clear()
+        for name, arr in step.items():
+            lst = buf[name]
+            for i in range(AGENTS):
+                lst.append(arr[i])
+
+    benchmark.group = APPEND_GROUP
+    benchmark.extra_info.update(
+        role="reference:dict_of_lists", elements=AGENTS, bytes=AGENTS * row_bytes(sources), target=10
+    )
+    run()  # warm-up
+    benchmark(run)
+
+
+# Gather ---------------------------------------------------------------------------------
+
+
+def gather_group(obs_size: int, which: str) -> str:
+    return f"gather {MINIBATCH} of {STEPS * AGENTS} rows, obs {obs_size}, {which} fields"
+
+
+def gather_setup(obs_size: int, which: str) -> tuple[RolloutBuffer, dict[str, Array], NDArray[np.int64], int]:
     buffer = make_buffer(obs_size)
-    sources = [buffer._flat(p) for p in planes_of(buffer, which)]
-    destinations = [np.empty((MINIBATCH, *s.shape[1:]), s.dtype) for s in sources]
-    indices = np.random.default_rng(1).permutation(buffer.rows)[:MINIBATCH].astype(np.int64)
-    return sources, destinations, indices, sum(d.nbytes for d in destinations)
+    sources = planes(buffer, which)
+    indices = np.random.default_rng(1).permutation(STEPS * AGENTS)[:MINIBATCH].astype(np.int64)
+    return buffer, sources, indices, MINIBATCH * row_bytes(sources)
+
+
+def expected(sources: dict[str, Array], indices: NDArray[np.int64]) -> dict[str, Array]:
+    return {name: src[indices] for name, src in sources.items()}
+
+
+def assert_same(batch: dict[str, Array], reference: dict[str, Array]) -> None:
+    for name, array in reference.items():
+        np.testing.assert_array_equal(batch[name], array, err_msg=name)
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_native(measure: Any, obs_size: int, which: str) -> None:
-    sources, destinations, indices, nbytes = gather_setup(obs_size, which)
-    plan = _native.GatherPlan(sources, destinations)
-    measure(f"gather 1024 rows obs={obs_size} {which}", "native", lambda: plan.gather(indices), nbytes, "bytes")
+def test_gather_native(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+    buffer, sources, indices, nbytes = gather_setup(obs_size, which)
+    gatherer = buffer.gatherer(MINIBATCH, list(sources))
+
+    benchmark.group = gather_group(obs_size, which)
+    benchmark.extra_info.update(role="native", elements=MINIBATCH, bytes=nbytes)
+    assert_same(gatherer.gather(indices), expected(sources, indices))  # also the warm-up
+    benchmark(gatherer.gather, indices)
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_numpy_copy_same_bytes(measure: Any, obs_size: int, which: str) -> None:
+def test_gather_dict_of_lists(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+    _, sources, indices, nbytes = gather_setup(obs_size, which)
+    lists = as_lists(sources)
+    idx = indices.tolist()
+
+    def run() -> dict[str, Array]:
+        return {name: np.asarray([lst[i] for i in idx]) for name, lst in lists.items()}
+
+    benchmark.group = gather_group(obs_size, which)
+    benchmark.extra_info.update(role="reference:dict_of_lists", elements=MINIBATCH, bytes=nbytes, target=10)
+    assert_same(run(), expected(sources, indices))  # also the warm-up
+    benchmark(run)
+
+
+@pytest.mark.parametrize("obs_size, which", LAYOUTS)
+def test_gather_numpy_take(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+    _, sources, indices, nbytes = gather_setup(obs_size, which)
+    destinations = {name: np.empty((MINIBATCH, *src.shape[1:]), src.dtype) for name, src in sources.items()}
+    pairs = [(sources[name], destinations[name]) for name in sources]
+
+    def run() -> None:
+        for src, dst in pairs:
+            np.take(src, indices, axis=0, out=dst)
+
+    benchmark.group = gather_group(obs_size, which)
+    benchmark.extra_info.update(role="reference:numpy_take", elements=MINIBATCH, bytes=nbytes)
+    run()  # warm-up
+    assert_same(destinations, expected(sources, indices))
+    benchmark(run)
+
+
+@pytest.mark.parametrize("obs_size, which", LAYOUTS)
+def test_gather_numpy_copy_same_bytes(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
     *_, nbytes = gather_setup(obs_size, which)
-    source, destination = np.ones(nbytes, np.uint8), np.empty(nbytes, np.uint8)
-    measure(f"gather 1024 rows obs={obs_size} {which}", "numpy_copy_same_bytes",
-            lambda: np.copyto(destination, source), nbytes, "bytes")  # fmt: skip
+    src = np.random.default_rng(2).integers(0, 256, nbytes, dtype=np.uint8)
+    dst = np.empty_like(src)
 
-
-@pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_numpy_take(measure: Any, obs_size: int, which: str) -> None:
-    sources, destinations, indices, nbytes = gather_setup(obs_size, which)
-
-    def take() -> None:
-        for source, destination in zip(sources, destinations, strict=True):
-            np.take(source, indices, axis=0, out=destination)
-
-    measure(f"gather 1024 rows obs={obs_size} {which}", "numpy_take", take, nbytes, "bytes")
-
-
-@pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_dict_of_lists(measure: Any, obs_size: int, which: str) -> None:
-    sources, _, indices, nbytes = gather_setup(obs_size, which)
-    lists = [list(source) for source in sources]
-    order = indices.tolist()
-
-    def stack() -> None:
-        for entries in lists:
-            np.asarray([entries[i] for i in order])
-
-    measure(f"gather 1024 rows obs={obs_size} {which}", "dict_of_lists", stack, nbytes, "bytes")
+    benchmark.group = gather_group(obs_size, which)
+    benchmark.extra_info.update(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes, target=0.5)
+    np.copyto(dst, src)  # warm-up
+    benchmark(np.copyto, dst, src)

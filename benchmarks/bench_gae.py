@@ -1,20 +1,38 @@
-"""GAE: native kernel vs the numpy loop over time steps (CleanRL / SB3 form) and
-ML-Agents' pure-Python per-element loop (`get_gae` / `discount_rewards` per agent)."""
+"""GAE over a [T, N] rollout, one reward signal, float32.
+
+Ours: `mlagents_fast.ops.advantages.gae` writing into preallocated outputs.
+References, on the same data:
+
+* `numpy_time_loop`: the CleanRL / Stable-Baselines3 loop, numpy over agents and
+  Python over time steps. Truncation is folded into the rewards beforehand as SB3
+  does (`reward += gamma * value of the final observation`), outside the timing, so
+  it computes the same advantages as ours (checked once before timing).
+* `python_per_element`: ML-Agents' way, `get_gae` / `discount_rewards` with a pure
+  Python loop over elements, called once per agent column. It does not split
+  episodes; it is a throughput reference.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
+from numpy.typing import NDArray
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from mlagents_fast.ops.advantages import gae, gae_trajectory_reference
 
 GAMMA, LAMBD = 0.99, 0.95
 SHAPES = [(1000, 64), (128, 2048)]
+# Ratio ours must reach against each reference, per shape.
+TARGETS = {
+    (1000, 64): {"numpy_time_loop": 100, "python_per_element": 300},
+    (128, 2048): {"numpy_time_loop": 10, "python_per_element": 300},
+}
+
+F32 = NDArray[np.float32]
 
 
-def make_rollout(steps: int, agents: int) -> dict[str, np.ndarray]:
+def make_rollout(steps: int, agents: int) -> dict[str, NDArray[np.generic]]:
     rng = np.random.default_rng(0)
     return {
         "rewards": rng.normal(size=(steps, agents)).astype(np.float32),
@@ -26,48 +44,88 @@ def make_rollout(steps: int, agents: int) -> dict[str, np.ndarray]:
     }
 
 
-def numpy_time_loop(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, next_value: np.ndarray,
-                    next_done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """The usual CleanRL / Stable-Baselines3 loop: numpy over agents, Python over time."""
+def numpy_time_loop(
+    rewards: F32, values: F32, dones: F32, last_values: F32, gamma: float, lambd: float
+) -> tuple[F32, F32]:
+    """CleanRL / SB3 GAE; `dones[t]` is 1 where step t ended its episode."""
     steps = rewards.shape[0]
     advantages = np.zeros_like(rewards)
-    last_gae = 0.0
+    lastgaelam = np.zeros_like(last_values)
     for t in reversed(range(steps)):
-        if t == steps - 1:
-            next_non_terminal, next_values = 1.0 - next_done, next_value
-        else:
-            next_non_terminal, next_values = 1.0 - dones[t + 1], values[t + 1]
-        delta = rewards[t] + GAMMA * next_values * next_non_terminal - values[t]
-        advantages[t] = last_gae = delta + GAMMA * LAMBD * next_non_terminal * last_gae
-    return advantages, advantages + values
+        nextnonterminal = 1.0 - dones[t]
+        nextvalues = last_values if t == steps - 1 else values[t + 1]
+        delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+        lastgaelam = delta + gamma * lambd * nextnonterminal * lastgaelam
+        advantages[t] = lastgaelam
+    returns = advantages + values
+    return advantages, returns
 
 
-@pytest.mark.parametrize("steps, agents", SHAPES)
-def test_gae_native(measure: Any, steps: int, agents: int) -> None:
-    ro = make_rollout(steps, agents)
-    outputs = {"advantages": np.empty_like(ro["rewards"]), "returns": np.empty_like(ro["rewards"])}
-    measure(f"gae T={steps} N={agents}", "native", lambda: gae(**ro, gammas=GAMMA, lambd=LAMBD, **outputs),
-            steps * agents)  # fmt: skip
+def sb3_inputs(rollout: dict[str, NDArray[np.generic]]) -> tuple[F32, F32, F32, F32]:
+    """The rollout as SB3 stores it: one `dones` flag, truncation bootstrapped into the reward."""
+    terminated, truncated = rollout["terminated"], rollout["truncated"]
+    interrupted = truncated & ~terminated
+    rewards = np.where(
+        interrupted, rollout["rewards"] + np.float32(GAMMA) * rollout["truncated_values"], rollout["rewards"]
+    )
+    dones = (terminated | truncated).astype(np.float32)
+    return rewards.astype(np.float32), rollout["values"], dones, rollout["bootstrap_values"]
 
 
-@pytest.mark.parametrize("steps, agents", SHAPES)
-def test_gae_numpy_time_loop(measure: Any, steps: int, agents: int) -> None:
-    ro = make_rollout(steps, agents)
-    dones = (ro["terminated"] | ro["truncated"]).astype(np.float32)
-    next_done = np.zeros(agents, np.float32)
-    measure(f"gae T={steps} N={agents}", "numpy_time_loop",
-            lambda: numpy_time_loop(ro["rewards"], ro["values"], dones, ro["bootstrap_values"], next_done),
-            steps * agents)  # fmt: skip
+def per_agent_columns(rollout: dict[str, NDArray[np.generic]]) -> list[tuple[F32, F32, float]]:
+    rewards, values, bootstrap = rollout["rewards"], rollout["values"], rollout["bootstrap_values"]
+    return [
+        (np.ascontiguousarray(rewards[:, n]), np.ascontiguousarray(values[:, n]), float(bootstrap[n]))
+        for n in range(rewards.shape[1])
+    ]
 
 
-@pytest.mark.parametrize("steps, agents", SHAPES)
-def test_gae_python_per_element(measure: Any, steps: int, agents: int) -> None:
-    ro = make_rollout(steps, agents)
-    columns = [(np.ascontiguousarray(ro["rewards"][:, n]), np.ascontiguousarray(ro["values"][:, n]))
-               for n in range(agents)]  # fmt: skip
+def label(steps: int, agents: int) -> str:
+    return f"gae T={steps} N={agents}"
 
-    def per_agent() -> None:
-        for n, (rewards, values) in enumerate(columns):
-            gae_trajectory_reference(rewards, values, float(ro["bootstrap_values"][n]), GAMMA, LAMBD)
 
-    measure(f"gae T={steps} N={agents}", "python_per_element", per_agent, steps * agents, rounds=3)
+@pytest.mark.parametrize(("steps", "agents"), SHAPES)
+def test_gae_native(benchmark: BenchmarkFixture, steps: int, agents: int) -> None:
+    rollout = make_rollout(steps, agents)
+    advantages, returns = np.empty_like(rollout["rewards"]), np.empty_like(rollout["rewards"])
+
+    def run() -> None:
+        gae(**rollout, gammas=GAMMA, lambd=LAMBD, advantages=advantages, returns=returns)
+
+    benchmark.group = label(steps, agents)
+    benchmark.extra_info.update(role="native", elements=steps * agents)
+    run()  # warm-up
+    benchmark(run)
+
+
+@pytest.mark.parametrize(("steps", "agents"), SHAPES)
+def test_gae_numpy_time_loop(benchmark: BenchmarkFixture, steps: int, agents: int) -> None:
+    rollout = make_rollout(steps, agents)
+    inputs = sb3_inputs(rollout)
+    ours, _ = gae(**rollout, gammas=GAMMA, lambd=LAMBD)
+    np.testing.assert_allclose(numpy_time_loop(*inputs, GAMMA, LAMBD)[0], ours, rtol=1e-4, atol=1e-4)
+
+    benchmark.group = label(steps, agents)
+    benchmark.extra_info.update(
+        role="reference:numpy_time_loop", elements=steps * agents, target=TARGETS[steps, agents]["numpy_time_loop"]
+    )
+    numpy_time_loop(*inputs, GAMMA, LAMBD)  # warm-up
+    benchmark(numpy_time_loop, *inputs, GAMMA, LAMBD)
+
+
+@pytest.mark.parametrize(("steps", "agents"), SHAPES)
+def test_gae_python_per_element(benchmark: BenchmarkFixture, steps: int, agents: int) -> None:
+    columns = per_agent_columns(make_rollout(steps, agents))
+
+    def run() -> None:
+        for rewards, values, value_next in columns:
+            gae_trajectory_reference(rewards, values, value_next, GAMMA, LAMBD)
+
+    benchmark.group = label(steps, agents)
+    benchmark.extra_info.update(
+        role="reference:python_per_element",
+        elements=steps * agents,
+        target=TARGETS[steps, agents]["python_per_element"],
+    )
+    # Tens of milliseconds per call: a fixed, small number of rounds.
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)

@@ -21,13 +21,35 @@ Batch = dict[str, NDArray[np.generic]]
 class StepWriter:
     """Writes a fixed list of fields for all agents at step t in one native call."""
 
-    def __init__(self, destinations: list[NDArray[np.generic]], agents: int) -> None:
+    def __init__(self, destinations: list[NDArray[np.generic]], steps: int, agents: int) -> None:
         self._writer = _native.RowWriter(destinations)
-        self._agents = agents
+        self._steps, self._agents = steps, agents
 
     def write(self, step: int, values: list[NDArray[np.generic]]) -> None:
         """`values[i]` is `[N, *shape]` for the i-th field (or signal plane) named at creation."""
+        if not 0 <= step < self._steps:
+            raise IndexError(f"StepWriter.write(): step {step} is outside the rollout's [0, {self._steps}) steps.")
+        if values and len(values[0]) != self._agents:
+            raise ValueError(
+                f"StepWriter.write(): values hold {len(values[0])} agents; the rollout has {self._agents}."
+            )
         self._writer.write(step * self._agents, values)
+
+
+class Gatherer:
+    """Gathers chosen rows of fixed planes into preallocated arrays, one native call per batch."""
+
+    def __init__(self, sources: dict[str, NDArray[np.generic]], rows: int, allocator: Allocator) -> None:
+        self.batch: Batch = {name: allocator((rows, *src.shape[1:]), src.dtype) for name, src in sources.items()}
+        self._plan = _native.GatherPlan(list(sources.values()), list(self.batch.values()))
+
+    def gather(self, indices: NDArray[np.int64]) -> Batch:
+        """Row i of every output = source row `indices[i]` (-1: zeros). Returns views of the reused outputs."""
+        self._plan.gather(indices)
+        count = len(indices)
+        if count == self._plan.capacity:  # the allocated arrays themselves (pinned memory stays pinned)
+            return dict(self.batch)
+        return {name: array[:count] for name, array in self.batch.items()}
 
 
 class RolloutBuffer:
@@ -74,7 +96,13 @@ class RolloutBuffer:
                 planes[name] = self.arrays[name]
         return planes
 
-    def _flat(self, plane: str) -> NDArray[np.generic]:
+    @property
+    def planes(self) -> list[str]:
+        """Names of every plain field and every `field.signal` plane, in storage order."""
+        return list(self._planes)
+
+    def flat(self, plane: str) -> NDArray[np.generic]:
+        """A field (or signal plane) as a `[T * N, *shape]` view; row t * N + n is agent n at step t."""
         try:
             array = self._planes[plane]
         except KeyError:
@@ -85,7 +113,14 @@ class RolloutBuffer:
 
     def step_writer(self, planes: Sequence[str]) -> StepWriter:
         """A writer for these fields (or `field.signal` planes), in this order."""
-        return StepWriter([self._flat(p) for p in planes], self.agents)
+        return StepWriter([self.flat(p) for p in planes], self.steps, self.agents)
+
+    def gatherer(
+        self, rows: int, planes: Sequence[str] | None = None, allocator: Allocator = default_allocator
+    ) -> Gatherer:
+        """A `Gatherer` of up to `rows` rows of these planes (all by default)."""
+        names = self.planes if planes is None else list(planes)
+        return Gatherer({p: self.flat(p) for p in names}, rows, allocator)
 
     def minibatches(
         self,
@@ -132,14 +167,10 @@ class RolloutBuffer:
     ) -> Iterator[Batch]:
         if rows <= 0:
             raise ValueError(f"batch_size must be > 0; got {rows}.")
-        names = list(self._planes) if planes is None else list(planes)
-        sources = [self._flat(p) for p in names]
-        destinations = [allocator((rows, *src.shape[1:]), src.dtype) for src in sources]
-        plan = _native.GatherPlan(sources, destinations)
-        batch = dict(zip(names, destinations, strict=False))
+        gatherer = self.gatherer(rows, planes, allocator)
         for start in range(0, len(order) - rows + 1, rows):
             chunk = order[start : start + rows]
-            plan.gather(chunk)
+            batch = gatherer.gather(chunk)
             if with_mask:
                 batch["mask"] = chunk >= 0
             yield batch

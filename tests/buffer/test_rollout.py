@@ -53,6 +53,26 @@ def test_step_writer_rejects_mismatched_values() -> None:
         writer.write(0, [good_obs])
     with pytest.raises(KeyError, match="no field or signal plane 'obs_9'"):
         buffer.step_writer(["obs_9"])
+    with pytest.raises(IndexError, match=r"step 12 is outside the rollout's \[0, 12\) steps"):
+        writer.write(STEPS, [good_obs, good_flags])
+    with pytest.raises(IndexError, match="step -1"):
+        writer.write(-1, [good_obs, good_flags])
+    with pytest.raises(ValueError, match="values hold 6 agents; the rollout has 5"):
+        writer.write(0, [np.zeros((AGENTS + 1, 3), np.float32), np.zeros(AGENTS + 1, bool)])
+
+
+def test_gatherer_returns_chosen_rows_of_public_flat_views() -> None:
+    buffer = filled_buffer()
+    assert buffer.planes[:2] == ["obs_0", "obs_1"] and "returns.curiosity" in buffer.planes
+    gatherer = buffer.gatherer(8, planes=["obs_1", "value_estimates.extrinsic"])
+    rows = np.array([59, 0, -1, 17], np.int64)
+    batch = gatherer.gather(rows)
+    assert batch["obs_1"].shape == (4, 2, 2)
+    np.testing.assert_array_equal(batch["obs_1"][[0, 1, 3]], buffer.flat("obs_1")[[59, 0, 17]])
+    assert (batch["obs_1"][2] == 0).all()
+    np.testing.assert_array_equal(
+        batch["value_estimates.extrinsic"][[0, 3]], buffer["value_estimates"][0].ravel()[[59, 17]]
+    )
 
 
 def test_minibatches_cover_every_row_once_and_match_numpy_gather() -> None:
