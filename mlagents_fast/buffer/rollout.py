@@ -44,11 +44,16 @@ class Gatherer:
         self._plan = _native.GatherPlan(list(sources.values()), list(self.batch.values()))
 
     def gather(self, indices: NDArray[np.int64]) -> Batch:
-        """Row i of every output = source row `indices[i]` (-1: zeros). Returns views of the reused outputs."""
+        """Row i of every output = source row `indices[i]` (-1: zeros).
+
+        A full batch is `self.batch` itself, the allocated arrays (pinned memory stays
+        pinned); a shorter one is views of their first rows. Both are overwritten by the
+        next call.
+        """
         self._plan.gather(indices)
         count = len(indices)
-        if count == self._plan.capacity:  # the allocated arrays themselves (pinned memory stays pinned)
-            return dict(self.batch)
+        if count == self._plan.capacity:
+            return self.batch
         return {name: array[:count] for name, array in self.batch.items()}
 
 
@@ -171,6 +176,4 @@ class RolloutBuffer:
         for start in range(0, len(order) - rows + 1, rows):
             chunk = order[start : start + rows]
             batch = gatherer.gather(chunk)
-            if with_mask:
-                batch["mask"] = chunk >= 0
-            yield batch
+            yield {**batch, "mask": chunk >= 0} if with_mask else batch
