@@ -61,14 +61,18 @@ void bind_normalizer(py::module_& m) {
                throw py::value_error("RunningNormalizer(): clip must be > 0; got " +
                                      std::to_string(clip) + ".");
              }
-             return RunningNormalizer(static_cast<std::size_t>(size), initial_count, clip);
+             // Held by pointer: the object owns a mutex, so it cannot move.
+             return new RunningNormalizer(static_cast<std::size_t>(size), initial_count, clip);
            }),
            py::arg("size"), py::arg("initial_count"), py::arg("clip"))
       .def_property_readonly("size", &RunningNormalizer::size)
-      .def_property_readonly("count", &RunningNormalizer::count)
+      .def_property_readonly("count", [](const RunningNormalizer& s) { return s.state().count; })
       .def_property_readonly("clip", &RunningNormalizer::clip)
-      .def_property_readonly("mean", [](const RunningNormalizer& s) { return copy_out(s.mean()); })
-      .def_property_readonly("m2", [](const RunningNormalizer& s) { return copy_out(s.m2()); })
+      .def("state",
+           [](const RunningNormalizer& s) {
+             mlaf::NormalizerState st = s.state();
+             return py::make_tuple(st.count, copy_out(st.mean), copy_out(st.m2));
+           })
       .def(
           "update",
           [](RunningNormalizer& self, py::handle batch) {

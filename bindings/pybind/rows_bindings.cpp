@@ -2,6 +2,7 @@
 // row writer, each validating a buffer's field arrays once so that every call
 // only checks what changes (indices, or the rows being written).
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,8 @@ class GatherPlan {
       }
     }
     py::gil_scoped_release release;
+    // Gathers into one plan's destinations run one at a time.
+    std::lock_guard<std::mutex> lock(mutex_);
     mlaf::gather_rows(fields_.data(), fields_.size(), static_cast<std::size_t>(num_rows_), ip,
                       count);
   }
@@ -102,6 +105,7 @@ class GatherPlan {
   py::ssize_t capacity() const { return capacity_; }
 
  private:
+  mutable std::mutex mutex_;  // gather() is const: it only writes the destinations
   std::vector<mlaf::RowField> fields_;
   std::vector<py::array> keep_alive_;
   py::ssize_t num_rows_ = 0;
@@ -139,17 +143,24 @@ class RowWriter {
                             " destinations.");
     }
     if (start < 0) throw py::value_error("RowWriter.write(): start must be >= 0.");
+    // A copy per call: calls from several threads never share the source pointers.
+    std::vector<mlaf::RowField> fields = fields_;
     py::ssize_t count = -1;
     for (std::size_t i = 0; i < sources.size(); ++i) {
-      const std::string name = "sources[" + std::to_string(i) + "]";
-      auto src = checked_any(sources[i], f, name.c_str());
+      const py::handle obj = sources[i];
+      const bool ok = py::isinstance<py::array>(obj) &&
+                      (py::reinterpret_borrow<py::array>(obj).flags() & py::array::c_style) &&
+                      py::reinterpret_borrow<py::array>(obj).ndim() >= 1;
+      if (!ok) checked_any(obj, f, ("sources[" + std::to_string(i) + "]").c_str());  // throws
+      auto src = py::reinterpret_borrow<py::array>(obj);
       if (!same_row_layout(src, destinations_[i]) || (count >= 0 && src.shape(0) != count)) {
-        throw py::value_error("RowWriter.write(): " + name + " (" + describe(src) +
+        throw py::value_error("RowWriter.write(): sources[" + std::to_string(i) + "] (" +
+                              describe(src) +
                               ") must have the dtype and row shape of its destination (" +
                               describe(destinations_[i]) + ") and as many rows as sources[0].");
       }
       count = src.shape(0);
-      fields_[i].src = static_cast<const std::uint8_t*>(src.data());
+      fields[i].src = static_cast<const std::uint8_t*>(src.data());
     }
     if (count > num_rows_) {
       throw py::value_error("RowWriter.write(): " + std::to_string(count) +
@@ -158,7 +169,7 @@ class RowWriter {
     }
     // Sources stay referenced by `sources` for the whole call.
     py::gil_scoped_release release;
-    mlaf::write_rows(fields_.data(), fields_.size(), static_cast<std::size_t>(start),
+    mlaf::write_rows(fields.data(), fields.size(), static_cast<std::size_t>(start),
                      static_cast<std::size_t>(std::max<py::ssize_t>(count, 0)),
                      static_cast<std::size_t>(num_rows_));
   }

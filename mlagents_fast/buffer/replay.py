@@ -9,8 +9,7 @@ from numpy.typing import NDArray
 
 from mlagents_fast import _native
 from mlagents_fast.buffer.fields import Allocator, FieldSpec, allocate, default_allocator
-
-Batch = dict[str, NDArray[np.generic]]
+from mlagents_fast.buffer.gather import Batch, Gatherer
 
 
 class ReplayBuffer:
@@ -25,6 +24,7 @@ class ReplayBuffer:
         self.names = list(fields)
         self.arrays = {name: allocate(default_allocator, (capacity,), spec) for name, spec in fields.items()}
         self._writer = _native.RowWriter([self.arrays[n] for n in self.names])
+        self._gatherers: dict[int, Gatherer] = {}
         self._head = 0
         self.size = 0
 
@@ -36,11 +36,13 @@ class ReplayBuffer:
         self.size = min(self.size + count, self.capacity)
 
     def sample(self, batch_size: int, rng: _native.Rng, allocator: Allocator = default_allocator) -> Batch:
-        """`batch_size` transitions drawn uniformly with replacement, in fresh arrays."""
+        """`batch_size` transitions drawn uniformly with replacement.
+
+        The arrays are reused: a batch is valid until the next `sample` of the same size.
+        """
         if self.size == 0:
             raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
-        indices = _native.uniform_indices(rng, self.size, batch_size)
-        sources = [self.arrays[n] for n in self.names]
-        destinations = [allocator((batch_size, *src.shape[1:]), src.dtype) for src in sources]
-        _native.GatherPlan(sources, destinations).gather(indices)
-        return dict(zip(self.names, destinations, strict=False))
+        gatherer = self._gatherers.get(batch_size)
+        if gatherer is None:
+            gatherer = self._gatherers[batch_size] = Gatherer(self.arrays, batch_size, allocator)
+        return gatherer.gather(_native.uniform_indices(rng, self.size, batch_size))

@@ -35,12 +35,11 @@ class RunningNormalizer:
 
     @property
     def mean(self) -> NDArray[np.float64]:
-        return np.asarray(self._native.mean)
+        return self._native.state()[1]
 
     @property
     def variance(self) -> NDArray[np.float64]:
-        count = self.count
-        m2 = np.asarray(self._native.m2)
+        count, _, m2 = self._native.state()
         return m2 / count if count > 0 else np.ones_like(m2)
 
     def update(self, batch: NDArray[np.float32]) -> None:
@@ -60,11 +59,8 @@ class RunningNormalizer:
 
     def state_dict(self) -> dict[str, NDArray[np.float64]]:
         """Plain arrays (no pickled objects) that `load_state_dict` restores bit-exactly."""
-        return {
-            "count": np.array(self._native.count, dtype=np.float64),
-            "mean": np.asarray(self._native.mean),
-            "m2": np.asarray(self._native.m2),
-        }
+        count, mean, m2 = self._native.state()  # one consistent snapshot
+        return {"count": np.array(count, dtype=np.float64), "mean": mean, "m2": m2}
 
     def load_state_dict(self, state: dict[str, NDArray[np.float64]]) -> None:
         self._native.set_state(float(state["count"]), state["mean"], state["m2"])

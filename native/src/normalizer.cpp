@@ -21,8 +21,14 @@ RunningNormalizer::RunningNormalizer(std::size_t size, double initial_count, flo
   refresh_scale();
 }
 
+NormalizerState RunningNormalizer::state() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {count_, mean_, m2_};
+}
+
 MLAF_SIMD_CLONES void RunningNormalizer::update(const float* batch, std::size_t rows) {
   if (rows == 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
   const std::size_t size = mean_.size();
   // One pass of sums shifted by the batch's first row: the shift lies inside
   // the data, so sum_sq - sum^2/rows does not cancel catastrophically.
@@ -54,10 +60,15 @@ MLAF_SIMD_CLONES void RunningNormalizer::update(const float* batch, std::size_t 
     sum[d] = static_cast<double>(shift[d]) + offset;
     sum_sq[d] = batch_m2;
   }
-  merge(n, sum_.data(), sum_sq_.data());
+  merge_locked(n, sum_.data(), sum_sq_.data());
 }
 
 void RunningNormalizer::merge(double count, const double* mean, const double* m2) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  merge_locked(count, mean, m2);
+}
+
+void RunningNormalizer::merge_locked(double count, const double* mean, const double* m2) {
   if (count <= 0.0) return;
   const double total = count_ + count;
   const double weight = count / total;
@@ -72,6 +83,7 @@ void RunningNormalizer::merge(double count, const double* mean, const double* m2
 }
 
 void RunningNormalizer::set_state(double count, const double* mean, const double* m2) {
+  std::lock_guard<std::mutex> lock(mutex_);
   count_ = count;
   std::copy(mean, mean + mean_.size(), mean_.begin());
   std::copy(m2, m2 + m2_.size(), m2_.begin());
@@ -88,6 +100,7 @@ void RunningNormalizer::refresh_scale() {
 
 MLAF_SIMD_CLONES void RunningNormalizer::normalize(const float* x, std::size_t rows,
                                                    float* out) const {
+  std::lock_guard<std::mutex> lock(mutex_);
   const std::size_t size = mean_.size();
   const float* mean = mean_f32_.data();
   const float* inv_std = inv_std_f32_.data();

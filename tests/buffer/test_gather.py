@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -86,3 +88,21 @@ def test_rng_state_round_trip() -> None:
     draws = [rng.next_u64() for _ in range(5)]
     rng.set_state(state)
     assert [rng.next_u64() for _ in range(5)] == draws
+
+
+def test_one_rng_shared_by_threads_hands_out_whole_chunks_of_its_stream() -> None:
+    """Each call locks the generator, so threads split the sequential stream into whole chunks."""
+    shared, draws = _native.Rng(3), []
+
+    def draw() -> None:
+        for _ in range(200):
+            draws.append(tuple(_native.uniform_indices(shared, 1 << 40, 64)))
+
+    threads = [threading.Thread(target=draw) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sequential = _native.Rng(3)
+    expected = [tuple(_native.uniform_indices(sequential, 1 << 40, 64)) for _ in range(800)]
+    assert sorted(draws) == sorted(expected)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -154,3 +156,24 @@ def test_constructor_rejects_bad_settings() -> None:
         RunningNormalizer(0)
     with pytest.raises(ValueError, match="clip must be > 0"):
         RunningNormalizer(3, clip=0.0)
+
+
+def test_one_normalizer_shared_by_threads_loses_no_update() -> None:
+    """Kernels run without the GIL; each normalizer serializes its own updates."""
+    parts = batches(9, [257] * 48, 16)
+    shared = RunningNormalizer(16, initial_count=0)
+
+    def feed(chunk: list[np.ndarray]) -> None:
+        for batch in chunk:
+            shared.update(batch)
+            shared.normalize(batch)
+
+    threads = [threading.Thread(target=feed, args=(parts[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = np.concatenate(parts).astype(np.float64)
+    assert shared.count == len(everything)
+    np.testing.assert_allclose(shared.mean, everything.mean(axis=0), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(shared.variance, everything.var(axis=0), rtol=1e-9)

@@ -10,10 +10,18 @@
 #pragma once
 
 #include <cstddef>
+#include <mutex>
 #include <vector>
 
 namespace mlaf {
 
+struct NormalizerState {
+  double count;
+  std::vector<double> mean;
+  std::vector<double> m2;  // sum of squared deviations from the mean
+};
+
+// Every method locks the object, so one normalizer may be shared by threads.
 class RunningNormalizer {
  public:
   // Variances below this are raised to it, so a constant feature maps to 0
@@ -22,11 +30,9 @@ class RunningNormalizer {
 
   RunningNormalizer(std::size_t size, double initial_count, float clip);
 
-  std::size_t size() const { return mean_.size(); }
-  double count() const { return count_; }
-  float clip() const { return clip_; }
-  const std::vector<double>& mean() const { return mean_; }
-  const std::vector<double>& m2() const { return m2_; }
+  std::size_t size() const { return mean_.size(); }  // fixed at construction
+  float clip() const { return clip_; }               // fixed at construction
+  NormalizerState state() const;
 
   // Adds a [rows, size] row-major batch. Throws std::domain_error naming the
   // first non-finite column and leaves the state unchanged if the batch holds
@@ -43,8 +49,10 @@ class RunningNormalizer {
   void normalize(const float* x, std::size_t rows, float* out) const;
 
  private:
+  void merge_locked(double count, const double* mean, const double* m2);
   void refresh_scale();
 
+  mutable std::mutex mutex_;
   double count_;
   float clip_;
   std::vector<double> mean_;
