@@ -40,3 +40,16 @@ def test_bad_use_is_a_clear_error() -> None:
         make_buffer(0)
     with pytest.raises(ValueError, match=r"sources\[1\]"):
         make_buffer(4).add([np.zeros((2, 2), np.float32), np.zeros(3, bool)])
+
+
+def test_samples_reuse_their_arrays_per_batch_size() -> None:
+    buffer = make_buffer(50)
+    ids = np.arange(50, dtype=np.float32)
+    buffer.add([np.stack([ids, ids], axis=1), ids > 25])
+    rng = _native.Rng(4)
+    first = buffer.sample(16, rng)
+    kept = first["obs"].copy()
+    second = buffer.sample(16, rng)
+    assert second["obs"] is first["obs"], "same batch size: the same arrays, overwritten"
+    assert not np.array_equal(second["obs"], kept)
+    assert buffer.sample(8, rng)["obs"].shape == (8, 2)

@@ -201,3 +201,13 @@ def test_bad_discounts_and_aliasing_are_rejected() -> None:
         gae(**ro, gammas=0.9, lambd=-0.1)
     with pytest.raises(ValueError, match="'returns' shares memory with input 'values'"):
         gae(**ro, gammas=0.9, lambd=0.95, returns=ro["values"])
+
+
+def test_per_trajectory_forms_reject_bad_input() -> None:
+    rewards = np.zeros(5, np.float32)
+    with pytest.raises(ValueError, match=r"gae_trajectory\(\): argument 'values' must be .* \(T,\) = \(5,\)"):
+        gae_trajectory(rewards, np.zeros(4, np.float32), 0.0, 0.99, 0.95)
+    with pytest.raises(ValueError, match=r"discount_rewards\(\): argument 'rewards' must be a C-contiguous float32"):
+        discount_rewards(np.zeros(5), 0.99)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        discount_rewards(np.zeros(10, np.float32)[::2], 0.99)
