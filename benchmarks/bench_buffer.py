@@ -20,12 +20,16 @@ Ours: a `StepWriter` over every field (one native call per step), and a `Gathere
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from pytest_benchmark.fixture import BenchmarkFixture
 
 from mlagents_fast.buffer import RolloutBuffer, rollout_fields
+
+# The `timed` fixture (conftest.py): timed(group, extra_info, function, *args).
+Timed = Callable[..., object]
 
 STEPS, AGENTS, MINIBATCH = 256, 64, 1024
 APPEND_GROUP = f"append 1 step x {AGENTS} agents"
@@ -70,7 +74,7 @@ def as_lists(sources: dict[str, Array]) -> dict[str, list[object]]:
 # Append ---------------------------------------------------------------------------------
 
 
-def test_append_native(benchmark: BenchmarkFixture) -> None:
+def test_append_native(timed: Timed) -> None:
     buffer = make_buffer()
     sources = planes(buffer)
     step_values = one_step(sources)
@@ -81,13 +85,10 @@ def test_append_native(benchmark: BenchmarkFixture) -> None:
     def run() -> None:
         writer.write(next(steps) % STEPS, values)
 
-    benchmark.group = APPEND_GROUP
-    benchmark.extra_info.update(role="native", elements=AGENTS, bytes=AGENTS * row_bytes(sources))
-    run()  # warm-up
-    benchmark(run)
+    timed(APPEND_GROUP, dict(role="native", elements=AGENTS, bytes=AGENTS * row_bytes(sources)), run)
 
 
-def test_append_dict_of_lists(benchmark: BenchmarkFixture) -> None:
+def test_append_dict_of_lists(timed: Timed) -> None:
     sources = planes(make_buffer())
     step = one_step(sources)
     buf: dict[str, list[object]] = {name: [] for name in step}
@@ -102,12 +103,11 @@ def test_append_dict_of_lists(benchmark: BenchmarkFixture) -> None:
             for i in range(AGENTS):
                 lst.append(arr[i])
 
-    benchmark.group = APPEND_GROUP
-    benchmark.extra_info.update(
-        role="reference:dict_of_lists", elements=AGENTS, bytes=AGENTS * row_bytes(sources), target=10
+    timed(
+        APPEND_GROUP,
+        dict(role="reference:dict_of_lists", elements=AGENTS, bytes=AGENTS * row_bytes(sources), target=10),
+        run,
     )
-    run()  # warm-up
-    benchmark(run)
 
 
 # Gather ---------------------------------------------------------------------------------
@@ -134,18 +134,18 @@ def assert_same(batch: dict[str, Array], reference: dict[str, Array]) -> None:
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_native(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+def test_gather_native(timed: Timed, obs_size: int, which: str) -> None:
     buffer, sources, indices, nbytes = gather_setup(obs_size, which)
     gatherer = buffer.gatherer(MINIBATCH, list(sources))
 
-    benchmark.group = gather_group(obs_size, which)
-    benchmark.extra_info.update(role="native", elements=MINIBATCH, bytes=nbytes)
     assert_same(gatherer.gather(indices), expected(sources, indices))  # also the warm-up
-    benchmark(gatherer.gather, indices)
+    timed(
+        gather_group(obs_size, which), dict(role="native", elements=MINIBATCH, bytes=nbytes), gatherer.gather, indices
+    )
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_dict_of_lists(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+def test_gather_dict_of_lists(timed: Timed, obs_size: int, which: str) -> None:
     _, sources, indices, nbytes = gather_setup(obs_size, which)
     lists = as_lists(sources)
     idx = indices.tolist()
@@ -153,14 +153,16 @@ def test_gather_dict_of_lists(benchmark: BenchmarkFixture, obs_size: int, which:
     def run() -> dict[str, Array]:
         return {name: np.asarray([lst[i] for i in idx]) for name, lst in lists.items()}
 
-    benchmark.group = gather_group(obs_size, which)
-    benchmark.extra_info.update(role="reference:dict_of_lists", elements=MINIBATCH, bytes=nbytes, target=10)
     assert_same(run(), expected(sources, indices))  # also the warm-up
-    benchmark(run)
+    timed(
+        gather_group(obs_size, which),
+        dict(role="reference:dict_of_lists", elements=MINIBATCH, bytes=nbytes, target=10),
+        run,
+    )
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_numpy_take(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+def test_gather_numpy_take(timed: Timed, obs_size: int, which: str) -> None:
     _, sources, indices, nbytes = gather_setup(obs_size, which)
     destinations = {name: np.empty((MINIBATCH, *src.shape[1:]), src.dtype) for name, src in sources.items()}
     pairs = [(sources[name], destinations[name]) for name in sources]
@@ -169,20 +171,21 @@ def test_gather_numpy_take(benchmark: BenchmarkFixture, obs_size: int, which: st
         for src, dst in pairs:
             np.take(src, indices, axis=0, out=dst)
 
-    benchmark.group = gather_group(obs_size, which)
-    benchmark.extra_info.update(role="reference:numpy_take", elements=MINIBATCH, bytes=nbytes)
-    run()  # warm-up
+    run()
     assert_same(destinations, expected(sources, indices))
-    benchmark(run)
+    timed(gather_group(obs_size, which), dict(role="reference:numpy_take", elements=MINIBATCH, bytes=nbytes), run)
 
 
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
-def test_gather_numpy_copy_same_bytes(benchmark: BenchmarkFixture, obs_size: int, which: str) -> None:
+def test_gather_numpy_copy_same_bytes(timed: Timed, obs_size: int, which: str) -> None:
     *_, nbytes = gather_setup(obs_size, which)
     src = np.random.default_rng(2).integers(0, 256, nbytes, dtype=np.uint8)
     dst = np.empty_like(src)
 
-    benchmark.group = gather_group(obs_size, which)
-    benchmark.extra_info.update(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes, target=0.5)
-    np.copyto(dst, src)  # warm-up
-    benchmark(np.copyto, dst, src)
+    timed(
+        gather_group(obs_size, which),
+        dict(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes, target=0.5),
+        np.copyto,
+        dst,
+        src,
+    )

@@ -14,12 +14,17 @@ References, on the same data:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from mlagents_fast.ops.advantages import gae, gae_trajectory_reference
+
+# The `timed` fixture (conftest.py): timed(group, extra_info, function, *args).
+Timed = Callable[..., object]
 
 GAMMA, LAMBD = 0.99, 0.95
 SHAPES = [(1000, 64), (128, 2048)]
@@ -85,32 +90,33 @@ def label(steps: int, agents: int) -> str:
 
 
 @pytest.mark.parametrize(("steps", "agents"), SHAPES)
-def test_gae_native(benchmark: BenchmarkFixture, steps: int, agents: int) -> None:
+def test_gae_native(timed: Timed, steps: int, agents: int) -> None:
     rollout = make_rollout(steps, agents)
     advantages, returns = np.empty_like(rollout["rewards"]), np.empty_like(rollout["rewards"])
 
     def run() -> None:
         gae(**rollout, gammas=GAMMA, lambd=LAMBD, advantages=advantages, returns=returns)
 
-    benchmark.group = label(steps, agents)
-    benchmark.extra_info.update(role="native", elements=steps * agents)
-    run()  # warm-up
-    benchmark(run)
+    timed(label(steps, agents), dict(role="native", elements=steps * agents), run)
 
 
 @pytest.mark.parametrize(("steps", "agents"), SHAPES)
-def test_gae_numpy_time_loop(benchmark: BenchmarkFixture, steps: int, agents: int) -> None:
+def test_gae_numpy_time_loop(timed: Timed, steps: int, agents: int) -> None:
     rollout = make_rollout(steps, agents)
     inputs = sb3_inputs(rollout)
     ours, _ = gae(**rollout, gammas=GAMMA, lambd=LAMBD)
     np.testing.assert_allclose(numpy_time_loop(*inputs, GAMMA, LAMBD)[0], ours, rtol=1e-4, atol=1e-4)
 
-    benchmark.group = label(steps, agents)
-    benchmark.extra_info.update(
-        role="reference:numpy_time_loop", elements=steps * agents, target=TARGETS[steps, agents]["numpy_time_loop"]
+    timed(
+        label(steps, agents),
+        dict(
+            role="reference:numpy_time_loop", elements=steps * agents, target=TARGETS[steps, agents]["numpy_time_loop"]
+        ),
+        numpy_time_loop,
+        *inputs,
+        GAMMA,
+        LAMBD,
     )
-    numpy_time_loop(*inputs, GAMMA, LAMBD)  # warm-up
-    benchmark(numpy_time_loop, *inputs, GAMMA, LAMBD)
 
 
 @pytest.mark.parametrize(("steps", "agents"), SHAPES)

@@ -8,12 +8,16 @@ normalize-and-clip, with ML-Agents' clip of 5.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from pytest_benchmark.fixture import BenchmarkFixture
 
 from mlagents_fast.ops.normalize import RunningNormalizer
+
+# The `timed` fixture (conftest.py): timed(group, extra_info, function, *args).
+Timed = Callable[..., object]
 
 SHAPES = [(64, 8), (4096, 64)]
 TARGETS = {(64, 8): 5, (4096, 64): 3}
@@ -58,7 +62,7 @@ def label(rows: int, size: int) -> str:
 
 
 @pytest.mark.parametrize(("rows", "size"), SHAPES)
-def test_normalizer_native(benchmark: BenchmarkFixture, rows: int, size: int) -> None:
+def test_normalizer_native(timed: Timed, rows: int, size: int) -> None:
     batch, normalizer = make_batch(rows, size), RunningNormalizer(size)
     out = np.empty_like(batch)
 
@@ -66,14 +70,11 @@ def test_normalizer_native(benchmark: BenchmarkFixture, rows: int, size: int) ->
         normalizer.update(batch)
         normalizer.normalize(batch, out=out)
 
-    benchmark.group = label(rows, size)
-    benchmark.extra_info.update(role="native", elements=rows * size)
-    run()  # warm-up
-    benchmark(run)
+    timed(label(rows, size), dict(role="native", elements=rows * size), run)
 
 
 @pytest.mark.parametrize(("rows", "size"), SHAPES)
-def test_normalizer_numpy_running_mean_std(benchmark: BenchmarkFixture, rows: int, size: int) -> None:
+def test_normalizer_numpy_running_mean_std(timed: Timed, rows: int, size: int) -> None:
     batch, reference = make_batch(rows, size), RunningMeanStd(size)
     # Same computation: without ML-Agents' prior pseudo-observation ours gives SB3's output.
     check, ours = RunningMeanStd(size), RunningNormalizer(size, initial_count=0)
@@ -85,9 +86,8 @@ def test_normalizer_numpy_running_mean_std(benchmark: BenchmarkFixture, rows: in
         reference.update(batch)
         reference.normalize(batch)
 
-    benchmark.group = label(rows, size)
-    benchmark.extra_info.update(
-        role="reference:numpy_running_mean_std", elements=rows * size, target=TARGETS[rows, size]
+    timed(
+        label(rows, size),
+        dict(role="reference:numpy_running_mean_std", elements=rows * size, target=TARGETS[rows, size]),
+        run,
     )
-    run()  # warm-up
-    benchmark(run)

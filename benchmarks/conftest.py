@@ -68,6 +68,20 @@ def machine_line() -> str:
     )
 
 
+@pytest.fixture
+def timed(benchmark: Any) -> Any:
+    """`timed(group, extra_info, function, *args)`: label the benchmark, call `function(*args)`
+    once to warm up, then time it."""
+
+    def run(group: str, info: dict[str, Any], function: Any, *args: Any) -> Any:
+        benchmark.group = group
+        benchmark.extra_info.update(info)
+        function(*args)
+        return benchmark(function, *args)
+
+    return run
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return machine_line()
 
