@@ -15,7 +15,10 @@ from mlagents_fast.buffer.gather import Batch, Gatherer
 class ReplayBuffer:
     """`capacity` transitions in struct-of-arrays rings; the oldest are overwritten first."""
 
-    def __init__(self, capacity: int, fields: Mapping[str, FieldSpec]) -> None:
+    def __init__(
+        self, capacity: int, fields: Mapping[str, FieldSpec], allocator: Allocator = default_allocator
+    ) -> None:
+        """`allocator` makes the arrays that sampled batches are gathered into (pinned memory, say)."""
         if capacity <= 0:
             raise ValueError(f"ReplayBuffer: capacity must be > 0; got {capacity}.")
         if any(spec.per_signal for spec in fields.values()):
@@ -24,6 +27,7 @@ class ReplayBuffer:
         self.names = list(fields)
         self.arrays = {name: allocate(default_allocator, (capacity,), spec) for name, spec in fields.items()}
         self._writer = _native.RowWriter([self.arrays[n] for n in self.names])
+        self._allocator = allocator
         self._gatherers: dict[int, Gatherer] = {}
         self._head = 0
         self.size = 0
@@ -35,7 +39,7 @@ class ReplayBuffer:
         self._head = (self._head + count) % self.capacity
         self.size = min(self.size + count, self.capacity)
 
-    def sample(self, batch_size: int, rng: _native.Rng, allocator: Allocator = default_allocator) -> Batch:
+    def sample(self, batch_size: int, rng: _native.Rng) -> Batch:
         """`batch_size` transitions drawn uniformly with replacement.
 
         The arrays are reused: a batch is valid until the next `sample` of the same size.
@@ -44,5 +48,5 @@ class ReplayBuffer:
             raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
         gatherer = self._gatherers.get(batch_size)
         if gatherer is None:
-            gatherer = self._gatherers[batch_size] = Gatherer(self.arrays, batch_size, allocator)
+            gatherer = self._gatherers[batch_size] = Gatherer(self.arrays, batch_size, self._allocator)
         return gatherer.gather(_native.uniform_indices(rng, self.size, batch_size))

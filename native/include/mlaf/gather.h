@@ -29,7 +29,7 @@ IndexRange index_range(const std::int64_t* indices, std::size_t count);
 // dst row i of every field = src row indices[i]. A negative index is padding
 // and writes a row of zeros. Every source has `num_rows` rows and indices must
 // already be < num_rows (and all negative when num_rows is 0). Fields must not
-// overlap, and row starts must be aligned for their size (numpy arrays are).
+// overlap.
 void gather_rows(const RowField* fields, std::size_t num_fields, std::size_t num_rows,
                  const std::int64_t* indices, std::size_t count);
 
