@@ -169,6 +169,7 @@ def _format_row(row: dict[str, Any], first: bool) -> str:
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # pytest-benchmark keeps its results on the config; it has no public accessor for them.
     session = getattr(config, "_benchmarksession", None)
     rows = ratio_rows(session.benchmarks) if session is not None else []
     if not rows:
