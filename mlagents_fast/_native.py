@@ -55,6 +55,7 @@ _load()
 # Re-exported by name (not through a module attribute) so mypy sees their types.
 from mlagents_fast._ext import _kernels as kernels  # noqa: E402
 from mlagents_fast._ext._kernels import (  # noqa: E402
+    NORMALIZER_MIN_VARIANCE,
     GatherPlan,
     Rng,
     RowWriter,
@@ -69,6 +70,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
 )
 
 __all__ = [
+    "NORMALIZER_MIN_VARIANCE",
     "GatherPlan",
     "NativeBuildError",
     "Rng",

@@ -48,6 +48,7 @@ Stats check_stats(const RunningNormalizer& self, const char* func, double count,
 }  // namespace
 
 void bind_normalizer(py::module_& m) {
+  m.attr("NORMALIZER_MIN_VARIANCE") = RunningNormalizer::kMinVariance;
   py::class_<RunningNormalizer>(m, "RunningNormalizer")
       .def(py::init([](py::ssize_t size, double initial_count, float clip) {
              if (size <= 0) {

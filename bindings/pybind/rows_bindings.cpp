@@ -101,7 +101,6 @@ class GatherPlan {
                       count);
   }
 
-  py::ssize_t num_rows() const { return num_rows_; }
   py::ssize_t capacity() const { return capacity_; }
 
  private:
@@ -187,7 +186,6 @@ void bind_rows(py::module_& m) {
       .def(py::init<const py::list&, const py::list&>(), py::arg("sources"),
            py::arg("destinations"))
       .def("gather", &GatherPlan::gather, py::arg("indices"))
-      .def_property_readonly("num_rows", &GatherPlan::num_rows)
       .def_property_readonly("capacity", &GatherPlan::capacity);
 
   py::class_<RowWriter>(m, "RowWriter")

@@ -3,6 +3,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 SOURCE_HASH: str
+NORMALIZER_MIN_VARIANCE: float
 
 def gae(
     rewards: NDArray[np.float32],
@@ -60,8 +61,6 @@ class Rng:
 class GatherPlan:
     def __init__(self, sources: list[NDArray[np.generic]], destinations: list[NDArray[np.generic]]) -> None: ...
     def gather(self, indices: NDArray[np.int64]) -> None: ...
-    @property
-    def num_rows(self) -> int: ...
     @property
     def capacity(self) -> int: ...
 

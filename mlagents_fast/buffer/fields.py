@@ -29,6 +29,10 @@ class FieldSpec:
     dtype: np.dtype[np.generic]
     per_signal: bool = False
 
+    def zeros(self, leading: tuple[int, ...]) -> NDArray[np.generic]:
+        """Storage for this field: `[*leading, *shape]`, zero-filled."""
+        return np.zeros(leading + self.shape, self.dtype)
+
     @staticmethod
     def of(shape: Sequence[int], dtype: DTypeLike, per_signal: bool = False) -> FieldSpec:
         return FieldSpec(tuple(int(d) for d in shape), np.dtype(dtype), per_signal)
@@ -57,10 +61,6 @@ def rollout_fields(
     for name in ("rewards", "value_estimates", "truncated_values", "returns"):
         fields[name] = FieldSpec.of((), np.float32, per_signal=True)
     return fields
-
-
-def allocate(allocator: Allocator, leading: tuple[int, ...], spec: FieldSpec) -> NDArray[np.generic]:
-    return allocator(leading + spec.shape, spec.dtype)
 
 
 def default_allocator(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast import _native
-from mlagents_fast.buffer.fields import Allocator, FieldSpec, allocate, default_allocator
+from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator
 from mlagents_fast.buffer.gather import Batch, Gatherer
 
 
@@ -57,7 +57,7 @@ class RolloutBuffer:
         self.arrays: dict[str, NDArray[np.generic]] = {}
         for name, spec in self.fields.items():
             leading = (len(self.signals), steps, agents) if spec.per_signal else (steps, agents)
-            self.arrays[name] = allocate(default_allocator, leading, spec)
+            self.arrays[name] = spec.zeros(leading)
         self.bootstrap_values = np.zeros((len(self.signals), agents), np.float32)
         self._planes = self._plane_views()
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from mlagents_fast import _native
 
-MIN_VARIANCE = 1e-8
+MIN_VARIANCE: float = _native.NORMALIZER_MIN_VARIANCE  # the native kernel's floor, used by the reference too
 ML_AGENTS_CLIP = 5.0
 
 

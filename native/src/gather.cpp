@@ -28,11 +28,6 @@ inline void prefetch_row(const std::uint8_t* src, std::size_t row_bytes,
 // register, which measured about twice as fast as one pass per field. The
 // group functions stay out of the SIMD clones (noinline): there the loop turns
 // into SIMD gather instructions, which measured slower than scalar code.
-#if defined(__GNUC__)
-#define MLAF_NOINLINE __attribute__((noinline))
-#else
-#define MLAF_NOINLINE
-#endif
 constexpr std::size_t kMaxGroup = 4;
 
 template <std::size_t kBytes, std::size_t kFields>

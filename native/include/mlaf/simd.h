@@ -13,8 +13,11 @@
 #define MLAF_SIMD_CLONES
 #endif
 
+// MLAF_NOINLINE keeps a helper out of the clones, compiled once for the baseline.
 #if defined(__GNUC__)
 #define MLAF_ALWAYS_INLINE inline __attribute__((always_inline))
+#define MLAF_NOINLINE __attribute__((noinline))
 #else
 #define MLAF_ALWAYS_INLINE inline
+#define MLAF_NOINLINE
 #endif
