@@ -1,0 +1,88 @@
+// What every native environment declares, and the small helpers they share.
+//
+// An environment here is the rule set of ONE agent (3DBall's twelve platforms and
+// GridWorld's nine areas are independent agents in the scene). The VecEnv driver runs
+// num_envs x agents_per_env of them and owns everything ML-Agents' Agent class does:
+// the decision period (the action repeated on the physics steps in between), MaxStep
+// with `interrupted`, the reward reported at each decision, auto-reset and the final
+// observation. An environment class provides:
+//
+//   struct Agent { ... };                         // the state of one agent
+//   explicit Env(const Options& options);          // construction options (shape-changing)
+//   const EnvInfo& info() const;
+//   void begin_episode(Agent&, Rng&, const double* parameters) const;  // OnEpisodeBegin
+//   bool tick(Agent&, const AgentAction&, float& reward) const;       // one physics step
+//   void observe(const Agent&, float* const* obs) const;              // CollectObservations
+//   void write_mask(const Agent&, std::uint8_t* mask) const;          // 1 = action not allowed
+//
+// `tick` applies Unity's SetReward (assign) or AddReward (add) to `reward`, and returns
+// true when the agent calls EndEpisode. `parameters` holds one value per name in
+// info().parameter_names, drawn for this episode.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mlaf/rng.h"
+
+namespace mlaf::envs {
+
+// Unity's default fixed time step (Time.fixedDeltaTime).
+constexpr double kFixedDeltaTime = 0.02;
+constexpr int kMaxObservations = 4;
+constexpr int kMaxParameters = 16;
+
+struct ObservationInfo {
+  std::vector<int> shape;  // (size,) or channel-first (C, H, W)
+  bool goal_signal = false;
+  std::string name;
+
+  int size() const {
+    int n = 1;
+    for (int d : shape) n *= d;
+    return n;
+  }
+};
+
+struct EnvInfo {
+  std::string behavior;
+  int agents_per_env = 1;
+  std::vector<ObservationInfo> observations;
+  int continuous_size = 0;
+  std::vector<int> discrete_branches;
+  int max_step = 0;         // physics steps per episode; 0 = no limit (ML-Agents' MaxStep)
+  int decision_period = 1;  // physics steps per decision (DecisionRequester.DecisionPeriod)
+  std::vector<std::string> parameter_names;
+  std::vector<double> parameter_defaults;
+
+  int mask_width() const {
+    int n = 0;
+    for (int b : discrete_branches) n += b;
+    return n;
+  }
+};
+
+// Construction options given to make(name, **options), for values that change shapes.
+using Options = std::map<std::string, double>;
+
+// Throws std::invalid_argument unless every key of `options` is in `known`.
+void check_options(const std::string& env, const Options& options, const std::vector<std::string>& known);
+double option_or(const Options& options, const std::string& key, double fallback);
+
+struct AgentAction {
+  const float* continuous;
+  const std::int32_t* discrete;
+};
+
+// Uniform double in [0, 1) from the top 53 bits.
+inline double uniform01(Rng& rng) { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; }
+inline double uniform(Rng& rng, double low, double high) { return low + (high - low) * uniform01(rng); }
+
+inline float clampf(float value, float low, float high) {
+  return value < low ? low : (value > high ? high : value);
+}
+
+}  // namespace mlaf::envs
