@@ -71,3 +71,37 @@ class RowWriter:
 def shuffled_indices(rng: Rng, count: int) -> NDArray[np.int64]: ...
 def sequence_indices(rng: Rng, steps: int, agents: int, seq_len: int) -> NDArray[np.int64]: ...
 def uniform_indices(rng: Rng, bound: int, count: int) -> NDArray[np.int64]: ...
+
+class NativeVecEnv:
+    def __init__(self, name: str, num_envs: int, num_threads: int, options: dict[str, float]) -> None: ...
+    behavior: str
+    num_envs: int
+    num_threads: int
+    agents_per_env: int
+    observation_shapes: list[list[int]]
+    observation_names: list[str]
+    goal_signals: list[bool]
+    continuous_size: int
+    discrete_branches: list[int]
+    max_step: int
+    decision_period: int
+    parameter_names: list[str]
+    parameter_defaults: list[float]
+    obs: list[NDArray[np.float32]]
+    terminal_obs: list[NDArray[np.float32]]
+    reward: NDArray[np.float32]
+    terminated: NDArray[np.bool_]
+    truncated: NDArray[np.bool_]
+    action_mask: NDArray[np.bool_]
+    episode_return: NDArray[np.float32]
+    episode_length: NDArray[np.int32]
+    continuous_actions: NDArray[np.float32]
+    discrete_actions: NDArray[np.int32]
+    in_flight: int
+    def reset(self, seed: int) -> None: ...
+    def step(self) -> None: ...
+    def send(self, env_ids: NDArray[np.int32]) -> None: ...
+    def recv(self, count: int) -> NDArray[np.int32]: ...
+    def set_sampler(self, name: str, kind: int, intervals: list[tuple[float, float]], seed: int) -> bool: ...
+
+def native_env_names() -> list[str]: ...

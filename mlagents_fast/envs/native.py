@@ -1,0 +1,129 @@
+"""Built-in native environments as a VectorEnv: C++ copies stepped on a thread pool.
+
+The arrays of `batch()` and `actions()` are numpy views of memory the native VecEnv
+owns; `step()` releases the GIL, validates the actions and advances every copy.
+`send()` / `recv()` step copies asynchronously (EnvPool-style) for trainers that
+overlap inference with simulation.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlagents_fast._native import NativeVecEnv, native_env_names
+from mlagents_fast.envs.parameters import parse_parameters
+from mlagents_fast.envs.vector import StepBatch, VectorEnv
+from mlagents_fast.spec import ActionError, ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec, ObservationType
+
+# Sampler kinds as the native side numbers them (mlaf::envs::SamplerKind).
+_SAMPLER_KIND = {"constant": 0, "uniform": 1, "gaussian": 2, "multirangeuniform": 3}
+
+
+def native_names() -> list[str]:
+    return list(native_env_names())
+
+
+def _observation_spec(shape: list[int], name: str, goal: bool) -> ObservationSpec:
+    if len(shape) == 3:
+        return ObservationSpec.visual(shape[0], shape[1], shape[2], name=name)
+    kind = ObservationType.GOAL_SIGNAL if goal else ObservationType.DEFAULT
+    return ObservationSpec.vector(shape[0], name=name, observation_type=kind)
+
+
+class NativeVectorEnv(VectorEnv):
+    """`num_envs` copies of the built-in environment `name`, on `num_threads` threads."""
+
+    def __init__(self, name: str, num_envs: int = 1, *, seed: int = 0, num_threads: int = 1, **options: float) -> None:
+        try:
+            self._native = NativeVecEnv(name, num_envs, num_threads, {k: float(v) for k, v in options.items()})
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"Cannot make native environment {name!r}: {error}") from None
+        native = self._native
+        self.name = name
+        self.num_envs = num_envs
+        self.behavior = native.behavior
+        self.agents_per_env = native.agents_per_env
+        self.max_step = native.max_step
+        self.decision_period = native.decision_period
+        self.parameter_names = tuple(native.parameter_names)
+        observations = tuple(
+            _observation_spec(shape, obs_name, goal)
+            for shape, obs_name, goal in zip(
+                native.observation_shapes, native.observation_names, native.goal_signals, strict=True
+            )
+        )
+        action_spec = ActionSpec(native.continuous_size, tuple(native.discrete_branches))
+        self._specs = {self.behavior: BehaviorSpec(observations, action_spec)}
+        slots = native.reward.shape[0]
+        self._batch = StepBatch(
+            obs=tuple(native.obs),
+            terminal_obs=tuple(native.terminal_obs),
+            reward=native.reward,
+            terminated=native.terminated,
+            truncated=native.truncated,
+            action_mask=native.action_mask if action_spec.discrete_branches else None,
+            agent_id=np.arange(slots, dtype=np.int32),
+            group_id=np.zeros(slots, np.int32),
+            group_reward=np.zeros(slots, np.float32),
+            episode_return=native.episode_return,
+            episode_length=native.episode_length,
+        )
+        self._actions = ActionTuple(native.continuous_actions, native.discrete_actions)
+        self._warned: set[str] = set()
+        self.reset(seed)
+
+    @property
+    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
+        return self._specs
+
+    def batch(self, behavior: str) -> StepBatch:
+        self._check_behavior(behavior)
+        return self._batch
+
+    def actions(self, behavior: str) -> ActionTuple:
+        self._check_behavior(behavior)
+        return self._actions
+
+    def reset(self, seed: int | None = None) -> None:
+        self._native.reset(0 if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF)
+
+    def step(self) -> None:
+        try:
+            self._native.step()
+        except ValueError as error:
+            raise self._action_error(error) from None
+
+    def send(self, env_ids: NDArray[np.int32]) -> None:
+        """Start stepping the copies `env_ids` (their actions must already be written)."""
+        try:
+            self._native.send(np.ascontiguousarray(env_ids, dtype=np.int32))
+        except ValueError as error:
+            raise self._action_error(error) from None
+
+    def recv(self, count: int) -> NDArray[np.int32]:
+        """Wait for `count` sent copies; returns their ids in the order they finished."""
+        return self._native.recv(count)
+
+    def set_parameters(self, parameters: Mapping[str, Any]) -> None:
+        for name, sampler in parse_parameters(parameters).items():
+            known = self._native.set_sampler(name, _SAMPLER_KIND[sampler.kind], list(sampler.intervals), sampler.seed)
+            if not known and name not in self._warned:
+                self._warned.add(name)
+                reads = ", ".join(self.parameter_names) or "none"
+                warnings.warn(
+                    f"Environment {self.name!r} does not read the parameter {name!r}; it is ignored "
+                    f"(parameters it reads: {reads}).",
+                    stacklevel=2,
+                )
+
+    def close(self) -> None:
+        if self._native.in_flight:
+            self._native.recv(self._native.in_flight)
+
+    def _action_error(self, error: ValueError) -> ActionError:
+        return ActionError(f"Environment {self.name!r}, behavior {self.behavior!r}: {error}.")

@@ -1,0 +1,65 @@
+"""`make(name, ...)`: every environment mlagents-fast can run, by name.
+
+- the built-in native environments (`Basic`, `3DBall`, `CartPole`, ...);
+- `gym:<id>` for a gymnasium environment (through the shared-memory stepper or in-process);
+- names registered with `register(name, maker)` (test environments, numba examples, users').
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mlagents_fast.envs.native import NativeVectorEnv, native_names
+from mlagents_fast.envs.vector import VectorEnv
+
+Maker = Callable[..., VectorEnv]
+_makers: dict[str, Maker] = {}
+
+
+class UnknownEnvironmentError(ValueError):
+    """A name that no registered environment answers to."""
+
+
+def register(name: str, maker: Maker) -> None:
+    """Make `name` available to `make`; `maker(num_envs=..., seed=..., **kwargs)` returns a VectorEnv."""
+    _makers[name] = maker
+
+
+def registered_names() -> list[str]:
+    """All names `make` accepts (gymnasium ids go through the `gym:` prefix)."""
+    return sorted({*native_names(), *_makers})
+
+
+def make(
+    name: str,
+    num_envs: int = 1,
+    *,
+    seed: int = 0,
+    parameters: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> VectorEnv:
+    """`num_envs` copies of the environment `name`, reset with `seed`.
+
+    `parameters` are environment parameters (constants or samplers, as in the YAML's
+    `environment_parameters`); other keyword arguments go to the environment's maker
+    (for native ones: `num_threads` and construction options such as GridWorld's `resolution`).
+    """
+    if name.startswith("gym:"):
+        # gymnasium is optional: its adapter is imported only when asked for.
+        gym_env = importlib.import_module("mlagents_fast.envs.gym_env")
+        env: VectorEnv = gym_env.make_gym(name[len("gym:") :], num_envs, seed=seed, **kwargs)
+    elif name in _makers:
+        env = _makers[name](num_envs=num_envs, seed=seed, **kwargs)
+    elif name in native_names():
+        env = NativeVectorEnv(name, num_envs, seed=seed, **kwargs)
+    else:
+        raise UnknownEnvironmentError(
+            f"There is no environment named {name!r}. Built-in and registered environments: "
+            f"{', '.join(registered_names())}; gymnasium environments as 'gym:<id>' (for example 'gym:CartPole-v1')."
+        )
+    if parameters:
+        env.set_parameters(parameters)
+        env.reset(seed)
+    return env
