@@ -234,7 +234,8 @@ class DemonstrationWriter:
     @property
     def meta(self) -> DemonstrationMeta:
         mean = self._reward_sum / self.number_episodes if self.number_episodes else 0.0
-        return DemonstrationMeta(self.name, self.number_steps, self.number_episodes, mean)
+        # The header stores a float32: report what a reader will get back.
+        return DemonstrationMeta(self.name, self.number_steps, self.number_episodes, float(np.float32(mean)))
 
     def close(self) -> None:
         if self._file is None:

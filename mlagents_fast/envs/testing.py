@@ -393,7 +393,9 @@ def record_demonstrations(
             ended, truncated = bool(batch.terminated[0] or batch.truncated[0]), bool(batch.truncated[0])
             if ended and writer.number_steps < n_demos:
                 final_obs = [o[0] for o in batch.terminal_obs]
-                writer.record(final_obs, *action_row, reward=reward, done=True, max_step_reached=truncated)
+                writer.record(
+                    final_obs, *action_row, reward=reward, done=True, max_step_reached=truncated, action_mask=mask
+                )
             if ended:
                 reward = 0.0
         return writer.meta

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from mlagents_fast.demo_io import INITIAL_POS, read_demonstration, write_demonstration
 from mlagents_fast.envs.testing import (
     GROUP_ID,
     SUCCESS_REWARD,
@@ -15,6 +17,7 @@ from mlagents_fast.envs.testing import (
     MultiAgentEnvironment,
     SimpleEnvironment,
     UnexpectedExceptionEnvironment,
+    record_demonstrations,
 )
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionTuple, DimensionProperty, ObservationType
@@ -229,3 +232,35 @@ def test_unexpected_exception_environment_raises_in_step() -> None:
     failing = UnexpectedExceptionEnvironment(["A"], to_raise=ValueError("boom"))
     with pytest.raises(ValueError, match="boom"):
         failing.step({"A": failing.optimal_actions("A")}, allocate(failing))
+
+
+@pytest.mark.parametrize("action_sizes", [(1, 0), (0, 1), (1, 1)])
+def test_recorded_demonstration_round_trip(tmp_path: Path, action_sizes: tuple[int, int]) -> None:
+    env = SimpleEnvironment(["Walker"], num_visual=1, action_sizes=action_sizes, goal_indices=[0])
+    path = tmp_path / "walker.demo"
+    meta = record_demonstrations(env, 30, path, seed=3)
+    # Five decisions and one end-of-episode record per optimal episode.
+    assert (meta.number_steps, meta.number_episodes) == (30, 5)
+    assert meta.mean_reward == pytest.approx(SUCCESS_REWARD - 4 * TIME_PENALTY)
+
+    demo = read_demonstration(path)
+    assert demo.behavior_name == "Walker" and demo.meta == meta and len(demo) == 30
+    assert demo.spec == env.behavior_spec
+    np.testing.assert_array_equal(np.flatnonzero(demo.dones), [5, 11, 17, 23, 29])
+    expected_rewards = np.tile([0.0] + [-TIME_PENALTY] * 4 + [SUCCESS_REWARD], 5)
+    np.testing.assert_allclose(demo.rewards, expected_rewards, atol=1e-6)
+    goals = demo.obs[0][:, 0]
+    assert set(goals.tolist()) <= {-1.0, 1.0}
+    assert np.all(demo.obs[1] == goals[:, None, None, None])  # every observation holds the goal
+    if action_sizes[0]:
+        np.testing.assert_array_equal(demo.continuous_actions[:, 0], goals)
+    if action_sizes[1]:
+        np.testing.assert_array_equal(demo.discrete_actions[:, 0], goals > 0)
+        assert demo.action_masks is not None and not demo.action_masks.any()
+
+    # Writing what was read gives back the same bytes.
+    copy = tmp_path / "copy" / "walker.demo"
+    copy.parent.mkdir()
+    write_demonstration(copy, demo)
+    assert copy.read_bytes() == path.read_bytes()
+    assert path.read_bytes()[INITIAL_POS - 1] == 0  # the header is padded up to the body
