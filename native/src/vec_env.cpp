@@ -1,5 +1,6 @@
 #include "mlaf/envs/vec_env.h"
 
+#include <chrono>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -14,6 +15,31 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
+}
+
+// How long a thread spins before sleeping on the condition variable. A futex wake-up
+// costs several microseconds, as much as stepping hundreds of cheap copies; in a tight
+// stepping loop the next step comes sooner than this, and during a long network update
+// the threads go to sleep instead of taking a core from it.
+constexpr auto kSpinFor = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until `done()` or kSpinFor has passed; returns done().
+template <class Predicate>
+bool spin_until(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinFor;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() > deadline) return done();
+  }
 }
 
 }  // namespace
@@ -53,6 +79,7 @@ VecEnv::~VecEnv() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    posted_.fetch_add(1);
   }
   work_ready_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -149,34 +176,49 @@ void VecEnv::start_workers() {
   for (int i = 0; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
+bool VecEnv::has_work() const { return stopping_ || !pending_.empty() || (job_ && job_next_ < job_tasks_); }
+
 void VecEnv::run_parallel(int tasks, const std::function<void(int)>& body) {
   start_workers();
   std::unique_lock<std::mutex> lock(mutex_);
   job_ = &body;
   job_tasks_ = tasks;
   job_next_ = 1;  // the caller runs task 0
-  job_finished_ = 0;
+  job_finished_.store(0);
+  posted_.fetch_add(1, std::memory_order_release);
   lock.unlock();
   work_ready_.notify_all();
   body(0);
   lock.lock();
-  ++job_finished_;
-  // Help with the rest rather than sleep.
+  job_finished_.fetch_add(1);
+  // Help with the rest rather than wait.
   while (job_next_ < job_tasks_) {
     const int t = job_next_++;
     lock.unlock();
     body(t);
     lock.lock();
-    ++job_finished_;
+    job_finished_.fetch_add(1);
   }
-  work_done_.wait(lock, [this] { return job_finished_ == job_tasks_; });
+  lock.unlock();
+  if (!spin_until([&] { return job_finished_.load(std::memory_order_acquire) == tasks; })) {
+    lock.lock();
+    work_done_.wait(lock, [&] { return job_finished_.load() == tasks; });
+    lock.unlock();
+  }
+  lock.lock();
   job_ = nullptr;
 }
 
 void VecEnv::worker_loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    work_ready_.wait(lock, [this] { return stopping_ || !pending_.empty() || (job_ && job_next_ < job_tasks_); });
+    if (!has_work()) {
+      const std::uint64_t seen = posted_.load(std::memory_order_acquire);
+      lock.unlock();
+      spin_until([&] { return posted_.load(std::memory_order_acquire) != seen; });
+      lock.lock();
+      work_ready_.wait(lock, [this] { return has_work(); });
+    }
     if (stopping_) return;
     if (job_ && job_next_ < job_tasks_) {
       const int t = job_next_++;
@@ -184,7 +226,7 @@ void VecEnv::worker_loop() {
       lock.unlock();
       (*job)(t);
       lock.lock();
-      if (++job_finished_ == job_tasks_) work_done_.notify_all();
+      if (job_finished_.fetch_add(1) + 1 == job_tasks_) work_done_.notify_all();
       continue;
     }
     const std::int32_t env = pending_.front();
@@ -219,6 +261,7 @@ void VecEnv::send(const std::int32_t* env_ids, int count) {
       pending_.push_back(env_ids[i]);
     }
     in_flight_ += count;
+    posted_.fetch_add(1, std::memory_order_release);
   }
   work_ready_.notify_all();
 }

@@ -46,7 +46,8 @@ class CartPole {
     constexpr double kThetaLimit = 12.0 * 2.0 * M_PI / 360.0;
     constexpr double kXLimit = 2.4;
     // Same operation order as gymnasium, so results match to the last bit.
-    const double force = action.discrete[0] == 1 ? a.force_mag : -a.force_mag;
+    // Branch-free: random actions would mispredict a branch half the time. Exact: x * +-1.0.
+    const double force = a.force_mag * static_cast<double>(2 * (action.discrete[0] == 1) - 1);
     const double costheta = std::cos(a.theta);
     const double sintheta = std::sin(a.theta);
     const double total_mass = a.masspole + a.masscart;

@@ -9,6 +9,7 @@
 //    have its actions rewritten while it is in flight.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -76,6 +77,7 @@ class VecEnv {
   void validate(int begin_env, int end_env) const;
   void start_workers();
   void worker_loop();
+  bool has_work() const;  // with mutex_ held
   void run_parallel(int tasks, const std::function<void(int)>& body);
 
   int num_envs_;
@@ -91,7 +93,10 @@ class VecEnv {
   mutable std::mutex mutex_;
   std::condition_variable work_ready_, work_done_;
   const std::function<void(int)>* job_ = nullptr;
-  int job_tasks_ = 0, job_next_ = 0, job_finished_ = 0;
+  int job_tasks_ = 0, job_next_ = 0;
+  std::atomic<int> job_finished_{0};
+  // Bumped whenever work is posted, so briefly spinning threads see it without the mutex.
+  std::atomic<std::uint64_t> posted_{0};
   std::deque<std::int32_t> pending_;
   std::deque<std::int32_t> finished_;
   std::vector<std::uint8_t> busy_;  // per copy: sent and not yet received
