@@ -6,7 +6,8 @@ references on the same data) and `benchmark.extra_info`:
 * `role`: `"native"` for ours, `"reference:<name>"` for a reference;
 * `elements`: elements (or agent-steps, or rows) processed per call;
 * `bytes` (optional): bytes moved per call, for bandwidth;
-* `target` (optional, on a reference): the ratio ours should reach against it.
+* `target` (optional, on a reference): the ratio ours should reach against it;
+* `min_rate` (optional, on ours): the elements/s ours should reach on its own.
 
 At the end of the session a table gives, per group, our median and throughput and
 each reference's median divided by ours. The same table goes into the
@@ -142,8 +143,21 @@ def ratio_rows(benchmarks: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def rate_rows(benchmarks: list[Any]) -> list[dict[str, Any]]:
+    """One row per benchmark of ours that has an absolute throughput target (`min_rate`)."""
+    rows = []
+    for bench in benchmarks:
+        info = bench.extra_info if bench else {}
+        if info.get("role") == NATIVE and "min_rate" in info:
+            rate = info["elements"] / _median(bench)
+            rows.append({"group": bench.group, "elements_per_s": rate, "min_rate": info["min_rate"],
+                         "meets_target": rate >= info["min_rate"]})  # fmt: skip
+    return rows
+
+
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]) -> None:
     output_json["ratios"] = ratio_rows(benchmarks)
+    output_json["rates"] = rate_rows(benchmarks)
     # Keep the file small: the summary statistics stay, the per-round timings go.
     for bench in output_json.get("benchmarks", []):
         bench.get("stats", {}).pop("data", None)
@@ -172,7 +186,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     # pytest-benchmark keeps its results on the config; it has no public accessor for them.
     session = getattr(config, "_benchmarksession", None)
     rows = ratio_rows(session.benchmarks) if session is not None else []
-    if not rows:
+    rates = rate_rows(session.benchmarks) if session is not None else []
+    if not rows and not rates:
         return
     write = terminalreporter.write_line
     terminalreporter.section("native vs references (medians, same run)")
@@ -184,3 +199,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for row in rows:
         write(_format_row(row, row["group"] != previous))
         previous = row["group"]
+    for rate in rates:
+        verdict = "ok" if rate["meets_target"] else "MISSED"
+        target = _rate(rate["min_rate"], "elem")
+        write(f"{rate['group']:<26} {_rate(rate['elements_per_s'], 'elem'):>39}  target {target}: {verdict}")
