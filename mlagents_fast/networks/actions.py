@@ -1,0 +1,102 @@
+"""ML-Agents' hybrid action model: a Gaussian with a state-independent log sigma for the
+continuous part, one masked categorical per discrete branch.
+
+Log-probabilities are kept per action dimension (continuous dims, then one per branch),
+as ML-Agents' PPO takes its probability ratios per dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mlagents_fast.networks.layers import linear
+from mlagents_fast.spec import ActionSpec
+
+LOG_2PI = math.log(2.0 * math.pi)
+EPSILON = 1e-7  # ML-Agents' epsilon inside log-probabilities and entropies
+MASK_PENALTY = 1e8  # blocked logits are pushed down by this much, as ML-Agents does
+
+
+@dataclass
+class ActionOutput:
+    continuous: torch.Tensor  # [B, C] sampled (or mean), unclipped
+    discrete: torch.Tensor  # [B, D] int64 choices
+    log_probs: torch.Tensor  # [B, C + D]
+    entropy: torch.Tensor  # [B]
+
+
+class ActionModel(nn.Module):
+    def __init__(self, hidden_units: int, spec: ActionSpec) -> None:
+        super().__init__()
+        self.continuous_size = spec.continuous_size
+        self.branches = tuple(spec.discrete_branches)
+        if self.continuous_size:
+            self.mu = linear(hidden_units, self.continuous_size, gain=0.2)
+            self.log_sigma = nn.Parameter(torch.zeros(1, self.continuous_size))
+        if self.branches:
+            self.logits = linear(hidden_units, sum(self.branches), gain=0.1)
+
+    def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
+        """Per branch, logits with blocked choices pushed to -1e8 (ML-Agents' masking)."""
+        logits = self.logits(h) * allowed - MASK_PENALTY * (1.0 - allowed)
+        return list(torch.split(logits, list(self.branches), dim=1))
+
+    def forward(self, h: torch.Tensor, allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
+        """Sample actions (or take the most likely ones) with their log-probabilities and entropy."""
+        batch = h.shape[0]
+        log_probs, entropy = [], torch.zeros(batch, device=h.device)
+        continuous = torch.zeros(batch, 0, device=h.device)
+        discrete = torch.zeros(batch, 0, dtype=torch.int64, device=h.device)
+        if self.continuous_size:
+            mu = self.mu(h)
+            sigma = torch.exp(self.log_sigma).expand_as(mu)
+            continuous = mu if deterministic else mu + torch.randn_like(mu) * sigma
+            log_probs.append(self._gaussian_log_prob(continuous, mu))
+            entropy = entropy + self._gaussian_entropy(batch)
+        if self.branches:
+            choices = []
+            for branch_logits in self._masked_logits(h, allowed):
+                log_p = torch.log_softmax(branch_logits, dim=1)
+                if deterministic:
+                    choice = branch_logits.argmax(dim=1, keepdim=True)
+                else:
+                    choice = torch.multinomial(torch.exp(log_p), 1)
+                choices.append(choice)
+                log_probs.append(log_p.gather(1, choice))
+                entropy = entropy - (torch.exp(log_p) * log_p).sum(dim=1)
+            discrete = torch.cat(choices, dim=1)
+        return ActionOutput(continuous, discrete, torch.cat(log_probs, dim=1), entropy)
+
+    def evaluate(
+        self, h: torch.Tensor, allowed: torch.Tensor, continuous: torch.Tensor, discrete: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities `[B, C + D]` and entropy `[B]` of given actions under the current policy."""
+        batch = h.shape[0]
+        log_probs, entropy = [], torch.zeros(batch, device=h.device)
+        if self.continuous_size:
+            log_probs.append(self._gaussian_log_prob(continuous, self.mu(h)))
+            entropy = entropy + self._gaussian_entropy(batch)
+        if self.branches:
+            for b, branch_logits in enumerate(self._masked_logits(h, allowed)):
+                log_p = torch.log_softmax(branch_logits, dim=1)
+                log_probs.append(log_p.gather(1, discrete[:, b : b + 1]))
+                entropy = entropy - (torch.exp(log_p) * log_p).sum(dim=1)
+        return torch.cat(log_probs, dim=1), entropy
+
+    def _gaussian_log_prob(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+        variance = torch.exp(2.0 * self.log_sigma)
+        return -((x - mu) ** 2) / (2.0 * variance + EPSILON) - self.log_sigma - 0.5 * LOG_2PI
+
+    def _gaussian_entropy(self, batch: int) -> torch.Tensor:
+        per_dim = 0.5 * torch.log(2.0 * math.pi * math.e * torch.exp(2.0 * self.log_sigma) + EPSILON)
+        return per_dim.sum().expand(batch)
+
+    def deterministic_continuous(self, h: torch.Tensor) -> torch.Tensor:
+        return self.mu(h)
+
+    def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)

@@ -1,0 +1,31 @@
+"""Small building blocks: Swish, ML-Agents' initialisation, the MLP body."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Swish(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+
+def linear(inputs: int, outputs: int, gain: float = 1.0) -> nn.Linear:
+    """A Linear layer initialised as ML-Agents' `linear_layer(KaimingHeNormal, kernel_gain)`, zero bias."""
+    layer = nn.Linear(inputs, outputs)
+    nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+    with torch.no_grad():
+        layer.weight.mul_(gain)
+        layer.bias.zero_()
+    return layer
+
+
+class LinearEncoder(nn.Sequential):
+    """`num_layers` x (Linear(hidden_units) + Swish): ML-Agents' network body."""
+
+    def __init__(self, inputs: int, num_layers: int, hidden_units: int) -> None:
+        layers: list[nn.Module] = []
+        for i in range(num_layers):
+            layers += [linear(inputs if i == 0 else hidden_units, hidden_units), Swish()]
+        super().__init__(*layers)

@@ -1,0 +1,1 @@
+"""Trainers: PPO (on-policy, ML-Agents' semantics) over the batched environments."""

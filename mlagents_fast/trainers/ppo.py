@@ -1,0 +1,286 @@
+"""PPO for one behavior, with ML-Agents' semantics, in one place.
+
+Per step, `act` runs one batched forward for every agent of the behavior across all
+environment copies and writes the actions straight into the stepper's action arrays;
+`record` stores what the step returned. Every `buffer_size` experiences (rounded up to
+whole steps of all agents) `update` runs:
+
+- trajectories are cut every `time_horizon` steps of an agent and bootstrapped from the
+  value of the next observation (ML-Agents' AgentProcessor); an interrupted episode
+  bootstraps from its final observation, a terminated one does not;
+- GAE per reward signal with its own gamma (native kernel), returns = advantages + values,
+  the advantage is the mean over signals, normalized over the buffer;
+- `num_epoch` passes of shuffled minibatches of `batch_size`: clipped surrogate with
+  per-action-dimension ratios, 0.5 x clipped value loss averaged over value heads, minus
+  beta x entropy; one Adam over actor and critic; linear or constant schedules for the
+  learning rate, epsilon and beta.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.fields import rollout_fields
+from mlagents_fast.buffer.gather import Gatherer
+from mlagents_fast.buffer.rollout import RolloutBuffer
+from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.networks.encoders import VectorInput
+from mlagents_fast.ops.advantages import gae
+from mlagents_fast.ops.normalize import RunningNormalizer
+from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
+
+ADVANTAGE_EPSILON = 1e-10
+CONTINUOUS_CLIP = 3.0  # sampled continuous actions are clipped to [-3, 3], then divided by 3
+
+
+def f32(array: NDArray[Any]) -> NDArray[np.float32]:
+    return cast(NDArray[np.float32], array)
+
+
+def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
+    """(name, gamma, strength) of each reward signal; only `extrinsic` is computed here."""
+    signals = []
+    for key, signal in dict(settings.reward_signals).items():
+        name = str(getattr(key, "value", key)).lower()
+        if name != "extrinsic":
+            raise ValueError(f"Reward signal {name!r} is not available yet; only 'extrinsic' is.")
+        signals.append((name, float(signal.gamma), float(signal.strength)))
+    return signals
+
+
+class PPOTrainer:
+    """Collects experience for one behavior's `num_agents` slots and updates its policy."""
+
+    def __init__(
+        self,
+        behavior: str,
+        spec: BehaviorSpec,
+        settings: Any,
+        num_agents: int,
+        *,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.behavior, self.spec, self.settings = behavior, spec, settings
+        self.hyper, net = settings.hyperparameters, settings.network_settings
+        self.device = torch.device(device)
+        self.num_agents = num_agents
+        self.signals = _signal_settings(settings)
+        torch.manual_seed(seed)
+        self.rng = _native.Rng(seed)
+        common: dict[str, Any] = dict(normalize=bool(net.normalize), hidden_units=int(net.hidden_units),
+                      num_layers=int(net.num_layers), vis_encode_type=str(getattr(net.vis_encode_type, "value",
+                                                                                  net.vis_encode_type)))  # fmt: skip
+        self.actor = Actor(spec, **common).to(self.device)
+        self.critic = Critic(spec, [s[0] for s in self.signals], **common).to(self.device)
+        self.optimizer = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
+                                          lr=float(self.hyper.learning_rate))  # fmt: skip
+        self.deterministic = bool(getattr(net, "deterministic", False))
+        self.normalizers = {i: RunningNormalizer(spec.observation_specs[i].shape[0])
+                            for i, _ in self.actor.network_body.vector_inputs()} if net.normalize else {}  # fmt: skip
+
+        action = spec.action_spec
+        self.steps_per_rollout = max(1, math.ceil(int(self.hyper.buffer_size) / num_agents))
+        fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
+                                action.discrete_branches)  # fmt: skip
+        self.buffer = RolloutBuffer(self.steps_per_rollout, num_agents, fields, [s[0] for s in self.signals])
+        self.t = 0  # the rollout step being written
+        self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
+        self.horizon_count = np.zeros(num_agents, np.int64)
+        self.stats: dict[str, list[float]] = defaultdict(list)
+        self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
+        self._minibatch_rows = int(self.hyper.batch_size)
+        self._gatherer: Gatherer | None = None
+        self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
+
+    # ---------------------------------------------------------------- collection
+    def act(self, batch: StepBatch, actions: ActionTuple) -> None:
+        """Choose actions for every slot from `batch.obs` and write them into `actions`.
+
+        When the rollout is full, the values of these observations bootstrap it and the
+        policy is updated first.
+        """
+        for index, normalizer in self.normalizers.items():
+            normalizer.update(batch.obs[index])
+        obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
+        allowed = self._allowed(batch.action_mask)
+        with torch.inference_mode():
+            if self.normalizers and self.t == 0:
+                self._sync_normalizers()
+            values = self.critic(obs)
+            out = self.actor(obs, allowed, deterministic=self.deterministic)
+        if self.t == self.steps_per_rollout:
+            self.update(values.cpu().numpy())
+            with torch.inference_mode():
+                self._sync_normalizers()
+                values = self.critic(obs)
+                out = self.actor(obs, allowed, deterministic=self.deterministic)
+        t, buf = self.t, self.buffer
+        for i, o in enumerate(batch.obs):
+            buf[f"obs_{i}"][t] = o
+        buf["value_estimates"][:, t] = values.cpu().numpy()
+        log_probs = out.log_probs.cpu().numpy()
+        c = self.spec.action_spec.continuous_size
+        if c:
+            sampled = out.continuous.cpu().numpy()
+            buf["continuous_action"][t] = sampled
+            buf["continuous_log_probs"][t] = log_probs[:, :c]
+            np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP, out=actions.continuous)
+            np.divide(actions.continuous, CONTINUOUS_CLIP, out=actions.continuous)
+        if self.spec.action_spec.discrete_branches:
+            chosen = out.discrete.cpu().numpy()
+            buf["discrete_action"][t] = chosen
+            buf["discrete_log_probs"][t] = log_probs[:, c:]
+            assert batch.action_mask is not None
+            buf["action_mask"][t] = batch.action_mask
+            actions.discrete[...] = chosen
+        self.stats["Policy/Entropy"].append(float(out.entropy.mean()))
+
+    def record(self, batch: StepBatch) -> None:
+        """Store the outcome of the step just taken (rewards, ends of episodes)."""
+        t, buf = self.t, self.buffer
+        for s, (_, _, strength) in enumerate(self.signals):
+            np.multiply(batch.reward, strength, out=buf["rewards"][s, t])
+        buf["terminated"][t] = batch.terminated
+        buf["truncated"][t] = batch.truncated
+        if batch.truncated.any():
+            # An interrupted episode bootstraps from the value of its final observation.
+            ended = np.flatnonzero(batch.truncated)
+            with torch.inference_mode():
+                obs = [torch.from_numpy(o[ended]).to(self.device) for o in batch.terminal_obs]
+                buf["truncated_values"][:, t, ended] = self.critic(obs).cpu().numpy()
+        done = batch.terminated | batch.truncated
+        if done.any():
+            self.stats["Environment/Cumulative Reward"] += batch.episode_return[done].tolist()
+            self.stats["Environment/Episode Length"] += batch.episode_length[done].tolist()
+        self.t += 1
+        self.step += self.num_agents
+
+    # ---------------------------------------------------------------- update
+    def update(self, bootstrap_values: NDArray[np.float32]) -> None:
+        """One PPO update on the full rollout; `bootstrap_values` [S, N] are the values of
+        the observations that follow it."""
+        advantages = self._advantages(bootstrap_values)
+        hp, settings = self.hyper, self.settings
+        max_steps = int(settings.max_steps)
+        lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, self.step, max_steps)
+        epsilon = decayed(hp.epsilon_schedule, float(hp.epsilon), EPSILON_FLOOR, self.step, max_steps)
+        beta = decayed(hp.beta_schedule, float(hp.beta), BETA_FLOOR, self.step, max_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.buffer["advantages"][...] = advantages
+        tensors = self._minibatch_views()
+        rows = self.buffer.rows
+        size = min(self._minibatch_rows, rows)
+        policy_losses, value_losses = [], []
+        for _ in range(int(hp.num_epoch)):
+            order = _native.shuffled_indices(self.rng, rows)
+            for start in range(0, rows - size + 1, size):
+                assert self._gatherer is not None
+                self._gatherer.gather(order[start : start + size])
+                policy_loss, value_loss = self._minibatch_step(tensors, epsilon, beta)
+                policy_losses.append(policy_loss)
+                value_losses.append(value_loss)
+        self.stats["Losses/Policy Loss"].append(float(np.mean(np.abs(policy_losses))))
+        self.stats["Losses/Value Loss"].append(float(np.mean(value_losses)))
+        self.stats["Policy/Learning Rate"].append(lr)
+        self.stats["Policy/Epsilon"].append(epsilon)
+        self.stats["Policy/Beta"].append(beta)
+        for s, (name, _, _) in enumerate(self.signals):
+            self.stats[f"Policy/{name.capitalize()} Value Estimate"].append(
+                float(self.buffer["value_estimates"][s].mean())
+            )
+        self.t = 0
+
+    def _advantages(self, bootstrap_values: NDArray[np.float32]) -> NDArray[np.float32]:
+        buf, horizon = self.buffer, int(self.settings.time_horizon)
+        terminated = cast(NDArray[np.bool_], buf["terminated"])
+        truncated = cast(NDArray[np.bool_], buf["truncated"]).copy()
+        values, truncated_values = buf["value_estimates"], buf["truncated_values"]
+        # Cut trajectories every `time_horizon` steps of an agent, bootstrapping from the next value.
+        count = self.horizon_count
+        for t in range(self.steps_per_rollout):
+            count += 1
+            ended = terminated[t] | truncated[t]
+            cut = (count >= horizon) & ~ended
+            if t + 1 < self.steps_per_rollout and cut.any():
+                truncated[t] |= cut
+                truncated_values[:, t, cut] = values[:, t + 1, cut]
+            count[ended | cut] = 0
+        gammas = np.array([s[1] for s in self.signals], np.float32)
+        advantages, _ = gae(
+            f32(buf["rewards"]), f32(values), terminated, truncated, bootstrap_values, gammas,
+            float(self.hyper.lambd), f32(truncated_values), advantages=self._signal_advantages,
+            returns=f32(buf["returns"]),
+        )  # fmt: skip
+        mean_advantage = advantages.mean(axis=0)
+        return (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
+
+    def _minibatch_views(self) -> dict[str, torch.Tensor]:
+        """Torch views of the gatherer's preallocated minibatch arrays (made once)."""
+        if self._gatherer is None:
+            planes = [p for p in self.buffer.planes if p not in ("terminated", "truncated")
+                      and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
+            rows = min(self._minibatch_rows, self.buffer.rows)
+            self._gatherer = self.buffer.gatherer(rows, planes)
+            self._tensors = {k: torch.from_numpy(v) for k, v in self._gatherer.batch.items()}
+        return self._tensors
+
+    def _minibatch_step(self, mb: dict[str, torch.Tensor], epsilon: float, beta: float) -> tuple[float, float]:
+        dev = self.device
+        obs = [mb[f"obs_{i}"].to(dev, non_blocking=True) for i in range(len(self.spec.observation_specs))]
+        action = self.spec.action_spec
+        size = obs[0].shape[0]
+        continuous = mb["continuous_action"].to(dev) if action.continuous_size else torch.zeros(size, 0, device=dev)
+        if action.discrete_branches:
+            discrete = mb["discrete_action"].to(dev).long()
+            allowed = (~mb["action_mask"]).to(dev, torch.float32)
+            old_log_probs = [mb["continuous_log_probs"]] if action.continuous_size else []
+            old = torch.cat([*old_log_probs, mb["discrete_log_probs"]], dim=1).to(dev)
+        else:
+            discrete = torch.zeros(size, 0, dtype=torch.int64, device=dev)
+            allowed = self._allowed_all[:size]
+            old = mb["continuous_log_probs"].to(dev)
+        advantages = mb["advantages"].to(dev).unsqueeze(1)
+        log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
+        ratio = torch.exp(log_probs - old)
+        surrogate = torch.min(ratio * advantages, torch.clamp(ratio, 1.0 - epsilon, 1.0 + epsilon) * advantages)
+        policy_loss = -surrogate.mean()
+        values = self.critic(obs)  # [S, B]
+        returns = torch.stack([mb[f"returns.{s[0]}"] for s in self.signals]).to(dev)
+        old_values = torch.stack([mb[f"value_estimates.{s[0]}"] for s in self.signals]).to(dev)
+        clipped = old_values + torch.clamp(values - old_values, -epsilon, epsilon)
+        value_loss = torch.max((returns - values) ** 2, (returns - clipped) ** 2).mean(dim=1).mean()
+        loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(policy_loss.detach()), float(value_loss.detach())
+
+    # ---------------------------------------------------------------- helpers
+    def _allowed(self, action_mask: NDArray[np.bool_] | None) -> torch.Tensor:
+        if action_mask is None:
+            return self._allowed_all
+        return torch.from_numpy(~action_mask).to(self.device, torch.float32)
+
+    def _sync_normalizers(self) -> None:
+        """Copy the native running statistics into both networks' normalizer buffers."""
+        for index, normalizer in self.normalizers.items():
+            mean = torch.as_tensor(normalizer.mean, dtype=torch.float32)
+            variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
+            for network in (self.actor, self.critic):
+                cast(VectorInput, network.network_body.processors[index]).set_statistics(mean, variance)
+
+    def drain_stats(self) -> dict[str, list[float]]:
+        """The values gathered since the last call, by ML-Agents stat name."""
+        stats, self.stats = self.stats, defaultdict(list)
+        return dict(stats)
