@@ -28,6 +28,7 @@ seed, different per copy); numba's `np.random` is per thread, so avoid it here.
 
     import math
     from numba import njit
+from numba.core.errors import NumbaError
     from mlagents_fast.envs.numba_env import NumbaEnvDefinition, NumbaVectorEnv
     from mlagents_fast.envs.numba_rng import random_uniform
     from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
@@ -75,6 +76,7 @@ from typing import Any
 import numba
 import numpy as np
 from numba import njit
+from numba.core.errors import NumbaError
 from numpy.typing import NDArray
 
 from mlagents_fast.envs.numba_driver import (
@@ -138,13 +140,19 @@ _DRIVERS: weakref.WeakKeyDictionary[NumbaEnvDefinition, dict[bool, Drivers]] = w
 _DRIVERS_LOCK = threading.Lock()
 
 
-def drivers_for(definition: NumbaEnvDefinition, parallel: bool) -> Drivers:
-    """The compiled reset and step loops of `definition` (built on first use, then shared)."""
+def drivers_for(definition: NumbaEnvDefinition, parallel: bool, nrt: bool = False) -> Drivers:
+    """The compiled reset and step loops of `definition`, shared by its environments.
+
+    Lean loops (no numba runtime) are tried first; once `nrt=True` is asked for (the lean
+    ones failed to compile), those replace them for every later environment.
+    """
     with _DRIVERS_LOCK:
         per_definition = _DRIVERS.setdefault(definition, {})
-        if parallel not in per_definition:
-            per_definition[parallel] = compile_drivers(definition.reset, definition.step, definition.mask, parallel)
-        return per_definition[parallel]
+        cached = per_definition.get(parallel)
+        if cached is None or (nrt and not cached.nrt):
+            cached = compile_drivers(definition.reset, definition.step, definition.mask, parallel, nrt)
+            per_definition[parallel] = cached
+        return cached
 
 
 class NumbaVectorEnv(VectorEnv):
@@ -217,8 +225,8 @@ class NumbaVectorEnv(VectorEnv):
             self._rng[:] = seed_states(seed, self.num_envs)
         self._set_threads()
         b = self._batch
-        failed = self._drivers.reset_all(
-            self._state, self._rng, self._obs_flat, self._obs_offsets, b.obs, self._mask,
+        failed = self._run(
+            "reset_all", self._state, self._rng, self._obs_flat, self._obs_offsets, b.obs, self._mask,
             b.reward, b.terminated, b.truncated, b.episode_return, b.episode_length,
             self._return_sum, self._steps, self._errors,
         )  # fmt: skip
@@ -233,8 +241,8 @@ class NumbaVectorEnv(VectorEnv):
         self.definition.behavior_spec.action_spec.validate(self._actions, self.num_envs, self.name)
         self._set_threads()
         b = self._batch
-        failed = self._drivers.step_all(
-            self._state, self._rng, self._actions.continuous, self._actions.discrete,
+        failed = self._run(
+            "step_all", self._state, self._rng, self._actions.continuous, self._actions.discrete,
             self._obs_flat, self._obs_offsets, b.obs, b.terminal_obs, self._mask, self._branch_offsets,
             b.reward, b.terminated, b.truncated, b.episode_return, b.episode_length,
             self._return_sum, self._steps, self.definition.max_step, self._errors,
@@ -244,6 +252,17 @@ class NumbaVectorEnv(VectorEnv):
 
     def close(self) -> None:
         self._closed = True
+
+    def _run(self, driver: str, *args: Any) -> int:
+        try:
+            return int(getattr(self._drivers, driver)(*args))
+        except NumbaError:
+            # Numba compiles on the first call, before any copy is touched, so retrying is safe.
+            # The lean loops fail to compile when the functions allocate arrays: use the runtime.
+            if self._drivers.nrt:
+                raise
+            self._drivers = drivers_for(self.definition, self.num_threads > 1, nrt=True)
+            return int(getattr(self._drivers, driver)(*args))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -23,7 +23,7 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53: 53 random bits -> [0, 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def random_u64(rng: NDArray[np.uint64]) -> np.uint64:
     """The next 64 random bits of this copy's stream."""
     rng[0] += _GAMMA
@@ -34,14 +34,14 @@ def random_u64(rng: NDArray[np.uint64]) -> np.uint64:
     return bits
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def random_uniform(rng: NDArray[np.uint64], low: float, high: float) -> float:
     """A float64 uniform in [low, high)."""
     unit = float(random_u64(rng) >> _S11) * _TO_UNIT
     return low + (high - low) * unit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def random_integer(rng: NDArray[np.uint64], n: int) -> int:
     """An integer uniform in [0, n) (n >= 1; the modulo bias is below 2**-40 for n < 2**24)."""
     return int(random_u64(rng) % np.uint64(n))

@@ -222,6 +222,23 @@ def test_plain_python_functions_are_compiled() -> None:
     np.testing.assert_array_equal(env.batch("Echo").obs[0][:, 0], [0.25, -0.5])
 
 
+def test_functions_that_allocate_arrays_run_too() -> None:
+    # The lean loops are built without numba's runtime; allocating needs it, so the env falls back.
+    def reset(state: Any, rng: Any, obs: Any) -> None:
+        obs[:] = np.zeros(2, np.float32)
+
+    def step(state: Any, rng: Any, continuous: Any, discrete: Any, obs: Any) -> tuple[float, bool]:
+        obs[0] = obs[1] = discrete[0]
+        return 1.0, False
+
+    spec = BehaviorSpec((ObservationSpec.vector(2),), ActionSpec.create_discrete((3,)))
+    env = NumbaVectorEnv(NumbaEnvDefinition("Alloc", spec, 1, reset, step), 2)
+    env.reset()
+    env.actions("Alloc").discrete[:, 0] = [1, 2]
+    env.step()
+    np.testing.assert_array_equal(env.batch("Alloc").obs[0], [[1, 1], [2, 2]])
+
+
 def test_definition_rejects_what_it_cannot_run() -> None:
     spec = CARTPOLE.behavior_spec
     with pytest.raises(ValueError, match="state_size"):
