@@ -26,9 +26,7 @@ other (for a single vector observation: just that vector). `rng` is this copy's
 random state: draw from it with `mlagents_fast.envs.numba_rng` (deterministic per
 seed, different per copy); numba's `np.random` is per thread, so avoid it here.
 
-    import math
     from numba import njit
-from numba.core.errors import NumbaError
     from mlagents_fast.envs.numba_env import NumbaEnvDefinition, NumbaVectorEnv
     from mlagents_fast.envs.numba_rng import random_uniform
     from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
@@ -56,13 +54,16 @@ from numba.core.errors import NumbaError
     env.step()
     batch = env.batch("Walker")  # batch.obs[0], batch.reward, batch.terminated, ...
 
-Functions that are not yet compiled are wrapped with `njit`; pass `@njit(cache=True)`
-ones so the compiled code is reused by later processes. The loop that drives them is
-compiled once per definition and process (about a second; a `num_threads > 1` one
-takes longer). A copy that returns a NaN or infinite reward or observation raises
-`EnvError` naming the copy and the field; the batch is then half stepped, so call
-`reset()` before stepping again. Actions are checked before anything is stepped
-(shape, dtype, range, NaN and masked choices raise `ActionError`).
+Plain Python functions are accepted and compiled with `njit`. The engine inlines the
+functions into the loop that drives the copies, compiled once per definition and
+process (one to two seconds), so keep them free of array allocation where you can:
+such functions need numba's reference-counting runtime, which the loop then uses
+at about half the speed (see `numba_driver`).
+
+Actions are checked before anything is stepped: shape, dtype, range, NaN and masked
+choices raise `ActionError` (`set_actions` checks and copies a whole `ActionTuple`).
+A copy that returns a NaN or infinite reward or observation raises `EnvError` naming
+the copy and the field; the batch is then half stepped, so call `reset()` first.
 """
 
 from __future__ import annotations
