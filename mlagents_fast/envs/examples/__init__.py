@@ -1,0 +1,1 @@
+"""Example environments built on the engine's APIs."""
