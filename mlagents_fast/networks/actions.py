@@ -89,9 +89,10 @@ class ActionModel(nn.Module):
 
     def _gaussian_log_prob(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
         variance = torch.exp(2.0 * self.log_sigma)
-        return -((x - mu) ** 2) / (2.0 * variance + EPSILON) - self.log_sigma - 0.5 * LOG_2PI
+        return -torch.square(x - mu) / (2.0 * variance + EPSILON) - (self.log_sigma + 0.5 * LOG_2PI)
 
     def _gaussian_entropy(self, batch: int) -> torch.Tensor:
+        # The same for every row (sigma does not depend on the state): computed once, broadcast.
         per_dim = 0.5 * torch.log(2.0 * math.pi * math.e * torch.exp(2.0 * self.log_sigma) + EPSILON)
         return per_dim.sum().expand(batch)
 

@@ -6,9 +6,8 @@ import torch
 from torch import nn
 
 
-class Swish(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(x)
+class Swish(nn.SiLU):
+    """x * sigmoid(x); torch's SiLU is the same function as one fused op (one autograd node, not two)."""
 
 
 def linear(inputs: int, outputs: int, gain: float = 1.0) -> nn.Linear:

@@ -83,7 +83,7 @@ class PPOTrainer:
         self.actor = Actor(spec, **common).to(self.device)
         self.critic = Critic(spec, [s[0] for s in self.signals], **common).to(self.device)
         self.optimizer = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
-                                          lr=float(self.hyper.learning_rate))  # fmt: skip
+                                          lr=float(self.hyper.learning_rate), fused=True)  # fmt: skip
         self.deterministic = bool(getattr(net, "deterministic", False))
         self.normalizers = {i: RunningNormalizer(spec.observation_specs[i].shape[0])
                             for i, _ in self.actor.network_body.vector_inputs()} if net.normalize else {}  # fmt: skip
