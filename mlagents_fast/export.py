@@ -1,0 +1,108 @@
+"""ONNX export of a policy with ML-Agents' input and output names, for Unity's inference engine.
+
+Inputs: `obs_0` ... `obs_{n-1}` (visual ones NCHW) and, for discrete actions,
+`action_masks` [batch, sum(branches)] with 1 = allowed. Outputs, in ML-Agents' order:
+`version_number` (3), `memory_size` (0), then for continuous actions `continuous_actions`
+(sampled, clipped to [-3, 3] and divided by 3), `continuous_action_output_shape`,
+`deterministic_continuous_actions`; for discrete actions `discrete_actions`,
+`discrete_action_output_shape`, `deterministic_discrete_actions`. The observation
+normalizer is part of the graph (its statistics are buffers of the network).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mlagents_fast.networks.actor_critic import Actor
+from mlagents_fast.spec import BehaviorSpec
+
+MODEL_API_VERSION = 3  # ML-Agents' MLAgents2_0 model API
+OPSET = 9  # as ML-Agents exports, for Barracuda and Sentis alike
+CONTINUOUS_CLIP = 3.0
+
+
+class ExportablePolicy(nn.Module):
+    version_number: torch.Tensor
+    memory_size: torch.Tensor
+    continuous_shape: torch.Tensor
+    discrete_shape: torch.Tensor
+
+    def __init__(self, actor: Actor, spec: BehaviorSpec) -> None:
+        super().__init__()
+        self.actor = actor
+        self.continuous_size = spec.action_spec.continuous_size
+        self.branches = tuple(spec.action_spec.discrete_branches)
+        self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
+        self.register_buffer("memory_size", torch.tensor([0.0]))
+        self.register_buffer("continuous_shape", torch.tensor([float(self.continuous_size)]))
+        self.register_buffer("discrete_shape", torch.tensor([float(b) for b in self.branches]))
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if self.branches:
+            *obs, masks = inputs
+        else:
+            obs, masks = list(inputs), torch.ones(inputs[0].shape[0], 0)
+        model = self.actor.action_model
+        h = self.actor.network_body(list(obs))
+        outputs: list[torch.Tensor] = [self.version_number, self.memory_size]
+        if self.continuous_size:
+            mu = model.deterministic_continuous(h)
+            sampled = mu + torch.randn_like(mu) * torch.exp(model.log_sigma)
+            outputs += [
+                torch.clamp(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
+                self.continuous_shape,
+                torch.clamp(mu, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
+            ]
+        if self.branches:
+            logits = model._masked_logits(h, masks)
+            sampled_choices = [torch.multinomial(torch.softmax(branch, dim=1), 1) for branch in logits]
+            outputs += [torch.cat(sampled_choices, dim=1), self.discrete_shape,
+                        model.deterministic_discrete(h, masks)]  # fmt: skip
+        return tuple(outputs)
+
+
+def output_names(spec: BehaviorSpec) -> list[str]:
+    names = ["version_number", "memory_size"]
+    if spec.action_spec.continuous_size:
+        names += ["continuous_actions", "continuous_action_output_shape", "deterministic_continuous_actions"]
+    if spec.action_spec.discrete_branches:
+        names += ["discrete_actions", "discrete_action_output_shape", "deterministic_discrete_actions"]
+    return names
+
+
+def input_names(spec: BehaviorSpec) -> list[str]:
+    names = [f"obs_{i}" for i in range(len(spec.observation_specs))]
+    return names + (["action_masks"] if spec.action_spec.discrete_branches else [])
+
+
+def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
+    """Write the policy to `path` atomically (a temporary file in the same folder, then a rename)."""
+    policy = ExportablePolicy(actor, spec).cpu().eval()
+    dummy: list[torch.Tensor] = [torch.zeros(1, *o.shape) for o in spec.observation_specs]
+    if spec.action_spec.discrete_branches:
+        dummy.append(torch.ones(1, sum(spec.action_spec.discrete_branches)))
+    inputs, outputs = input_names(spec), output_names(spec)
+    dynamic = {name: {0: "batch"} for name in inputs}
+    for name in outputs:
+        if name.endswith("actions"):
+            dynamic[name] = {0: "batch"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes about traced constants
+            torch.onnx.export(
+                policy, tuple(dummy), temporary, input_names=inputs, output_names=outputs,
+                dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
+            )  # fmt: skip
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
