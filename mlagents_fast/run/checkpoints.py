@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,17 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: Any = "cpu") -> 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "Weights only load failed" in str(exc):
+        refused = "Weights only load failed" in str(exc)
+        if refused and zipfile.is_zipfile(path):
+            # An intact torch archive whose pickle names other classes or functions.
             raise CheckpointLoadError(
-                f"Checkpoint {path} holds Python objects other than tensors, numbers and plain containers "
-                "(or is corrupt); it was not loaded, since unpickling such objects can run arbitrary code."
+                f"Checkpoint {path} holds Python objects other than tensors, numbers and plain containers; "
+                "it was not loaded, since unpickling such objects can run arbitrary code."
             ) from None
-        raise CheckpointLoadError(_corrupt_message(path, exc)) from None
+        message = _corrupt_message(path, exc)
+        if refused:  # not a torch archive: garbage, or a bare pickle of arbitrary objects
+            message += " Files that hold arbitrary Python objects are refused as well."
+        raise CheckpointLoadError(message) from None
     except Exception as exc:  # torch reports damage as RuntimeError, EOFError, KeyError, ... depending on where
         raise CheckpointLoadError(_corrupt_message(path, exc)) from None
     if not isinstance(state, dict):
