@@ -14,7 +14,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_copy", "atomic_path", "atomic_write_bytes", "atomic_write_stream", "atomic_write_text"]
+__all__ = [
+    "atomic_copy",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_stream",
+    "atomic_write_text",
+    "remove_stale_temporaries",
+]
+
+# Temporaries are named ".<target name>.<random>.partial<suffix>": hidden, and easy to find
+# again after a crash killed the process before it could remove them.
+_TEMP_MARKER = ".partial"
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -43,7 +54,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f"{_TEMP_MARKER}{target.suffix}", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -77,3 +90,17 @@ def atomic_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
     """Copy ``source`` to ``target`` so that ``target`` is never seen half-copied."""
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporaries a killed process left in ``folder``; return what was removed.
+
+    Only call it when no other process writes into ``folder`` (one trainer per run folder).
+    """
+    removed = []
+    for path in Path(folder).glob(f".*{_TEMP_MARKER}*"):
+        if path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mlagents_fast.run._atomic import atomic_copy, atomic_path, atomic_write_stream
+from mlagents_fast.run._atomic import atomic_copy, atomic_path, atomic_write_stream, remove_stale_temporaries
 from mlagents_fast.run.errors import CheckpointLoadError, UnityTrainerException
 from mlagents_fast.run.status import ModelCheckpoint, TrainingStatus
 
@@ -102,6 +102,7 @@ class CheckpointManager:
         self.behavior_dir = Path(behavior_dir)
         self.status = status
         self.keep_checkpoints = keep_checkpoints
+        self._swept = False
         self.final_model_path = (
             Path(final_model_path)
             if final_model_path is not None
@@ -126,6 +127,11 @@ class CheckpointManager:
         import torch
 
         self.behavior_dir.mkdir(parents=True, exist_ok=True)
+        if not self._swept:
+            # A run killed mid-save leaves hidden partial files; the resumed run removes them.
+            for path in remove_stale_temporaries(self.behavior_dir):
+                logger.debug(f"Removed partial file {path} left by an interrupted save.")
+            self._swept = True
         stem = self.behavior_dir / f"{self.behavior_name}-{step}"
         pt_path = stem.with_name(stem.name + ".pt")
         payload = dict(state)

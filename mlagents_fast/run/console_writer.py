@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from mlagents_fast.run.log import is_terminal
 from mlagents_fast.run.stats import (
     StatsAggregationMethod,
     StatsPropertyType,
@@ -93,7 +94,7 @@ class ProgressLine:
         if not force and now - self._last_draw < self._min_interval:
             return
         stream = self._stream()
-        if not _is_terminal(stream):
+        if not is_terminal(stream):
             return
         self._last_draw = now
         # "\r" + text + erase-to-end-of-line: each draw overwrites the previous one in place.
@@ -122,13 +123,6 @@ class ProgressLine:
         stream.write("\r\x1b[K")
         stream.flush()
         self._shown = False
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # closed or not a real file
-        return False
 
 
 class ConsoleWriter(StatsWriter):

@@ -6,7 +6,7 @@ import logging
 import sys
 from typing import TextIO
 
-__all__ = ["DEBUG_LOG_FORMAT", "LOG_FORMAT", "configure_logging"]
+__all__ = ["DEBUG_LOG_FORMAT", "LOG_FORMAT", "configure_logging", "is_terminal"]
 
 LOG_FORMAT = "[%(levelname)s] %(message)s"
 DEBUG_LOG_FORMAT = "%(asctime)s %(levelname)s [%(filename)s:%(lineno)d] %(message)s"
@@ -16,7 +16,24 @@ _PACKAGE_LOGGER = "mlagents_fast"
 
 
 class _RunHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Marks the handler this module installed, so reconfiguring replaces rather than duplicates it."""
+    """The handler this module installs (found again on reconfiguration, so never duplicated).
+
+    On a terminal each record first erases the current line, so a record never lands after
+    the console writer's progress line; elsewhere records are written unchanged.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if is_terminal(self.stream):
+            self.stream.write("\r\x1b[K")
+        super().emit(record)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is an interactive terminal (False for pipes, files and closed streams)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def configure_logging(debug: bool = False, stream: TextIO | None = None) -> logging.Logger:

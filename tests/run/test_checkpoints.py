@@ -209,3 +209,46 @@ def test_non_dict_checkpoint(tmp_path: Path) -> None:
     torch.save(torch.zeros(3), tmp_path / "t.pt")
     with pytest.raises(CheckpointLoadError, match="not a dictionary"):
         load_checkpoint(tmp_path / "t.pt")
+
+
+CRASHING_SAVE = """
+import os, sys
+from pathlib import Path
+import torch
+from mlagents_fast.run import _atomic
+from mlagents_fast.run.checkpoints import CheckpointManager
+from mlagents_fast.run.status import TrainingStatus
+
+root = Path(sys.argv[1])
+mgr = CheckpointManager("3DBall", root / "3DBall", TrainingStatus(root / "training_status.json"))
+mgr.save(1000, {"global_step": {"step": torch.tensor(1000)}})
+
+real_replace = os.replace
+def die_on_latest(src, dst):
+    if str(dst).endswith("checkpoint.pt"):
+        os._exit(9)  # killed: no exception handlers, no cleanup
+    real_replace(src, dst)
+_atomic.os.replace = die_on_latest
+mgr.save(2000, {"global_step": {"step": torch.tensor(2000)}})
+"""
+
+
+def test_killed_process_leaves_a_resumable_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run([sys.executable, "-c", CRASHING_SAVE, str(tmp_path)], env=env, timeout=120)
+    assert proc.returncode == 9
+
+    folder = tmp_path / "3DBall"
+    assert [p.name for p in folder.glob(".*.partial*")]  # the kill left a partial file behind
+    status = TrainingStatus.load(tmp_path / "training_status.json")
+    mgr = CheckpointManager("3DBall", folder, status)
+    assert int(mgr.load_latest()["global_step"]["step"]) == 1000
+    assert [c.steps for c in mgr.checkpoints()] == [1000]
+    mgr.save(1500, {"global_step": {"step": torch.tensor(1500)}})  # the resumed run cleans up
+    assert not list(folder.glob(".*.partial*"))

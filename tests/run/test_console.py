@@ -121,3 +121,16 @@ def test_format_duration() -> None:
     assert format_duration(0) == "0:00:00"
     assert format_duration(3725.9) == "1:02:05"
     assert re.fullmatch(r"27:46:40", format_duration(100000))
+
+
+def test_log_records_erase_the_progress_line_on_a_terminal() -> None:
+    term = Terminal()
+    logger = configure_logging(stream=term)
+    try:
+        ProgressLine(stream=lambda: term).update("3DBall", 100)
+        logging.getLogger("mlagents_fast.run.checkpoints").info("Exported 3DBall-100.onnx")
+    finally:
+        for h in list(logger.handlers):
+            logger.removeHandler(h)
+        logger.setLevel(logging.NOTSET)
+    assert term.getvalue() == "\r3DBall: step 100\x1b[K\r\x1b[K[INFO] Exported 3DBall-100.onnx\n"
