@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs: types-PyYAML
+import yaml
 
 from mlagents_fast.run._atomic import atomic_write_text
 from mlagents_fast.run.checkpoints import DEFAULT_CHECKPOINT_NAME
