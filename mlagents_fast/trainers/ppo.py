@@ -69,8 +69,10 @@ class PPOTrainer:
         *,
         seed: int = 0,
         device: torch.device | str = "cpu",
+        training: bool = True,
     ) -> None:
         self.behavior, self.spec, self.settings = behavior, spec, settings
+        self.training = training  # False: act with the policy, never update it (--inference)
         self.hyper, net = settings.hyperparameters, settings.network_settings
         self.device = torch.device(device)
         self.num_agents = num_agents
@@ -118,6 +120,8 @@ class PPOTrainer:
                 self._sync_normalizers()
             values = self.critic(obs)
             out = self.actor(obs, allowed, deterministic=self.deterministic)
+        if self.t == self.steps_per_rollout and not self.training:
+            self.t = 0
         if self.t == self.steps_per_rollout:
             self.update(values.cpu().numpy())
             with torch.inference_mode():
@@ -279,6 +283,51 @@ class PPOTrainer:
             variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
             for network in (self.actor, self.critic):
                 cast(VectorInput, network.network_body.processors[index]).set_statistics(mean, variance)
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as tensors and plain values (loadable with weights_only).
+
+        Module names follow ML-Agents' checkpoints ("Policy", "Optimizer:critic", ...).
+        """
+        state: dict[str, Any] = {
+            "Policy": self.actor.state_dict(),
+            "Optimizer:critic": self.critic.state_dict(),
+            "Optimizer:value_optimizer": self.optimizer.state_dict(),
+            "global_step": self.step,
+            "rng": {
+                "native": [int(w) for w in self.rng.state()],
+                "torch": torch.get_rng_state(),
+                "horizon_count": torch.from_numpy(self.horizon_count.copy()),
+            },
+        }
+        for index, normalizer in self.normalizers.items():
+            state[f"normalizer:obs_{index}"] = {k: torch.from_numpy(np.asarray(v)) for k, v in
+                                                normalizer.state_dict().items()}  # fmt: skip
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], *, weights_only: bool = False) -> None:
+        """Restore a checkpoint; `weights_only` (--initialize-from) keeps the step count at zero
+        and the optimizer fresh, as ML-Agents does."""
+        self.actor.load_state_dict(state["Policy"])
+        self.critic.load_state_dict(state["Optimizer:critic"])
+        for index, normalizer in self.normalizers.items():
+            saved = state.get(f"normalizer:obs_{index}")
+            if saved is not None:
+                normalizer.load_state_dict({k: v.numpy() for k, v in saved.items()})
+        if not weights_only:
+            self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+            self.step = int(state["global_step"])
+            rng = state.get("rng", {})
+            if "native" in rng:
+                self.rng.set_state(rng["native"])
+            if "torch" in rng:
+                torch.set_rng_state(rng["torch"])
+            if "horizon_count" in rng:
+                self.horizon_count[...] = rng["horizon_count"].numpy()
+        with torch.no_grad():
+            self._sync_normalizers()
+        self.t = 0
 
     def drain_stats(self) -> dict[str, list[float]]:
         """The values gathered since the last call, by ML-Agents stat name."""

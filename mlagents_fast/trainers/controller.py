@@ -1,0 +1,159 @@
+"""The training loop over every behavior of every environment, with ML-Agents' run control.
+
+Each step: every trainer chooses actions for its behavior (one batched forward), every
+environment steps once, every trainer records the outcome (and updates when its buffer
+is full). Summaries go out every `summary_freq` steps and checkpoints every
+`checkpoint_interval`; Ctrl+C (or SIGTERM) saves a checkpoint and ends cleanly, and the
+run always ends with a final checkpoint, the final ONNX model, `configuration.yaml`,
+`run_logs/timers.json` and `run_logs/training_status.json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from mlagents_fast.envs.vector import VectorEnv
+from mlagents_fast.export import export_onnx
+from mlagents_fast.run.checkpoints import CheckpointManager, load_checkpoint
+from mlagents_fast.run.directories import RunPaths
+from mlagents_fast.run.stats import StatsAggregationMethod, StatsPropertyType, StatsReporter
+from mlagents_fast.run.status import TrainingStatus
+from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
+from mlagents_fast.trainers.ppo import PPOTrainer
+
+logger = logging.getLogger(__name__)
+
+HISTOGRAM_STATS = {"Environment/Cumulative Reward"}
+REWARD_WINDOW = 100  # episodes behind the reward recorded with a checkpoint
+
+
+@dataclass
+class BehaviorRun:
+    """One behavior being trained: its environment, trainer, stats and checkpoints."""
+
+    name: str
+    env: VectorEnv
+    trainer: PPOTrainer
+    settings: Any
+    stats: StatsReporter
+    checkpoints: CheckpointManager
+    next_summary: int
+    next_checkpoint: int
+    recent_rewards: list[float]
+
+    @property
+    def finished(self) -> bool:
+        return self.trainer.step >= int(self.settings.max_steps)
+
+
+class TrainerController:
+    def __init__(
+        self,
+        runs: list[BehaviorRun],
+        paths: RunPaths,
+        status: TrainingStatus,
+        write_configuration: Callable[[], None],
+        training: bool = True,
+    ) -> None:
+        self.runs, self.paths, self.status = runs, paths, status
+        self.write_configuration = write_configuration
+        self.training = training
+        self.envs: list[VectorEnv] = list({id(r.env): r.env for r in runs}.values())
+        self._stop_requested = False
+
+    def start_learning(self) -> None:
+        """Train until every behavior reaches max_steps (or is interrupted), then save everything."""
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        start = time.monotonic()
+        try:
+            for run in self.runs:
+                run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
+            while not self._stop_requested and not all(r.finished for r in self.runs):
+                self._advance()
+        except KeyboardInterrupt:
+            logger.info("Learning was interrupted. Please wait while the graph is generated.")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self._save_models()
+            self.write_configuration()
+            write_timing_tree(self.paths.run_logs_dir)
+            logger.info(f"Run finished in {time.monotonic() - start:.1f} s.")
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        logger.info("Received SIGTERM: saving and stopping.")
+        self._stop_requested = True
+
+    def _advance(self) -> None:
+        with hierarchical_timer("env_step"):
+            for run in self.runs:
+                run.trainer.act(run.env.batch(run.name), run.env.actions(run.name))
+            for env in self.envs:
+                env.step()
+            for run in self.runs:
+                run.trainer.record(run.env.batch(run.name))
+        for run in self.runs:
+            self._report(run)
+
+    def _report(self, run: BehaviorRun) -> None:
+        for key, values in run.trainer.drain_stats().items():
+            aggregation = StatsAggregationMethod.HISTOGRAM if key in HISTOGRAM_STATS else StatsAggregationMethod.AVERAGE
+            if key == "Environment/Cumulative Reward":
+                run.recent_rewards = (run.recent_rewards + values)[-REWARD_WINDOW:]
+            if key == "Policy/Entropy":  # one value per step: average before reporting
+                values = [float(np.mean(values))]
+            for value in values:
+                run.stats.add_stat(key, value, aggregation)
+        step = run.trainer.step
+        if step >= run.next_summary:
+            run.stats.set_stat("Is Training", float(self.training and not run.finished))
+            run.stats.set_stat("Step", float(step))
+            run.stats.write_stats(step)
+            freq = int(run.settings.summary_freq)
+            run.next_summary = (step // freq + 1) * freq
+        if self.training and step >= run.next_checkpoint:
+            self._save(run)
+            interval = int(run.settings.checkpoint_interval)
+            run.next_checkpoint = (step // interval + 1) * interval
+
+    def _save(self, run: BehaviorRun) -> None:
+        trainer = run.trainer
+        reward = float(np.mean(run.recent_rewards)) if run.recent_rewards else None
+        with hierarchical_timer("save_model"):
+            run.checkpoints.save(trainer.step, trainer.state_dict(), reward,
+                                 lambda path: export_onnx(trainer.actor, trainer.spec, path))  # fmt: skip
+
+    def _save_models(self) -> None:
+        if not self.training:
+            return
+        for run in self.runs:
+            self._save(run)
+            run.checkpoints.final(run.trainer.step)
+        self.status.save()
+
+
+def restore(run: BehaviorRun, path: Path, weights_only: bool) -> None:
+    """Load a checkpoint into a behavior's trainer (`weights_only` for --initialize-from)."""
+    run.trainer.load_state_dict(load_checkpoint(path), weights_only=weights_only)
+    if not weights_only:
+        interval, summary = int(run.settings.checkpoint_interval), int(run.settings.summary_freq)
+        run.next_checkpoint = (run.trainer.step // interval + 1) * interval
+        run.next_summary = (run.trainer.step // summary + 1) * summary
+
+
+def _plain(settings: Any) -> Any:
+    """Settings as plain values, for the Hyperparameters summary."""
+    to_dict = getattr(settings, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(settings, Mapping):
+        return dict(settings)
+    return vars(settings) if hasattr(settings, "__dict__") else settings
