@@ -207,6 +207,7 @@ class ProcessVectorEnv(RowStepper):
         self._total_restarts = 0
         self._parameters: tuple[dict[str, Sampler], int] | None = None
         self._poller = select.poll()
+        self._workers: tuple[Worker, ...] = ()
         self._owner: dict[int, int] = {}
         try:
             self._start(num_envs)
@@ -217,7 +218,9 @@ class ProcessVectorEnv(RowStepper):
     # ----- start-up
 
     def _start(self, num_envs: int) -> None:
-        self._pool.workers = [self._spawn(w) for w in range(len(self._chunks))]
+        self._pool.workers = [None] * len(self._chunks)
+        for index in range(len(self._chunks)):
+            self._set_worker(index, self._spawn(index))
         hellos = [self._hello(worker) for worker in self._live_workers()]
         shapes = [shape for hello in hellos for shape in hello[1]]
         for copy, shape in enumerate(shapes[1:], 1):
@@ -276,7 +279,8 @@ class ProcessVectorEnv(RowStepper):
 
     def _await(self, worker: Worker) -> None:
         """Wait for one worker's READY (used outside the hot path); WorkerFailure otherwise."""
-        failures = self._collect([worker])
+        failures: dict[int, WorkerFailure] = {}
+        self._collect((worker,), failures)
         if failures:
             raise failures[worker.index]
 
@@ -326,6 +330,10 @@ class ProcessVectorEnv(RowStepper):
     def _live_workers(self) -> list[Worker]:
         return [w for w in self._pool.workers if w is not None]
 
+    def _set_worker(self, index: int, worker: Worker | None) -> None:
+        self._pool.workers[index] = worker
+        self._workers = tuple(self._live_workers())  # what a step iterates over
+
     def _check_open(self) -> None:
         if self._closed:
             raise EnvError(f"Environment {self.name!r} is closed.")
@@ -333,16 +341,17 @@ class ProcessVectorEnv(RowStepper):
     def _run(self, command: bytes, payload: Any) -> None:
         """Send `command` to every worker, wait for all, restart the ones that failed."""
         try:
-            workers = self._live_workers()
+            workers = self._workers
             failures: dict[int, WorkerFailure] = {}
+            write = os.write
             for worker in workers:
                 try:
-                    os.write(worker.fd, command)
+                    write(worker.fd, command)
                     if command != STEP:
                         worker.conn.send(payload)
                 except OSError:
                     failures[worker.index] = WorkerFailure(worker.exit_reason())
-            failures.update(self._collect([w for w in workers if w.index not in failures]))
+            self._collect(workers, failures)
             for index, failure in sorted(failures.items()):
                 self._restart(index, failure, ended_episodes=command == STEP)
         except BaseException:
@@ -351,38 +360,47 @@ class ProcessVectorEnv(RowStepper):
             self.close()
             raise
 
-    def _collect(self, workers: list[Worker]) -> dict[int, WorkerFailure]:
-        """Wait for READY from each of `workers`; returns the failures by worker index."""
-        pending = {w.index: w for w in workers}
-        failures: dict[int, WorkerFailure] = {}
+    def _collect(self, workers: tuple[Worker, ...], failures: dict[int, WorkerFailure]) -> None:
+        """Wait for READY from each of `workers` not in `failures`; add the ones that fail to it.
+
+        The hot path of every step: one poll, one read per worker."""
+        pending = {w.index: w for w in workers if w.index not in failures}
         deadline = time.monotonic() + self._timeout_s
+        poll, owner, read = self._poller.poll, self._owner, os.read
+        timeout_ms = self._timeout_s * 1000.0
         while pending:
-            remaining_ms = (deadline - time.monotonic()) * 1000.0
-            events = self._poller.poll(max(0.0, remaining_ms)) if remaining_ms > 0 else []
-            if not events and time.monotonic() >= deadline:
+            events = poll(timeout_ms)
+            for fd, _ in events:
+                waited = pending.get(owner.get(fd, -1))
+                if waited is None:
+                    continue  # an answer or exit of a worker not waited for: seen on its next command
+                if fd == waited.fd:
+                    try:
+                        answer = read(fd, 1)
+                    except OSError:  # reset by a worker that died
+                        answer = b""
+                    if answer != READY:
+                        failures[waited.index] = self._failure(waited, answer)
+                elif waited.conn.poll(0):
+                    continue  # exited, but its answer is readable too: read it via the socket
+                else:
+                    failures[waited.index] = WorkerFailure(waited.exit_reason())
+                del pending[waited.index]
+            remaining_s = deadline - time.monotonic()
+            if pending and remaining_s <= 0:
                 for index in pending:
                     failures[index] = WorkerFailure(f"it did not answer within {self._timeout_s:g} s")
-                break
-            for fd, _ in events:
-                waited = pending.get(self._owner.get(fd, -1))
-                if waited is None or (fd == waited.sentinel and waited.conn.poll(0)):
-                    continue  # not waited for, or its answer is readable too: read it via the socket
-                failure = self._reply(waited) if fd == waited.fd else WorkerFailure(waited.exit_reason())
-                if failure is not None:
-                    failures[waited.index] = failure
-                del pending[waited.index]
-        return failures
+                return
+            timeout_ms = remaining_s * 1000.0
 
-    def _reply(self, worker: Worker) -> WorkerFailure | None:
-        try:
-            answer = os.read(worker.fd, 1)
-            if answer == READY:
-                return None
-            if answer == FAILED:
+    def _failure(self, worker: Worker, answer: bytes) -> WorkerFailure:
+        """What a worker's answer other than READY means: an exception report, or its death."""
+        if answer == FAILED:
+            try:
                 copy, what, text, details = worker.conn.recv()
                 return WorkerFailure(f"{what} of copy {copy} raised {text}", copy, details)
-        except (EOFError, OSError):
-            pass
+            except (EOFError, OSError):
+                pass
         return WorkerFailure(worker.exit_reason())
 
     def _restart_quota_error(self, index: int) -> str | None:
@@ -417,7 +435,7 @@ class ProcessVectorEnv(RowStepper):
         self._restart_counts[index] += 1
         self._recent_restarts[index].append(time.monotonic())
         self._total_restarts += 1
-        self._pool.workers[index] = None
+        self._set_worker(index, None)
         for fd in (old.fd, old.sentinel):
             self._poller.unregister(fd)
             self._owner.pop(fd, None)
@@ -429,7 +447,7 @@ class ProcessVectorEnv(RowStepper):
                     terminal[rows[name]] = obs[rows[name]]
         try:
             worker = self._spawn(index)
-            self._pool.workers[index] = worker
+            self._set_worker(index, worker)
             hello = self._hello(worker)
             for copy, shape in enumerate(hello[1], worker.first):
                 check_same_specs(self.name, (self.behavior_specs, self.agents_per_env), shape, copy)
