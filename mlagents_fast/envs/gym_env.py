@@ -15,7 +15,6 @@ final observation in `terminal_obs`; `terminated` wins when gymnasium reports bo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,58 +175,20 @@ class GymFactory:
         return GymEnv(self.env_id, rescale_actions=self.rescale_actions, **self.make_kwargs)
 
 
-def step_cost_s(factory: GymFactory, steps: int = 200, seed: int = 0) -> float:
-    """Median seconds one copy takes per step on random actions (used by `make_gym(mode="auto")`)."""
-    from mlagents_fast.envs.layout import BatchLayout, allocate_local
-
-    copy = factory()
-    try:
-        layout = BatchLayout(copy.behavior_specs, copy.agents_per_env, 1)
-        _, arrays = allocate_local(layout)
-        views = layout.copy_views(arrays, 0)
-        copy.reset(views.out, seed)
-        spec = copy.behavior_specs[copy.name].action_spec
-        rng = np.random.default_rng(seed)
-        target = views.actions[copy.name]
-        times = []
-        for _ in range(steps):
-            sample = spec.random_action(1, rng)
-            target.continuous[:] = sample.continuous
-            target.discrete[:] = sample.discrete
-            start = time.perf_counter()
-            copy.step(views.actions, views.out)
-            times.append(time.perf_counter() - start)
-        return float(np.median(times[steps // 4 :]))
-    finally:
-        copy.close()
-
-
-# Below this cost per copy step, in-process stepping wins; see make_gym.
-IN_PROCESS_MAX_STEP_S = 200e-6
-
-
 def make_gym(env_id: str, num_envs: int, seed: int | None = None, mode: str = "auto", **kwargs: Any) -> VectorEnv:
     """`num_envs` copies of gymnasium's `env_id`, reset with `seed` (copy i gets seed + i).
 
-    `mode`: "inprocess", "process" (worker processes over shared memory), or "auto": time one
-    copy's step and run in-process when it costs less than IN_PROCESS_MAX_STEP_S.
-    `rescale_actions` and the process stepper's options (`num_workers`, `timeout_s`, restart
-    limits) pass through; other keyword arguments go to `gymnasium.make`.
+    `mode`: "inprocess", "process" (worker processes over shared memory), or "auto" (time one
+    copy's step and pick the faster; see `mlagents_fast.envs.auto`). `rescale_actions` and the
+    process stepper's options (`num_workers`, `timeout_s`, restart limits, `start_method`) pass
+    through; other keyword arguments go to `gymnasium.make`.
     """
-    from mlagents_fast.envs.inprocess import InProcessVectorEnv
+    from mlagents_fast.envs.auto import make_stepper
     from mlagents_fast.envs.process import ProcessVectorEnv
 
-    if mode not in ("auto", "inprocess", "process"):
-        raise ValueError(f"mode must be 'auto', 'inprocess' or 'process'; got {mode!r}.")
     stepper_options = {key: kwargs.pop(key) for key in ProcessVectorEnv.OPTIONS if key in kwargs}
     factory = GymFactory(env_id, bool(kwargs.pop("rescale_actions", False)), kwargs)
-    if mode == "auto":
-        mode = "inprocess" if step_cost_s(factory) < IN_PROCESS_MAX_STEP_S else "process"
-    env: VectorEnv
-    if mode == "inprocess":
-        env = InProcessVectorEnv(factory, num_envs, name=env_id)
-    else:
-        env = ProcessVectorEnv(factory, num_envs, name=env_id, **stepper_options)
+    env = make_stepper(factory, num_envs, mode, name=env_id, **stepper_options)
     try:
         env.reset(seed)
     except BaseException:

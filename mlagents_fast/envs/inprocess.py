@@ -2,7 +2,9 @@
 
 The cheapest stepper when one copy's step costs little (a few to tens of microseconds,
 e.g. gymnasium's classic-control tasks): no processes, no synchronisation; each copy
-writes straight into its rows of the batch.
+writes straight into its rows of the batch. A copy that raises cannot be restarted
+behind the caller's back here (it shares the caller's process and state): its exception
+becomes an EnvError naming the environment and the copy, chained to the original.
 """
 
 from __future__ import annotations

@@ -209,6 +209,7 @@ class ProcessVectorEnv(RowStepper):
         self._poller = select.poll()
         self._workers: tuple[Worker, ...] = ()
         self._owner: dict[int, int] = {}
+        self._block_names: list[str] = []
         try:
             self._start(num_envs)
         except BaseException:
@@ -232,8 +233,15 @@ class ProcessVectorEnv(RowStepper):
         arrays = layout.bind(block.buf)
         fill_agent_ids(arrays)
         self._bind(self.name, layout, arrays)
+        self._block_names.append(block.name)
         for worker in self._live_workers():
-            self._attach(worker)
+            try:
+                self._attach(worker)
+            except WorkerFailure as failure:
+                raise EnvError(
+                    f"Environment {self.name!r}: worker {worker.index} ({worker.copies}) failed to start: "
+                    f"{failure.reason}."
+                ) from None
 
     def _spawn(self, index: int) -> Worker:
         first, count = self._chunks[index]
@@ -263,7 +271,10 @@ class ProcessVectorEnv(RowStepper):
 
     def _attach(self, worker: Worker) -> None:
         assert self._pool.block is not None
-        worker.conn.send(("attach", self._pool.block.name, self._layout))
+        try:
+            worker.conn.send(("attach", self._pool.block.name, self._layout))
+        except OSError:
+            raise WorkerFailure(worker.exit_reason()) from None
         self._await(worker)
 
     def _receive(self, worker: Worker) -> Any:
@@ -313,9 +324,8 @@ class ProcessVectorEnv(RowStepper):
 
     @property
     def shared_memory_names(self) -> list[str]:
-        """Names of the blocks this stepper created (for /dev/shm inspection)."""
-        block = self._pool.block
-        return [] if block is None else [block.name]
+        """Names of the shared-memory blocks this stepper created (in /dev/shm on Linux until closed)."""
+        return list(self._block_names)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -439,7 +449,7 @@ class ProcessVectorEnv(RowStepper):
         for fd in (old.fd, old.sentinel):
             self._poller.unregister(fd)
             self._owner.pop(fd, None)
-        self._pool.stop(old, grace_s=0.0)
+        self._pool.stop(old, grace_s=0.5)  # a live worker exits at once on CLOSE; a hung one is killed
         rows = {name: slice(old.first * k, (old.first + old.count) * k) for name, k in self.agents_per_env.items()}
         if ended_episodes:
             for name, batch in self._arrays.batches.items():

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlagents_fast.envs.auto import make_stepper, measure_step_s, prefer_processes
 from mlagents_fast.envs.inprocess import InProcessVectorEnv
 from mlagents_fast.envs.parameters import EnvironmentParameters
 from mlagents_fast.envs.process import ProcessVectorEnv
@@ -79,6 +80,10 @@ class CounterEnv(PythonEnv):
             raise RuntimeError(f"boom at step {self.steps}")
         if self.steps == self.config.hang_at:
             time.sleep(60)
+        if self.config.busy_s:
+            start = time.perf_counter()
+            while time.perf_counter() - start < self.config.busy_s:
+                pass
         out[WALKER].reward[:] = actions[WALKER].discrete[:, 0] + actions[WALKER].continuous[:, 0]
         out[EYE].reward[:] = actions[EYE].continuous.sum(axis=1)
         self._observe(out)
@@ -106,6 +111,7 @@ class Counter:
     nan_at: int = -1
     hang_at: int = -1
     mask_first_choice: bool = False
+    busy_s: float = 0.0
     name: str = "Counter"
 
     def __call__(self) -> CounterEnv:
@@ -451,3 +457,16 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_auto_mode_times_a_copy_and_picks_the_faster_stepper() -> None:
+    assert measure_step_s(Counter(busy_s=300e-6), max_steps=20) >= 300e-6
+    assert not prefer_processes(10e-6, 8, 2)  # CartPole-like: synchronising costs more than it saves
+    assert prefer_processes(100e-6, 8, 2)
+    assert not prefer_processes(1.0, 8, 1) and not prefer_processes(1.0, 1, 2)
+    with make_stepper(Counter(), 4) as cheap:
+        assert isinstance(cheap, InProcessVectorEnv)
+    with make_stepper(Counter(busy_s=300e-6), 4, num_workers=2) as slow:
+        assert isinstance(slow, ProcessVectorEnv) and slow.num_workers == 2
+    with pytest.raises(ValueError, match="mode must be one of"):
+        make_stepper(Counter(), 2, mode="threads")
