@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import select
 import time
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -47,7 +46,7 @@ from mlagents_fast.envs._worker import CLOSE, FAILED, PARAMETERS, READY, RESET, 
 from mlagents_fast.envs.layout import BatchLayout, fill_agent_ids
 from mlagents_fast.envs.parameters import Sampler
 from mlagents_fast.envs.python_env import EnvFactory
-from mlagents_fast.envs.shm import SharedBlock, create_block, track, untrack
+from mlagents_fast.envs.shm import SharedBlock, create_block, guard
 from mlagents_fast.envs.stepper import RowStepper, check_same_specs, default_name
 from mlagents_fast.envs.vector import EnvError
 
@@ -198,8 +197,7 @@ class ProcessVectorEnv(RowStepper):
         _preload(self._context, factory)
         self._pool = _Pool()
         self._closed = False
-        self._finalizer = weakref.finalize(self, self._pool.shutdown)
-        track(self._finalizer)
+        self._finalizer = guard(self, self._pool.shutdown)
         count = max(1, min(num_envs, num_workers or os.cpu_count() or 1))
         self._chunks = split(num_envs, count)
         self._restart_counts = [0] * count
@@ -319,7 +317,6 @@ class ProcessVectorEnv(RowStepper):
         if self._closed:
             return
         self._closed = True
-        untrack(self._finalizer)
         self._finalizer()
 
     @property

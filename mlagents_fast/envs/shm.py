@@ -13,6 +13,7 @@ attaching process exit then unlinks the block under the creator and warns of a l
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import signal
@@ -78,32 +79,38 @@ def _ignore_registration(name: Any, rtype: str) -> None:
     pass
 
 
-# Cleanups of the live owners in this process, run by the SIGTERM handler.
-_cleanups: dict[int, Callable[[], Any]] = {}
+# Cleanups of the live owners in this process, run by the SIGTERM handler. Reentrant: the
+# handler runs in the main thread, possibly while that thread holds the lock.
+_cleanups: dict[int, weakref.finalize] = {}  # type: ignore[type-arg]
+_keys = itertools.count()
 _previous_sigterm: Any = None
 _installed = False
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
-def track(cleanup: weakref.finalize) -> None:  # type: ignore[type-arg]
-    """Run `cleanup` (idempotent) on SIGTERM too, besides at collection and interpreter exit."""
+def guard(owner: object, cleanup: Callable[[], None]) -> weakref.finalize:  # type: ignore[type-arg]
+    """Run `cleanup` once: when the returned finalizer is called, when `owner` is collected, at
+    interpreter exit, or on SIGTERM. `cleanup` must not refer to `owner`."""
+    key = next(_keys)
+
+    def run() -> None:
+        with _lock:
+            _cleanups.pop(key, None)
+        cleanup()
+
+    finalizer = weakref.finalize(owner, run)
     with _lock:
-        _cleanups[id(cleanup)] = cleanup
+        _cleanups[key] = finalizer
         _install_sigterm_handler()
-
-
-def untrack(cleanup: weakref.finalize) -> None:  # type: ignore[type-arg]
-    with _lock:
-        _cleanups.pop(id(cleanup), None)
+    return finalizer
 
 
 def run_all_cleanups() -> None:
     with _lock:
-        cleanups = list(_cleanups.values())
-        _cleanups.clear()
-    for cleanup in cleanups:
+        finalizers = list(_cleanups.values())
+    for finalizer in finalizers:
         try:
-            cleanup()
+            finalizer()
         except Exception:  # best effort while the process is being terminated
             pass
 

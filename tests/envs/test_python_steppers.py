@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlagents_fast.envs import shm
 from mlagents_fast.envs.auto import make_stepper, measure_step_s, prefer_processes
 from mlagents_fast.envs.inprocess import InProcessVectorEnv
 from mlagents_fast.envs.parameters import EnvironmentParameters
@@ -374,13 +375,16 @@ def test_parameters_reach_every_copy_and_unknown_names_warn_once(make: Maker, ki
 
 
 def test_close_is_idempotent_and_stops_workers(make: Maker) -> None:
+    guarded = len(shm._cleanups)
     env = make("process", Counter(), 2)
     assert isinstance(env, ProcessVectorEnv)
     pids, names = env.worker_pids, env.shared_memory_names
     assert len(pids) == 2 and all(shm_exists(n) for n in names)
+    assert len(shm._cleanups) == guarded + 1
     env.close()
     env.close()
     assert not any(shm_exists(n) for n in names)
+    assert len(shm._cleanups) == guarded  # nothing left for the SIGTERM handler to run
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
