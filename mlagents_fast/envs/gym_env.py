@@ -79,7 +79,8 @@ class GymEnv(PythonEnv):
         self._return = 0.0
         self._length = 0
         self._ended = False
-        self._bound: tuple[Any, Any] = (None, None)
+        self._bound_actions: Any = None
+        self._bound_out: Any = None
 
     @property
     def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
@@ -98,13 +99,13 @@ class GymEnv(PythonEnv):
         if actions is not None:
             self._continuous = actions[self.name].continuous[0]
             self._discrete_row = actions[self.name].discrete[0]
-            self._bound = (actions, out)
+            self._bound_actions, self._bound_out = actions, out
 
     def _write_obs(self, obs: Any, row: NDArray[np.float32]) -> None:
         if self._image:
             np.multiply(np.transpose(obs, (2, 0, 1)), 1.0 / 255.0, out=row, casting="unsafe")
         elif self._flat:
-            row[:] = obs
+            row[...] = obs
         else:
             row[:] = np.reshape(obs, -1)
 
@@ -129,7 +130,7 @@ class GymEnv(PythonEnv):
 
     def step(self, actions: Mapping[str, ActionTuple], out: Mapping[str, StepBatch]) -> None:
         # The hot path of every Python stepper running gymnasium: keep it to a few attribute reads.
-        if self._bound[0] is not actions or self._bound[1] is not out:
+        if actions is not self._bound_actions or out is not self._bound_out:
             self._bind(actions, out)
         action = self._discrete_row.item(0) + self._start if self._discrete else self._action()
         obs, reward, terminated, truncated, _ = self.env.step(action)
@@ -142,7 +143,7 @@ class GymEnv(PythonEnv):
         elif self._ended:
             self._terminated[0] = self._truncated[0] = self._ended = False
         if self._flat:
-            self._obs[:] = obs
+            self._obs[...] = obs  # an Ellipsis index is the cheapest numpy assignment
         else:
             self._write_obs(obs, self._obs)
 

@@ -412,12 +412,18 @@ def test_shared_memory_is_unlinked_after_an_error_in_the_parent() -> None:
 
 PARENT = textwrap.dedent(
     """
-    import sys, time
+    import os, signal, sys, time
     from tests.envs.test_python_steppers import Counter
     from mlagents_fast.envs.process import ProcessVectorEnv
-    env = ProcessVectorEnv(Counter(), 2, num_workers=2)
+    how, start_method = sys.argv[1:]
+    env = ProcessVectorEnv(Counter(), 2, num_workers=2, start_method=start_method)
     env.reset(0)
     print(env.shared_memory_names[0], *env.worker_pids, flush=True)
+    if how == "exit":  # a worker killed and restarted, then a plain exit without close()
+        os.kill(env.worker_pids[0], signal.SIGKILL)
+        env.step()
+        env.step()
+        sys.exit(0)
     while True:
         env.step()
         time.sleep(0.001)
@@ -425,31 +431,79 @@ PARENT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_shared_memory_is_unlinked_when_the_parent_is_stopped(sig: signal.Signals) -> None:
-    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def child_environ() -> dict[str, str]:
+    """This environment, with the repository importable in a fresh interpreter."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def run_parent(how: str, start_method: str, sig: int | None) -> tuple[int, str, str, list[int]]:
+    """Run PARENT in a fresh interpreter; returns its exit code, stderr, block name and first worker pids."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ, cwd=ROOT
+        [sys.executable, "-c", PARENT, how, start_method],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_environ(),
+        cwd=ROOT,
     )
     try:
-        assert parent.stdout is not None
+        assert parent.stdout is not None and parent.stderr is not None
         line = parent.stdout.readline().decode().split()
-        assert line, parent.stderr.read().decode() if parent.stderr else ""
+        assert line, parent.stderr.read().decode()
         name, pids = line[0], [int(p) for p in line[1:]]
         assert shm_exists(name)
-        time.sleep(0.1)
-        parent.send_signal(sig)
+        if sig is not None:
+            time.sleep(0.1)
+            parent.send_signal(sig)
         code = parent.wait(timeout=20)
+        return code, parent.stderr.read().decode(), name, pids
     finally:
         parent.kill()
-    assert code == -sig  # the default action of the signal (Python re-raises SIGINT after KeyboardInterrupt)
+
+
+@pytest.mark.parametrize(
+    "how, start_method, sig, code",
+    [
+        ("loop", "forkserver", signal.SIGTERM, -signal.SIGTERM),
+        # Python ends an uncaught KeyboardInterrupt by re-raising SIGINT on itself.
+        ("loop", "forkserver", signal.SIGINT, -signal.SIGINT),
+        ("exit", "spawn", None, 0),
+    ],
+)
+def test_shared_memory_is_unlinked_when_the_parent_stops(
+    how: str, start_method: str, sig: int | None, code: int
+) -> None:
+    exit_code, stderr, name, pids = run_parent(how, start_method, sig)
+    assert exit_code == code, stderr
     assert not shm_exists(name)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in pids)
-    stderr = parent.stderr.read().decode() if parent.stderr else ""
-    assert "leaked shared_memory" not in stderr
+    # Workers attach without the resource tracker: it has nothing to clean up or warn about.
+    assert "resource_tracker" not in stderr and "leaked" not in stderr, stderr
+
+
+def test_a_process_that_only_attaches_leaves_the_block_alone() -> None:
+    # A process outside multiprocessing gets its own resource tracker; on Python < 3.13 a plain
+    # SharedMemory(name) would register the block there, and that tracker would unlink it (and
+    # warn of a leak) when the process exits.
+    block = shm.create_block(64)
+    try:
+        script = (
+            "import sys; from mlagents_fast.envs.shm import attach_block; b = attach_block(sys.argv[1]); b.buf[0] = 7"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, block.name],
+            capture_output=True,
+            env=child_environ(),
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0 and not done.stderr, done.stderr.decode()
+        assert shm_exists(block.name) and block.buf[0] == 7
+    finally:
+        block.release()
+    assert not shm_exists(block.name)
 
 
 def _alive(pid: int) -> bool:
