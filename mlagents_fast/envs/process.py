@@ -380,7 +380,9 @@ class ProcessVectorEnv(RowStepper):
             for fd, _ in events:
                 waited = pending.get(owner.get(fd, -1))
                 if waited is None:
-                    continue  # an answer or exit of a worker not waited for: seen on its next command
+                    # The exit of a worker that already answered: its next command reports it. Its
+                    # sentinel stays readable, so this loop may spin until the others answer.
+                    continue
                 if fd == waited.fd:
                     try:
                         answer = read(fd, 1)

@@ -135,6 +135,7 @@ def test_unsupported_spaces_name_the_env_and_the_space(env: gymnasium.Env[Any, A
 @pytest.mark.parametrize("kind", KINDS)
 def test_matches_gymnasium_across_auto_resets(kind: str, made: list[VectorEnv]) -> None:
     env = stepper(kind, GymFactory(CARTPOLE), 2, made)
+    assert env.behavior_specs[CARTPOLE].action_spec == ActionSpec.create_discrete((2,))
     references = [gymnasium.make(CARTPOLE) for _ in range(2)]
     env.reset(5)
     expected_obs = [ref.reset(seed=5 + i)[0] for i, ref in enumerate(references)]
@@ -181,6 +182,8 @@ def test_time_limit_maps_to_truncated(kind: str, made: list[VectorEnv]) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_multi_discrete_actions_and_flattened_observations(kind: str, made: list[VectorEnv]) -> None:
     env = stepper(kind, grid, 2, made)
+    spec = env.behavior_specs["GridEnv"]
+    assert spec.action_spec == ActionSpec.create_discrete((3, 4)) and spec.observation_specs[0].shape == (6,)
     env.reset(0)
     batch = env.batch("GridEnv")
     np.testing.assert_allclose(batch.obs[0][1], np.arange(6) / 10)
@@ -193,6 +196,8 @@ def test_multi_discrete_actions_and_flattened_observations(kind: str, made: list
 @pytest.mark.parametrize("kind", KINDS)
 def test_images_and_rescaled_continuous_actions(kind: str, made: list[VectorEnv]) -> None:
     env = stepper(kind, camera, 2, made)
+    spec = env.behavior_specs["CameraEnv"]
+    assert spec.action_spec == ActionSpec.create_continuous(2) and spec.observation_specs[0].shape == (3, 4, 5)
     env.reset(0)
     image = env.batch("CameraEnv").obs[0]
     assert image.shape == (2, 3, 4, 5)
