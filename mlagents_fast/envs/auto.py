@@ -6,10 +6,12 @@ synchronisation overhead of about 14 us + 12 us per worker, plus the copies of t
 busiest worker; in-process, the copies one after another. Processes also cost start-up
 time and memory, so they are chosen only when the model predicts them 1.5x faster.
 
-For 8 copies on 2 workers that means processes from about 30 us per copy step; measured
-there, in-process was faster at 20 us (174 vs 208 us a step) and processes 1.6x faster at
-50 us and 1.9x at 200 us, so a flat threshold of a few hundred microseconds would leave
-most of that gain unused. With one worker (one CPU) the process stepper never wins.
+For 8 copies on 2 workers that means processes from about 30 us per copy step. Measured
+there (two runs, the machine shared with other jobs): at 10 us a copy step in-process
+took 88-90 us a step against 95-131 us with processes; at 20 us they were even (167-174
+against 159-208 us); at 50 us processes were 1.6x faster and at 100-200 us 1.8x. A flat
+threshold of a few hundred microseconds would leave most of that gain unused. With one
+worker (one CPU) the process stepper never wins.
 """
 
 from __future__ import annotations
