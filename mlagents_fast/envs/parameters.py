@@ -62,7 +62,11 @@ def _number(value: Any, where: str) -> float:
 
 
 def parse_sampler(name: str, setting: Any) -> Sampler:
-    """A number or a `{sampler_type, sampler_parameters}` mapping -> Sampler (raises ParameterError)."""
+    """A number or a `{sampler_type, sampler_parameters}` mapping -> Sampler (raises ParameterError).
+
+    A Sampler (as the configuration holds them) is taken as it is."""
+    if isinstance(setting, Sampler):
+        return setting
     if not isinstance(setting, Mapping):
         return Sampler("constant", ((_number(setting, repr(name)),) * 2,))
     unknown = set(setting) - {"sampler_type", "sampler_parameters"}

@@ -1,0 +1,87 @@
+"""Which environments a run trains on, from `--env` (or `env_settings.env_path`) and the behaviors.
+
+- no `--env`: every behavior named after a built-in environment trains on its own copy
+  of it (so `mlagents-learn config/ppo/3DBall.yaml` just works);
+- a built-in or registered name, `gym:<id>`: that environment;
+- `module:factory`: a Python callable returning a VectorEnv, or a PythonEnv class/factory
+  (then run in-process or in worker processes, whichever is faster for it);
+- a Unity executable: not supported yet (a clear error).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlagents_fast.envs import registry
+from mlagents_fast.envs.vector import VectorEnv
+
+UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
+
+
+class EnvironmentSetupError(ValueError):
+    """The run's environment cannot be made (one-paragraph message)."""
+
+
+def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise EnvironmentSetupError(
+            f"--env {spec!r}: could not load {attribute!r} from module {module_name!r} ({error}). "
+            "Give a Python environment as module:factory, importable from the current directory."
+        ) from None
+    made = factory() if isinstance(factory, type) and issubclass(factory, VectorEnv) else None
+    if isinstance(made, VectorEnv):
+        return made
+    from mlagents_fast.envs.auto import make_stepper  # Python environments: in-process or processes
+
+    env: VectorEnv = make_stepper(factory, num_envs, seed=seed)
+    return env
+
+
+def make_environment(name: str, num_envs: int, seed: int, **options: Any) -> VectorEnv:
+    """One environment by the name given to --env."""
+    if name in registry.registered_names() or name.startswith("gym:"):
+        return registry.make(name, num_envs, seed=seed, **options)
+    if ":" in name and not Path(name).exists():
+        return _from_module(name, num_envs, seed)
+    if Path(name).exists() or name.endswith(UNITY_SUFFIXES):
+        raise EnvironmentSetupError(
+            f"--env {name!r} looks like a Unity executable; running Unity players is not supported yet. "
+            f"Train on a built-in environment ({', '.join(registry.registered_names())}), a gymnasium one "
+            "('gym:<id>') or a Python one ('module:factory')."
+        )
+    raise EnvironmentSetupError(
+        f"--env {name!r} is not a built-in environment, 'gym:<id>', 'module:factory' or a Unity executable. "
+        f"Built-in environments: {', '.join(registry.registered_names())}."
+    )
+
+
+def environments_for(
+    env_path: str | None, behaviors: list[str], num_envs: int, seed: int, parameters: Mapping[str, Any]
+) -> dict[str, VectorEnv]:
+    """Behavior name -> the environment it trains on (several behaviors may share one)."""
+    if env_path is not None:
+        env = make_environment(env_path, num_envs, seed)
+        envs = {name: env for name in env.behavior_specs}
+    else:
+        unknown = [b for b in behaviors if b not in registry.registered_names()]
+        if unknown or not behaviors:
+            raise EnvironmentSetupError(
+                f"No --env was given, so each behavior trains on the built-in environment of the same name; "
+                f"{', '.join(map(repr, unknown)) or 'no behavior'} matches none. Built-in environments: "
+                f"{', '.join(registry.registered_names())}. Pass --env to choose one."
+            )
+        envs = {}
+        for offset, name in enumerate(behaviors):
+            env = make_environment(name, num_envs, seed + offset)
+            envs.update({behavior: env for behavior in env.behavior_specs})
+    if parameters:
+        for env in {id(e): e for e in envs.values()}.values():
+            env.set_parameters(parameters)
+            env.reset(seed)
+    return envs
