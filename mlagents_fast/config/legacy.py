@@ -12,6 +12,7 @@ Every function returns plain data in the current format; `config.structure` then
 from __future__ import annotations
 
 import dataclasses
+import os
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -305,10 +306,10 @@ def environment_parameters_from_legacy(samplers: Any, curricula: Any, source: st
     return parameters
 
 
-def read_curriculum(path: str | Path) -> dict[str, Any]:
+def read_curriculum(path: str | os.PathLike[str]) -> dict[str, Any]:
     """An old `--curriculum` argument: a folder of per-behavior files (named after the behavior),
     one per-behavior JSON file, or one YAML file mapping behavior names to curricula."""
-    path = Path(path)
+    path = Path(os.fspath(path))
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".json", ".yaml", ".yml"))
         if not files:
@@ -322,6 +323,6 @@ def read_curriculum(path: str | Path) -> dict[str, Any]:
     return dict(raw)
 
 
-def read_sampler(path: str | Path) -> Any:
+def read_sampler(path: str | os.PathLike[str]) -> Any:
     """An old `--sampler` file (converted with `convert_samplers`)."""
     return read_yaml(path)
