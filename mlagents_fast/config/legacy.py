@@ -12,8 +12,8 @@ Every function returns plain data in the current format; `config.structure` then
 from __future__ import annotations
 
 import dataclasses
-import os
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
