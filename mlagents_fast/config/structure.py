@@ -59,6 +59,20 @@ def deep_update(base: dict[str, Any], update: Mapping[str, Any]) -> None:
             base[key] = copy.deepcopy(value)
 
 
+def _as_number(value: Any) -> float | None:
+    """A number, or text YAML 1.1 left unparsed (3e-4 has no dot, 5.0e5 no exponent sign), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
 class Structurer:
     """Builds settings objects from plain data; `source` names the file in every error.
 
@@ -156,24 +170,18 @@ class Structurer:
         raise TypeError(f"no conversion for {tp!r} at {path}")  # a settings field of a type not handled here
 
     def number(self, value: Any, path: str) -> float:
-        # YAML 1.1 reads 3e-4 (no dot) or 5.0e5 (no exponent sign) as text; ML-Agents accepts them
-        if not isinstance(value, bool):
-            if isinstance(value, (int, float)):
-                return float(value)
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-        raise self.error(path, "a number", show(value))
+        parsed = _as_number(value)
+        if parsed is None:
+            raise self.error(path, "a number", show(value))
+        return parsed
 
     def integer(self, value: Any, path: str) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        number = self.number(value, path) if isinstance(value, (float, str)) else None
-        if number is not None and number.is_integer():
-            return int(number)
-        raise self.error(path, "an integer", show(value))
+        parsed = _as_number(value)
+        if parsed is None or not parsed.is_integer():
+            raise self.error(path, "an integer", show(value))
+        return int(parsed)
 
     # trainer settings --------------------------------------------------------------------
     def trainer(self, raw: Any, path: str, default: TrainerSettings | None = None) -> TrainerSettings:
