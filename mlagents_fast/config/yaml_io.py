@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs are optional
 
 from mlagents_fast.config.errors import ConfigError
 
 
-class _StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
+class _StrictLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
     """SafeLoader that refuses a key written twice in one mapping (YAML would keep the last silently)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
