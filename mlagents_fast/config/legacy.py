@@ -138,10 +138,6 @@ def upgrade_flat_behaviors(raw: Mapping[str, Any], source: str) -> dict[str, Any
 
 
 def upgrade_flat_behavior(config: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
-    for key in config:
-        if key not in FLAT_KEYS:
-            expected = "a trainer setting of the 0.x format"
-            raise _error(source, f"{name}.{key}", expected, f"unknown key {key!r}", closest(str(key), FLAT_KEYS))
     trainer = config.get("trainer")
     if trainer in REMOVED_TRAINERS:
         raise _error(
@@ -153,6 +149,10 @@ def upgrade_flat_behavior(config: Mapping[str, Any], name: str, source: str) -> 
     if trainer not in ("ppo", "sac"):
         expected = "ppo or sac (the 0.x format needs trainer: in each behavior or in default)"
         raise _error(source, f"{name}.trainer", expected, show(trainer))
+    for key in config:
+        if key not in FLAT_KEYS:
+            expected = "a trainer setting of the 0.x format"
+            raise _error(source, f"{name}.{key}", expected, f"unknown key {key!r}", closest(str(key), FLAT_KEYS))
     fields = HYPERPARAMETER_CLASSES[trainer].__dataclass_fields__
     hyperparameters = {key: value for key, value in config.items() if key in fields}
     new: dict[str, Any] = {"trainer_type": trainer, "hyperparameters": hyperparameters}
