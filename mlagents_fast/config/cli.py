@@ -71,7 +71,7 @@ class _Given(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         if self.notice:
-            logger.warning("%s %s", option_string, self.notice)
+            logger.warning("%s (legacy option): %s", option_string, self.notice)
         setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
         _record(namespace, self.dest)
 
@@ -132,8 +132,8 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     add("--inference", action=_GivenSwitch, help="Run the model without training (use with --resume).")
     add("--debug", action=_GivenSwitch, help="Log at debug level.")
     add("--results-dir", default=DEFAULT_RESULTS_DIR, action=_Given, help="Folder for the results of all runs.")
-    add("--torch", nargs=0, action=_Removed, help="(Removed) Use the PyTorch trainer.")
-    add("--tensorflow", nargs=0, action=_Removed, help="(Removed) Use the TensorFlow trainer.")
+    add("--torch", nargs=0, default=argparse.SUPPRESS, action=_Removed, help="(Removed) Use the PyTorch trainer.")
+    add("--tensorflow", nargs=0, default=argparse.SUPPRESS, action=_Removed, help="(Removed) Use TensorFlow.")
 
 
 def _add_env_flags(parser: argparse.ArgumentParser) -> None:
@@ -180,43 +180,27 @@ def _add_engine_flags(group: argparse._ArgumentGroup) -> None:
 
 
 def _add_legacy_flags(group: argparse._ArgumentGroup) -> None:
-    add = group.add_argument
-    add("--load", dest="load_model", action=_GivenSwitch, notice="is deprecated; resuming the run (use --resume).")
-    add("--train", dest="train_model", action=_GivenSwitch, notice="is deprecated: training is the default.")
-    add(
-        "--curriculum",
-        metavar="FILE|FOLDER",
-        default=None,
-        action=_Given,
-        notice="(legacy): curricula added to environment_parameters.",
-    )
-    add(
-        "--sampler",
-        metavar="FILE",
-        default=None,
-        action=_Given,
-        notice="(legacy): samplers added to environment_parameters.",
-    )
-    add("--lesson", default=None, type=int, action=_Given, notice="(legacy): every curriculum starts at this lesson.")
-    add("--slow", action=_GivenSwitch, notice="(legacy): engine at 1280x720, quality 5, time scale 1, 60 fps.")
-    add(
-        "--save-freq",
-        default=None,
-        type=int,
-        action=_Given,
-        notice="(legacy): sets every behavior's checkpoint_interval.",
-    )
-    add(
-        "--keep-checkpoints",
-        default=None,
-        type=int,
-        action=_Given,
-        notice="(legacy): sets every behavior's keep_checkpoints.",
-    )
-    add("--cpu", action=_GivenSwitch, notice="(legacy): same as --torch-device cpu.")
-    add("--num-runs", nargs=1, action=_Removed, help="(Removed) Number of concurrent training sessions.")
-    add("--docker-target-name", nargs=1, action=_Removed, help="(Removed) Docker volume name.")
-    add("--multi-gpu", nargs=0, action=_Removed, help="(Removed) Multi-GPU training.")
+    def add(*names: str, notice: str, **kwargs: Any) -> None:
+        group.add_argument(*names, notice=notice, help=f"(Legacy) {notice[0].upper()}{notice[1:]}", **kwargs)
+
+    add("--load", dest="load_model", action=_GivenSwitch, notice="resumes the run, as --resume does.")
+    add("--train", dest="train_model", action=_GivenSwitch, notice="is accepted: training is now the default.")
+    curriculum = "curricula (a file, or a folder of per-behavior files) become environment_parameters."
+    add("--curriculum", metavar="FILE|FOLDER", default=None, action=_Given, notice=curriculum)
+    sampler = "parameter samplers from this file become environment_parameters."
+    add("--sampler", metavar="FILE", default=None, action=_Given, notice=sampler)
+    add("--lesson", default=None, type=int, action=_Given, notice="every curriculum starts at this lesson.")
+    slow = "engine at 1280x720, quality 5, time scale 1, 60 fps (the old inference settings)."
+    add("--slow", action=_GivenSwitch, notice=slow)
+    add("--save-freq", default=None, type=int, action=_Given, notice="sets every behavior's checkpoint_interval.")
+    add("--keep-checkpoints", default=None, type=int, action=_Given, notice="sets every behavior's keep_checkpoints.")
+    add("--cpu", action=_GivenSwitch, notice="the same as --torch-device cpu.")
+    for name, nargs, what in (
+        ("--num-runs", 1, "Number of concurrent training sessions."),
+        ("--docker-target-name", 1, "Docker volume name."),
+        ("--multi-gpu", 0, "Multi-GPU training."),
+    ):
+        group.add_argument(name, nargs=nargs, default=argparse.SUPPRESS, action=_Removed, help=f"(Removed) {what}")
 
 
 def parse_command_line(argv: Sequence[str] | None = None) -> RunOptions:

@@ -321,3 +321,67 @@ def test_upgrade_main_reports_errors(write: WriteFile, tmp_path: Path, capsys: p
     assert upgrade_main([str(old), str(tmp_path / "out.yaml")]) == 1
     assert "B.hyperparameters.batch_size" in capsys.readouterr().err
     assert not (tmp_path / "out.yaml").exists()
+
+
+# Every key the 0.x documentation lists for a PPO and a SAC behavior (memory, imitation, curiosity, GAIL, self-play).
+DOCUMENTED_0X = """
+BehaviorPPO:
+    trainer: ppo
+    batch_size: 1024
+    buffer_size: 10240
+    hidden_units: 128
+    learning_rate: 3.0e-4
+    learning_rate_schedule: linear
+    max_steps: 5.0e5
+    normalize: false
+    num_layers: 2
+    time_horizon: 64
+    summary_freq: 10000
+    vis_encoder_type: nature_cnn
+    init_path: null
+    beta: 5.0e-3
+    epsilon: 0.2
+    lambd: 0.95
+    num_epoch: 3
+    threaded: true
+    use_recurrent: true
+    sequence_length: 64
+    memory_size: 256
+    behavioral_cloning:
+        demo_path: Expert.demo
+        strength: 0.5
+        steps: 150000
+        batch_size: 512
+        num_epoch: 3
+        samples_per_update: 0
+    reward_signals:
+        extrinsic: {strength: 1.0, gamma: 0.99}
+        curiosity: {strength: 0.02, gamma: 0.99, encoding_size: 256, learning_rate: 3.0e-4}
+        gail: {strength: 0.01, gamma: 0.99, encoding_size: 128, demo_path: Expert.demo, learning_rate: 3.0e-4,
+               use_actions: false, use_vail: false}
+    self_play: {window: 10, play_against_latest_model_ratio: 0.5, save_steps: 50000, swap_steps: 50000,
+                team_change: 100000}
+BehaviorSAC:
+    trainer: sac
+    buffer_init_steps: 0
+    tau: 0.005
+    steps_per_update: 1
+    train_interval: 1
+    init_entcoef: 1.0
+    save_replay_buffer: false
+    reward_signals:
+        reward_signal_num_update: 1
+        extrinsic: {strength: 1.0, gamma: 0.99}
+"""
+
+
+def test_every_documented_0x_key(write: WriteFile) -> None:
+    run = load_run_options(write("documented.yaml", DOCUMENTED_0X))
+    ppo = run.behaviors["BehaviorPPO"]
+    assert ppo.network_settings.vis_encode_type == "nature_cnn" and ppo.threaded is True
+    assert ppo.network_settings.memory is not None and ppo.network_settings.memory.memory_size == 256
+    assert ppo.reward_signals["curiosity"].network_settings.hidden_units == 256
+    assert ppo.self_play is not None and ppo.self_play.swap_steps == 50000
+    assert ppo.behavioral_cloning is not None and ppo.behavioral_cloning.batch_size == 512
+    sac = run.behaviors["BehaviorSAC"].hyperparameters
+    assert isinstance(sac, SACSettings) and (sac.steps_per_update, sac.reward_signal_steps_per_update) == (1, 1)
