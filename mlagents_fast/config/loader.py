@@ -1,0 +1,49 @@
+"""Load a trainer configuration file into `RunOptions`, strictly.
+
+Older formats (ML-Agents 0.x flat keys, 0.17-0.18 curriculum sections) are upgraded in memory
+first; anything that does not fit the current schema raises `ConfigError` naming the file and
+the dotted key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from mlagents_fast.config import legacy
+from mlagents_fast.config.errors import ConfigError, show
+from mlagents_fast.config.settings import RunOptions
+from mlagents_fast.config.structure import Structurer
+from mlagents_fast.config.yaml_io import read_yaml
+
+
+def load_config_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The file's contents in the current format, not yet checked (an empty file gives {})."""
+    source = os.fspath(path)
+    raw = read_yaml(source)
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError.invalid(source, "", "a mapping at the top level (behaviors, env_settings, ...)", show(raw))
+    upgraded: dict[str, Any] = dict(legacy.upgrade(raw, source))
+    return upgraded
+
+
+def run_options_from_dict(
+    raw: Mapping[str, Any],
+    source: str = "the configuration",
+    *,
+    cli_keys: Mapping[str, str] | None = None,
+    require_listed: bool = True,
+) -> RunOptions:
+    """RunOptions from current-format data; `require_listed` makes unlisted behaviors an error
+    unless `default_settings` is given (ML-Agents' rule whenever a configuration file is used)."""
+    options = Structurer(source, cli_keys).run_options(raw)
+    options.behaviors.require_listed = require_listed
+    return options
+
+
+def load_run_options(path: str | os.PathLike[str]) -> RunOptions:
+    """RunOptions from a YAML file in any supported format."""
+    return run_options_from_dict(load_config_dict(path), os.fspath(path))
