@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from mlagents_fast.envs.native import NativeVectorEnv, native_names
@@ -25,6 +26,28 @@ class UnknownEnvironmentError(ValueError):
 def register(name: str, maker: Maker) -> None:
     """Make `name` available to `make`; `maker(num_envs=..., seed=..., **kwargs)` returns a VectorEnv."""
     _makers[name] = maker
+
+
+def _python_env(factory: Callable[..., Any], default_brain: str) -> Maker:
+    """A maker running copies of a Python environment in this process (they are cheap)."""
+
+    def make_copies(num_envs: int, seed: int, **kwargs: Any) -> VectorEnv:
+        from mlagents_fast.envs.inprocess import InProcessVectorEnv
+
+        kwargs.setdefault("brain_names", [default_brain])
+        env = InProcessVectorEnv(partial(factory, **kwargs), num_envs, name=default_brain)
+        env.reset(seed)
+        return env
+
+    return make_copies
+
+
+def _register_test_environments() -> None:
+    """ML-Agents' own test environments (one behavior named after the environment by default)."""
+    from mlagents_fast.envs import testing
+
+    for env in (testing.SimpleEnvironment, testing.MemoryEnvironment, testing.MultiAgentEnvironment):
+        register(env.__name__, _python_env(env, env.__name__))
 
 
 def registered_names() -> list[str]:
@@ -63,3 +86,6 @@ def make(
         env.set_parameters(parameters)
         env.reset(seed)
     return env
+
+
+_register_test_environments()

@@ -135,7 +135,9 @@ class TrainerController:
         if not self.training:
             return
         for run in self.runs:
-            self._save(run)
+            saved = run.checkpoints.checkpoints()
+            if not saved or saved[-1].steps != run.trainer.step:  # the last periodic save may be this step
+                self._save(run)
             run.checkpoints.final(run.trainer.step)
         self.status.save()
 

@@ -39,7 +39,8 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
         return made
     from mlagents_fast.envs.auto import make_stepper  # Python environments: in-process or processes
 
-    env: VectorEnv = make_stepper(factory, num_envs, seed=seed)
+    env: VectorEnv = make_stepper(factory, num_envs)
+    env.reset(seed)
     return env
 
 
