@@ -1,0 +1,103 @@
+"""PPO learns: seeded CPU runs that must reach ML-Agents' test-suite thresholds.
+
+SimpleEnvironment runs use ML-Agents' own PPO test configuration (learning rate 5e-3
+constant, batch 16, buffer 64, one layer of 32 units, 3000 steps) and its success
+measure: the mean of the last 5 episode returns above 0.9.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.envs.vector import VectorEnv
+from mlagents_fast.trainers.ppo import PPOTrainer
+
+pytestmark = pytest.mark.learning
+
+ML_AGENTS_PPO_TEST_CONFIG: dict[str, Any] = {
+    "trainer_type": "ppo",
+    "hyperparameters": {"learning_rate": 5.0e-3, "learning_rate_schedule": "constant", "batch_size": 16,
+                        "buffer_size": 64},
+    "network_settings": {"num_layers": 1, "hidden_units": 32},
+    "summary_freq": 500,
+    "max_steps": 3000,
+}  # fmt: skip
+
+
+def settings(behaviors: dict[str, dict[str, Any]]) -> Any:
+    return run_options_from_dict({"behaviors": behaviors}, "test").behaviors
+
+
+def train(env: VectorEnv, behaviors: dict[str, dict[str, Any]], seed: int = 1337) -> dict[str, list[float]]:
+    """Train every behavior of `env` to its max_steps; returns each behavior's episode returns."""
+    torch.set_num_threads(1)
+    all_settings = settings(behaviors)
+    trainers = {
+        name: PPOTrainer(name, spec, all_settings[name], env.num_agents(name), seed=seed)
+        for name, spec in env.behavior_specs.items()
+    }
+    returns: dict[str, list[float]] = {name: [] for name in trainers}
+    while any(t.step < int(all_settings[n].max_steps) for n, t in trainers.items()):
+        for name, trainer in trainers.items():
+            trainer.act(env.batch(name), env.actions(name))
+        env.step()
+        for name, trainer in trainers.items():
+            batch = env.batch(name)
+            trainer.record(batch)
+            returns[name] += batch.episode_return[batch.terminated | batch.truncated].tolist()
+    return returns
+
+
+def last5(returns: list[float]) -> float:
+    assert len(returns) >= 5, "too few episodes finished to judge"
+    return float(np.mean(returns[-5:]))
+
+
+@pytest.mark.parametrize("action_sizes", [(1, 0), (0, 1)], ids=["continuous", "discrete"])
+def test_simple_ppo(action_sizes: tuple[int, int]) -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=action_sizes)
+    returns = train(env, {"SimpleEnvironment": ML_AGENTS_PPO_TEST_CONFIG})
+    assert last5(returns["SimpleEnvironment"]) > 0.9
+
+
+@pytest.mark.parametrize("action_sizes", [(0, 2), (2, 0)], ids=["discrete", "continuous"])
+def test_2d_ppo(action_sizes: tuple[int, int]) -> None:
+    """ML-Agents' test_2d_ppo: step 0.8, batch 64, buffer 640, 10k steps."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=action_sizes, step_size=0.8)
+    config = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 10000,
+              "hyperparameters": {**ML_AGENTS_PPO_TEST_CONFIG["hyperparameters"], "batch_size": 64,
+                                  "buffer_size": 640}}  # fmt: skip
+    returns = train(env, {"SimpleEnvironment": config})
+    assert last5(returns["SimpleEnvironment"]) > 0.9
+
+
+def test_two_behaviors_at_once() -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, brain_names=["First", "Second"], action_sizes=(0, 1))
+    returns = train(env, {"First": ML_AGENTS_PPO_TEST_CONFIG, "Second": ML_AGENTS_PPO_TEST_CONFIG})
+    assert last5(returns["First"]) > 0.9 and last5(returns["Second"]) > 0.9
+
+
+def test_basic_learns() -> None:
+    config = {"trainer_type": "ppo", "max_steps": 24000, "time_horizon": 3,
+              "hyperparameters": {"batch_size": 32, "buffer_size": 256, "learning_rate": 3e-4, "beta": 5e-3},
+              "network_settings": {"num_layers": 1, "hidden_units": 20},
+              "reward_signals": {"extrinsic": {"gamma": 0.9}}}  # fmt: skip
+    returns = train(make("Basic", 8, seed=3), {"Basic": config})
+    assert np.mean(returns["Basic"][-20:]) > 0.9
+
+
+def test_cartpole_learns() -> None:
+    """The shipped CartPole settings (rl-zoo's, with the extrinsic strength of 0.02) in half their budget."""
+    config = {"trainer_type": "ppo", "max_steps": 50000, "time_horizon": 32,
+              "hyperparameters": {"batch_size": 256, "buffer_size": 256, "learning_rate": 1e-3, "beta": 0.0,
+                                  "lambd": 0.8, "num_epoch": 20},
+              "network_settings": {"num_layers": 2, "hidden_units": 64},
+              "reward_signals": {"extrinsic": {"gamma": 0.98, "strength": 0.02}}}  # fmt: skip
+    returns = train(make("CartPole", 8, seed=1), {"CartPole": config}, seed=1)
+    assert np.mean(returns["CartPole"][-20:]) > 475
