@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,11 +19,18 @@ from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
 from mlagents_fast.config.settings import RunOptions
 from mlagents_fast.envs.parameters import ParameterError
+from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
-from mlagents_fast.run.directories import RunPaths, prepare_run_directory, setup_init_paths, write_run_options
+from mlagents_fast.run.directories import (
+    RunPaths,
+    prepare_run_directory,
+    setup_init_paths,
+    validate_existing_directories,
+    write_run_options,
+)
 from mlagents_fast.run.errors import CheckpointLoadError, TrainerError, UnityTrainerException
 from mlagents_fast.run.log import configure_logging
-from mlagents_fast.run.stats import StatsReporter
+from mlagents_fast.run.stats import StatsRegistry, StatsReporter, StatsWriter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.writers import default_stats_writers
 from mlagents_fast.spec import ActionError
@@ -53,50 +61,64 @@ def run_training(opts: RunOptions) -> None:
         seed = int(np.random.randint(0, 10000))
         logger.info(f"No seed given; using seed {seed}.")
     paths = RunPaths.of(checkpoint.results_dir, checkpoint.run_id)
-    init_dir = prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
-    status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
-        paths.training_status_path)  # fmt: skip
-    for writer in default_stats_writers(paths.run_dir, checkpoint.resume):
-        StatsReporter.add_writer(writer)
-    device = torch_device(opts.torch_settings.device)
-    behaviors = opts.behaviors
+    init_dir = paths.results_dir / checkpoint.initialize_from if checkpoint.initialize_from else None
+    # Check the results folder before anything is made, and make it only once the run can start.
+    validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir)
     parameters = {name: setting.curriculum[0].value for name, setting in (opts.environment_parameters or {}).items()}
-    envs = environments_for(env_settings.env_path, list(behaviors), int(env_settings.num_envs), seed, parameters)
-    training = not checkpoint.inference
+    envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters)
+    registry = StatsRegistry()  # this run's writers only, even when several runs share a process
+    writers: list[StatsWriter] = []
+    try:
+        status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
+            paths.training_status_path)  # fmt: skip
+        runs = _behavior_runs(opts, envs, paths, status, registry, seed)
+        _restore(runs, opts, paths, init_dir)
+        prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
+        writers = default_stats_writers(paths.run_dir, checkpoint.resume)
+        for writer in writers:
+            registry.add_writer(writer)
+
+        def write_configuration() -> None:
+            write_run_options(paths.run_dir, opts.to_dict())
+
+        TrainerController(runs, paths, status, write_configuration, training=not checkpoint.inference).start_learning()
+    finally:
+        for env in {id(e): e for e in envs.values()}.values():
+            env.close()
+        for writer in writers:
+            close = getattr(writer, "close", None)
+            if callable(close):
+                close()
+
+
+def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths, status: TrainingStatus,
+                   registry: StatsRegistry, seed: int) -> list[BehaviorRun]:  # fmt: skip
+    device = torch_device(opts.torch_settings.device)
     runs = []
     for offset, (name, env) in enumerate(envs.items()):
-        settings = behaviors[name]
+        settings = opts.behaviors[name]
         if str(settings.trainer_type) != "ppo":
             raise UnityTrainerException(f"Behavior {name}: trainer_type {settings.trainer_type!r} is not available "
                                         "yet; use ppo.")  # fmt: skip
         trainer = PPOTrainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
-                             device=device, training=training)  # fmt: skip
+                             device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
         manager = CheckpointManager(name, paths.behavior_dir(name), status, int(settings.keep_checkpoints),
                                     paths.final_model_path(name))  # fmt: skip
-        interval = int(settings.checkpoint_interval)
-        if settings.even_checkpoints:
-            interval = max(1, int(settings.max_steps) // max(1, int(settings.keep_checkpoints)))
-            settings.checkpoint_interval = interval
-        runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name), manager,
-                                int(settings.summary_freq), interval, []))  # fmt: skip
+        runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager,
+                                int(settings.summary_freq), int(settings.checkpoint_interval), []))  # fmt: skip
+    return runs
+
+
+def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_dir: Path | None) -> None:
+    """--resume continues each behavior's checkpoint; --initialize-from / init_path load weights only."""
     for run in runs:
-        if checkpoint.resume:
+        if opts.checkpoint_settings.resume:
             restore(run, run.checkpoints.latest_path, weights_only=False)
         elif init_dir is not None:
             inits = setup_init_paths({run.name: run.settings.init_path}, init_dir)
             restore(run, inits[run.name], weights_only=True)
         elif run.settings.init_path:
             restore(run, paths.results_dir / str(run.settings.init_path), weights_only=True)
-
-    def write_configuration() -> None:
-        write_run_options(paths.run_dir, opts.to_dict())
-
-    controller = TrainerController(runs, paths, status, write_configuration, training=training)
-    try:
-        controller.start_learning()
-    finally:
-        for env in {id(e): e for e in envs.values()}.values():
-            env.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

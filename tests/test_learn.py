@@ -1,0 +1,152 @@
+"""mlagents-learn end to end: the results folder, TensorBoard stats, resume, force, inference,
+initialize-from, Ctrl+C, and one-paragraph errors with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from mlagents_fast.learn import main
+from mlagents_fast.run.checkpoints import load_checkpoint
+
+CONFIG = """
+behaviors:
+  Basic:
+    trainer_type: ppo
+    hyperparameters: {{batch_size: 32, buffer_size: 64, learning_rate: 3.0e-4}}
+    network_settings: {{hidden_units: 16, num_layers: 1}}
+    reward_signals: {{extrinsic: {{gamma: 0.9}}}}
+    time_horizon: 3
+    max_steps: {max_steps}
+    summary_freq: 200
+    checkpoint_interval: 200
+    keep_checkpoints: 2
+"""
+
+
+def config(tmp_path: Path, max_steps: int = 600) -> str:
+    path = tmp_path / f"basic_{max_steps}.yaml"
+    path.write_text(CONFIG.format(max_steps=max_steps))
+    return str(path)
+
+
+def learn(tmp_path: Path, *args: str) -> int:
+    return main([*args, f"--results-dir={tmp_path / 'results'}", "--seed=1"])
+
+
+def scalars(run: Path, tag: str) -> list[tuple[int, float]]:
+    events = EventAccumulator(str(run / "Basic"))
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
+def test_training_writes_ml_agents_results_folder(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path), "--run-id=first") == 0
+    run = tmp_path / "results" / "first"
+    assert (run / "configuration.yaml").is_file() and (run / "run_logs" / "timers.json").is_file()
+    assert (run / "Basic.onnx").is_file() and (run / "Basic" / "checkpoint.pt").is_file()
+    kept = sorted(p.name for p in (run / "Basic").glob("Basic-*"))
+    assert kept == ["Basic-400.onnx", "Basic-400.pt", "Basic-600.onnx", "Basic-600.pt"]  # keep_checkpoints: 2
+    status = json.loads((run / "run_logs" / "training_status.json").read_text())
+    assert status["Basic"]["final_checkpoint"]["steps"] == 600
+    tags = EventAccumulator(str(run / "Basic"))
+    tags.Reload()
+    for tag in ("Environment/Cumulative Reward", "Environment/Episode Length", "Policy/Entropy",
+                "Policy/Learning Rate", "Policy/Epsilon", "Policy/Beta", "Policy/Extrinsic Value Estimate",
+                "Losses/Policy Loss", "Losses/Value Loss"):  # fmt: skip
+        assert tag in tags.Tags()["scalars"], tag
+    assert [step for step, _ in scalars(run, "Policy/Learning Rate")] == [200, 400, 600]
+
+
+def test_existing_run_id_needs_resume_or_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=again") == 0
+    before = (tmp_path / "results" / "again" / "Basic" / "checkpoint.pt").read_bytes()
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=again") == 1
+    assert "Previous data from this run ID was found" in capsys.readouterr().err
+    assert (tmp_path / "results" / "again" / "Basic" / "checkpoint.pt").read_bytes() == before  # nothing lost
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=again", "--force") == 0
+
+
+def test_resume_continues_the_run(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path, 400), "--run-id=cont") == 0
+    assert learn(tmp_path, config(tmp_path, 800), "--run-id=cont", "--resume") == 0
+    run = tmp_path / "results" / "cont"
+    assert load_checkpoint(run / "Basic" / "checkpoint.pt")["global_step"] == 800
+    # The resumed curve continues the original one: 200..400 from the first run, 600..800 after.
+    assert [step for step, _ in scalars(run, "Policy/Learning Rate")] == [200, 400, 600, 800]
+
+
+def test_resume_with_nothing_to_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert learn(tmp_path, config(tmp_path), "--run-id=none", "--resume") == 1
+    assert "Previous data from this run ID was not found" in capsys.readouterr().err
+
+
+def test_initialize_from_and_inference(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=source") == 0
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=derived", "--initialize-from=source") == 0
+    derived = load_checkpoint(tmp_path / "results" / "derived" / "Basic" / "checkpoint.pt")
+    assert derived["global_step"] == 200  # counted from zero, not from the source's 200
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=play", "--initialize-from=source", "--inference") == 0
+    assert not list((tmp_path / "results" / "play").glob("Basic/*.pt"))  # inference saves no checkpoint
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=broken") == 0
+    (tmp_path / "results" / "broken" / "Basic" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert learn(tmp_path, config(tmp_path, 400), "--run-id=broken", "--resume") == 1
+    error = capsys.readouterr().err
+    assert "checkpoint.pt" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env=NoSuchEnv"], "is not a built-in environment"),
+        (["--env=./Builds/3DBall.x86_64"], "Unity executable"),
+        (["--env=no_such_module:factory"], "could not load 'factory'"),
+    ],
+)
+def test_bad_environment_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert learn(tmp_path, config(tmp_path), "--run-id=bad", *args) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "results" / "bad").exists()  # nothing made for a run that could not start
+
+
+def test_behavior_without_environment_and_bad_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(CONFIG.format(max_steps=100).replace("Basic:", "Walker:"))
+    assert learn(tmp_path, str(other), "--run-id=x") == 1
+    assert "'Walker' matches none" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("behaviors:\n  Basic: [unclosed\n")
+    assert learn(tmp_path, str(broken), "--run-id=y") == 1
+    assert "broken.yaml" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlagents_fast", config(tmp_path, 10_000_000), "--run-id=stop",
+         f"--results-dir={tmp_path / 'results'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    run = tmp_path / "results" / "stop"
+    deadline = time.monotonic() + 60
+    while not (run / "Basic" / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "Learning was interrupted" in output
+    status = json.loads((run / "run_logs" / "training_status.json").read_text())
+    assert status["Basic"]["final_checkpoint"]["steps"] > 200 and (run / "Basic.onnx").is_file()
