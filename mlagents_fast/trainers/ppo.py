@@ -19,7 +19,9 @@ whole steps of all agents) `update` runs:
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -31,6 +33,7 @@ from mlagents_fast.buffer.fields import rollout_fields
 from mlagents_fast.buffer.gather import Gatherer
 from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.advantages import gae
@@ -99,7 +102,12 @@ class PPOTrainer:
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
         self.horizon_count = np.zeros(num_agents, np.int64)
         self.stats: dict[str, list[float]] = defaultdict(list)
-        self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
+        rows = max(num_agents, int(self.hyper.batch_size))
+        self._allowed_all = torch.ones(rows, sum(action.discrete_branches), device=self.device)
+        self._no_continuous = torch.zeros(rows, 0, device=self.device)
+        self._no_discrete = torch.zeros(rows, 0, dtype=torch.int64, device=self.device)
+        # Seconds spent in the networks' forward and backward passes (for the benchmarks' share).
+        self.network_seconds = 0.0
         self._minibatch_rows = int(self.hyper.batch_size)
         self._gatherer: Gatherer | None = None
         self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
@@ -115,19 +123,15 @@ class PPOTrainer:
             normalizer.update(batch.obs[index])
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         allowed = self._allowed(batch.action_mask)
-        with torch.inference_mode():
-            if self.normalizers and self.t == 0:
-                self._sync_normalizers()
-            values = self.critic(obs)
-            out = self.actor(obs, allowed, deterministic=self.deterministic)
+        if self.normalizers and self.t == 0:
+            self._sync_normalizers()
+        values, out = self._forward(obs, allowed)
         if self.t == self.steps_per_rollout and not self.training:
             self.t = 0
         if self.t == self.steps_per_rollout:
             self.update(values.cpu().numpy())
-            with torch.inference_mode():
-                self._sync_normalizers()
-                values = self.critic(obs)
-                out = self.actor(obs, allowed, deterministic=self.deterministic)
+            self._sync_normalizers()
+            values, out = self._forward(obs, allowed)
         t, buf = self.t, self.buffer
         for i, o in enumerate(batch.obs):
             buf[f"obs_{i}"][t] = o
@@ -182,20 +186,21 @@ class PPOTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.buffer["advantages"][...] = advantages
-        tensors = self._minibatch_views()
         rows = self.buffer.rows
         size = min(self._minibatch_rows, rows)
+        source = self._minibatch_source()
         policy_losses, value_losses = [], []
         for _ in range(int(hp.num_epoch)):
             order = _native.shuffled_indices(self.rng, rows)
             for start in range(0, rows - size + 1, size):
-                assert self._gatherer is not None
-                self._gatherer.gather(order[start : start + size])
-                policy_loss, value_loss = self._minibatch_step(tensors, epsilon, beta)
+                policy_loss, value_loss = self._minibatch_step(source(order[start : start + size]), epsilon, beta)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
-        self.stats["Losses/Policy Loss"].append(float(np.mean(np.abs(policy_losses))))
-        self.stats["Losses/Value Loss"].append(float(np.mean(value_losses)))
+        # One device-to-host transfer per update, not one per minibatch.
+        policy_mean = torch.stack(policy_losses).abs().mean().item() if policy_losses else 0.0
+        value_mean = torch.stack(value_losses).mean().item() if value_losses else 0.0
+        self.stats["Losses/Policy Loss"].append(policy_mean)
+        self.stats["Losses/Value Loss"].append(value_mean)
         self.stats["Policy/Learning Rate"].append(lr)
         self.stats["Policy/Epsilon"].append(epsilon)
         self.stats["Policy/Beta"].append(beta)
@@ -229,48 +234,82 @@ class PPOTrainer:
         mean_advantage = advantages.mean(axis=0)
         return (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
 
-    def _minibatch_views(self) -> dict[str, torch.Tensor]:
-        """Torch views of the gatherer's preallocated minibatch arrays (made once)."""
-        if self._gatherer is None:
-            planes = [p for p in self.buffer.planes if p not in ("terminated", "truncated")
-                      and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
-            rows = min(self._minibatch_rows, self.buffer.rows)
-            self._gatherer = self.buffer.gatherer(rows, planes)
-            self._tensors = {k: torch.from_numpy(v) for k, v in self._gatherer.batch.items()}
-        return self._tensors
+    def _minibatch_planes(self) -> list[str]:
+        return [p for p in self.buffer.planes if p not in ("terminated", "truncated")
+                and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
 
-    def _minibatch_step(self, mb: dict[str, torch.Tensor], epsilon: float, beta: float) -> tuple[float, float]:
-        dev = self.device
-        obs = [mb[f"obs_{i}"].to(dev, non_blocking=True) for i in range(len(self.spec.observation_specs))]
+    def _minibatch_source(self) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
+        """Rows -> minibatch tensors on the training device.
+
+        On the CPU a native gather fills preallocated arrays that torch views without a copy.
+        On an accelerator the rollout goes over once per update (from pinned memory), and
+        minibatches are indexed there: one host-to-device copy per update, not per minibatch.
+        """
+        if self.device.type == "cpu":
+            if self._gatherer is None:
+                self._gatherer = self.buffer.gatherer(min(self._minibatch_rows, self.buffer.rows),
+                                                      self._minibatch_planes())  # fmt: skip
+                self._tensors = {k: torch.from_numpy(v) for k, v in self._gatherer.batch.items()}
+            gatherer, tensors = self._gatherer, self._tensors
+
+            def gather(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
+                gatherer.gather(rows)
+                return tensors
+
+            return gather
+        on_device = {p: torch.from_numpy(self.buffer.flat(p)).pin_memory().to(self.device, non_blocking=True)
+                     for p in self._minibatch_planes()}  # fmt: skip
+
+        def index(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
+            at = torch.from_numpy(rows).to(self.device, non_blocking=True)
+            return {k: v.index_select(0, at) for k, v in on_device.items()}
+
+        return index
+
+    def _minibatch_step(
+        self, mb: dict[str, torch.Tensor], epsilon: float, beta: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One gradient step on a minibatch already on the device; returns the (detached) losses."""
+        obs = [mb[f"obs_{i}"] for i in range(len(self.spec.observation_specs))]
         action = self.spec.action_spec
         size = obs[0].shape[0]
-        continuous = mb["continuous_action"].to(dev) if action.continuous_size else torch.zeros(size, 0, device=dev)
+        continuous = mb["continuous_action"] if action.continuous_size else self._no_continuous[:size]
         if action.discrete_branches:
-            discrete = mb["discrete_action"].to(dev).long()
-            allowed = (~mb["action_mask"]).to(dev, torch.float32)
-            old_log_probs = [mb["continuous_log_probs"]] if action.continuous_size else []
-            old = torch.cat([*old_log_probs, mb["discrete_log_probs"]], dim=1).to(dev)
+            discrete = mb["discrete_action"].long()
+            allowed = (~mb["action_mask"]).float()
+            old = torch.cat([mb["continuous_log_probs"], mb["discrete_log_probs"]], dim=1) if (
+                action.continuous_size) else mb["discrete_log_probs"]  # fmt: skip
         else:
-            discrete = torch.zeros(size, 0, dtype=torch.int64, device=dev)
-            allowed = self._allowed_all[:size]
-            old = mb["continuous_log_probs"].to(dev)
-        advantages = mb["advantages"].to(dev).unsqueeze(1)
+            discrete, allowed, old = self._no_discrete[:size], self._allowed_all[:size], mb["continuous_log_probs"]
+        advantages = mb["advantages"].unsqueeze(1)
+        names = [s[0] for s in self.signals]
+        returns = torch.stack([mb[f"returns.{n}"] for n in names])
+        old_values = torch.stack([mb[f"value_estimates.{n}"] for n in names])
+        started = time.perf_counter()
         log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
         ratio = torch.exp(log_probs - old)
         surrogate = torch.min(ratio * advantages, torch.clamp(ratio, 1.0 - epsilon, 1.0 + epsilon) * advantages)
         policy_loss = -surrogate.mean()
         values = self.critic(obs)  # [S, B]
-        returns = torch.stack([mb[f"returns.{s[0]}"] for s in self.signals]).to(dev)
-        old_values = torch.stack([mb[f"value_estimates.{s[0]}"] for s in self.signals]).to(dev)
         clipped = old_values + torch.clamp(values - old_values, -epsilon, epsilon)
         value_loss = torch.max((returns - values) ** 2, (returns - clipped) ** 2).mean(dim=1).mean()
         loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self.network_seconds += time.perf_counter() - started
         self.optimizer.step()
-        return float(policy_loss.detach()), float(value_loss.detach())
+        return policy_loss.detach(), value_loss.detach()
 
     # ---------------------------------------------------------------- helpers
+    def _forward(self, obs: list[torch.Tensor], allowed: torch.Tensor) -> tuple[torch.Tensor, ActionOutput]:
+        """Values and actions for one step of every agent: the one batched forward per step."""
+        started = time.perf_counter()
+        with torch.inference_mode():
+            values = self.critic(obs)
+            out = self.actor(obs, allowed, deterministic=self.deterministic)
+        self.network_seconds += time.perf_counter() - started
+        return values, out
+
     def _allowed(self, action_mask: NDArray[np.bool_] | None) -> torch.Tensor:
         if action_mask is None:
             return self._allowed_all
@@ -278,6 +317,8 @@ class PPOTrainer:
 
     def _sync_normalizers(self) -> None:
         """Copy the native running statistics into both networks' normalizer buffers."""
+        if not self.normalizers:
+            return
         for index, normalizer in self.normalizers.items():
             mean = torch.as_tensor(normalizer.mean, dtype=torch.float32)
             variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
