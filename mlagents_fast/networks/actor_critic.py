@@ -52,12 +52,14 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
-    """A separate network body with one linear value head per reward signal."""
+    """One linear value head per reward signal, on its own network body or, with ML-Agents'
+    `shared_critic: true`, on the actor's (`shared_body`)."""
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
-                 num_layers: int, vis_encode_type: str = "simple") -> None:  # fmt: skip
+                 num_layers: int, vis_encode_type: str = "simple",
+                 shared_body: NetworkBody | None = None) -> None:  # fmt: skip
         super().__init__()
-        self.network_body = NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type)
+        self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type)
         self.value_heads = linear(hidden_units, len(signals))
         self.signals = list(signals)
 

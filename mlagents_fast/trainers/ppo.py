@@ -86,9 +86,11 @@ class PPOTrainer:
                       num_layers=int(net.num_layers), vis_encode_type=str(getattr(net.vis_encode_type, "value",
                                                                                   net.vis_encode_type)))  # fmt: skip
         self.actor = Actor(spec, **common).to(self.device)
-        self.critic = Critic(spec, [s[0] for s in self.signals], **common).to(self.device)
-        self.optimizer = torch.optim.Adam([*self.actor.parameters(), *self.critic.parameters()],
-                                          lr=float(self.hyper.learning_rate), fused=True)  # fmt: skip
+        shared = self.actor.network_body if bool(getattr(self.hyper, "shared_critic", False)) else None
+        self.critic = Critic(spec, [s[0] for s in self.signals], **common, shared_body=shared).to(self.device)
+        # One Adam over actor and critic; a shared body's parameters appear once.
+        parameters = list({id(p): p for p in [*self.actor.parameters(), *self.critic.parameters()]}.values())
+        self.optimizer = torch.optim.Adam(parameters, lr=float(self.hyper.learning_rate), fused=True)
         self.deterministic = bool(getattr(net, "deterministic", False))
         self.normalizers = {i: RunningNormalizer(spec.observation_specs[i].shape[0])
                             for i, _ in self.actor.network_body.vector_inputs()} if net.normalize else {}  # fmt: skip

@@ -101,3 +101,21 @@ def test_cartpole_learns() -> None:
               "reward_signals": {"extrinsic": {"gamma": 0.98, "strength": 0.02}}}  # fmt: skip
     returns = train(make("CartPole", 8, seed=1), {"CartPole": config}, seed=1)
     assert np.mean(returns["CartPole"][-20:]) > 475
+
+
+def test_hybrid_actions_ppo() -> None:
+    """One continuous action and one discrete branch at once (ML-Agents' test_hybrid_ppo settings)."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(1, 1))
+    config = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 10000,
+              "hyperparameters": {**ML_AGENTS_PPO_TEST_CONFIG["hyperparameters"], "batch_size": 64,
+                                  "buffer_size": 1024, "learning_rate": 1e-2}}  # fmt: skip
+    returns = train(env, {"SimpleEnvironment": config})
+    assert last5(returns["SimpleEnvironment"]) > 0.9
+
+
+def test_shared_critic_ppo() -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(0, 1))
+    config = {**ML_AGENTS_PPO_TEST_CONFIG,
+              "hyperparameters": {**ML_AGENTS_PPO_TEST_CONFIG["hyperparameters"], "shared_critic": True}}  # fmt: skip
+    returns = train(env, {"SimpleEnvironment": config})
+    assert last5(returns["SimpleEnvironment"]) > 0.9
