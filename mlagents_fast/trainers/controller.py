@@ -84,6 +84,8 @@ class TrainerController:
         finally:
             signal.signal(signal.SIGTERM, previous)
             self._save_models()
+            for run in self.runs:
+                run.trainer.close()
             self.write_configuration()
             write_timing_tree(self.paths.run_logs_dir)
             logger.info(f"Run finished in {time.monotonic() - start:.1f} s.")

@@ -18,10 +18,12 @@ whole steps of all agents) `update` runs:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -99,7 +101,20 @@ class PPOTrainer:
         self.steps_per_rollout = max(1, math.ceil(int(self.hyper.buffer_size) / num_agents))
         fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
                                 action.discrete_branches)  # fmt: skip
-        self.buffer = RolloutBuffer(self.steps_per_rollout, num_agents, fields, [s[0] for s in self.signals])
+        signal_names = [s[0] for s in self.signals]
+        self.buffer = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
+        # `threaded: true`: the full rollout is updated on a background thread while the next one
+        # is collected into a second buffer by copies of the networks (one update behind, as in
+        # ML-Agents' threaded trainers); the copies take the new weights when the update is done.
+        self.threaded = bool(getattr(settings, "threaded", False)) and training
+        self.acting_actor, self.acting_critic = self.actor, self.critic
+        self._spare: RolloutBuffer | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[dict[str, list[float]]] | None = None
+        if self.threaded:
+            self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
+            self._spare = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
         self.t = 0  # the rollout step being written
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
         self.horizon_count = np.zeros(num_agents, np.int64)
@@ -111,7 +126,7 @@ class PPOTrainer:
         # Seconds spent in the networks' forward and backward passes (for the benchmarks' share).
         self.network_seconds = 0.0
         self._minibatch_rows = int(self.hyper.batch_size)
-        self._gatherer: Gatherer | None = None
+        self._gatherers: dict[int, tuple[Gatherer, dict[str, torch.Tensor]]] = {}
         self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
 
     # ---------------------------------------------------------------- collection
@@ -125,15 +140,20 @@ class PPOTrainer:
             normalizer.update(batch.obs[index])
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         allowed = self._allowed(batch.action_mask)
+        self._take_finished_update()
         if self.normalizers and self.t == 0:
-            self._sync_normalizers()
+            self._sync_normalizers(self.acting_actor, self.acting_critic)
         values, out = self._forward(obs, allowed)
         if self.t == self.steps_per_rollout and not self.training:
             self.t = 0
         if self.t == self.steps_per_rollout:
-            self.update(values.cpu().numpy())
-            self._sync_normalizers()
-            values, out = self._forward(obs, allowed)
+            if self.threaded:
+                self._start_update(values.cpu().numpy())
+            else:
+                self._merge_stats(self.update(values.cpu().numpy(), self.buffer, self.step))
+                self._sync_normalizers(self.actor, self.critic)
+                values, out = self._forward(obs, allowed)
+            self.t = 0
         t, buf = self.t, self.buffer
         for i, o in enumerate(batch.obs):
             buf[f"obs_{i}"][t] = o
@@ -167,7 +187,7 @@ class PPOTrainer:
             ended = np.flatnonzero(batch.truncated)
             with torch.inference_mode():
                 obs = [torch.from_numpy(o[ended]).to(self.device) for o in batch.terminal_obs]
-                buf["truncated_values"][:, t, ended] = self.critic(obs).cpu().numpy()
+                buf["truncated_values"][:, t, ended] = self.acting_critic(obs).cpu().numpy()
         done = batch.terminated | batch.truncated
         if done.any():
             self.stats["Environment/Cumulative Reward"] += batch.episode_return[done].tolist()
@@ -176,21 +196,21 @@ class PPOTrainer:
         self.step += self.num_agents
 
     # ---------------------------------------------------------------- update
-    def update(self, bootstrap_values: NDArray[np.float32]) -> None:
-        """One PPO update on the full rollout; `bootstrap_values` [S, N] are the values of
-        the observations that follow it."""
-        advantages = self._advantages(bootstrap_values)
+    def update(self, bootstrap_values: NDArray[np.float32], buffer: RolloutBuffer, step: int) -> dict[str, list[float]]:
+        """One PPO update on the full rollout `buffer`, whose last observations are followed by
+        ones with values `bootstrap_values` [S, N]; schedules are taken at `step`. Returns the stats."""
+        advantages = self._advantages(bootstrap_values, buffer)
         hp, settings = self.hyper, self.settings
         max_steps = int(settings.max_steps)
-        lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, self.step, max_steps)
-        epsilon = decayed(hp.epsilon_schedule, float(hp.epsilon), EPSILON_FLOOR, self.step, max_steps)
-        beta = decayed(hp.beta_schedule, float(hp.beta), BETA_FLOOR, self.step, max_steps)
+        lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, step, max_steps)
+        epsilon = decayed(hp.epsilon_schedule, float(hp.epsilon), EPSILON_FLOOR, step, max_steps)
+        beta = decayed(hp.beta_schedule, float(hp.beta), BETA_FLOOR, step, max_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.buffer["advantages"][...] = advantages
-        rows = self.buffer.rows
+        buffer["advantages"][...] = advantages
+        rows = buffer.rows
         size = min(self._minibatch_rows, rows)
-        source = self._minibatch_source()
+        source = self._minibatch_source(buffer)
         policy_losses, value_losses = [], []
         for _ in range(int(hp.num_epoch)):
             order = _native.shuffled_indices(self.rng, rows)
@@ -201,19 +221,44 @@ class PPOTrainer:
         # One device-to-host transfer per update, not one per minibatch.
         policy_mean = torch.stack(policy_losses).abs().mean().item() if policy_losses else 0.0
         value_mean = torch.stack(value_losses).mean().item() if value_losses else 0.0
-        self.stats["Losses/Policy Loss"].append(policy_mean)
-        self.stats["Losses/Value Loss"].append(value_mean)
-        self.stats["Policy/Learning Rate"].append(lr)
-        self.stats["Policy/Epsilon"].append(epsilon)
-        self.stats["Policy/Beta"].append(beta)
+        stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
+                 "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
         for s, (name, _, _) in enumerate(self.signals):
-            self.stats[f"Policy/{name.capitalize()} Value Estimate"].append(
-                float(self.buffer["value_estimates"][s].mean())
-            )
-        self.t = 0
+            stats[f"Policy/{name.capitalize()} Value Estimate"] = [float(buffer["value_estimates"][s].mean())]
+        return stats
 
-    def _advantages(self, bootstrap_values: NDArray[np.float32]) -> NDArray[np.float32]:
-        buf, horizon = self.buffer, int(self.settings.time_horizon)
+    def _start_update(self, bootstrap_values: NDArray[np.float32]) -> None:
+        """Threaded mode: hand the full rollout to the update thread and collect into the spare."""
+        self.wait_for_update()
+        assert self._executor is not None and self._spare is not None
+        self._sync_normalizers(self.actor, self.critic)  # the learner is idle: safe to write
+        full, self.buffer, self._spare = self.buffer, self._spare, self.buffer
+        self._pending = self._executor.submit(self.update, bootstrap_values, full, self.step)
+
+    def _take_finished_update(self) -> None:
+        if self._pending is not None and self._pending.done():
+            self.wait_for_update()
+
+    def wait_for_update(self) -> None:
+        """Threaded mode: finish the update in flight and give its weights to the acting networks."""
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        self._merge_stats(pending.result())
+        self.acting_actor.load_state_dict(self.actor.state_dict())
+        self.acting_critic.load_state_dict(self.critic.state_dict())
+
+    def close(self) -> None:
+        self.wait_for_update()
+        if self._executor is not None:
+            self._executor.shutdown()
+
+    def _merge_stats(self, stats: dict[str, list[float]]) -> None:
+        for key, values in stats.items():
+            self.stats[key] += values
+
+    def _advantages(self, bootstrap_values: NDArray[np.float32], buf: RolloutBuffer) -> NDArray[np.float32]:
+        horizon = int(self.settings.time_horizon)
         terminated = cast(NDArray[np.bool_], buf["terminated"])
         truncated = cast(NDArray[np.bool_], buf["truncated"]).copy()
         values, truncated_values = buf["value_estimates"], buf["truncated_values"]
@@ -240,7 +285,7 @@ class PPOTrainer:
         return [p for p in self.buffer.planes if p not in ("terminated", "truncated")
                 and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
 
-    def _minibatch_source(self) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
+    def _minibatch_source(self, buffer: RolloutBuffer) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
         """Rows -> minibatch tensors on the training device.
 
         On the CPU a native gather fills preallocated arrays that torch views without a copy.
@@ -248,18 +293,17 @@ class PPOTrainer:
         minibatches are indexed there: one host-to-device copy per update, not per minibatch.
         """
         if self.device.type == "cpu":
-            if self._gatherer is None:
-                self._gatherer = self.buffer.gatherer(min(self._minibatch_rows, self.buffer.rows),
-                                                      self._minibatch_planes())  # fmt: skip
-                self._tensors = {k: torch.from_numpy(v) for k, v in self._gatherer.batch.items()}
-            gatherer, tensors = self._gatherer, self._tensors
+            if id(buffer) not in self._gatherers:
+                gatherer = buffer.gatherer(min(self._minibatch_rows, buffer.rows), self._minibatch_planes())
+                self._gatherers[id(buffer)] = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
+            gatherer, tensors = self._gatherers[id(buffer)]
 
             def gather(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
                 gatherer.gather(rows)
                 return tensors
 
             return gather
-        on_device = {p: torch.from_numpy(self.buffer.flat(p)).pin_memory().to(self.device, non_blocking=True)
+        on_device = {p: torch.from_numpy(buffer.flat(p)).pin_memory().to(self.device, non_blocking=True)
                      for p in self._minibatch_planes()}  # fmt: skip
 
         def index(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
@@ -307,8 +351,8 @@ class PPOTrainer:
         """Values and actions for one step of every agent: the one batched forward per step."""
         started = time.perf_counter()
         with torch.inference_mode():
-            values = self.critic(obs)
-            out = self.actor(obs, allowed, deterministic=self.deterministic)
+            values = self.acting_critic(obs)
+            out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
         self.network_seconds += time.perf_counter() - started
         return values, out
 
@@ -317,14 +361,14 @@ class PPOTrainer:
             return self._allowed_all
         return torch.from_numpy(~action_mask).to(self.device, torch.float32)
 
-    def _sync_normalizers(self) -> None:
-        """Copy the native running statistics into both networks' normalizer buffers."""
+    def _sync_normalizers(self, *networks: Actor | Critic) -> None:
+        """Copy the native running statistics into these networks' normalizer buffers."""
         if not self.normalizers:
             return
         for index, normalizer in self.normalizers.items():
             mean = torch.as_tensor(normalizer.mean, dtype=torch.float32)
             variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
-            for network in (self.actor, self.critic):
+            for network in networks:
                 cast(VectorInput, network.network_body.processors[index]).set_statistics(mean, variance)
 
     # ---------------------------------------------------------------- checkpoints
@@ -333,6 +377,7 @@ class PPOTrainer:
 
         Module names follow ML-Agents' checkpoints ("Policy", "Optimizer:critic", ...).
         """
+        self.wait_for_update()
         state: dict[str, Any] = {
             "Policy": self.actor.state_dict(),
             "Optimizer:critic": self.critic.state_dict(),
@@ -369,7 +414,10 @@ class PPOTrainer:
             if "horizon_count" in rng:
                 self.horizon_count[...] = rng["horizon_count"].numpy()
         with torch.no_grad():
-            self._sync_normalizers()
+            self._sync_normalizers(self.actor, self.critic, self.acting_actor, self.acting_critic)
+        if self.threaded:
+            self.acting_actor.load_state_dict(self.actor.state_dict())
+            self.acting_critic.load_state_dict(self.critic.state_dict())
         self.t = 0
 
     def drain_stats(self) -> dict[str, list[float]]:

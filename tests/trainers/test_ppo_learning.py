@@ -119,3 +119,28 @@ def test_shared_critic_ppo() -> None:
               "hyperparameters": {**ML_AGENTS_PPO_TEST_CONFIG["hyperparameters"], "shared_critic": True}}  # fmt: skip
     returns = train(env, {"SimpleEnvironment": config})
     assert last5(returns["SimpleEnvironment"]) > 0.9
+
+
+def test_threaded_ppo_overlaps_and_learns() -> None:
+    """`threaded: true` updates on a background thread while the next rollout is collected."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(0, 1))
+    returns = train(env, {"SimpleEnvironment": {**ML_AGENTS_PPO_TEST_CONFIG, "threaded": True}})
+    assert last5(returns["SimpleEnvironment"]) > 0.9
+
+
+def test_threaded_trainer_acts_one_update_behind() -> None:
+    env = make("Basic", 1, seed=0)
+    config = settings(
+        {"Basic": {"trainer_type": "ppo", "threaded": True, "hyperparameters": {"batch_size": 8, "buffer_size": 16}}}
+    )["Basic"]
+    trainer = PPOTrainer("Basic", env.behavior_specs["Basic"], config, 1, seed=0)
+    assert trainer.acting_actor is not trainer.actor
+    for _ in range(17):  # the 17th act hands the first rollout to the update thread
+        trainer.act(env.batch("Basic"), env.actions("Basic"))
+        env.step()
+        trainer.record(env.batch("Basic"))
+    trainer.wait_for_update()
+    for acting, learning in zip(trainer.acting_actor.parameters(), trainer.actor.parameters(), strict=True):
+        assert torch.equal(acting, learning)
+    assert "Losses/Policy Loss" in trainer.drain_stats()
+    trainer.close()
