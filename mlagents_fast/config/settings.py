@@ -454,7 +454,8 @@ class EnvironmentSettings:
     def __post_init__(self) -> None:
         _check(0 <= self.base_port <= 65535, "base_port", "a port number in [0, 65535]", self.base_port)
         _at_least(self.num_envs, 1, "num_envs")
-        _check(self.num_envs == 1 or self.env_path is not None, "num_envs", "1 when env_path is not set", self.num_envs)
+        # ML-Agents needs env_path for num_envs > 1 (copies of an executable); built-in
+        # environments are copied without one, so any num_envs >= 1 is valid here.
         _at_least(self.num_areas, 1, "num_areas")
         _at_least(self.timeout_wait, 1, "timeout_wait")
         _at_least(self.seed, -1, "seed")

@@ -129,9 +129,10 @@ def test_bad_flag_value_blames_the_command_line(write: WriteFile) -> None:
     assert info.value.key == "env_settings.num_areas" and "--num-areas" in str(info.value)
 
 
-def test_several_envs_need_an_environment() -> None:
-    with pytest.raises(ConfigError, match="env_path"):
-        parse_command_line(["--num-envs", "2"])
+def test_several_copies_of_a_built_in_environment_need_no_env_path() -> None:
+    assert parse_command_line(["--num-envs", "2"]).env_settings.num_envs == 2
+    with pytest.raises(ConfigError, match="num_envs"):
+        parse_command_line(["--num-envs", "0"])
 
 
 def test_unknown_flag_exits_with_status_2() -> None:

@@ -292,7 +292,7 @@ def test_unknown_keys_and_names_suggest_the_closest(
         ),
         ("behaviors: {B: {behavioral_cloning: {steps: 10}}}\n", "behaviors.B.behavioral_cloning.demo_path", "nothing"),
         ("behaviors: {B: {hyperparameters: {batch_size: 3}}}\n", "behaviors.B.trainer_type", "without a trainer_type"),
-        ("env_settings: {num_envs: 2}\n", "env_settings.num_envs", "2"),
+        ("env_settings: {num_envs: 0}\n", "env_settings.num_envs", "0"),
         ("env_settings: {num_areas: 0}\n", "env_settings.num_areas", "0"),
         ("engine_settings: {time_scale: 0}\n", "engine_settings.time_scale", "0"),
     ],
