@@ -6,25 +6,36 @@ import torch
 from torch import nn
 
 from mlagents_fast.networks.actions import ActionModel, ActionOutput
+from mlagents_fast.networks.conditioning import ConditionalEncoder
 from mlagents_fast.networks.encoders import VectorInput, encoded_size, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, linear
-from mlagents_fast.spec import BehaviorSpec
+from mlagents_fast.spec import BehaviorSpec, ObservationType
 
 
 class NetworkBody(nn.Module):
-    """Every observation through its processor, concatenated, then the Swish MLP.
+    """Every observation through its processor, then the Swish MLP.
 
-    Goal signals are taken as plain inputs (ML-Agents' `goal_conditioning_type: none`).
+    Goal signals (ObservationType.GOAL_SIGNAL) condition the last layer through a hypernetwork
+    (`goal_conditioning_type: hyper`, ML-Agents' default), or are plain inputs (`none`).
     """
 
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
-                 vis_encode_type: str) -> None:  # fmt: skip
+                 vis_encode_type: str, goal_conditioning_type: str = "hyper") -> None:  # fmt: skip
         super().__init__()
         self.processors = nn.ModuleList(
             observation_encoder(o, normalize, vis_encode_type, hidden_units) for o in spec.observation_specs
         )
-        total = sum(encoded_size(o, hidden_units) for o in spec.observation_specs)
-        self.body = LinearEncoder(total, num_layers, hidden_units)
+        goals = [o.observation_type == ObservationType.GOAL_SIGNAL for o in spec.observation_specs]
+        self.hyper = goal_conditioning_type == "hyper" and any(goals) and not all(goals)
+        self.goal_mask = goals if self.hyper else [False] * len(goals)
+        sizes = [encoded_size(o, hidden_units) for o in spec.observation_specs]
+        inputs = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if not goal)
+        self.body: nn.Module
+        if self.hyper:
+            goal_size = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if goal)
+            self.body = ConditionalEncoder(inputs, goal_size, hidden_units, num_layers)
+        else:
+            self.body = LinearEncoder(inputs, num_layers, hidden_units)
 
     def vector_inputs(self) -> list[tuple[int, VectorInput]]:
         """(observation index, processor) of every vector observation: the ones the normalizer feeds."""
@@ -32,14 +43,19 @@ class NetworkBody(nn.Module):
 
     def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:
         encoded = [p(o) for p, o in zip(self.processors, obs, strict=True)]
-        return self.body(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1))
+        if not self.hyper:
+            return self.body(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1))
+        inputs = [e for e, goal in zip(encoded, self.goal_mask, strict=True) if not goal]
+        goals = [e for e, goal in zip(encoded, self.goal_mask, strict=True) if goal]
+        return self.body(torch.cat(inputs, dim=1), torch.cat(goals, dim=1))
 
 
 class Actor(nn.Module):
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
-                 vis_encode_type: str = "simple") -> None:  # fmt: skip
+                 vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper") -> None:  # fmt: skip
         super().__init__()
-        self.network_body = NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type)
+        self.network_body = NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
+                                        goal_conditioning_type)  # fmt: skip
         self.action_model = ActionModel(hidden_units, spec.action_spec)
 
     def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
@@ -56,10 +72,11 @@ class Critic(nn.Module):
     `shared_critic: true`, on the actor's (`shared_body`)."""
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
-                 num_layers: int, vis_encode_type: str = "simple",
+                 num_layers: int, vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper",
                  shared_body: NetworkBody | None = None) -> None:  # fmt: skip
         super().__init__()
-        self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type)
+        self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
+                                                       goal_conditioning_type)  # fmt: skip
         self.value_heads = linear(hidden_units, len(signals))
         self.signals = list(signals)
 

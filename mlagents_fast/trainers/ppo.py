@@ -84,9 +84,11 @@ class PPOTrainer:
         self.signals = _signal_settings(settings)
         torch.manual_seed(seed)
         self.rng = _native.Rng(seed)
-        common: dict[str, Any] = dict(normalize=bool(net.normalize), hidden_units=int(net.hidden_units),
-                      num_layers=int(net.num_layers), vis_encode_type=str(getattr(net.vis_encode_type, "value",
-                                                                                  net.vis_encode_type)))  # fmt: skip
+        common: dict[str, Any] = dict(
+            normalize=bool(net.normalize), hidden_units=int(net.hidden_units), num_layers=int(net.num_layers),
+            vis_encode_type=str(getattr(net.vis_encode_type, "value", net.vis_encode_type)),
+            goal_conditioning_type=str(getattr(net, "goal_conditioning_type", "hyper")),
+        )  # fmt: skip
         self.actor = Actor(spec, **common).to(self.device)
         shared = self.actor.network_body if bool(getattr(self.hyper, "shared_critic", False)) else None
         self.critic = Critic(spec, [s[0] for s in self.signals], **common, shared_body=shared).to(self.device)
