@@ -62,6 +62,10 @@ def summarize(env: str, runs: list[TrainingRun]) -> dict[str, object]:
         "median_steps_per_s": median([r.steps / r.wall_s for r in runs]),
         "median_outside_share": median([r.outside_share for r in runs]),
         "best_mean": max(r.best_mean for r in runs),
+        # ML-Agents' console criterion: mean of the episodes ended within one summary_freq period.
+        "summary_period_solved": sum(r.summary_period_hit is not None for r in runs),
+        "median_wall_s_summary_period": median([r.summary_period_hit[0] for r in runs if r.summary_period_hit]),
+        "median_steps_summary_period": median([r.summary_period_hit[1] for r in runs if r.summary_period_hit]),
     }
     for milestone in task.milestones:
         key = f"{milestone:g}"
@@ -89,7 +93,9 @@ def print_summary(summaries: list[dict[str, object]]) -> None:
         print(line)
         marks = [k.removeprefix("median_wall_s_to_") for k in s if str(k).startswith("median_wall_s_to_")]
         reached = [f"{m}: {s[f'median_wall_s_to_{m}']:.1f} s / {s[f'median_steps_to_{m}']:,.0f} steps" for m in marks]
-        print(" " * 11 + "first reached: " + ", ".join(reached))
+        print(" " * 11 + "last-100 mean first reached (medians over the runs that got there): " + ", ".join(reached))
+        print(" " * 11 + f"summary_freq-period mean >= threshold in {s['summary_period_solved']}/{s['runs']} runs: "
+              f"{s['median_wall_s_summary_period']:.1f} s / {s['median_steps_summary_period']:,.0f} steps")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
