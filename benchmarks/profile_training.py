@@ -37,6 +37,7 @@ def frame(functions: str, files: str) -> re.Pattern[str]:
 # the bucket (patterns tried in this order on that frame), so a torch operator counts where
 # it was called from.
 FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
+    ("update: zero_grad", frame("zero_grad", r"torch/optim/")),
     ("update: optimizer step (Adam)", re.compile(r"\(torch/optim/")),
     ("update: backward", frame("backward|_engine_run_backward", r"torch/_tensor\.py|torch/autograd/")),
     ("update: gather minibatch", frame("gather", r"trainers/ppo\.py|buffer/gather\.py")),
@@ -51,12 +52,16 @@ FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
     ("env step (native)", frame("step", r"envs/native\.py")),
     ("training loop glue", frame("train_ours", r"training_common\.py")),
 ]
+OTHER = "other (imports, setup, interpreter)"
+SETUP = frame("__init__", r"trainers/ppo\.py")
 UPDATE_STEP = frame("_minibatch_step", r"trainers/ppo\.py")
 LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
 
 
 def bucket_of(frames: list[str]) -> str:
     """The bucket of one stack, frames from the root to the leaf."""
+    if any(SETUP.search(f) for f in frames):
+        return OTHER  # building the trainer (Adam imports torch._dynamo lazily: ~1 s)
     in_update = any(UPDATE_STEP.search(f) for f in frames)
     for frame in reversed(frames):
         for name, pattern in FRAME_BUCKETS:
@@ -65,7 +70,7 @@ def bucket_of(frames: list[str]) -> str:
             if name.startswith("update: forward") and not in_update:
                 break  # a module call outside the update: let an outer frame (act, record) decide
             return name
-    return "other (imports, setup, interpreter)"
+    return OTHER
 
 
 def breakdown(path: Path) -> Counter[str]:
@@ -79,13 +84,13 @@ def breakdown(path: Path) -> Counter[str]:
 
 def print_breakdown(counts: Counter[str]) -> None:
     total = sum(counts.values())
-    inside_loop = total - counts["other (imports, setup, interpreter)"]
+    inside_loop = total - counts[OTHER]
     print(f"{total} samples, {inside_loop} inside the training loop; shares of the loop:")
     for name, count in counts.most_common():
-        if name.startswith("other"):
+        if name == OTHER:
             continue
         print(f"  {count / inside_loop:6.1%}  {name}")
-    print(f"  (outside the loop: {counts['other (imports, setup, interpreter)'] / total:.1%} of all samples)")
+    print(f"  (outside the loop: {counts[OTHER] / total:.1%} of all samples)")
 
 
 class Timers:
