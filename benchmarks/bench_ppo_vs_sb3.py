@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 import time
@@ -177,11 +178,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     ours = summary["ours"]
     verdict = "ok" if ours["meets_outside_target"] else "MISSED"
     print(f"ours outside the networks' forward/backward: {ours['outside_share_median']:.0%} (target <= 20%: {verdict})")
+    if "rate_ratio" in summary and math.isnan(summary["time_ratio"]):
+        print("wall to 475: not compared, a side never reached 475 within --cap")
     if "rate_ratio" in summary:
         print(f"steps/s ours / SB3: {summary['rate_ratio']:.1f}x "
               f"(target >= {TARGET_RATE_RATIO:g}x: {'ok' if summary['meets_rate_target'] else 'MISSED'})")  # fmt: skip
-        print(f"wall to 475 SB3 / ours: {summary['time_ratio']:.2f}x "
-              f"(target > 1x: {'ok' if summary['meets_time_target'] else 'MISSED'})")  # fmt: skip
+        if not math.isnan(summary["time_ratio"]):
+            print(f"wall to 475 SB3 / ours: {summary['time_ratio']:.2f}x "
+                  f"(target > 1x: {'ok' if summary['meets_time_target'] else 'MISSED'})")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
