@@ -1,0 +1,187 @@
+"""Shared pieces of the end-to-end training benchmarks (scripts, not pytest).
+
+`train_ours` runs PPOTrainer on a native environment the way `mlagents-learn` would
+(act before the step, record after), keeps the last 100 episode returns, and notes the
+wall time and agent-steps at which their mean first reaches each milestone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlagents_fast.config.loader import load_run_options
+from mlagents_fast.envs.registry import make
+from mlagents_fast.trainers.ppo import PPOTrainer
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOW = 100  # episodes in the moving mean, as rl-zoo and SB3's ep_info_buffer
+
+
+def reaches(mean: float, threshold: float) -> bool:
+    """`mean >= threshold`, forgiving float32 rounding: Basic's 0.93 is its optimum (every
+    episode -0.01 x 7 + 1), and float32 sums of such returns may land a hair under it."""
+    return mean >= threshold - 1e-6 * max(1.0, abs(threshold))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_1min() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return float("nan")
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "load_1min": load_1min(),
+    }
+
+
+def machine_line() -> str:
+    m = machine()
+    return (
+        f"machine: nproc={m['nproc']}, CPU {m['cpu_model']}, Python {m['python']}, numpy {m['numpy']}, "
+        f"torch {m['torch']} on {m['torch_threads']} thread(s), 1-min load {m['load_1min']}"
+    )
+
+
+def shipped_settings(env_name: str) -> Any:
+    """The behavior settings of config/ppo/<env_name>.yaml, strictly loaded."""
+    options = load_run_options(ROOT / "config" / "ppo" / f"{env_name}.yaml")
+    return options.behaviors[env_name]
+
+
+@dataclass
+class TrainingRun:
+    """What one training run reached; times are seconds of the training loop only."""
+
+    env: str
+    seed: int
+    num_envs: int
+    agents: int
+    setup_s: float  # environment and trainer construction, not in wall_s
+    wall_s: float = 0.0
+    steps: int = 0
+    episodes: int = 0
+    network_s: float = 0.0  # PPOTrainer.network_seconds: forward and backward passes
+    outside_share: float = 0.0  # 1 - network_s / wall_s
+    best_mean: float = float("-inf")  # best mean of a full window of WINDOW episodes
+    final_mean: float = float("nan")
+    reached: bool = False  # the stop threshold was reached
+    stopped_by: str = ""  # "threshold", "max_steps" or "max_seconds"
+    # milestone -> [wall seconds, agent-steps] when the windowed mean first reached it
+    milestones: dict[str, list[float]] = field(default_factory=dict)
+    # [wall seconds, agent-steps] when the mean of the episodes that ended within one
+    # summary_freq period (what ML-Agents prints as "Mean Reward") first reached stop_at
+    summary_period_hit: list[float] | None = None
+    best_summary_period_mean: float = float("-inf")
+    load_1min_after: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def train_ours(
+    env_name: str,
+    settings: Any,
+    *,
+    num_envs: int,
+    seed: int,
+    milestones: list[float],
+    stop_at: float | None,
+    max_steps: int | None = None,
+    max_seconds: float = float("inf"),
+    instrument: Callable[[PPOTrainer, Any], None] | None = None,
+) -> TrainingRun:
+    """Train until the mean of the last WINDOW returns reaches `stop_at` (None: never stop early),
+    `max_steps` agent-steps (default: the config's) or `max_seconds` of wall time.
+
+    The mean is judged only on a full window, so a lucky first few episodes do not count.
+    `instrument(trainer, env)` may wrap their methods before the loop (profile_training.py).
+    """
+    started = time.perf_counter()
+    env = make(env_name, num_envs, seed=seed)
+    (behavior,) = env.behavior_specs
+    agents = env.num_agents(behavior)
+    trainer = PPOTrainer(behavior, env.behavior_specs[behavior], settings, agents, seed=seed)
+    run = TrainingRun(env_name, seed, num_envs, agents, setup_s=time.perf_counter() - started)
+    if instrument is not None:
+        instrument(trainer, env)
+    limit = int(settings.max_steps) if max_steps is None else max_steps
+    pending = sorted(milestones)
+    window: deque[float] = deque(maxlen=WINDOW)
+    period = int(settings.summary_freq)  # ML-Agents' console summary
+    period_returns: list[float] = []
+    next_summary = period
+    batch, actions = env.batch(behavior), env.actions(behavior)
+    mean = float("nan")
+    started = time.perf_counter()
+    while True:
+        trainer.act(batch, actions)
+        env.step()
+        trainer.record(batch)
+        done = batch.terminated | batch.truncated
+        if done.any():
+            returns = batch.episode_return[done].tolist()
+            run.episodes += len(returns)
+            window.extend(returns)
+            period_returns += returns
+            if len(window) == WINDOW:
+                mean = sum(window) / WINDOW
+                run.best_mean = max(run.best_mean, mean)
+                while pending and reaches(mean, pending[0]):
+                    run.milestones[f"{pending.pop(0):g}"] = [time.perf_counter() - started, trainer.step]
+                if stop_at is not None and reaches(mean, stop_at):
+                    run.reached, run.stopped_by = True, "threshold"
+                    break
+        if trainer.step >= next_summary:
+            next_summary += period
+            if period_returns:
+                period_mean = sum(period_returns) / len(period_returns)
+                run.best_summary_period_mean = max(run.best_summary_period_mean, period_mean)
+                if stop_at is not None and reaches(period_mean, stop_at) and run.summary_period_hit is None:
+                    run.summary_period_hit = [time.perf_counter() - started, trainer.step]
+            period_returns = []
+        if trainer.step >= limit:
+            run.stopped_by = "max_steps"
+            break
+        if time.perf_counter() - started >= max_seconds:
+            run.stopped_by = "max_seconds"
+            break
+    run.wall_s = time.perf_counter() - started
+    run.steps = trainer.step
+    run.network_s = trainer.network_seconds
+    run.outside_share = 1.0 - trainer.network_seconds / run.wall_s
+    run.final_mean = mean
+    run.load_1min_after = load_1min()
+    return run
+
+
+def median(values: list[float]) -> float:
+    return float(np.median(values)) if values else float("nan")
