@@ -150,8 +150,8 @@ class Timers:
         self.wrap(trainer, "_minibatch_step", "update: _minibatch_step (incl.)")
         inner_source = trainer._minibatch_source
 
-        def minibatch_source() -> Any:
-            source = inner_source()
+        def minibatch_source(buffer: Any) -> Any:
+            source = inner_source(buffer)
 
             def gather(rows: Any) -> Any:
                 started = time.perf_counter()

@@ -41,6 +41,7 @@ from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
 ADVANTAGE_EPSILON = 1e-10
@@ -94,7 +95,8 @@ class PPOTrainer:
         self.critic = Critic(spec, [s[0] for s in self.signals], **common, shared_body=shared).to(self.device)
         # One Adam over actor and critic; a shared body's parameters appear once.
         parameters = list({id(p): p for p in [*self.actor.parameters(), *self.critic.parameters()]}.values())
-        self.optimizer = torch.optim.Adam(parameters, lr=float(self.hyper.learning_rate), fused=True)
+        self.optimizer = FlatAdam(parameters, lr=float(self.hyper.learning_rate))
+        self._gradients_checked = False
         self.deterministic = bool(getattr(net, "deterministic", False))
         self.normalizers = {i: RunningNormalizer(spec.observation_specs[i].shape[0])
                             for i, _ in self.actor.network_body.vector_inputs()} if net.normalize else {}  # fmt: skip
@@ -342,9 +344,12 @@ class PPOTrainer:
         clipped = old_values + torch.clamp(values - old_values, -epsilon, epsilon)
         value_loss = torch.max((returns - values) ** 2, (returns - clipped) ** 2).mean(dim=1).mean()
         loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()
         self.network_seconds += time.perf_counter() - started
+        if not self._gradients_checked:
+            self.optimizer.check_gradients_in_place()
+            self._gradients_checked = True
         self.optimizer.step()
         return policy_loss.detach(), value_loss.detach()
 

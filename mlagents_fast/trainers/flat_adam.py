@@ -1,0 +1,77 @@
+"""Adam over parameters packed into one flat tensor.
+
+Small networks make torch's optimizer mostly Python: per call it groups tensors, runs hooks
+and dispatches per parameter. Here every parameter (and its gradient) is a view into one
+flat buffer, so zeroing the gradients is one op and an Adam step is five, whatever the
+number of layers. The update rule is torch.optim.Adam's (bias-corrected, eps outside the
+square root, no weight decay), as ML-Agents uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+
+class FlatAdam:
+    def __init__(
+        self, parameters: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:  # fmt: skip
+        self.params = list(parameters)
+        first = self.params[0]
+        total = sum(p.numel() for p in self.params)
+        self.flat = torch.zeros(total, device=first.device, dtype=first.dtype)
+        self.grad = torch.zeros_like(self.flat)
+        offset = 0
+        with torch.no_grad():
+            for p in self.params:
+                n = p.numel()
+                self.flat[offset : offset + n].copy_(p.reshape(-1))
+                p.data = self.flat[offset : offset + n].view_as(p)
+                p.grad = self.grad[offset : offset + n].view_as(p)
+                offset += n
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.betas, self.eps = betas, eps
+        self.steps = 0
+        self.param_groups: list[dict[str, Any]] = [{"lr": lr}]  # where schedules set the rate, as in torch
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    def check_gradients_in_place(self) -> None:
+        """Raise if autograd replaced a gradient instead of accumulating into the flat buffer."""
+        start, end = self.grad.data_ptr(), self.grad.data_ptr() + self.grad.numel() * self.grad.element_size()
+        for p in self.params:
+            if p.grad is None or not start <= p.grad.data_ptr() < end:
+                raise RuntimeError("A gradient left the flat buffer; FlatAdam cannot step these parameters.")
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        lr = float(self.param_groups[0]["lr"])
+        self.exp_avg.lerp_(self.grad, 1.0 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
+        bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
+        denominator = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
+        self.flat.addcdiv_(self.exp_avg, denominator, value=-lr / bias1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps, "exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(),
+                "lr": float(self.param_groups[0]["lr"])}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["exp_avg"].shape != self.exp_avg.shape:
+            raise ValueError(
+                f"The saved optimizer state holds {state['exp_avg'].numel()} values; these networks have "
+                f"{self.exp_avg.numel()} parameters."
+            )
+        self.steps = int(state["steps"])
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])
+        self.param_groups[0]["lr"] = float(state["lr"])
