@@ -41,9 +41,10 @@ class ActionModel(nn.Module):
             self.logits = linear(hidden_units, sum(self.branches), gain=0.1)
 
     def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
-        """Per branch, logits with blocked choices pushed to -1e8 (ML-Agents' masking)."""
-        logits = self.logits(h) * allowed - MASK_PENALTY * (1.0 - allowed)
-        return list(torch.split(logits, list(self.branches), dim=1))
+        """Per branch, logits with blocked choices set to -1e8: the values of ML-Agents'
+        `logits * allowed - 1e8 * (1 - allowed)`, in one op instead of four."""
+        logits = torch.where(allowed > 0.5, self.logits(h), -MASK_PENALTY)
+        return [logits] if len(self.branches) == 1 else list(torch.split(logits, list(self.branches), dim=1))
 
     def forward(self, h: torch.Tensor, allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
         """Sample actions (or take the most likely ones) with their log-probabilities and entropy."""

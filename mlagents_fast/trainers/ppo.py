@@ -42,6 +42,7 @@ from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.ppo_loss import ppo_loss
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
 ADVANTAGE_EPSILON = 1e-10
@@ -337,13 +338,9 @@ class PPOTrainer:
         old_values = torch.stack([mb[f"value_estimates.{n}"] for n in names])
         started = time.perf_counter()
         log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
-        ratio = torch.exp(log_probs - old)
-        surrogate = torch.min(ratio * advantages, torch.clamp(ratio, 1.0 - epsilon, 1.0 + epsilon) * advantages)
-        policy_loss = -surrogate.mean()
         values = self.critic(obs)  # [S, B]
-        clipped = old_values + torch.clamp(values - old_values, -epsilon, epsilon)
-        value_loss = torch.max((returns - values) ** 2, (returns - clipped) ** 2).mean(dim=1).mean()
-        loss = policy_loss + 0.5 * value_loss - beta * entropy.mean()
+        loss, policy_loss, value_loss = ppo_loss(log_probs, values, entropy, old, advantages, old_values, returns,
+                                                 epsilon, beta)  # fmt: skip
         self.optimizer.zero_grad()
         loss.backward()
         self.network_seconds += time.perf_counter() - started
@@ -351,7 +348,7 @@ class PPOTrainer:
             self.optimizer.check_gradients_in_place()
             self._gradients_checked = True
         self.optimizer.step()
-        return policy_loss.detach(), value_loss.detach()
+        return policy_loss, value_loss
 
     # ---------------------------------------------------------------- helpers
     def _forward(self, obs: list[torch.Tensor], allowed: torch.Tensor) -> tuple[torch.Tensor, ActionOutput]:
