@@ -36,3 +36,14 @@ def test_masked_choices_are_never_sampled_and_shared_critic_reuses_the_body() ->
     assert set(out.discrete.flatten().tolist()) <= {0, 3}
     critic = Critic(SPEC, ["extrinsic"], False, 16, 1, shared_body=actor.network_body)
     assert critic.network_body is actor.network_body
+
+
+def test_sampling_follows_the_softmax_and_skips_masked_choices() -> None:
+    from mlagents_fast.networks.actions import _sample
+
+    torch.manual_seed(0)
+    logits = torch.tensor([[0.0, 1.0, -1e8, 2.0]])
+    draws = _sample(torch.log_softmax(logits.expand(100_000, 4), dim=1)).flatten()
+    frequencies = torch.bincount(draws, minlength=4).float() / draws.numel()
+    torch.testing.assert_close(frequencies, torch.softmax(logits[0], dim=0), atol=0.01, rtol=0)
+    assert frequencies[2] == 0
