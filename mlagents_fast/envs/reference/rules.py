@@ -8,7 +8,7 @@ are float32 arithmetic, as in the native code, so sums agree to the bit.
 from __future__ import annotations
 
 import math
-from abc import ABC
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,16 +32,19 @@ class Rules(ABC):
     decision_period: int = 1
     parameters: dict[str, float] = field(default_factory=dict)
 
+    @abstractmethod
     def begin_episode(self, rng: Rng) -> Any:
-        raise NotImplementedError
+        """A new episode's state, drawing from `rng` exactly as the native environment does."""
 
+    @abstractmethod
     def tick(
         self, s: Any, cont: NDArray[np.float32], disc: NDArray[np.int32], reward: np.float32
     ) -> tuple[np.float32, bool]:
-        raise NotImplementedError
+        """One physics step: the reward after SetReward/AddReward, and whether the episode ended."""
 
+    @abstractmethod
     def observe(self, s: Any) -> Obs:
-        raise NotImplementedError
+        """The observations of state `s`, one float32 array per observation."""
 
     def mask(self, s: Any) -> list[bool]:
         return [False] * sum(self.branches)
