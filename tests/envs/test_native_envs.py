@@ -44,7 +44,7 @@ def test_specs_match_ml_agents() -> None:
     ball = NativeVectorEnv("3DBall", 2).behavior_specs["3DBall"]
     assert ball.observation_specs[0].shape == (8,) and ball.action_spec.continuous_size == 2
     assert NativeVectorEnv("3DBall", 2).num_agents("3DBall") == 24  # twelve platforms per area
-    assert NativeVectorEnv("3DBallHard").behavior_specs["3DBallHard"].observation_specs[0].shape == (5,)
+    assert NativeVectorEnv("3DBallHard").behavior_specs["3DBallHard"].observation_specs[0].shape == (45,)
     basic = NativeVectorEnv("Basic").behavior_specs["Basic"]
     assert basic.observation_specs[0].shape == (20,) and basic.action_spec.discrete_branches == (3,)
     grid = NativeVectorEnv("GridWorld", resolution=20).behavior_specs["GridWorld"]
@@ -271,3 +271,18 @@ def test_bad_names_and_options_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="min_value must not exceed max_value"):
         inverted = {"sampler_type": "uniform", "sampler_parameters": {"min_value": 2, "max_value": 1}}
         registry.make("3DBall", parameters={"mass": inverted})
+
+
+def test_3dball_hard_stacks_its_last_nine_decisions() -> None:
+    """Offsets (9 x 3) then rotations (9 x 2), oldest first, zeros before the episode's first decision."""
+    env = NativeVectorEnv("3DBallHard", 1, seed=2)
+    obs = env.batch("3DBallHard").obs[0]
+    offsets, rotations = obs[:, :27].reshape(12, 9, 3), obs[:, 27:].reshape(12, 9, 2)
+    assert not offsets[:, :8].any() and not rotations[:, :8].any()
+    np.testing.assert_array_equal(offsets[:, 8, 1], 4.0)  # the ball starts 4 above the platform
+    first = obs.copy()
+    env.actions("3DBallHard").continuous[:] = 0.5
+    env.step()
+    np.testing.assert_array_equal(offsets[:, 7], first[:, 24:27])  # the previous frame moved back one
+    np.testing.assert_array_equal(rotations[:, 7], first[:, 43:45])
+    assert not np.array_equal(rotations[:, 8], rotations[:, 7])  # the platforms turned

@@ -119,7 +119,7 @@ class Ball3D(Rules):
     HALF = 2.5
 
     def __init__(self, hard: bool = False) -> None:
-        super().__init__("3DBallHard" if hard else "3DBall", 12, [(5 if hard else 8,)], continuous_size=2,
+        super().__init__("3DBallHard" if hard else "3DBall", 12, [(45 if hard else 8,)], continuous_size=2,
                          max_step=5000, decision_period=5)  # fmt: skip
         self.hard = hard
         self.parameters = {"mass": 1.0, "gravity": 9.81, "scale": 1.0}
@@ -129,7 +129,8 @@ class Ball3D(Rules):
         q = _rotate(q, 0, 0, 1, rng.uniform(-10.0, 10.0))
         p = [rng.uniform(-1.5, 1.5), 4.0, rng.uniform(-1.5, 1.5)]
         return {"q": q, "p": p, "v": [0.0, 0.0, 0.0], "g": self.parameters["gravity"],
-                "r": 0.5 * self.parameters["scale"]}  # fmt: skip
+                "r": 0.5 * self.parameters["scale"], "offsets": np.zeros((9, 3), np.float32),
+                "rotations": np.zeros((9, 2), np.float32)}  # fmt: skip
 
     def tick(self, s: dict[str, Any], cont: Any, disc: Any, reward: np.float32) -> tuple[np.float32, bool]:
         az = 2.0 * float(min(max(cont[0], f32(-1.0)), f32(1.0)))
@@ -185,8 +186,13 @@ class Ball3D(Rules):
             remove_inward()
 
     def observe(self, s: dict[str, Any]) -> Obs:
-        values = [s["q"][3], s["q"][1], *s["p"]] + ([] if self.hard else list(s["v"]))
-        return [np.array(values, np.float32)]
+        if self.hard:  # the last 9 decisions, oldest first: offsets, then rotations
+            s["offsets"] = np.roll(s["offsets"], -1, axis=0)
+            s["rotations"] = np.roll(s["rotations"], -1, axis=0)
+            s["offsets"][-1] = s["p"]
+            s["rotations"][-1] = (s["q"][3], s["q"][1])
+            return [np.concatenate([s["offsets"].ravel(), s["rotations"].ravel()])]
+        return [np.array([s["q"][3], s["q"][1], *s["p"], *s["v"]], np.float32)]
 
 
 # floor, wall, plus, ex, agent

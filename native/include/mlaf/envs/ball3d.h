@@ -10,9 +10,12 @@
 // in the commanded direction; if the ball fell (dy < -2, |dx| > 3 or |dz| > 3)
 // SetReward(-1) and EndEpisode, else SetReward(0.1). Decision period 5, MaxStep 5000.
 // Observations: rotation.z, rotation.x, ball - platform (3), and for 3DBall the
-// ball's velocity (3).
+// ball's velocity (3). 3DBallHard has no velocity; like ML-Agents' scene it stacks its
+// last 9 decisions instead (observable attributes with numStackedObservations: 9): the
+// ball offsets (9 x 3) then the rotations (9 x 2), oldest first, zeros before the first.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "mlaf/envs/env.h"
@@ -41,11 +44,15 @@ class Ball3D {
   static constexpr double kHalfExtent = 2.5;  // the platform is a unit cube scaled by 5
   static constexpr double kRollFactor = 5.0 / 7.0;
 
+  static constexpr int kStack = 9;  // 3DBallHard's stacked decisions
+
   struct Agent {
     Quat platform;
     double px, py, pz;  // ball position relative to the platform's centre
     double vx, vy, vz;  // ball velocity
     double gravity, radius, mass;
+    float offsets[kStack][3];  // 3DBallHard: the last decisions' ball offsets, oldest first
+    float rotations[kStack][2];
   };
 
   Ball3D(const Options& options, bool hard) : hard_(hard) {
@@ -53,7 +60,7 @@ class Ball3D {
     check_options(name, options, {});
     info_.behavior = name;
     info_.agents_per_env = 12;
-    info_.observations = {{{hard ? 5 : 8}, false, "VectorSensor"}};
+    info_.observations = {{{hard ? kStack * 5 : 8}, false, "VectorSensor"}};
     info_.continuous_size = 2;
     info_.max_step = 5000;
     info_.decision_period = 5;
@@ -73,6 +80,8 @@ class Ball3D {
     a.mass = p[0];
     a.gravity = p[1];
     a.radius = 0.5 * p[2];
+    std::fill(&a.offsets[0][0], &a.offsets[0][0] + kStack * 3, 0.0f);
+    std::fill(&a.rotations[0][0], &a.rotations[0][0] + kStack * 2, 0.0f);
   }
 
   bool tick(Agent& a, const AgentAction& action, float& reward) const {
@@ -93,18 +102,29 @@ class Ball3D {
     return false;
   }
 
-  void observe(const Agent& a, float* const* obs) const {
+  // Not const on the agent: 3DBallHard pushes each decision's frame onto its stacks.
+  void observe(Agent& a, float* const* obs) const {
     float* o = obs[0];
+    if (hard_) {
+      std::copy(&a.offsets[1][0], &a.offsets[0][0] + kStack * 3, &a.offsets[0][0]);
+      std::copy(&a.rotations[1][0], &a.rotations[0][0] + kStack * 2, &a.rotations[0][0]);
+      a.offsets[kStack - 1][0] = static_cast<float>(a.px);
+      a.offsets[kStack - 1][1] = static_cast<float>(a.py);
+      a.offsets[kStack - 1][2] = static_cast<float>(a.pz);
+      a.rotations[kStack - 1][0] = static_cast<float>(a.platform.z);
+      a.rotations[kStack - 1][1] = static_cast<float>(a.platform.x);
+      std::copy(&a.offsets[0][0], &a.offsets[0][0] + kStack * 3, o);
+      std::copy(&a.rotations[0][0], &a.rotations[0][0] + kStack * 2, o + kStack * 3);
+      return;
+    }
     o[0] = static_cast<float>(a.platform.z);
     o[1] = static_cast<float>(a.platform.x);
     o[2] = static_cast<float>(a.px);
     o[3] = static_cast<float>(a.py);
     o[4] = static_cast<float>(a.pz);
-    if (!hard_) {
-      o[5] = static_cast<float>(a.vx);
-      o[6] = static_cast<float>(a.vy);
-      o[7] = static_cast<float>(a.vz);
-    }
+    o[5] = static_cast<float>(a.vx);
+    o[6] = static_cast<float>(a.vy);
+    o[7] = static_cast<float>(a.vz);
   }
 
   void write_mask(const Agent&, std::uint8_t*) const {}

@@ -12,7 +12,7 @@
 //   const EnvInfo& info() const;
 //   void begin_episode(Agent&, Rng&, const double* parameters) const;  // OnEpisodeBegin
 //   bool tick(Agent&, const AgentAction&, float& reward) const;       // one physics step
-//   void observe(const Agent&, float* const* obs) const;              // CollectObservations
+//   void observe(Agent&, float* const* obs) const;                    // CollectObservations (stacks may update)
 //   void write_mask(const Agent&, std::uint8_t* mask) const;          // 1 = action not allowed
 //
 // `tick` applies Unity's SetReward (assign) or AddReward (add) to `reward`, and returns
