@@ -2,9 +2,14 @@
 
 Small networks make torch's optimizer mostly Python: per call it groups tensors, runs hooks
 and dispatches per parameter. Here every parameter (and its gradient) is a view into one
-flat buffer, so zeroing the gradients is one op and an Adam step is five, whatever the
+flat buffer, so zeroing the gradients is one op and an Adam step is a handful, whatever the
 number of layers. The update rule is torch.optim.Adam's (bias-corrected, eps outside the
 square root, no weight decay), as ML-Agents uses.
+
+Up to `fused_above` parameters the step is five plain tensor ops (26 us for CartPole's
+9k parameters, against torch's 326 us over its 12 tensors); above it, those ops' passes
+over memory cost more than torch's fused kernel run on the one flat tensor (at 4.5 M
+parameters, 37 ms against 5 ms), so the step is that kernel, on the same state tensors.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from typing import Any
 
 import torch
 
+FUSED_ABOVE = 16_384  # parameters; measured crossover between the two ways of stepping
+
 
 class FlatAdam:
     def __init__(
         self, parameters: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
+        eps: float = 1e-8, fused_above: int = FUSED_ABOVE,
     ) -> None:  # fmt: skip
         self.params = list(parameters)
         first = self.params[0]
@@ -39,6 +46,14 @@ class FlatAdam:
         self.betas, self.eps = betas, eps
         self.steps = 0
         self.param_groups: list[dict[str, Any]] = [{"lr": lr}]  # where schedules set the rate, as in torch
+        self._fused: torch.optim.Adam | None = None
+        if total > fused_above:
+            flat_param = torch.nn.Parameter(self.flat)  # the same storage, seen as one parameter
+            flat_param.grad = self.grad
+            self._fused = torch.optim.Adam([flat_param], lr=lr, betas=betas, eps=eps, fused=True)
+            self._fused_step = torch.zeros((), device=self.flat.device)
+            self._fused.state[flat_param] = {"step": self._fused_step, "exp_avg": self.exp_avg,
+                                             "exp_avg_sq": self.exp_avg_sq}  # fmt: skip
 
     def zero_grad(self) -> None:
         self.grad.zero_()
@@ -52,6 +67,12 @@ class FlatAdam:
 
     @torch.no_grad()
     def step(self) -> None:
+        if self._fused is not None:
+            self._fused.param_groups[0]["lr"] = float(self.param_groups[0]["lr"])
+            self._fused_step.fill_(self.steps)  # torch counts the step itself, from here
+            self._fused.step()
+            self.steps += 1
+            return
         self.steps += 1
         beta1, beta2 = self.betas
         lr = float(self.param_groups[0]["lr"])

@@ -11,11 +11,13 @@ from torch import nn
 from mlagents_fast.trainers.flat_adam import FlatAdam
 
 
-def test_matches_torch_adam() -> None:
+@pytest.mark.parametrize("fused_above", [10_000, 0], ids=["plain ops", "fused kernel"])
+def test_matches_torch_adam(fused_above: int) -> None:
     torch.manual_seed(0)
     ours = nn.Sequential(nn.Linear(5, 7), nn.SiLU(), nn.Linear(7, 3))
     theirs = copy.deepcopy(ours)
-    flat, reference = FlatAdam(ours.parameters(), lr=1e-2), torch.optim.Adam(theirs.parameters(), lr=1e-2)
+    flat = FlatAdam(ours.parameters(), lr=1e-2, fused_above=fused_above)
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-2)
     for step in range(20):
         x = torch.randn(16, 5)
         flat.param_groups[0]["lr"] = reference.param_groups[0]["lr"] = 1e-2 / (1 + step)
@@ -28,6 +30,7 @@ def test_matches_torch_adam() -> None:
         reference.step()
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert flat.steps == 20
 
 
 def test_state_round_trip_and_shape_check() -> None:
