@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from machine import cpu_model, load_1min
 
 NATIVE = "native"
 REFERENCE = "reference:"
@@ -35,28 +36,14 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Mod
     return None
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine() -> dict[str, str]:
-    try:
-        load = f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        load = "unknown"
     return {
         "nproc": str(os.cpu_count()),
         "cpu_model": cpu_model(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "native_threads": "1",
-        "load_1min": load,
+        "load_1min": f"{load_1min():.2f}",
     }
 
 

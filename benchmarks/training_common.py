@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from machine import cpu_model, load_1min
 
 from mlagents_fast.config.loader import load_run_options
 from mlagents_fast.envs.registry import make
@@ -32,23 +33,6 @@ def reaches(mean: float, threshold: float) -> bool:
     """`mean >= threshold`, forgiving float32 rounding: Basic's 0.93 is its optimum (every
     episode -0.01 x 7 + 1), and float32 sums of such returns may land a hair under it."""
     return mean >= threshold - 1e-6 * max(1.0, abs(threshold))
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load_1min() -> float:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return float("nan")
 
 
 def machine() -> dict[str, Any]:
