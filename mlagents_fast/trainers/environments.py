@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagents_fast.envs import registry
+from mlagents_fast.envs.python_env import PythonEnv
 from mlagents_fast.envs.vector import VectorEnv
 
 UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
@@ -34,9 +35,17 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
             f"--env {spec!r}: could not load {attribute!r} from module {module_name!r} ({error}). "
             "Give a Python environment as module:factory, importable from the current directory."
         ) from None
-    made = factory() if isinstance(factory, type) and issubclass(factory, VectorEnv) else None
-    if isinstance(made, VectorEnv):
-        return made
+    if not (isinstance(factory, type) and issubclass(factory, PythonEnv)):
+        made = factory()
+        if isinstance(made, VectorEnv):  # the factory builds the batched environment itself
+            made.reset(seed)
+            return made
+        if not isinstance(made, PythonEnv):
+            raise EnvironmentSetupError(
+                f"--env {spec!r}: {attribute} returned {type(made).__name__}; expected a VectorEnv, or one copy "
+                "of a PythonEnv (mlagents_fast.envs.python_env)."
+            )
+        made.close()  # it built one copy; the stepper builds its own
     from mlagents_fast.envs.auto import make_stepper  # Python environments: in-process or processes
 
     env: VectorEnv = make_stepper(factory, num_envs)
