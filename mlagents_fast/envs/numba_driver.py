@@ -106,12 +106,27 @@ def compile_drivers(
     """Build the reset and step loops of one environment; `parallel` splits copies over threads."""
     reset_fn, step_fn = inlined(reset_fn, nrt), inlined(step_fn, nrt)
     mask_fn = _no_mask if mask_fn is None else inlined(mask_fn, nrt)
-    reset_range = _compile_reset_range(reset_fn, mask_fn, nrt)
-    step_range = _compile_step_range(reset_fn, step_fn, mask_fn, nrt)
+    begin_episode = _compile_begin_episode(reset_fn, nrt)
+    reset_range = _compile_reset_range(begin_episode, mask_fn, nrt)
+    step_range = _compile_step_range(begin_episode, step_fn, mask_fn, nrt)
     return Drivers(*_compile_entry_points(reset_range, step_range, parallel, nrt), nrt=nrt)
 
 
-def _compile_reset_range(reset_fn: Callable[..., Any], mask_fn: Callable[..., Any], nrt: bool) -> Callable[..., int]:
+def _compile_begin_episode(reset_fn: Callable[..., Any], nrt: bool) -> Callable[..., int]:
+    @jit(nogil=True, inline="always", _nrt=nrt)
+    def begin_episode(i: int, state: Any, rng: Any, flat: Any) -> int:
+        """Start copy i's next episode from a zeroed state; 0, or an error code for a NaN first observation."""
+        for j in range(state.shape[1]):
+            state[i, j] = 0.0
+        reset_fn(state[i], rng[i], flat[i])
+        return 0 if all_finite(flat, i) else ERROR_OBS_AFTER_RESET
+
+    return begin_episode
+
+
+def _compile_reset_range(
+    begin_episode: Callable[..., int], mask_fn: Callable[..., Any], nrt: bool
+) -> Callable[..., int]:
     @jit(nogil=True, _nrt=nrt)
     def reset_range(
         lo: int, hi: int, state: Any, rng: Any, flat: Any, offsets: Any, obs: Any, mask: Any,
@@ -127,10 +142,7 @@ def _compile_reset_range(reset_fn: Callable[..., Any], mask_fn: Callable[..., An
             episode_length[i] = 0
             return_sum[i] = 0.0
             steps[i] = 0
-            for j in range(state.shape[1]):
-                state[i, j] = 0.0
-            reset_fn(state[i], rng[i], flat[i])
-            code = 0 if all_finite(flat, i) else ERROR_OBS_AFTER_RESET
+            code = begin_episode(i, state, rng, flat)
             if code == 0:
                 scatter(flat, offsets, obs, i)
                 mask_fn(state[i], mask[i])
@@ -142,7 +154,7 @@ def _compile_reset_range(reset_fn: Callable[..., Any], mask_fn: Callable[..., An
 
 
 def _compile_step_range(
-    reset_fn: Callable[..., Any], step_fn: Callable[..., Any], mask_fn: Callable[..., Any], nrt: bool
+    begin_episode: Callable[..., int], step_fn: Callable[..., Any], mask_fn: Callable[..., Any], nrt: bool
 ) -> Callable[..., int]:
     @jit(nogil=True, _nrt=nrt)
     def step_range(
@@ -173,10 +185,7 @@ def _compile_step_range(
                     return_sum[i] = 0.0
                     steps[i] = 0
                     scatter(flat, offsets, terminal_obs, i)
-                    for j in range(state.shape[1]):
-                        state[i, j] = 0.0
-                    reset_fn(state[i], rng[i], flat[i])
-                    code = 0 if all_finite(flat, i) else ERROR_OBS_AFTER_RESET
+                    code = begin_episode(i, state, rng, flat)
                 if code == 0:
                     scatter(flat, offsets, obs, i)
                     mask_fn(state[i], mask[i])
