@@ -38,11 +38,12 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.encoders import VectorInput
+from mlagents_fast.networks.manual_backward import ManualActorCritic
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
-from mlagents_fast.trainers.ppo_loss import ppo_loss
+from mlagents_fast.trainers.ppo_loss import ppo_loss, ppo_loss_gradients
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
 ADVANTAGE_EPSILON = 1e-10
@@ -120,6 +121,13 @@ class PPOTrainer:
             self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
             self._spare = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
+        # All-vector MLPs skip autograd: a hand-written backward on the same parameters (see
+        # networks/manual_backward.py); other networks (visual, goal-conditioned) use autograd.
+        self.manual: ManualActorCritic | None = None
+        self.acting_manual: ManualActorCritic | None = None
+        if ManualActorCritic.supports(self.actor, self.critic):
+            self.manual = ManualActorCritic(self.actor, self.critic)
+            self.acting_manual = ManualActorCritic(self.acting_actor, self.acting_critic)
         self.t = 0  # the rollout step being written
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
         self.horizon_count = np.zeros(num_agents, np.int64)
@@ -337,16 +345,24 @@ class PPOTrainer:
         returns = torch.stack([mb[f"returns.{n}"] for n in names])
         old_values = torch.stack([mb[f"value_estimates.{n}"] for n in names])
         started = time.perf_counter()
-        log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
-        values = self.critic(obs)  # [S, B]
-        loss, policy_loss, value_loss = ppo_loss(log_probs, values, entropy, old, advantages, old_values, returns,
-                                                 epsilon, beta)  # fmt: skip
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.network_seconds += time.perf_counter() - started
-        if not self._gradients_checked:
-            self.optimizer.check_gradients_in_place()
-            self._gradients_checked = True
+        if self.manual is not None:
+            log_probs, entropy, values = self.manual.evaluate(obs, allowed, continuous, discrete)
+            policy_loss, value_loss, grad_log_probs, grad_values = ppo_loss_gradients(
+                log_probs, values, old, advantages, old_values, returns, epsilon
+            )
+            self.manual.backward(grad_log_probs, -beta / entropy.numel(), grad_values)
+            self.network_seconds += time.perf_counter() - started
+        else:
+            log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
+            values = self.critic(obs)  # [S, B]
+            loss, policy_loss, value_loss = ppo_loss(log_probs, values, entropy, old, advantages, old_values,
+                                                     returns, epsilon, beta)  # fmt: skip
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.network_seconds += time.perf_counter() - started
+            if not self._gradients_checked:
+                self.optimizer.check_gradients_in_place()
+                self._gradients_checked = True
         self.optimizer.step()
         return policy_loss, value_loss
 
@@ -355,8 +371,11 @@ class PPOTrainer:
         """Values and actions for one step of every agent: the one batched forward per step."""
         started = time.perf_counter()
         with torch.inference_mode():
-            values = self.acting_critic(obs)
-            out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
+            if self.acting_manual is not None:
+                values, out = self.acting_manual.act(obs, allowed, self.deterministic)
+            else:
+                values = self.acting_critic(obs)
+                out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
         self.network_seconds += time.perf_counter() - started
         return values, out
 

@@ -1,0 +1,125 @@
+"""The hand-written forward and backward of the all-vector actor and critic against autograd
+over the same modules: same log-probabilities, entropy, values, actions and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.networks.manual_backward import ManualActorCritic
+from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
+from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.ppo_loss import ppo_loss, ppo_loss_gradients
+
+BATCH, EPSILON, BETA = 96, 0.2, 5e-3
+
+CASES = {
+    "discrete": (BehaviorSpec((ObservationSpec.vector(4),), ActionSpec(0, (2,))), False, False, 1),
+    "masked branches": (BehaviorSpec((ObservationSpec.vector(5),), ActionSpec(0, (3, 4))), False, False, 1),
+    "continuous": (BehaviorSpec((ObservationSpec.vector(8),), ActionSpec(2, ())), True, False, 1),
+    "hybrid, two inputs": (
+        BehaviorSpec((ObservationSpec.vector(3), ObservationSpec.vector(6)), ActionSpec(2, (3,))), True, False, 2,
+    ),
+    "shared critic": (BehaviorSpec((ObservationSpec.vector(6),), ActionSpec(1, (2, 2))), True, True, 2),
+}  # fmt: skip
+
+
+def _networks(case: str, seed: int) -> tuple[BehaviorSpec, Actor, Critic, FlatAdam]:
+    spec, normalize, shared, signals = CASES[case]
+    torch.manual_seed(seed)
+    actor = Actor(spec, normalize=normalize, hidden_units=32, num_layers=2)
+    body = actor.network_body if shared else None
+    critic = Critic(spec, [f"s{i}" for i in range(signals)], normalize, 32, 2, shared_body=body)
+    with torch.no_grad():  # move log sigma and the normalizer off their initial values
+        if actor.action_model.continuous_size:
+            actor.action_model.log_sigma.uniform_(-0.5, 0.5)
+        for network in (actor, critic):
+            for i, processor in network.network_body.vector_inputs():
+                size = spec.observation_specs[i].shape[0]
+                processor.set_statistics(torch.randn(size) * 0.1, torch.rand(size) + 0.5)
+    parameters = list({id(p): p for p in [*actor.parameters(), *critic.parameters()]}.values())
+    return spec, actor, critic, FlatAdam(parameters, lr=1e-3)
+
+
+def _batch(spec: BehaviorSpec) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, torch.Tensor]:
+    obs = [torch.randn(BATCH, o.shape[0]) * 2.0 for o in spec.observation_specs]
+    action = spec.action_spec
+    branches = action.discrete_branches
+    allowed = (torch.rand(BATCH, sum(branches)) > 0.3).float()
+    start = 0
+    choices = []
+    for size in branches:  # at least one allowed choice per branch; pick among the allowed ones
+        allowed[:, start] = 1.0
+        weights = allowed[:, start : start + size]
+        choices.append(torch.multinomial(weights, 1))
+        start += size
+    discrete = torch.cat(choices, dim=1) if choices else torch.zeros(BATCH, 0, dtype=torch.int64)
+    continuous = torch.randn(BATCH, action.continuous_size)
+    return obs, allowed, continuous, discrete
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("seed", range(3))
+def test_gradients_match_autograd(case: str, seed: int) -> None:
+    spec, actor, critic, optimizer = _networks(case, seed)
+    obs, allowed, continuous, discrete = _batch(spec)
+    signals = len(critic.signals)
+    manual = ManualActorCritic(actor, critic)
+
+    log_probs, entropy = actor.evaluate(obs, allowed, continuous, discrete)
+    values = critic(obs)
+    old_log_probs = log_probs.detach() + torch.randn_like(log_probs) * 0.3
+    old_values = values.detach() + torch.randn_like(values) * 0.3
+    advantages, returns = torch.randn(BATCH, 1), torch.randn(signals, BATCH)
+    optimizer.zero_grad()
+    loss, *_ = ppo_loss(log_probs, values, entropy, old_log_probs, advantages, old_values, returns, EPSILON, BETA)
+    loss.backward()
+    expected = optimizer.grad.clone()
+
+    optimizer.grad.fill_(float("nan"))  # every gradient must be written, none left over
+    ours = manual.evaluate(obs, allowed, continuous, discrete)
+    for a, b in zip(ours, (log_probs, entropy, values), strict=True):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-5, atol=1e-6)
+    _, _, grad_log_probs, grad_values = ppo_loss_gradients(
+        ours[0], ours[2], old_log_probs, advantages, old_values, returns, EPSILON
+    )
+    manual.backward(grad_log_probs, -BETA / BATCH, grad_values)
+    assert torch.isfinite(optimizer.grad).all()
+    torch.testing.assert_close(optimizer.grad, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_act_matches_the_modules(case: str) -> None:
+    spec, actor, critic, _ = _networks(case, 0)
+    obs, allowed, _, _ = _batch(spec)
+    manual = ManualActorCritic(actor, critic)
+    with torch.inference_mode():
+        for deterministic in (False, True):
+            torch.manual_seed(1)
+            values, out = manual.act(obs, allowed, deterministic)
+            torch.manual_seed(1)
+            expected = actor(obs, allowed, deterministic)
+            torch.testing.assert_close(values, critic(obs))
+            for name in ("continuous", "discrete", "log_probs", "entropy"):
+                torch.testing.assert_close(getattr(out, name), getattr(expected, name))
+
+
+def test_visual_and_goal_conditioned_networks_are_not_covered() -> None:
+    goal = BehaviorSpec(
+        (ObservationSpec.vector(4), ObservationSpec.vector(2, observation_type=ObservationType.GOAL_SIGNAL)),
+        ActionSpec(0, (3,)),
+    )
+    visual = BehaviorSpec((ObservationSpec.visual(3, 24, 24),), ActionSpec(0, (3,)))
+    for spec in (goal, visual):
+        actor = Actor(spec, normalize=False, hidden_units=16, num_layers=1)
+        critic = Critic(spec, ["extrinsic"], False, 16, 1)
+        assert not ManualActorCritic.supports(actor, critic)
+        with pytest.raises(ValueError, match="vector observations"):
+            ManualActorCritic(actor, critic)
+
+
+def test_backward_needs_an_evaluate() -> None:
+    _, actor, critic, _ = _networks("discrete", 0)
+    with pytest.raises(RuntimeError, match="evaluate"):
+        ManualActorCritic(actor, critic).backward(torch.zeros(BATCH, 1), 0.0, torch.zeros(1, BATCH))
