@@ -16,7 +16,7 @@ namespace py = pybind11;
 // Dimension value meaning "any size".
 constexpr py::ssize_t kAny = -1;
 
-enum class Kind { kFloat32, kFloat64, kInt64, kFlag };
+enum class Kind { kFloat32, kFloat64, kInt32, kInt64, kFlag };
 
 inline const char* kind_name(Kind kind) {
   switch (kind) {
@@ -24,6 +24,8 @@ inline const char* kind_name(Kind kind) {
       return "float32";
     case Kind::kFloat64:
       return "float64";
+    case Kind::kInt32:
+      return "int32";
     case Kind::kInt64:
       return "int64";
     case Kind::kFlag:
@@ -39,6 +41,8 @@ inline bool has_kind(const py::array& a, Kind kind) {
       return dt.is(py::dtype::of<float>());
     case Kind::kFloat64:
       return dt.is(py::dtype::of<double>());
+    case Kind::kInt32:
+      return dt.is(py::dtype::of<std::int32_t>());
     case Kind::kInt64:
       return dt.is(py::dtype::of<std::int64_t>());
     case Kind::kFlag:

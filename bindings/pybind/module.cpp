@@ -10,6 +10,7 @@ void bind_normalizer(py::module_& m);
 void bind_rows(py::module_& m);
 void bind_indices(py::module_& m);
 void bind_envs(py::module_& m);
+void bind_ppo_heads(py::module_& m);
 }  // namespace mlaf_py
 
 #ifndef MLAF_SOURCE_HASH
@@ -17,11 +18,12 @@ void bind_envs(py::module_& m);
 #endif
 
 PYBIND11_MODULE(_kernels, m) {
-  m.doc() = "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather, native environments.";
+  m.doc() = "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather, native environments, PPO heads.";
   m.attr("SOURCE_HASH") = MLAF_SOURCE_HASH;
   mlaf_py::bind_gae(m);
   mlaf_py::bind_normalizer(m);
   mlaf_py::bind_rows(m);
   mlaf_py::bind_indices(m);
   mlaf_py::bind_envs(m);
+  mlaf_py::bind_ppo_heads(m);
 }

@@ -1,4 +1,6 @@
 # Types of the compiled module built from bindings/pybind/.
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,6 +28,26 @@ def discounted_returns(
     gammas: NDArray[np.float32],
     returns: NDArray[np.float32],
 ) -> None: ...
+def ppo_head_loss(
+    mu: NDArray[np.float32] | None,
+    log_sigma: NDArray[np.float32] | None,
+    continuous: NDArray[np.float32] | None,
+    logits: NDArray[np.float32] | None,
+    action_mask: NDArray[np.bool_] | NDArray[np.uint8] | None,
+    discrete: NDArray[np.int32] | None,
+    branches: Sequence[int],
+    old_log_probs: NDArray[np.float32],
+    advantages: NDArray[np.float32],
+    values: NDArray[np.float32],
+    old_values: NDArray[np.float32],
+    returns: NDArray[np.float32],
+    epsilon: float,
+    beta: float,
+    grad_mu: NDArray[np.float32] | None,
+    grad_log_sigma: NDArray[np.float32] | None,
+    grad_logits: NDArray[np.float32] | None,
+    grad_values: NDArray[np.float32],
+) -> tuple[float, float, float]: ...
 def gae_trajectory(
     rewards: NDArray[np.float32],
     values: NDArray[np.float32],

@@ -38,12 +38,12 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.encoders import VectorInput
-from mlagents_fast.networks.manual_backward import ManualActorCritic
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
-from mlagents_fast.trainers.ppo_loss import ppo_loss, ppo_loss_gradients
+from mlagents_fast.trainers.manual_backward import ManualActorCritic
+from mlagents_fast.trainers.ppo_loss import ppo_loss
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
 ADVANTAGE_EPSILON = 1e-10
@@ -63,6 +63,23 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
             raise ValueError(f"Reward signal {name!r} is not available yet; only 'extrinsic' is.")
         signals.append((name, float(signal.gamma), float(signal.strength)))
     return signals
+
+
+def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
+    """Per-signal planes [B] as one [S, B] tensor (a view when there is one signal)."""
+    return planes[0].unsqueeze(0) if len(planes) == 1 else torch.stack(planes)
+
+
+def _mean(losses: list[torch.Tensor | float], absolute: bool = False) -> float:
+    """Mean of per-minibatch losses; tensors (possibly on an accelerator) are stacked first, so
+    the update pays one device-to-host transfer, not one per minibatch."""
+    if not losses:
+        return 0.0
+    if isinstance(losses[0], torch.Tensor):
+        stacked = torch.stack(cast(list[torch.Tensor], losses))
+        return float((stacked.abs() if absolute else stacked).mean().item())
+    values = [abs(float(x)) if absolute else float(x) for x in losses]
+    return sum(values) / len(values)
 
 
 class PPOTrainer:
@@ -122,7 +139,7 @@ class PPOTrainer:
             self._spare = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
         # All-vector MLPs skip autograd: a hand-written backward on the same parameters (see
-        # networks/manual_backward.py); other networks (visual, goal-conditioned) use autograd.
+        # trainers/manual_backward.py); other networks (visual, goal-conditioned) use autograd.
         self.manual: ManualActorCritic | None = None
         self.acting_manual: ManualActorCritic | None = None
         if ManualActorCritic.supports(self.actor, self.critic):
@@ -224,16 +241,15 @@ class PPOTrainer:
         rows = buffer.rows
         size = min(self._minibatch_rows, rows)
         source = self._minibatch_source(buffer)
-        policy_losses, value_losses = [], []
+        policy_losses: list[torch.Tensor | float] = []
+        value_losses: list[torch.Tensor | float] = []
         for _ in range(int(hp.num_epoch)):
             order = _native.shuffled_indices(self.rng, rows)
             for start in range(0, rows - size + 1, size):
                 policy_loss, value_loss = self._minibatch_step(source(order[start : start + size]), epsilon, beta)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
-        # One device-to-host transfer per update, not one per minibatch.
-        policy_mean = torch.stack(policy_losses).abs().mean().item() if policy_losses else 0.0
-        value_mean = torch.stack(value_losses).mean().item() if value_losses else 0.0
+        policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
         stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
         for s, (name, _, _) in enumerate(self.signals):
@@ -327,36 +343,35 @@ class PPOTrainer:
 
     def _minibatch_step(
         self, mb: dict[str, torch.Tensor], epsilon: float, beta: float
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """One gradient step on a minibatch already on the device; returns the (detached) losses."""
         obs = [mb[f"obs_{i}"] for i in range(len(self.spec.observation_specs))]
         action = self.spec.action_spec
         size = obs[0].shape[0]
-        continuous = mb["continuous_action"] if action.continuous_size else self._no_continuous[:size]
-        if action.discrete_branches:
-            discrete = mb["discrete_action"].long()
-            allowed = (~mb["action_mask"]).float()
-            old = torch.cat([mb["continuous_log_probs"], mb["discrete_log_probs"]], dim=1) if (
-                action.continuous_size) else mb["discrete_log_probs"]  # fmt: skip
+        if action.continuous_size and action.discrete_branches:
+            old = torch.cat([mb["continuous_log_probs"], mb["discrete_log_probs"]], dim=1)
         else:
-            discrete, allowed, old = self._no_discrete[:size], self._allowed_all[:size], mb["continuous_log_probs"]
-        advantages = mb["advantages"].unsqueeze(1)
+            old = mb["continuous_log_probs"] if action.continuous_size else mb["discrete_log_probs"]
         names = [s[0] for s in self.signals]
-        returns = torch.stack([mb[f"returns.{n}"] for n in names])
-        old_values = torch.stack([mb[f"value_estimates.{n}"] for n in names])
+        returns = _signal_rows([mb[f"returns.{n}"] for n in names])
+        old_values = _signal_rows([mb[f"value_estimates.{n}"] for n in names])
         started = time.perf_counter()
         if self.manual is not None:
-            log_probs, entropy, values = self.manual.evaluate(obs, allowed, continuous, discrete)
-            policy_loss, value_loss, grad_log_probs, grad_values = ppo_loss_gradients(
-                log_probs, values, old, advantages, old_values, returns, epsilon
-            )
-            self.manual.backward(grad_log_probs, -beta / entropy.numel(), grad_values)
+            policy_loss, value_loss = self.manual.ppo_step(
+                obs, mb.get("action_mask"), mb.get("continuous_action"), mb.get("discrete_action"), old,
+                mb["advantages"], old_values, returns, epsilon, beta,
+            )  # fmt: skip
             self.network_seconds += time.perf_counter() - started
         else:
+            continuous = mb["continuous_action"] if action.continuous_size else self._no_continuous[:size]
+            if action.discrete_branches:
+                discrete, allowed = mb["discrete_action"].long(), (~mb["action_mask"]).float()
+            else:
+                discrete, allowed = self._no_discrete[:size], self._allowed_all[:size]
             log_probs, entropy = self.actor.evaluate(obs, allowed, continuous, discrete)
             values = self.critic(obs)  # [S, B]
-            loss, policy_loss, value_loss = ppo_loss(log_probs, values, entropy, old, advantages, old_values,
-                                                     returns, epsilon, beta)  # fmt: skip
+            loss, policy_loss, value_loss = ppo_loss(log_probs, values, entropy, old, mb["advantages"].unsqueeze(1),
+                                                     old_values, returns, epsilon, beta)  # fmt: skip
             self.optimizer.zero_grad()
             loss.backward()
             self.network_seconds += time.perf_counter() - started

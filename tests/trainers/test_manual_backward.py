@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from mlagents_fast.networks.actor_critic import Actor, Critic
-from mlagents_fast.networks.manual_backward import ManualActorCritic
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.manual_backward import ManualActorCritic
 from mlagents_fast.trainers.ppo_loss import ppo_loss, ppo_loss_gradients
 
 BATCH, EPSILON, BETA = 96, 0.2, 5e-3
@@ -87,6 +87,25 @@ def test_gradients_match_autograd(case: str, seed: int) -> None:
     manual.backward(grad_log_probs, -BETA / BATCH, grad_values)
     assert torch.isfinite(optimizer.grad).all()
     torch.testing.assert_close(optimizer.grad, expected, rtol=1e-4, atol=1e-6)
+
+    # The whole step, with the heads and loss in torch ops and in the native kernel.
+    action_mask = allowed < 0.5 if spec.action_spec.discrete_branches else None
+    chosen = discrete.int() if spec.action_spec.discrete_branches else None
+    taken = continuous if spec.action_spec.continuous_size else None
+    losses = []
+    for native in (False, True):
+        manual.native_heads = native
+        optimizer.grad.fill_(float("nan"))
+        policy_loss, value_loss = manual.ppo_step(
+            obs, action_mask, taken, chosen, old_log_probs, advantages.squeeze(1), old_values, returns, EPSILON, BETA
+        )
+        assert torch.isfinite(optimizer.grad).all()
+        torch.testing.assert_close(optimizer.grad, expected, rtol=1e-4, atol=1e-6)
+        losses.append((float(policy_loss), float(value_loss)))
+    reference = ppo_loss(log_probs, values, entropy, old_log_probs, advantages, old_values, returns, EPSILON, BETA)
+    for policy_loss, value_loss in losses:
+        assert policy_loss == pytest.approx(float(reference[1].detach()), rel=1e-5, abs=1e-6)
+        assert value_loss == pytest.approx(float(reference[2].detach()), rel=1e-5, abs=1e-6)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

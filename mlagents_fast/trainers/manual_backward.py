@@ -7,8 +7,12 @@ the backward needs, and `backward` writes every parameter's gradient straight in
 `.grad` (FlatAdam's flat buffer): the values autograd would give (the tests compare
 them), a few kernel calls a layer. `act` is the inference forward without module calls.
 
-Networks with visual or goal-conditioned inputs are not covered (`supports` says so) and
-keep autograd. Device-agnostic: only torch ops.
+`ppo_step` is one PPO gradient step's forward and backward. On the CPU the action and
+value heads with the loss between them are one native call (`_native.ppo_head_loss`, the
+same formulas as `evaluate` + `ppo_loss_gradients` + the heads' part of `backward`, which
+the tests compare); the matrix products stay torch's. On other devices all of it is torch
+ops. Networks with visual or goal-conditioned inputs are not covered (`supports` says so)
+and keep autograd.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 from torch import nn
 
+from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
 from mlagents_fast.networks.encoders import NORMALIZER_CLIP, VectorInput
+from mlagents_fast.trainers.ppo_loss import ppo_loss_gradients
 
 silu_backward = torch.ops.aten.silu_backward
 TWO_PI_E = 2.0 * math.pi * math.e
@@ -88,6 +96,10 @@ class _Body:
                 grad = torch.mm(grad, layer.weight)
 
 
+def _linear_into(layer: nn.Linear, inputs: torch.Tensor, out: torch.Tensor) -> None:
+    torch.addmm(layer.bias, inputs, layer.weight.t(), out=out)
+
+
 def _linear_param_grads(layer: nn.Linear, grad_out: torch.Tensor, inputs: torch.Tensor) -> None:
     """Write `layer`'s weight and bias gradients for d loss / d output `grad_out` [B, out]."""
     assert layer.weight.grad is not None and layer.bias.grad is not None
@@ -109,6 +121,28 @@ class _Evaluation:
     allowed: torch.Tensor | None = None
 
 
+@dataclass
+class _HeadBuffers:
+    """Preallocated head outputs and their gradients for one batch size, with numpy views
+    of the same memory for the native call."""
+
+    mu: torch.Tensor
+    logits: torch.Tensor
+    values: torch.Tensor  # [B, S] rows
+    grad_mu: torch.Tensor
+    grad_logits: torch.Tensor
+    grad_values: torch.Tensor
+    arrays: dict[str, NDArray[np.float32]]
+
+    @staticmethod
+    def allocate(rows: int, continuous: int, logits: int, signals: int) -> _HeadBuffers:
+        tensors = {name: torch.zeros(rows, width) for name, width in
+                   (("mu", continuous), ("logits", logits), ("values", signals))}  # fmt: skip
+        grads = {f"grad_{name}": torch.zeros_like(t) for name, t in tensors.items()}
+        arrays = {name: t.numpy() for name, t in {**tensors, **grads}.items()}
+        return _HeadBuffers(**tensors, **grads, arrays=arrays)
+
+
 class ManualActorCritic:
     """Forward and backward of an `Actor` and `Critic` pair, on their own parameters (no copies)."""
 
@@ -123,6 +157,8 @@ class ManualActorCritic:
         self.action_model: ActionModel = actor.action_model
         self.value_heads: nn.Linear = critic.value_heads
         self._kept: _Evaluation | None = None
+        self.native_heads = self.value_heads.weight.device.type == "cpu"
+        self._head_buffers: dict[int, _HeadBuffers] = {}
 
     @staticmethod
     def supports(actor: Actor, critic: Critic) -> bool:
@@ -139,6 +175,90 @@ class ManualActorCritic:
         return values, self.action_model(h, allowed, deterministic)
 
     # ------------------------------------------------------------------ training
+    @torch.no_grad()
+    def ppo_step(
+        self, obs: list[torch.Tensor], action_mask: torch.Tensor | None, continuous: torch.Tensor | None,
+        discrete: torch.Tensor | None, old_log_probs: torch.Tensor, advantages: torch.Tensor,
+        old_values: torch.Tensor, returns: torch.Tensor, epsilon: float, beta: float,
+    ) -> tuple[torch.Tensor | float, torch.Tensor | float]:  # fmt: skip
+        """Forward, PPO loss and backward of one minibatch: writes every parameter's gradient and
+        returns (policy_loss, value_loss). `action_mask` [B, L] is True where a choice is blocked,
+        `discrete` [B, D] int32 or int64, `advantages` [B], `old_values` and `returns` [S, B]."""
+        if self.native_heads:
+            return self._ppo_step_native(obs, action_mask, continuous, discrete, old_log_probs, advantages,
+                                         old_values, returns, epsilon, beta)  # fmt: skip
+        rows = advantages.shape[0]
+        model = self.action_model
+        device = advantages.device
+        allowed = (
+            torch.ones(rows, sum(model.branches), device=device) if action_mask is None else (~action_mask).float()
+        )
+        chosen = torch.zeros(rows, 0, dtype=torch.int64, device=device) if discrete is None else discrete.long()
+        taken = torch.zeros(rows, 0, device=device) if continuous is None else continuous
+        log_probs, _, values = self.evaluate(obs, allowed, taken, chosen)
+        policy_loss, value_loss, grad_log_probs, grad_values = ppo_loss_gradients(
+            log_probs, values, old_log_probs, advantages.unsqueeze(1), old_values, returns, epsilon
+        )
+        self.backward(grad_log_probs, -beta / rows, grad_values)
+        return policy_loss, value_loss
+
+    def _ppo_step_native(
+        self, obs: list[torch.Tensor], action_mask: torch.Tensor | None, continuous: torch.Tensor | None,
+        discrete: torch.Tensor | None, old_log_probs: torch.Tensor, advantages: torch.Tensor,
+        old_values: torch.Tensor, returns: torch.Tensor, epsilon: float, beta: float,
+    ) -> tuple[float, float]:  # fmt: skip
+        model = self.action_model
+        rows = advantages.shape[0]
+        heads = self._head_buffers.get(rows)
+        if heads is None:
+            heads = _HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
+                                          self.value_heads.out_features)  # fmt: skip
+            self._head_buffers[rows] = heads
+        actor_pass = _BodyPass()
+        h = self.actor_body.forward(obs, actor_pass)
+        critic_pass = actor_pass
+        if not self.shared:
+            critic_pass = _BodyPass()
+            self.critic_body.forward(obs, critic_pass)
+        h_critic = critic_pass.output
+        assert h_critic is not None
+        _linear_into(self.value_heads, h_critic, heads.values)
+        c = model.continuous_size
+        if c:
+            _linear_into(model.mu, h, heads.mu)
+        if model.branches:
+            _linear_into(model.logits, h, heads.logits)
+        arrays = heads.arrays
+        log_sigma_grad = model.log_sigma.grad.numpy() if c and model.log_sigma.grad is not None else None
+        policy_loss, value_loss, _ = _native.ppo_head_loss(
+            arrays["mu"] if c else None, model.log_sigma.detach().numpy() if c else None,
+            continuous.numpy() if c and continuous is not None else None,
+            arrays["logits"] if model.branches else None,
+            action_mask.numpy() if action_mask is not None else None,
+            discrete.numpy() if discrete is not None else None, model.branches,
+            old_log_probs.contiguous().numpy(), advantages.contiguous().numpy(), arrays["values"],
+            old_values.contiguous().numpy(), returns.contiguous().numpy(),
+            epsilon, beta, arrays["grad_mu"] if c else None, log_sigma_grad,
+            arrays["grad_logits"] if model.branches else None, arrays["grad_values"],
+        )  # fmt: skip
+        grad_h: torch.Tensor | None = None
+        if c:
+            _linear_param_grads(model.mu, heads.grad_mu, h)
+            grad_h = torch.mm(heads.grad_mu, model.mu.weight)
+        if model.branches:
+            _linear_param_grads(model.logits, heads.grad_logits, h)
+            from_logits = torch.mm(heads.grad_logits, model.logits.weight)
+            grad_h = from_logits if grad_h is None else grad_h.add_(from_logits)
+        assert grad_h is not None
+        _linear_param_grads(self.value_heads, heads.grad_values, h_critic)
+        grad_critic_h = torch.mm(heads.grad_values, self.value_heads.weight)
+        if self.shared:
+            self.actor_body.backward(grad_h.add_(grad_critic_h), actor_pass)
+        else:
+            self.actor_body.backward(grad_h, actor_pass)
+            self.critic_body.backward(grad_critic_h, critic_pass)
+        return policy_loss, value_loss
+
     @torch.no_grad()
     def evaluate(
         self, obs: list[torch.Tensor], allowed: torch.Tensor, continuous: torch.Tensor, discrete: torch.Tensor
