@@ -11,26 +11,43 @@ namespace mlaf_py {
 namespace {
 
 constexpr const char* kFunc = "ppo_head_loss";
+constexpr const char* kSample = "ppo_head_sample";
 
 template <typename T>
 const T* input(const py::handle& obj, const char* arg, Kind kind, const std::vector<py::ssize_t>& dims,
-               const char* label, std::vector<py::array>& seen, std::vector<const char*>& names) {
-  auto a = require(obj, kFunc, arg, kind, dims, label);
+               const char* label, std::vector<py::array>& seen, std::vector<const char*>& names,
+               const char* func = kFunc) {
+  auto a = require(obj, func, arg, kind, dims, label);
   seen.push_back(a);
   names.push_back(arg);
   return static_cast<const T*>(a.data());
 }
 
-float* output(const py::handle& obj, const char* arg, const std::vector<py::ssize_t>& dims,
-              const char* label, const std::vector<py::array>& inputs,
-              const std::vector<const char*>& input_names, std::vector<py::array>& outputs) {
-  auto a = require(obj, kFunc, arg, Kind::kFloat32, dims, label);
-  if (!a.writeable()) fail(kFunc, arg, "a writeable array", "a read-only array");
+template <typename T = float>
+T* output(const py::handle& obj, const char* arg, const std::vector<py::ssize_t>& dims,
+          const char* label, const std::vector<py::array>& inputs,
+          const std::vector<const char*>& input_names, std::vector<py::array>& outputs,
+          const char* func = kFunc, Kind kind = Kind::kFloat32) {
+  auto a = require(obj, func, arg, kind, dims, label);
+  if (!a.writeable()) fail(func, arg, "a writeable array", "a read-only array");
   for (std::size_t i = 0; i < inputs.size(); ++i)
-    require_disjoint(a, arg, inputs[i], input_names[i], kFunc);
-  for (const auto& other : outputs) require_disjoint(a, arg, other, "another gradient", kFunc);
+    require_disjoint(a, arg, inputs[i], input_names[i], func);
+  for (const auto& other : outputs) require_disjoint(a, arg, other, "another output", func);
   outputs.push_back(a);
-  return static_cast<float*>(a.mutable_data());
+  return static_cast<T*>(a.mutable_data());
+}
+
+// Branch sizes: each at least 1; returns their sum (the logits' width).
+py::ssize_t logits_width(const std::vector<std::int64_t>& branches, const char* func) {
+  py::ssize_t width = 0;
+  for (std::size_t k = 0; k < branches.size(); ++k) {
+    if (branches[k] < 1) {
+      throw py::value_error(std::string(func) + "(): branches[" + std::to_string(k) +
+                            "] must be at least 1; got " + std::to_string(branches[k]) + ".");
+    }
+    width += branches[k];
+  }
+  return width;
 }
 
 }  // namespace
@@ -68,14 +85,7 @@ void bind_ppo_heads(py::module_& m) {
                                        "(B, C)", ins, names);
         }
         const py::ssize_t d_size = static_cast<py::ssize_t>(branches.size());
-        py::ssize_t width = 0;
-        for (std::size_t k = 0; k < branches.size(); ++k) {
-          if (branches[k] < 1) {
-            throw py::value_error(std::string(kFunc) + "(): branches[" + std::to_string(k) +
-                                  "] must be at least 1; got " + std::to_string(branches[k]) + ".");
-          }
-          width += branches[k];
-        }
+        const py::ssize_t width = logits_width(branches, kFunc);
         if (c_size + d_size == 0) {
           throw py::value_error(std::string(kFunc) +
                                 "(): no action dimensions: pass 'mu' (continuous) or 'branches'.");
@@ -103,7 +113,8 @@ void bind_ppo_heads(py::module_& m) {
         }
         in.old_log_probs = input<float>(old_log_probs, "old_log_probs", Kind::kFloat32,
                                         {rows, c_size + d_size}, "(B, C + D)", ins, names);
-        grads.values = output(grad_values, "grad_values", {rows, signals}, "(B, S)", ins, names, outs);
+        grads.values =
+            output(grad_values, "grad_values", {rows, signals}, "(B, S)", ins, names, outs);
         if (c_size) {
           grads.mu = output(grad_mu, "grad_mu", {rows, c_size}, "(B, C)", ins, names, outs);
           grads.log_sigma =
@@ -132,6 +143,71 @@ void bind_ppo_heads(py::module_& m) {
       py::arg("grad_logits"), py::arg("grad_values"),
       "ML-Agents' PPO loss over the action and value heads of a minibatch: writes d loss / d "
       "(mu, log_sigma, logits, values) and returns (policy_loss, value_loss, mean entropy).");
+
+  m.def(
+      "ppo_head_sample",
+      [](py::handle mu, py::handle log_sigma, py::handle normals, py::handle logits,
+         py::handle action_mask, py::handle uniforms, std::vector<std::int64_t> branches,
+         bool deterministic, py::handle continuous, py::handle discrete, py::handle log_probs,
+         py::handle entropy) {
+        const char* f = kSample;
+        std::vector<py::array> ins, outs;
+        std::vector<const char*> names;
+        mlaf::PPOHeadShape shape;
+        mlaf::PPOSampleInputs in;
+        mlaf::PPOSampleOutputs out;
+        out.entropy = output(entropy, "entropy", {kAny}, "(B,)", ins, names, outs, f);
+        const py::ssize_t rows = outs.back().shape(0);
+        py::ssize_t c_size = 0;
+        if (!mu.is_none()) {
+          in.mu = input<float>(mu, "mu", Kind::kFloat32, {rows, kAny}, "(B, C)", ins, names, f);
+          c_size = ins.back().shape(1);
+          in.log_sigma = input<float>(log_sigma, "log_sigma", Kind::kFloat32, {1, c_size},
+                                      "(1, C)", ins, names, f);
+          if (!deterministic) {
+            in.normals = input<float>(normals, "normals", Kind::kFloat32, {rows, c_size},
+                                      "(B, C)", ins, names, f);
+          }
+        }
+        const py::ssize_t d_size = static_cast<py::ssize_t>(branches.size());
+        const py::ssize_t width = logits_width(branches, f);
+        if (c_size + d_size == 0) {
+          throw py::value_error(std::string(f) +
+                                "(): no action dimensions: pass 'mu' (continuous) or 'branches'.");
+        }
+        if (d_size) {
+          in.logits = input<float>(logits, "logits", Kind::kFloat32, {rows, width}, "(B, L)", ins,
+                                   names, f);
+          if (!action_mask.is_none()) {
+            in.blocked = input<std::uint8_t>(action_mask, "action_mask", Kind::kFlag,
+                                             {rows, width}, "(B, L)", ins, names, f);
+          }
+          if (!deterministic) {
+            in.uniforms = input<float>(uniforms, "uniforms", Kind::kFloat32, {rows, d_size},
+                                       "(B, D)", ins, names, f);
+          }
+        }
+        out.continuous =
+            c_size ? output(continuous, "continuous", {rows, c_size}, "(B, C)", ins, names, outs, f)
+                   : nullptr;
+        out.discrete = d_size ? output<std::int32_t>(discrete, "discrete", {rows, d_size}, "(B, D)",
+                                                     ins, names, outs, f, Kind::kInt32)
+                              : nullptr;
+        out.log_probs =
+            output(log_probs, "log_probs", {rows, c_size + d_size}, "(B, C + D)", ins, names, outs, f);
+        shape.rows = static_cast<std::size_t>(rows);
+        shape.continuous = static_cast<std::size_t>(c_size);
+        shape.branches = branches.data();
+        shape.num_branches = static_cast<std::size_t>(d_size);
+        shape.logits_width = static_cast<std::size_t>(width);
+        py::gil_scoped_release release;
+        mlaf::ppo_head_sample(shape, in, deterministic, out);
+      },
+      py::arg("mu"), py::arg("log_sigma"), py::arg("normals"), py::arg("logits"),
+      py::arg("action_mask"), py::arg("uniforms"), py::arg("branches"), py::arg("deterministic"),
+      py::arg("continuous"), py::arg("discrete"), py::arg("log_probs"), py::arg("entropy"),
+      "Actions from the PPO heads: samples (or the most likely ones), their log-probabilities "
+      "per action dimension and the entropy of each row.");
 }
 
 }  // namespace mlaf_py

@@ -48,6 +48,20 @@ def ppo_head_loss(
     grad_logits: NDArray[np.float32] | None,
     grad_values: NDArray[np.float32],
 ) -> tuple[float, float, float]: ...
+def ppo_head_sample(
+    mu: NDArray[np.float32] | None,
+    log_sigma: NDArray[np.float32] | None,
+    normals: NDArray[np.float32] | None,
+    logits: NDArray[np.float32] | None,
+    action_mask: NDArray[np.bool_] | NDArray[np.uint8] | None,
+    uniforms: NDArray[np.float32] | None,
+    branches: Sequence[int],
+    deterministic: bool,
+    continuous: NDArray[np.float32] | None,
+    discrete: NDArray[np.int32] | None,
+    log_probs: NDArray[np.float32],
+    entropy: NDArray[np.float32],
+) -> None: ...
 def gae_trajectory(
     rewards: NDArray[np.float32],
     values: NDArray[np.float32],

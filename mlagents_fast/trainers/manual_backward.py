@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -143,6 +144,29 @@ class _HeadBuffers:
         return _HeadBuffers(**tensors, **grads, arrays=arrays)
 
 
+@dataclass
+class _SampleBuffers:
+    """Preallocated head outputs and sampled actions for one number of agents."""
+
+    mu: torch.Tensor
+    logits: torch.Tensor
+    continuous: torch.Tensor
+    discrete: torch.Tensor  # int32
+    log_probs: torch.Tensor
+    entropy: torch.Tensor
+    arrays: dict[str, Any]  # numpy views of the tensors above, by name
+
+    @staticmethod
+    def allocate(rows: int, continuous: int, branches: tuple[int, ...]) -> _SampleBuffers:
+        tensors = {
+            "mu": torch.zeros(rows, continuous), "logits": torch.zeros(rows, sum(branches)),
+            "continuous": torch.zeros(rows, continuous),
+            "discrete": torch.zeros(rows, len(branches), dtype=torch.int32),
+            "log_probs": torch.zeros(rows, continuous + len(branches)), "entropy": torch.zeros(rows),
+        }  # fmt: skip
+        return _SampleBuffers(**tensors, arrays={name: t.numpy() for name, t in tensors.items()})
+
+
 class ManualActorCritic:
     """Forward and backward of an `Actor` and `Critic` pair, on their own parameters (no copies)."""
 
@@ -159,6 +183,7 @@ class ManualActorCritic:
         self._kept: _Evaluation | None = None
         self.native_heads = self.value_heads.weight.device.type == "cpu"
         self._head_buffers: dict[int, _HeadBuffers] = {}
+        self._sample_buffers: dict[int, _SampleBuffers] = {}
 
     @staticmethod
     def supports(actor: Actor, critic: Critic) -> bool:
@@ -166,13 +191,43 @@ class ManualActorCritic:
 
     # ------------------------------------------------------------------ inference
     def act(
-        self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False
+        self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None, deterministic: bool = False
     ) -> tuple[torch.Tensor, ActionOutput]:
-        """Values `[S, B]` and sampled actions, as `critic(obs)` and `actor(obs, ...)` give them."""
+        """Values `[S, B]` and sampled actions, as `critic(obs)` and `actor(obs, allowed, ...)`
+        give them; `action_mask` [B, L] is True where a choice is blocked. On the CPU the
+        actions are views of buffers that the next call overwrites."""
         h = self.actor_body.forward(obs)
         h_critic = h if self.shared else self.critic_body.forward(obs)
         values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
-        return values, self.action_model(h, allowed, deterministic)
+        model = self.action_model
+        if not self.native_heads:
+            branches = sum(model.branches)
+            allowed = (
+                torch.ones(h.shape[0], branches, device=h.device)
+                if action_mask is None
+                else torch.from_numpy(~action_mask).to(h.device, torch.float32)
+            )
+            return values, model(h, allowed, deterministic)
+        rows = h.shape[0]
+        out = self._sample_buffers.get(rows)
+        if out is None:
+            out = self._sample_buffers[rows] = _SampleBuffers.allocate(rows, model.continuous_size,
+                                                                       model.branches)  # fmt: skip
+        c, d = model.continuous_size, len(model.branches)
+        # Draws in the order the torch action model takes them: normals, then uniforms.
+        normals = torch.randn(rows, c).numpy() if c and not deterministic else None
+        uniforms = torch.rand(rows, d).numpy() if d and not deterministic else None
+        if c:
+            _linear_into(model.mu, h, out.mu)
+        if d:
+            _linear_into(model.logits, h, out.logits)
+        _native.ppo_head_sample(
+            out.arrays["mu"] if c else None, model.log_sigma.detach().numpy() if c else None, normals,
+            out.arrays["logits"] if d else None, action_mask, uniforms, model.branches, deterministic,
+            out.arrays["continuous"] if c else None, out.arrays["discrete"] if d else None,
+            out.arrays["log_probs"], out.arrays["entropy"],
+        )  # fmt: skip
+        return values, ActionOutput(out.continuous, out.discrete, out.log_probs, out.entropy)
 
     # ------------------------------------------------------------------ training
     @torch.no_grad()

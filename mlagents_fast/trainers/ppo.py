@@ -169,11 +169,10 @@ class PPOTrainer:
         for index, normalizer in self.normalizers.items():
             normalizer.update(batch.obs[index])
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
-        allowed = self._allowed(batch.action_mask)
         self._take_finished_update()
         if self.normalizers and self.t == 0:
             self._sync_normalizers(self.acting_actor, self.acting_critic)
-        values, out = self._forward(obs, allowed)
+        values, out = self._forward(obs, batch.action_mask)
         if self.t == self.steps_per_rollout and not self.training:
             self.t = 0
         if self.t == self.steps_per_rollout:
@@ -182,7 +181,7 @@ class PPOTrainer:
             else:
                 self._merge_stats(self.update(values.cpu().numpy(), self.buffer, self.step))
                 self._sync_normalizers(self.actor, self.critic)
-                values, out = self._forward(obs, allowed)
+                values, out = self._forward(obs, batch.action_mask)
             self.t = 0
         t, buf = self.t, self.buffer
         for i, o in enumerate(batch.obs):
@@ -382,15 +381,17 @@ class PPOTrainer:
         return policy_loss, value_loss
 
     # ---------------------------------------------------------------- helpers
-    def _forward(self, obs: list[torch.Tensor], allowed: torch.Tensor) -> tuple[torch.Tensor, ActionOutput]:
+    def _forward(
+        self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None
+    ) -> tuple[torch.Tensor, ActionOutput]:
         """Values and actions for one step of every agent: the one batched forward per step."""
         started = time.perf_counter()
         with torch.inference_mode():
             if self.acting_manual is not None:
-                values, out = self.acting_manual.act(obs, allowed, self.deterministic)
+                values, out = self.acting_manual.act(obs, action_mask, self.deterministic)
             else:
                 values = self.acting_critic(obs)
-                out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
+                out = self.acting_actor(obs, self._allowed(action_mask), deterministic=self.deterministic)
         self.network_seconds += time.perf_counter() - started
         return values, out
 

@@ -28,7 +28,90 @@ inline float surrogate(float log_prob, float old_log_prob, float advantage, floa
   return 0.0f;
 }
 
+// Masked log-softmax of one branch into log_p[0, n); returns its entropy.
+inline float masked_log_softmax(const float* z, const std::uint8_t* blocked, std::size_t n,
+                                float* log_p) {
+  float top = -INFINITY;
+  for (std::size_t j = 0; j < n; ++j) {
+    log_p[j] = (blocked && blocked[j]) ? -kMaskPenalty : z[j];
+    top = std::max(top, log_p[j]);
+  }
+  float total = 0.0f;
+  for (std::size_t j = 0; j < n; ++j) total += std::exp(log_p[j] - top);
+  const float shift = top + std::log(total);
+  float entropy = 0.0f;
+  for (std::size_t j = 0; j < n; ++j) {
+    log_p[j] -= shift;
+    entropy -= std::exp(log_p[j]) * log_p[j];
+  }
+  return entropy;
+}
+
+std::size_t widest_branch(const PPOHeadShape& shape) {
+  std::size_t widest = 0;
+  for (std::size_t k = 0; k < shape.num_branches; ++k)
+    widest = std::max(widest, static_cast<std::size_t>(shape.branches[k]));
+  return widest;
+}
+
 }  // namespace
+
+void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
+                     const PPOSampleOutputs& out) {
+  const std::size_t c_size = shape.continuous, d_size = shape.num_branches;
+  const std::size_t width = shape.logits_width, dims = c_size + d_size;
+  std::vector<float> sigma(c_size), denominator(c_size);
+  float continuous_entropy = 0.0f;
+  for (std::size_t c = 0; c < c_size; ++c) {
+    const float variance = std::exp(2.0f * in.log_sigma[c]);
+    sigma[c] = std::exp(in.log_sigma[c]);
+    denominator[c] = 2.0f * variance + kEpsilon;
+    continuous_entropy += 0.5f * std::log(kTwoPiE * variance + kEpsilon);
+  }
+  std::vector<float> log_p(widest_branch(shape));
+  for (std::size_t b = 0; b < shape.rows; ++b) {
+    float* log_probs = out.log_probs + b * dims;
+    for (std::size_t c = 0; c < c_size; ++c) {
+      const std::size_t i = b * c_size + c;
+      const float mu = in.mu[i];
+      const float x = deterministic ? mu : mu + in.normals[i] * sigma[c];
+      out.continuous[i] = x;
+      log_probs[c] = -(x - mu) * (x - mu) / denominator[c] - (in.log_sigma[c] + kHalfLog2Pi);
+    }
+    float row_entropy = continuous_entropy;
+    std::size_t offset = 0;
+    for (std::size_t k = 0; k < d_size; ++k) {
+      const std::size_t n = static_cast<std::size_t>(shape.branches[k]);
+      const float* z = in.logits + b * width + offset;
+      const std::uint8_t* blocked = in.blocked ? in.blocked + b * width + offset : nullptr;
+      row_entropy += masked_log_softmax(z, blocked, n, log_p.data());
+      std::size_t choice = 0;
+      if (deterministic) {
+        for (std::size_t j = 1; j < n; ++j)
+          if (log_p[j] > log_p[choice]) choice = j;
+      } else {
+        // First choice whose cumulative probability exceeds the draw scaled to the total:
+        // a blocked choice adds nothing to the sum, so it is never the first to exceed it.
+        float total = 0.0f;
+        for (std::size_t j = 0; j < n; ++j) total += std::exp(log_p[j]);
+        const float draw = in.uniforms[b * d_size + k] * total;
+        float cumulative = 0.0f;
+        choice = n - 1;
+        for (std::size_t j = 0; j < n; ++j) {
+          cumulative += std::exp(log_p[j]);
+          if (cumulative > draw) {
+            choice = j;
+            break;
+          }
+        }
+      }
+      out.discrete[b * d_size + k] = static_cast<std::int32_t>(choice);
+      log_probs[c_size + k] = log_p[choice];
+      offset += n;
+    }
+    out.entropy[b] = row_entropy;
+  }
+}
 
 PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, float epsilon,
                         float beta, const PPOHeadGrads& grads) {
@@ -47,10 +130,7 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
     denominator[c] = 2.0f * variance[c] + kEpsilon;
     continuous_entropy += 0.5f * std::log(kTwoPiE * variance[c] + kEpsilon);
   }
-  std::size_t widest = 0;
-  for (std::size_t k = 0; k < d_size; ++k)
-    widest = std::max(widest, static_cast<std::size_t>(shape.branches[k]));
-  std::vector<float> log_p(widest);
+  std::vector<float> log_p(widest_branch(shape));
 
   double policy_sum = 0.0, entropy_sum = 0.0;
   for (std::size_t b = 0; b < rows; ++b) {
@@ -73,20 +153,7 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
       const float* z = in.logits + b * width + offset;
       const std::uint8_t* blocked = in.blocked ? in.blocked + b * width + offset : nullptr;
       float* grad = grads.logits + b * width + offset;
-      // log-softmax of the masked logits, as torch computes it (shift by the maximum).
-      float top = -INFINITY;
-      for (std::size_t j = 0; j < n; ++j) {
-        log_p[j] = (blocked && blocked[j]) ? -kMaskPenalty : z[j];
-        top = std::max(top, log_p[j]);
-      }
-      float total = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) total += std::exp(log_p[j] - top);
-      const float shift = top + std::log(total);
-      float entropy = 0.0f;
-      for (std::size_t j = 0; j < n; ++j) {
-        log_p[j] -= shift;
-        entropy -= std::exp(log_p[j]) * log_p[j];
-      }
+      const float entropy = masked_log_softmax(z, blocked, n, log_p.data());
       const std::size_t choice = static_cast<std::size_t>(in.discrete[b * d_size + k]);
       const float g =
           surrogate(log_p[choice], old[c_size + k], advantage, epsilon, policy_scale, policy_sum);

@@ -3,9 +3,11 @@ over the same modules: same log-probabilities, entropy, values, actions and grad
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from mlagents_fast import _native
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 from mlagents_fast.trainers.flat_adam import FlatAdam
@@ -109,19 +111,36 @@ def test_gradients_match_autograd(case: str, seed: int) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_act_matches_the_modules(case: str) -> None:
+@pytest.mark.parametrize("native", [False, True])
+def test_act_matches_the_modules(case: str, native: bool) -> None:
     spec, actor, critic, _ = _networks(case, 0)
     obs, allowed, _, _ = _batch(spec)
+    branches = spec.action_spec.discrete_branches
+    action_mask = (allowed < 0.5).numpy() if branches else None
     manual = ManualActorCritic(actor, critic)
+    manual.native_heads = native
     with torch.inference_mode():
         for deterministic in (False, True):
             torch.manual_seed(1)
-            values, out = manual.act(obs, allowed, deterministic)
-            torch.manual_seed(1)
-            expected = actor(obs, allowed, deterministic)
+            values, out = manual.act(obs, action_mask, deterministic)
             torch.testing.assert_close(values, critic(obs))
-            for name in ("continuous", "discrete", "log_probs", "entropy"):
-                torch.testing.assert_close(getattr(out, name), getattr(expected, name))
+            # The log-probabilities and entropy are those of the chosen actions under the policy.
+            log_probs, entropy = actor.evaluate(obs, allowed, out.continuous, out.discrete.long())
+            torch.testing.assert_close(out.log_probs, log_probs)
+            torch.testing.assert_close(out.entropy, entropy)
+            if branches:
+                assert bool(allowed.gather(1, _flat_choices(out.discrete.long(), branches)).all())
+            if len(branches) <= 1:  # the same random draws, taken the same way
+                torch.manual_seed(1)
+                expected = actor(obs, allowed, deterministic)
+                for name in ("continuous", "discrete", "log_probs", "entropy"):
+                    torch.testing.assert_close(getattr(out, name), getattr(expected, name), check_dtype=False)
+
+
+def _flat_choices(discrete: torch.Tensor, branches: tuple[int, ...]) -> torch.Tensor:
+    """Per-branch choices as column indices into the concatenated logits."""
+    offsets = torch.tensor([0, *branches[:-1]]).cumsum(0)
+    return discrete + offsets
 
 
 def test_visual_and_goal_conditioned_networks_are_not_covered() -> None:
@@ -142,3 +161,31 @@ def test_backward_needs_an_evaluate() -> None:
     _, actor, critic, _ = _networks("discrete", 0)
     with pytest.raises(RuntimeError, match="evaluate"):
         ManualActorCritic(actor, critic).backward(torch.zeros(BATCH, 1), 0.0, torch.zeros(1, BATCH))
+
+
+def test_native_heads_reject_bad_input_naming_the_argument() -> None:
+    rows = 4
+    f32 = np.zeros
+    grads = dict(grad_mu=None, grad_log_sigma=None, grad_logits=f32((rows, 3), np.float32),
+                 grad_values=f32((rows, 1), np.float32))  # fmt: skip
+    inputs = dict(mu=None, log_sigma=None, continuous=None, logits=f32((rows, 3), np.float32), action_mask=None,
+                  discrete=np.zeros((rows, 1), np.int32), branches=[3], old_log_probs=f32((rows, 1), np.float32),
+                  advantages=f32(rows, np.float32), values=f32((rows, 1), np.float32),
+                  old_values=f32((1, rows), np.float32), returns=f32((1, rows), np.float32), epsilon=0.2,
+                  beta=0.0)  # fmt: skip
+    _native.ppo_head_loss(**inputs, **grads)  # well-formed: no error
+    bad_choice = np.array([[0], [1], [3], [2]], np.int32)
+    with pytest.raises(ValueError, match=r"discrete\[2, 0\] = 3 is not a choice of a branch of size 3"):
+        _native.ppo_head_loss(**{**inputs, "discrete": bad_choice}, **grads)
+    with pytest.raises(ValueError, match="'discrete' must be a C-contiguous int32"):
+        _native.ppo_head_loss(**{**inputs, "discrete": bad_choice.astype(np.int64)}, **grads)
+    with pytest.raises(ValueError, match=r"'logits' must be .* shape \(B, L\) = \(4, 3\)"):
+        _native.ppo_head_loss(**{**inputs, "logits": f32((rows, 6), np.float32)[:, ::2]}, **grads)
+    with pytest.raises(ValueError, match=r"branches\[0\] must be at least 1"):
+        _native.ppo_head_loss(**{**inputs, "branches": [0]}, **grads)
+    with pytest.raises(ValueError, match="'grad_values' shares memory with input 'values'"):
+        _native.ppo_head_loss(**inputs, **{**grads, "grad_values": inputs["values"]})
+    with pytest.raises(ValueError, match="'uniforms' must be"):
+        _native.ppo_head_sample(None, None, None, inputs["logits"], None, None, [3], False, None,
+                                np.zeros((rows, 1), np.int32), f32((rows, 1), np.float32),
+                                f32(rows, np.float32))  # fmt: skip

@@ -60,4 +60,27 @@ struct PPOLosses {
 PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, float epsilon,
                         float beta, const PPOHeadGrads& grads);
 
+// Acting: sample (or, `deterministic`, take the most likely) actions from the same heads.
+// Continuous: mu + normals * sigma (normals [B, C] standard normal draws). Discrete: the
+// inverse transform of one uniform draw in [0, 1) per branch (uniforms [B, D]) on the
+// cumulative softmax, never a blocked choice; deterministic takes the first largest logit.
+struct PPOSampleInputs {
+  const float* mu = nullptr;              // [B, C]
+  const float* log_sigma = nullptr;       // [C]
+  const float* normals = nullptr;         // [B, C], unused when deterministic
+  const float* logits = nullptr;          // [B, L]
+  const std::uint8_t* blocked = nullptr;  // [B, L] or nullptr
+  const float* uniforms = nullptr;        // [B, D], unused when deterministic
+};
+
+struct PPOSampleOutputs {
+  float* continuous = nullptr;        // [B, C] unclipped
+  std::int32_t* discrete = nullptr;   // [B, D]
+  float* log_probs = nullptr;         // [B, C + D]
+  float* entropy = nullptr;           // [B]
+};
+
+void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
+                     const PPOSampleOutputs& out);
+
 }  // namespace mlaf
