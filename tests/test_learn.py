@@ -149,4 +149,5 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert "Learning was interrupted" in output
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
-    assert status["Basic"]["final_checkpoint"]["steps"] > 200 and (run / "Basic.onnx").is_file()
+    # At least the steps of the checkpoint we waited for (equal when the signal lands right after it).
+    assert status["Basic"]["final_checkpoint"]["steps"] >= 200 and (run / "Basic.onnx").is_file()
