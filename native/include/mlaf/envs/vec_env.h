@@ -34,6 +34,8 @@ struct StepArrays {
   std::vector<std::uint8_t> action_mask;  // [slots, mask_width], 1 = not allowed
   std::vector<float> episode_return;
   std::vector<std::int32_t> episode_length;
+  std::vector<std::int32_t> group_id;     // 0 = no group; written by environments with groups
+  std::vector<float> group_reward;
   std::vector<float> continuous;          // [slots, continuous_size], written by the caller
   std::vector<std::int32_t> discrete;     // [slots, branches], written by the caller
 };
