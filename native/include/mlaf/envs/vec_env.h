@@ -7,6 +7,8 @@
 //  - send(ids) / recv(n): EnvPool-style asynchronous stepping; the listed copies are
 //    stepped by the workers and recv returns the first n that finished. A copy must not
 //    have its actions rewritten while it is in flight.
+// Environments whose agents are independent run as VecEnvOf<Env>; one whose agents are
+// coupled (MultiAgentEnvironment's groups, multi_agent.h) subclasses VecEnv itself.
 #pragma once
 
 #include <atomic>
