@@ -112,6 +112,14 @@ void bind_envs(py::module_& m) {
         VecEnv& e = self.cast<VecEnv&>();
         return view(self, e.arrays().episode_length, {e.num_slots()}, py::dtype::of<std::int32_t>());
       })
+      .def_property_readonly("group_id", [](py::object self) {
+        VecEnv& e = self.cast<VecEnv&>();
+        return view(self, e.arrays().group_id, {e.num_slots()}, py::dtype::of<std::int32_t>());
+      })
+      .def_property_readonly("group_reward", [](py::object self) {
+        VecEnv& e = self.cast<VecEnv&>();
+        return view(self, e.arrays().group_reward, {e.num_slots()}, py::dtype::of<float>());
+      })
       .def_property_readonly("continuous_actions", [](py::object self) {
         VecEnv& e = self.cast<VecEnv&>();
         return view(self, e.arrays().continuous, {e.num_slots(), e.info().continuous_size}, py::dtype::of<float>());

@@ -131,6 +131,8 @@ class NativeVecEnv:
     action_mask: NDArray[np.bool_]
     episode_return: NDArray[np.float32]
     episode_length: NDArray[np.int32]
+    group_id: NDArray[np.int32]
+    group_reward: NDArray[np.float32]
     continuous_actions: NDArray[np.float32]
     discrete_actions: NDArray[np.int32]
     in_flight: int

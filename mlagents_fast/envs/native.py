@@ -18,7 +18,15 @@ from numpy.typing import NDArray
 from mlagents_fast._native import NativeVecEnv, native_env_names
 from mlagents_fast.envs.parameters import parse_parameters
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
-from mlagents_fast.spec import ActionError, ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec, ObservationType
+from mlagents_fast.spec import (
+    ActionError,
+    ActionSpec,
+    ActionTuple,
+    BehaviorSpec,
+    DimensionProperty,
+    ObservationSpec,
+    ObservationType,
+)
 
 # Sampler kinds as the native side numbers them (mlaf::envs::SamplerKind).
 _SAMPLER_KIND = {"constant": 0, "uniform": 1, "gaussian": 2, "multirangeuniform": 3}
@@ -32,13 +40,31 @@ def _observation_spec(shape: list[int], name: str, goal: bool) -> ObservationSpe
     if len(shape) == 3:
         return ObservationSpec.visual(shape[0], shape[1], shape[2], name=name)
     kind = ObservationType.GOAL_SIGNAL if goal else ObservationType.DEFAULT
+    if len(shape) == 2:  # variable length: (entities, features)
+        dims = (DimensionProperty.VARIABLE_SIZE, DimensionProperty.NONE)
+        return ObservationSpec((shape[0], shape[1]), dims, kind, name)
     return ObservationSpec.vector(shape[0], name=name, observation_type=kind)
 
 
 class NativeVectorEnv(VectorEnv):
-    """`num_envs` copies of the built-in environment `name`, on `num_threads` threads."""
+    """`num_envs` copies of the built-in environment `name`, on `num_threads` threads.
 
-    def __init__(self, name: str, num_envs: int = 1, *, seed: int = 0, num_threads: int = 1, **options: float) -> None:
+    `behavior` renames the behavior and `spec` replaces the behavior spec derived from the
+    native one (same shapes and actions; names, dimension properties and observation types
+    may differ), for wrappers that present a native environment under their own names.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        num_envs: int = 1,
+        *,
+        seed: int = 0,
+        num_threads: int = 1,
+        behavior: str | None = None,
+        spec: BehaviorSpec | None = None,
+        **options: float,
+    ) -> None:
         try:
             self._native = NativeVecEnv(name, num_envs, num_threads, {k: float(v) for k, v in options.items()})
         except (ValueError, TypeError) as error:
@@ -46,7 +72,7 @@ class NativeVectorEnv(VectorEnv):
         native = self._native
         self.name = name
         self.num_envs = num_envs
-        self.behavior = native.behavior
+        self.behavior = behavior or native.behavior
         self.agents_per_env = native.agents_per_env
         self.max_step = native.max_step
         self.decision_period = native.decision_period
@@ -58,7 +84,15 @@ class NativeVectorEnv(VectorEnv):
             )
         )
         action_spec = ActionSpec(native.continuous_size, tuple(native.discrete_branches))
-        self._specs = {self.behavior: BehaviorSpec(observations, action_spec)}
+        native_spec = BehaviorSpec(observations, action_spec)
+        if spec is not None and (
+            [o.shape for o in spec.observation_specs] != [o.shape for o in observations]
+            or spec.action_spec != action_spec
+        ):
+            raise ValueError(
+                f"Cannot make native environment {name!r}: {spec} does not match its shapes {native_spec}."
+            )
+        self._specs = {self.behavior: spec or native_spec}
         slots = native.reward.shape[0]
         self._batch = StepBatch(
             obs=tuple(native.obs),
@@ -68,8 +102,8 @@ class NativeVectorEnv(VectorEnv):
             truncated=native.truncated,
             action_mask=native.action_mask if action_spec.discrete_branches else None,
             agent_id=np.arange(slots, dtype=np.int32),
-            group_id=np.zeros(slots, np.int32),
-            group_reward=np.zeros(slots, np.float32),
+            group_id=native.group_id,
+            group_reward=native.group_reward,
             episode_return=native.episode_return,
             episode_length=native.episode_length,
         )

@@ -2,14 +2,15 @@
 
 - the built-in native environments (`Basic`, `3DBall`, `CartPole`, ...);
 - `gym:<id>` for a gymnasium environment (through the shared-memory stepper or in-process);
-- names registered with `register(name, maker)` (test environments, numba examples, users').
+- ML-Agents' test environments (`SimpleEnvironment`, `MemoryEnvironment`,
+  `MultiAgentEnvironment`), native, with the Python classes' arguments (`brain_names`, ...);
+- names registered with `register(name, maker)` (numba examples, users').
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 from mlagents_fast.envs.native import NativeVectorEnv, native_names
@@ -28,26 +29,13 @@ def register(name: str, maker: Maker) -> None:
     _makers[name] = maker
 
 
-def _python_env(factory: Callable[..., Any], default_brain: str) -> Maker:
-    """A maker running copies of a Python environment in this process (they are cheap)."""
-
-    def make_copies(num_envs: int, seed: int, **kwargs: Any) -> VectorEnv:
-        from mlagents_fast.envs.inprocess import InProcessVectorEnv
-
-        kwargs.setdefault("brain_names", [default_brain])
-        env = InProcessVectorEnv(partial(factory, **kwargs), num_envs, name=default_brain)
-        env.reset(seed)
-        return env
-
-    return make_copies
-
-
 def _register_test_environments() -> None:
-    """ML-Agents' own test environments (one behavior named after the environment by default)."""
-    from mlagents_fast.envs import testing
+    """ML-Agents' own test environments, native (one behavior named after the environment by default)."""
+    from mlagents_fast.envs import native_testing
 
-    for env in (testing.SimpleEnvironment, testing.MemoryEnvironment, testing.MultiAgentEnvironment):
-        register(env.__name__, _python_env(env, env.__name__))
+    register("SimpleEnvironment", native_testing.make_simple)
+    register("MemoryEnvironment", native_testing.make_memory)
+    register("MultiAgentEnvironment", native_testing.make_multi_agent)
 
 
 def registered_names() -> list[str]:

@@ -1,5 +1,12 @@
 """ML-Agents' test environments (trainers/tests/simple_test_envs.py) as `PythonEnv` copies.
 
+These classes are the plain-Python reference of the native test environments
+(native/include/mlaf/envs/simple.h, multi_agent.h), which `make("SimpleEnvironment", ...)`
+runs: a parity test steps both side by side and compares every observation, reward,
+flag, mask and group reward. They draw from the native generator's Python port and
+round as the native code does (rewards and returns in float32), so the two agree bit
+for bit. They also serve tests that want one copy on hand-allocated rows.
+
 The game: each agent has one position per action dimension, starting at 0 and clamped
 to [-1, 1], and a goal of -1 or +1 drawn per episode. Every observation is filled with
 the goal. A continuous action moves its position by the action clamped to
@@ -11,23 +18,25 @@ SUCCESS_REWARD * position * goal. There is no step limit, as in ML-Agents.
 Differences from ML-Agents, where our contract has no equivalent:
 - ML-Agents hands an agent a new agent id after each episode; a slot keeps its index
   here (the stepper writes agent ids) and episode boundaries come from `terminated`.
-- Goals come from `random.Random(seed)` (the `seed` argument, or `reset(seed=...)`), not
-  from a hash of the constructor arguments.
+- Goals come from the xoshiro generator of `mlagents_fast.envs.reference.rng`: brain
+  name b of copy c reset with `seed` draws from `Rng(mix(behavior_seed(seed, b), c))`,
+  as native copy c of behavior b does; not from a hash of the constructor arguments.
 """
 
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast.demo_io import DemonstrationMeta, DemonstrationWriter
+from mlagents_fast.envs.composite import behavior_seed
 from mlagents_fast.envs.python_env import PythonEnv
-from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.envs.reference.rng import Rng, mix
+from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import (
     ActionSpec,
     ActionTuple,
@@ -44,7 +53,7 @@ STEP_SIZE = 0.2
 TIME_PENALTY = 0.01
 MIN_STEPS = int(1.0 / STEP_SIZE) + 1
 SUCCESS_REWARD = 1.0 + MIN_STEPS * TIME_PENALTY  # an optimal episode still returns about 1
-GROUP_ID = 1  # MultiAgentEnvironment puts all its agents in this group
+GROUP_ID = 1  # MultiAgentEnvironment puts the agents of copy c in group GROUP_ID + c
 
 
 def make_observation_specs(
@@ -80,14 +89,14 @@ class _Mover:
     positions: list[float]
     goal: int = 1
     step_count: int = 0  # position updates: ML-Agents counts one per action dimension, not per step
-    episode_return: float = 0.0
+    episode_return: np.float32 = field(default_factory=lambda: np.float32(0.0))
     episode_length: int = 0
 
-    def restart(self, rng: random.Random) -> None:
-        self.goal = rng.choice((-1, 1))
+    def restart(self, rng: Rng) -> None:
+        self.goal = -1 if rng.below(2) == 0 else 1
         self.positions = [0.0] * len(self.positions)
         self.step_count = 0
-        self.episode_return = 0.0
+        self.episode_return = np.float32(0.0)
         self.episode_length = 0
 
     def move(self, deltas: Sequence[float], step_size: float) -> bool:
@@ -101,7 +110,10 @@ class _Mover:
     def reward(self, done: bool) -> float:
         if not done:
             return -TIME_PENALTY
-        return sum(SUCCESS_REWARD * p * self.goal / len(self.positions) for p in self.positions)
+        total = 0.0  # summed left to right, as the native code does (not with sum()'s compensation)
+        for p in self.positions:
+            total += SUCCESS_REWARD * p * self.goal / len(self.positions)
+        return total
 
 
 def _deltas(actions: ActionTuple, row: int) -> list[float]:
@@ -130,6 +142,8 @@ class SimpleEnvironment(PythonEnv):
 
     `action_sizes` is (continuous size, number of discrete branches of size 2).
     `final_rewards[name]` lists the return of every finished episode, as in ML-Agents.
+    `copy` is the index of this copy among the native copies it mirrors (it picks the
+    generator's seed and, for MultiAgentEnvironment, the group id).
     """
 
     def __init__(
@@ -146,9 +160,11 @@ class SimpleEnvironment(PythonEnv):
         goal_indices: Iterable[int] | None = None,
         *,
         seed: int = 0,
+        copy: int = 0,
     ) -> None:
         self.names = list(brain_names)
         self.step_size = step_size
+        self.copy = copy
         continuous, discrete = action_sizes
         self.action_spec = ActionSpec(continuous, (2,) * discrete)
         specs = make_observation_specs(
@@ -156,7 +172,8 @@ class SimpleEnvironment(PythonEnv):
         )
         self.behavior_spec = BehaviorSpec(specs, self.action_spec)
         self.final_rewards: dict[str, list[float]] = {name: [] for name in self.names}
-        self._rng = random.Random(seed)
+        self._rngs: dict[str, Rng] = {}
+        self._seed(seed)
         self._agents = {name: _Mover([0.0] * (continuous + discrete)) for name in self.names}
 
     @property
@@ -179,11 +196,14 @@ class SimpleEnvironment(PythonEnv):
             np.full((1, self.action_spec.discrete_size), int(goal > 0), np.int32),
         )
 
+    def _seed(self, seed: int) -> None:
+        self._rngs = {name: Rng(mix(behavior_seed(seed, b), self.copy)) for b, name in enumerate(self.names)}
+
     def _obs_value(self, agent: _Mover) -> float:
         return float(agent.goal)
 
-    def _start(self, batch: StepBatch, row: int, agent: _Mover) -> None:
-        agent.restart(self._rng)
+    def _start(self, name: str, batch: StepBatch, row: int, agent: _Mover) -> None:
+        agent.restart(self._rngs[name])
         _fill(batch.obs, row, self._obs_value(agent))
         batch.reward[row] = 0.0
         batch.terminated[row] = batch.truncated[row] = False
@@ -191,9 +211,9 @@ class SimpleEnvironment(PythonEnv):
         if batch.action_mask is not None:
             batch.action_mask[row] = False
 
-    def _write(self, batch: StepBatch, row: int, agent: _Mover, outcome: _Outcome) -> None:
+    def _write(self, name: str, batch: StepBatch, row: int, agent: _Mover, outcome: _Outcome) -> None:
         """Write one agent's step; an ended episode gets its terminal obs and the next one starts."""
-        agent.episode_return += outcome.reward
+        agent.episode_return = np.float32(agent.episode_return + np.float32(outcome.reward))
         agent.episode_length += 1
         batch.reward[row] = outcome.reward
         batch.group_reward[row] = outcome.group_reward
@@ -205,14 +225,14 @@ class SimpleEnvironment(PythonEnv):
             _fill(batch.terminal_obs, row, self._obs_value(agent))
             batch.episode_return[row] = agent.episode_return
             batch.episode_length[row] = agent.episode_length
-            agent.restart(self._rng)
+            agent.restart(self._rngs[name])
         _fill(batch.obs, row, self._obs_value(agent))
 
     def reset(self, out: Mapping[str, StepBatch], seed: int | None = None) -> None:
         if seed is not None:
-            self._rng.seed(seed)
+            self._seed(seed)
         for name in self.names:
-            self._start(out[name], 0, self._agents[name])
+            self._start(name, out[name], 0, self._agents[name])
 
     def step(self, actions: Mapping[str, ActionTuple], out: Mapping[str, StepBatch]) -> None:
         for name in self.names:
@@ -220,8 +240,8 @@ class SimpleEnvironment(PythonEnv):
             done = agent.move(_deltas(actions[name], 0), self.step_size)
             outcome = _Outcome(agent.reward(done), done)
             if done:
-                self.final_rewards[name].append(agent.episode_return + outcome.reward)
-            self._write(out[name], 0, agent, outcome)
+                self.final_rewards[name].append(float(np.float32(agent.episode_return + np.float32(outcome.reward))))
+            self._write(name, out[name], 0, agent, outcome)
 
 
 class MemoryEnvironment(SimpleEnvironment):
@@ -239,8 +259,9 @@ class MemoryEnvironment(SimpleEnvironment):
         *,
         num_show_steps: int = 2,
         seed: int = 0,
+        copy: int = 0,
     ) -> None:
-        super().__init__(brain_names, step_size=step_size, action_sizes=action_sizes, seed=seed)
+        super().__init__(brain_names, step_size=step_size, action_sizes=action_sizes, seed=seed, copy=copy)
         self.num_show_steps = num_show_steps
 
     def _obs_value(self, agent: _Mover) -> float:
@@ -248,14 +269,15 @@ class MemoryEnvironment(SimpleEnvironment):
 
 
 class MultiAgentEnvironment(SimpleEnvironment):
-    """`num_agents` agents per brain name in one behavior and one group (group id 1).
+    """`num_agents` agents per brain name in one behavior and one group (group id GROUP_ID + copy).
 
-    Each agent plays its own game. An agent that finishes before the others ends its
-    episode with reward min(-TIME_PENALTY, reward) and sits out: ML-Agents stops asking
-    it for decisions, while here its slot keeps its next episode's first observation,
-    its actions are ignored and its reward is 0 until the whole group has finished
-    (`waiting(name)` tells which slots sit out). The agent that finishes last gets reward
-    0 and carries its reward as the group reward; then every agent plays again.
+    Each agent plays its own game, in slot order. An agent that finishes before the
+    others ends its episode with reward min(-TIME_PENALTY, reward), starts its next one at
+    once and sits out: ML-Agents stops asking it for decisions, while here its slot keeps
+    its next episode's first observation, its actions are ignored and its reward is 0
+    until the whole group has finished (`waiting(name)` tells which slots sit out). The
+    agent that finishes last gets reward 0 and carries its reward as the group reward;
+    then every agent plays again. Goals are drawn in the order agents finish.
     `final_rewards[name]` lists each agent's reward on the step it finished, as in ML-Agents.
     """
 
@@ -274,6 +296,7 @@ class MultiAgentEnvironment(SimpleEnvironment):
         goal_indices: Iterable[int] | None = None,
         *,
         seed: int = 0,
+        copy: int = 0,
     ) -> None:
         super().__init__(
             brain_names,
@@ -287,6 +310,7 @@ class MultiAgentEnvironment(SimpleEnvironment):
             action_sizes,
             goal_indices,
             seed=seed,
+            copy=copy,
         )
         self.num_agents = num_agents
         size = action_sizes[0] + action_sizes[1]
@@ -314,19 +338,19 @@ class MultiAgentEnvironment(SimpleEnvironment):
 
     def reset(self, out: Mapping[str, StepBatch], seed: int | None = None) -> None:
         if seed is not None:
-            self._rng.seed(seed)
+            self._seed(seed)
         for name in self.names:
             batch = out[name]
-            batch.group_id[:] = GROUP_ID
+            batch.group_id[:] = GROUP_ID + self.copy
             self._waiting[name][:] = False
             for row, agent in enumerate(self._groups[name]):
-                self._start(batch, row, agent)
+                self._start(name, batch, row, agent)
 
     def step(self, actions: Mapping[str, ActionTuple], out: Mapping[str, StepBatch]) -> None:
         for name in self.names:
             batch, waiting = out[name], self._waiting[name]
             for row, agent in enumerate(self._groups[name]):
-                self._write(batch, row, agent, self._agent_outcome(name, row, agent, actions[name]))
+                self._write(name, batch, row, agent, self._agent_outcome(name, row, agent, actions[name]))
             if waiting.all():
                 waiting[:] = False  # every agent already started its next episode when it finished
 
@@ -363,8 +387,29 @@ class UnexpectedExceptionEnvironment(SimpleEnvironment):
         raise self.to_raise() if isinstance(self.to_raise, type) else self.to_raise
 
 
+class GoalFollower:
+    """The optimal policy of these environments, read from the observations of a VectorEnv.
+
+    Every action dimension takes a full step toward the goal the observations show; while
+    MemoryEnvironment hides it (observations 0), the last goal shown is remembered.
+    """
+
+    def __init__(self) -> None:
+        self._goals: dict[str, NDArray[np.float32]] = {}
+
+    def __call__(self, env: VectorEnv, behavior: str) -> ActionTuple:
+        """Writes the actions of `behavior` into `env.actions(behavior)` and returns them."""
+        batch, actions = env.batch(behavior), env.actions(behavior)
+        shown = batch.obs[0].reshape(batch.reward.shape[0], -1)[:, 0]
+        goals = self._goals.setdefault(behavior, np.ones_like(shown))
+        np.copyto(goals, np.sign(shown), where=shown != 0)
+        actions.continuous[:] = goals[:, None]
+        actions.discrete[:] = (goals > 0)[:, None]
+        return actions
+
+
 def record_demonstrations(
-    env: SimpleEnvironment | Callable[[], SimpleEnvironment],
+    env: SimpleEnvironment | VectorEnv | Callable[[], SimpleEnvironment | VectorEnv],
     n_demos: int,
     path: str | os.PathLike[str],
     behavior: str | None = None,
@@ -372,23 +417,35 @@ def record_demonstrations(
 ) -> DemonstrationMeta:
     """Play the optimal policy and write `n_demos` records of one behavior to a `.demo` file.
 
-    A record is the observation an agent decided on, the reward since its previous
-    decision and the action it took; an episode's end adds a `done` record with the final
-    observation and reward (the Unity recorder's layout). Returns the header written.
+    `env` is a native test environment (`make("SimpleEnvironment", ...)`), a Python copy,
+    or a function building either. The first agent of `behavior` (default: the first
+    behavior) is recorded. A record is the observation an agent decided on, the reward
+    since its previous decision and the action it took; an episode's end adds a `done`
+    record with the final observation and reward (the Unity recorder's layout). Returns
+    the header written.
     """
-    env = env if isinstance(env, SimpleEnvironment) else env()
-    name = behavior or env.names[0]
-    batches = {n: StepBatch.allocate(env.behavior_spec, env.agents_per_env[n]) for n in env.names}
-    env.reset(batches, seed)
-    batch = batches[name]
+    from mlagents_fast.envs.inprocess import InProcessVectorEnv
+
+    made = env if isinstance(env, (SimpleEnvironment, VectorEnv)) else env()
+    if isinstance(made, SimpleEnvironment):
+        copy = made
+        vector: VectorEnv = InProcessVectorEnv(lambda: copy, 1, name=type(copy).__name__)
+    else:
+        vector = made
+    name = behavior or next(iter(vector.behavior_specs))
+    vector.reset(seed)
+    policy = GoalFollower()
+    batch = vector.batch(name)
     reward = 0.0  # reward reported with the next decision record
-    with DemonstrationWriter(path, name, env.behavior_spec) as writer:
+    with DemonstrationWriter(path, name, vector.behavior_specs[name]) as writer:
         while writer.number_steps < n_demos:
-            actions = {n: env.optimal_actions(n) for n in env.names}
+            for other in vector.behavior_specs:
+                policy(vector, other)
+            actions = vector.actions(name)
             mask = None if batch.action_mask is None else batch.action_mask[0].copy()
-            action_row = (actions[name].continuous[0], actions[name].discrete[0])
+            action_row = (actions.continuous[0].copy(), actions.discrete[0].copy())
             writer.record([o[0] for o in batch.obs], *action_row, reward=reward, action_mask=mask)
-            env.step(actions, batches)
+            vector.step()
             reward = float(batch.reward[0])
             ended, truncated = bool(batch.terminated[0] or batch.truncated[0]), bool(batch.truncated[0])
             if ended and writer.number_steps < n_demos:

@@ -6,6 +6,8 @@
 #include "mlaf/envs/basic.h"
 #include "mlaf/envs/cartpole.h"
 #include "mlaf/envs/gridworld.h"
+#include "mlaf/envs/multi_agent.h"
+#include "mlaf/envs/simple.h"
 #include "mlaf/envs/vec_env.h"
 
 namespace mlaf::envs {
@@ -54,7 +56,10 @@ double Sampler::draw() {
   return 0.0;
 }
 
-std::vector<std::string> native_env_names() { return {"3DBall", "3DBallHard", "Basic", "CartPole", "GridWorld"}; }
+std::vector<std::string> native_env_names() {
+  return {"3DBall",          "3DBallHard", "Basic", "CartPole", "GridWorld", "MemoryEnvironment", "MultiAgentEnvironment",
+          "SimpleEnvironment"};
+}
 
 std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& options, int num_envs,
                                      int num_threads) {
@@ -67,6 +72,15 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<Ball3D>>(Ball3D(options, true), num_envs, num_threads);
   }
   if (name == "GridWorld") return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
+  if (name == "SimpleEnvironment") {
+    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kSimple), num_envs, num_threads);
+  }
+  if (name == "MemoryEnvironment") {
+    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kMemory), num_envs, num_threads);
+  }
+  if (name == "MultiAgentEnvironment") {
+    return std::make_unique<MultiAgentVecEnv>(Simple(options, Simple::Variant::kMultiAgent), num_envs, num_threads);
+  }
   std::string list;
   for (const std::string& n : native_env_names()) list += (list.empty() ? "" : ", ") + n;
   throw std::invalid_argument("There is no native environment '" + name + "'; the built-in ones are: " + list + ".");

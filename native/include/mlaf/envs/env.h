@@ -32,7 +32,7 @@ namespace mlaf::envs {
 
 // Unity's default fixed time step (Time.fixedDeltaTime).
 constexpr double kFixedDeltaTime = 0.02;
-constexpr int kMaxObservations = 4;
+constexpr int kMaxObservations = 8;
 constexpr int kMaxParameters = 16;
 
 struct ObservationInfo {

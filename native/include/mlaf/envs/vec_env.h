@@ -7,6 +7,8 @@
 //  - send(ids) / recv(n): EnvPool-style asynchronous stepping; the listed copies are
 //    stepped by the workers and recv returns the first n that finished. A copy must not
 //    have its actions rewritten while it is in flight.
+// Environments whose agents are independent run as VecEnvOf<Env>; one whose agents are
+// coupled (MultiAgentEnvironment's groups, multi_agent.h) subclasses VecEnv itself.
 #pragma once
 
 #include <atomic>
@@ -34,6 +36,8 @@ struct StepArrays {
   std::vector<std::uint8_t> action_mask;  // [slots, mask_width], 1 = not allowed
   std::vector<float> episode_return;
   std::vector<std::int32_t> episode_length;
+  std::vector<std::int32_t> group_id;     // 0 = no group; written by environments with groups
+  std::vector<float> group_reward;
   std::vector<float> continuous;          // [slots, continuous_size], written by the caller
   std::vector<std::int32_t> discrete;     // [slots, branches], written by the caller
 };
