@@ -64,6 +64,10 @@ class _Body:
     def __init__(self, body: NetworkBody, layers: list[nn.Linear]) -> None:
         self.processors = [p for p in body.processors if isinstance(p, VectorInput)]
         self.layers = layers
+        # The parameter objects themselves (updated in place by the optimizer and by
+        # load_state_dict), held here to skip nn.Module's attribute lookup on every call.
+        self.weights = [layer.weight for layer in layers]
+        self.biases = [layer.bias for layer in layers]
 
     def encode(self, obs: list[torch.Tensor]) -> torch.Tensor:
         encoded = []
@@ -77,8 +81,8 @@ class _Body:
 
     def forward(self, obs: list[torch.Tensor], keep: _BodyPass | None = None) -> torch.Tensor:
         h = self.encode(obs)
-        for layer in self.layers:
-            z = F.linear(h, layer.weight, layer.bias)
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            z = F.linear(h, weight, bias)
             if keep is not None:
                 keep.inputs.append(h)
                 keep.pre_activations.append(z)
@@ -94,7 +98,7 @@ class _Body:
             grad = silu_backward(grad, kept.pre_activations[i])
             _linear_param_grads(layer, grad, kept.inputs[i])
             if i:
-                grad = torch.mm(grad, layer.weight)
+                grad = torch.mm(grad, self.weights[i])
 
 
 def _linear_into(layer: nn.Linear, inputs: torch.Tensor, out: torch.Tensor) -> None:

@@ -202,7 +202,8 @@ class PPOTrainer:
             assert batch.action_mask is not None
             buf["action_mask"][t] = batch.action_mask
             actions.discrete[...] = chosen
-        self.stats["Policy/Entropy"].append(float(out.entropy.mean()))
+        entropy = out.entropy.cpu().numpy()
+        self.stats["Policy/Entropy"].append(float(entropy.sum()) / entropy.size)
 
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes)."""
