@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 from machine import cpu_model, load_1min
 
+from mlagents_fast import _native
+
 NATIVE = "native"
 REFERENCE = "reference:"
 
@@ -42,7 +44,7 @@ def machine() -> dict[str, str]:
         "cpu_model": cpu_model(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "native_threads": "1",
+        "native_threads": str(_native.kernel_threads()),
         "load_1min": f"{load_1min():.2f}",
     }
 

@@ -55,6 +55,7 @@ _load()
 # Re-exported by name (not through a module attribute) so mypy sees their types.
 from mlagents_fast._ext import _kernels as kernels  # noqa: E402
 from mlagents_fast._ext._kernels import (  # noqa: E402
+    MAX_KERNEL_THREADS,
     NORMALIZER_MIN_VARIANCE,
     GatherPlan,
     NativeVecEnv,
@@ -64,16 +65,20 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     discount_rewards,
     discounted_returns,
     gae,
+    gae_chunks,
     gae_trajectory,
+    kernel_threads,
     native_env_names,
     ppo_head_loss,
     ppo_head_sample,
     sequence_indices,
+    set_kernel_threads,
     shuffled_indices,
     uniform_indices,
 )
 
 __all__ = [
+    "MAX_KERNEL_THREADS",
     "NORMALIZER_MIN_VARIANCE",
     "GatherPlan",
     "NativeBuildError",
@@ -84,12 +89,15 @@ __all__ = [
     "discount_rewards",
     "discounted_returns",
     "gae",
+    "gae_chunks",
     "gae_trajectory",
+    "kernel_threads",
     "kernels",
     "native_env_names",
     "ppo_head_loss",
     "ppo_head_sample",
     "sequence_indices",
+    "set_kernel_threads",
     "shuffled_indices",
     "uniform_indices",
 ]

@@ -1,5 +1,7 @@
 // Glue for native/include/mlaf/gae.h.
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "checks.h"
 #include "mlaf/gae.h"
@@ -11,60 +13,87 @@ struct Rollout {
   mlaf::RolloutShape shape{};
   mlaf::RolloutInputs inputs{};
   py::array gammas;
+  float single_gamma = 0.0f;  // a Python float given for a single signal
+  const float* gamma_ptr = nullptr;
+  bool single = false;  // [T, N] arrays: one signal, no leading S dimension
 };
 
+// Shape of a per-signal array: (S, T, N), or (T, N) for a single-signal call.
+std::vector<py::ssize_t> per_signal(const Rollout& ro, std::initializer_list<py::ssize_t> rest) {
+  std::vector<py::ssize_t> dims;
+  if (!ro.single) dims.push_back(static_cast<py::ssize_t>(ro.shape.signals));
+  dims.insert(dims.end(), rest);
+  return dims;
+}
+
 // Checks every input of gae()/discounted_returns() and returns raw views.
+// rewards of shape (T, N) make a single-signal call: every per-signal array
+// then drops its leading S dimension, and gammas may be a Python float.
 Rollout check_rollout(const char* func, const py::handle& rewards, const py::handle& values,
                       const py::handle& terminated, const py::handle& truncated,
                       const py::handle& bootstrap, const py::handle& truncated_values,
                       const py::handle& gammas, bool needs_values) {
-  auto r = require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny, kAny}, "(S, T, N)");
-  const py::ssize_t s = r.shape(0), t = r.shape(1), n = r.shape(2);
   Rollout out;
+  out.single = py::isinstance<py::array>(rewards) &&
+               py::reinterpret_borrow<py::array>(rewards).ndim() == 2;
+  const char* sig = out.single ? "(T, N)" : "(S, T, N)";
+  auto r = out.single ? require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny}, sig)
+                      : require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny, kAny}, sig);
+  const py::ssize_t s = out.single ? 1 : r.shape(0);
+  const py::ssize_t t = r.shape(out.single ? 0 : 1), n = r.shape(out.single ? 1 : 2);
   out.shape = {static_cast<std::size_t>(s), static_cast<std::size_t>(t),
                static_cast<std::size_t>(n)};
   out.inputs.rewards = static_cast<const float*>(r.data());
   if (needs_values) {
     out.inputs.values = static_cast<const float*>(
-        require(values, func, "values", Kind::kFloat32, {s, t, n}, "(S, T, N)").data());
+        require(values, func, "values", Kind::kFloat32, per_signal(out, {t, n}), sig).data());
   }
   auto term = require(terminated, func, "terminated", Kind::kFlag, {t, n}, "(T, N)");
   auto trunc = require(truncated, func, "truncated", Kind::kFlag, {t, n}, "(T, N)");
   out.inputs.terminated = static_cast<const std::uint8_t*>(term.data());
   out.inputs.truncated = static_cast<const std::uint8_t*>(trunc.data());
   out.inputs.bootstrap = static_cast<const float*>(
-      require(bootstrap, func, "bootstrap_values", Kind::kFloat32, {s, n}, "(S, N)").data());
+      require(bootstrap, func, "bootstrap_values", Kind::kFloat32, per_signal(out, {n}),
+              out.single ? "(N,)" : "(S, N)")
+          .data());
   if (!truncated_values.is_none()) {
     out.inputs.truncated_values = static_cast<const float*>(
-        require(truncated_values, func, "truncated_values", Kind::kFloat32, {s, t, n}, "(S, T, N)")
+        require(truncated_values, func, "truncated_values", Kind::kFloat32,
+                per_signal(out, {t, n}), sig)
             .data());
   } else {
     if (mlaf::any_flag_set(out.inputs.truncated, static_cast<std::size_t>(t * n))) {
       throw py::value_error(std::string(func) +
                             "(): 'truncated' marks interrupted episodes, which bootstrap from "
                             "the value of their final observation, but 'truncated_values' "
-                            "was not given; pass the (S, T, N) float32 values of those final "
-                            "observations.");
+                            "was not given; pass the " +
+                            sig + " float32 values of those final observations.");
     }
   }
-  out.gammas = require(gammas, func, "gammas", Kind::kFloat32, {s}, "(S,)");
-  const auto* g = static_cast<const float*>(out.gammas.data());
+  if (out.single && PyFloat_Check(gammas.ptr())) {
+    out.single_gamma = static_cast<float>(PyFloat_AS_DOUBLE(gammas.ptr()));
+    out.gamma_ptr = &out.single_gamma;
+  } else {
+    out.gammas = require(gammas, func, "gammas", Kind::kFloat32, {s}, "(S,)");
+    out.gamma_ptr = static_cast<const float*>(out.gammas.data());
+  }
   for (py::ssize_t i = 0; i < s; ++i) {
-    if (!(g[i] >= 0.0f && g[i] <= 1.0f)) {
+    const float g = out.gamma_ptr[i];
+    if (!(g >= 0.0f && g <= 1.0f)) {
       throw py::value_error(std::string(func) + "(): gammas[" + std::to_string(i) +
-                            "] must lie in [0, 1]; got " + std::to_string(g[i]) + ".");
+                            "] must lie in [0, 1]; got " + std::to_string(g) + ".");
     }
   }
   return out;
 }
 
 float* checked_output(const py::handle& obj, const char* func, const char* name,
-                      const mlaf::RolloutShape& shape, const std::vector<py::array>& inputs,
+                      const Rollout& ro, const std::vector<py::array>& inputs,
                       const std::vector<const char*>& input_names) {
   auto a = require(obj, func, name, Kind::kFloat32,
-                   {static_cast<py::ssize_t>(shape.signals), static_cast<py::ssize_t>(shape.steps),
-                    static_cast<py::ssize_t>(shape.agents)},
-                   "(S, T, N)");
+                   per_signal(ro, {static_cast<py::ssize_t>(ro.shape.steps),
+                                   static_cast<py::ssize_t>(ro.shape.agents)}),
+                   ro.single ? "(T, N)" : "(S, T, N)");
   if (!a.writeable()) fail(func, name, "a writeable array", "a read-only array");
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].is_none()) require_disjoint(a, name, inputs[i], input_names[i], func);
@@ -79,6 +108,18 @@ py::array as_array_or_none(const py::handle& obj) {
 }  // namespace
 
 void bind_gae(py::module_& m) {
+  m.def(
+      "gae_chunks",
+      [](py::ssize_t signals, py::ssize_t steps, py::ssize_t agents, int threads) {
+        if (signals < 0 || steps < 0 || agents < 0) {
+          throw py::value_error("gae_chunks(): signals, steps and agents must be >= 0.");
+        }
+        return mlaf::gae_chunks({static_cast<std::size_t>(signals), static_cast<std::size_t>(steps),
+                                 static_cast<std::size_t>(agents)},
+                                threads);
+      },
+      py::arg("signals"), py::arg("steps"), py::arg("agents"), py::arg("threads"),
+      "Blocks of agents gae() splits a call of this shape into with `threads` threads.");
   m.def(
       "gae",
       [](py::handle rewards, py::handle values, py::handle terminated, py::handle truncated,
@@ -97,12 +138,12 @@ void bind_gae(py::module_& m) {
                                             as_array_or_none(truncated_values)};
         const std::vector<const char*> names = {"rewards", "values", "bootstrap_values",
                                                 "truncated_values"};
-        float* adv = checked_output(advantages, f, "advantages", ro.shape, ins, names);
-        float* ret = checked_output(returns, f, "returns", ro.shape, ins, names);
+        float* adv = checked_output(advantages, f, "advantages", ro, ins, names);
+        float* ret = checked_output(returns, f, "returns", ro, ins, names);
         auto adv_arr = py::reinterpret_borrow<py::array>(advantages);
         require_disjoint(adv_arr, "advantages", py::reinterpret_borrow<py::array>(returns),
                          "returns", f);
-        const auto* g = static_cast<const float*>(ro.gammas.data());
+        const float* g = ro.gamma_ptr;
         py::gil_scoped_release release;
         mlaf::gae(ro.shape, ro.inputs, g, lambd, adv, ret);
       },
@@ -121,9 +162,9 @@ void bind_gae(py::module_& m) {
         const std::vector<py::array> ins = {py::reinterpret_borrow<py::array>(rewards),
                                             py::reinterpret_borrow<py::array>(bootstrap_values),
                                             as_array_or_none(truncated_values)};
-        float* ret = checked_output(returns, f, "returns", ro.shape, ins,
+        float* ret = checked_output(returns, f, "returns", ro, ins,
                                     {"rewards", "bootstrap_values", "truncated_values"});
-        const auto* g = static_cast<const float*>(ro.gammas.data());
+        const float* g = ro.gamma_ptr;
         py::gil_scoped_release release;
         mlaf::discounted_returns(ro.shape, ro.inputs, g, ret);
       },

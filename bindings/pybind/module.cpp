@@ -2,6 +2,10 @@
 // registers itself from its own *_bindings.cpp file.
 #include <pybind11/pybind11.h>
 
+#include <string>
+
+#include "mlaf/parallel.h"
+
 namespace py = pybind11;
 
 namespace mlaf_py {
@@ -26,4 +30,18 @@ PYBIND11_MODULE(_kernels, m) {
   mlaf_py::bind_indices(m);
   mlaf_py::bind_envs(m);
   mlaf_py::bind_ppo_heads(m);
+  m.attr("MAX_KERNEL_THREADS") = mlaf::kMaxKernelThreads;
+  m.def("kernel_threads", &mlaf::kernel_threads,
+        "Threads a large GAE or gather call is split over, the caller included.");
+  m.def(
+      "set_kernel_threads",
+      [](int threads) {
+        if (threads < 1 || threads > mlaf::kMaxKernelThreads) {
+          throw py::value_error("set_kernel_threads(): threads must lie in [1, " +
+                                std::to_string(mlaf::kMaxKernelThreads) + "]; got " +
+                                std::to_string(threads) + ".");
+        }
+        mlaf::set_kernel_threads(threads);
+      },
+      py::arg("threads"));
 }

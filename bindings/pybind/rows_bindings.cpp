@@ -103,6 +103,12 @@ class GatherPlan {
 
   py::ssize_t capacity() const { return capacity_; }
 
+  std::size_t chunks(py::ssize_t count, int threads) const {
+    if (count < 0) throw py::value_error("GatherPlan.chunks(): count must be >= 0.");
+    return mlaf::gather_chunks(fields_.data(), fields_.size(), static_cast<std::size_t>(count),
+                               threads);
+  }
+
  private:
   mutable std::mutex mutex_;  // gather() is const: it only writes the destinations
   std::vector<mlaf::RowField> fields_;
@@ -186,7 +192,9 @@ void bind_rows(py::module_& m) {
       .def(py::init<const py::list&, const py::list&>(), py::arg("sources"),
            py::arg("destinations"))
       .def("gather", &GatherPlan::gather, py::arg("indices"))
-      .def_property_readonly("capacity", &GatherPlan::capacity);
+      .def_property_readonly("capacity", &GatherPlan::capacity)
+      .def("chunks", &GatherPlan::chunks, py::arg("count"), py::arg("threads"),
+           "Row blocks a gather of `count` rows is split into with `threads` threads.");
 
   py::class_<RowWriter>(m, "RowWriter")
       .def(py::init<const py::list&>(), py::arg("destinations"))

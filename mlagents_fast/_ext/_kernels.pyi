@@ -6,7 +6,11 @@ from numpy.typing import NDArray
 
 SOURCE_HASH: str
 NORMALIZER_MIN_VARIANCE: float
+MAX_KERNEL_THREADS: int
 
+def kernel_threads() -> int: ...
+def set_kernel_threads(threads: int) -> None: ...
+def gae_chunks(signals: int, steps: int, agents: int, threads: int) -> int: ...
 def gae(
     rewards: NDArray[np.float32],
     values: NDArray[np.float32],
@@ -14,7 +18,7 @@ def gae(
     truncated: NDArray[np.bool_] | NDArray[np.uint8],
     bootstrap_values: NDArray[np.float32],
     truncated_values: NDArray[np.float32] | None,
-    gammas: NDArray[np.float32],
+    gammas: NDArray[np.float32] | float,
     lambd: float,
     advantages: NDArray[np.float32],
     returns: NDArray[np.float32],
@@ -25,7 +29,7 @@ def discounted_returns(
     truncated: NDArray[np.bool_] | NDArray[np.uint8],
     bootstrap_values: NDArray[np.float32],
     truncated_values: NDArray[np.float32] | None,
-    gammas: NDArray[np.float32],
+    gammas: NDArray[np.float32] | float,
     returns: NDArray[np.float32],
 ) -> None: ...
 def ppo_head_loss(
@@ -99,6 +103,7 @@ class GatherPlan:
     def gather(self, indices: NDArray[np.int64]) -> None: ...
     @property
     def capacity(self) -> int: ...
+    def chunks(self, count: int, threads: int) -> int: ...
 
 class RowWriter:
     def __init__(self, destinations: list[NDArray[np.generic]]) -> None: ...

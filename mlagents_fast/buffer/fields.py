@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import mmap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,46 @@ def rollout_fields(
     for name in ("rewards", "value_estimates", "truncated_values", "returns"):
         fields[name] = FieldSpec.of((), np.float32, per_signal=True)
     return fields
+
+
+# Every field starts on a cache line, so a row of 16, 32, 64... bytes never straddles
+# two lines and a gather of random rows reads as few lines as the rows need.
+CACHE_LINE = 64
+# Storage of at least this size lies on 2 MiB-aligned memory marked for transparent
+# huge pages: a gather reads rows from all over the buffer, and with 4 KiB pages most
+# of those reads also miss the TLB (measured: 10-20% of a 1024-row gather).
+HUGE_PAGE = 2 << 20
+
+
+def zeros_arena(shapes: Mapping[str, tuple[tuple[int, ...], np.dtype[np.generic]]]) -> dict[str, NDArray[np.generic]]:
+    """Zero-filled arrays of the given shapes and dtypes, carved from one allocation.
+
+    Each array starts on a 64-byte boundary. An arena of 2 MiB or more is an anonymous
+    mapping aligned to 2 MiB and advised for huge pages (where the kernel offers them);
+    a smaller one comes from numpy. The arrays keep the allocation alive.
+    """
+    offsets: dict[str, int] = {}
+    total = 0
+    for name, (shape, dtype) in shapes.items():
+        offsets[name] = total
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        total += -(-nbytes // CACHE_LINE) * CACHE_LINE
+    if total >= HUGE_PAGE:
+        region = mmap.mmap(-1, total + HUGE_PAGE, flags=mmap.MAP_PRIVATE)  # anonymous: zero-filled
+        raw = np.frombuffer(region, np.uint8)
+        start = -raw.ctypes.data % HUGE_PAGE
+        if hasattr(mmap, "MADV_HUGEPAGE"):
+            region.madvise(mmap.MADV_HUGEPAGE, start, total)
+    else:
+        raw = np.zeros(total + CACHE_LINE, np.uint8)
+        start = -raw.ctypes.data % CACHE_LINE
+    arrays: dict[str, NDArray[np.generic]] = {}
+    for name, (shape, dtype) in shapes.items():
+        dt = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        begin = start + offsets[name]
+        arrays[name] = raw[begin : begin + count * dt.itemsize].view(dt).reshape(shape)
+    return arrays
 
 
 def default_allocator(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:

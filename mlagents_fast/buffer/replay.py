@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast import _native
-from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator
+from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator, zeros_arena
 from mlagents_fast.buffer.gather import Batch, Gatherer
 
 
@@ -25,7 +25,7 @@ class ReplayBuffer:
             raise ValueError("ReplayBuffer: per-signal fields are stored one field per signal; use plain fields.")
         self.capacity = capacity
         self.names = list(fields)
-        self.arrays = {name: spec.zeros((capacity,)) for name, spec in fields.items()}
+        self.arrays = zeros_arena({name: ((capacity, *spec.shape), spec.dtype) for name, spec in fields.items()})
         self._writer = _native.RowWriter([self.arrays[n] for n in self.names])
         self._allocator = allocator
         self._gatherers: dict[int, Gatherer] = {}

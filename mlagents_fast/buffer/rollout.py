@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast import _native
-from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator
+from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator, zeros_arena
 from mlagents_fast.buffer.gather import Batch, Gatherer
 
 
@@ -54,10 +54,9 @@ class RolloutBuffer:
             raise ValueError(f"RolloutBuffer: steps and agents must be > 0; got steps={steps}, agents={agents}.")
         self.steps, self.agents, self.signals = steps, agents, tuple(signals)
         self.fields = dict(fields)
-        self.arrays: dict[str, NDArray[np.generic]] = {}
-        for name, spec in self.fields.items():
-            leading = (len(self.signals), steps, agents) if spec.per_signal else (steps, agents)
-            self.arrays[name] = spec.zeros(leading)
+        per_signal, plain = (len(self.signals), steps, agents), (steps, agents)
+        shapes = {n: ((per_signal if f.per_signal else plain) + f.shape, f.dtype) for n, f in fields.items()}
+        self.arrays: dict[str, NDArray[np.generic]] = zeros_arena(shapes)
         self.bootstrap_values = np.zeros((len(self.signals), agents), np.float32)
         self._planes = self._plane_views()
 

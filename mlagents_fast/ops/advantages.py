@@ -36,6 +36,15 @@ def _as_gammas(gammas: float | Sequence[float] | NDArray[np.floating], signals: 
     return array
 
 
+def _native_gammas(
+    gammas: float | Sequence[float] | NDArray[np.floating], rewards: Float32Array
+) -> float | Float32Array:
+    """Gammas as the native call takes them: a float as it is for one signal, else float32 `[S]`."""
+    if rewards.ndim == 2 and type(gammas) is float:
+        return gammas
+    return _as_gammas(gammas, 1 if rewards.ndim == 2 else rewards.shape[0])
+
+
 @overload
 def _lift(array: NDArray[ScalarT], single: bool) -> NDArray[ScalarT]: ...
 @overload
@@ -72,13 +81,12 @@ def gae(
     Returns:
         `(advantages, returns)`, shaped like `rewards`.
     """
-    single = rewards.ndim == 2
     advantages = np.empty_like(rewards) if advantages is None else advantages
     returns = np.empty_like(rewards) if returns is None else returns
+    # The native call takes [T, N] arrays as one signal, and a float gamma for it, as they are.
     _native.gae(
-        _lift(rewards, single), _lift(values, single), terminated, truncated, _lift(bootstrap_values, single),
-        _lift(truncated_values, single), _as_gammas(gammas, 1 if single else rewards.shape[0]), lambd,
-        _lift(advantages, single), _lift(returns, single),
+        rewards, values, terminated, truncated, bootstrap_values, truncated_values,
+        _native_gammas(gammas, rewards), lambd, advantages, returns,
     )  # fmt: skip
     return advantages, returns
 
@@ -94,12 +102,10 @@ def discounted_returns(
     returns: Float32Array | None = None,
 ) -> Float32Array:
     """Discounted sums of rewards with the bootstrapping rules of `gae`, in native code."""
-    single = rewards.ndim == 2
     returns = np.empty_like(rewards) if returns is None else returns
     _native.discounted_returns(
-        _lift(rewards, single), terminated, truncated, _lift(bootstrap_values, single),
-        _lift(truncated_values, single), _as_gammas(gammas, 1 if single else rewards.shape[0]), _lift(returns, single),
-    )  # fmt: skip
+        rewards, terminated, truncated, bootstrap_values, truncated_values, _native_gammas(gammas, rewards), returns
+    )
     return returns
 
 

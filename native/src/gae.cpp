@@ -1,5 +1,8 @@
 #include "mlaf/gae.h"
 
+#include <algorithm>
+
+#include "mlaf/parallel.h"
 #include "mlaf/simd.h"
 
 namespace mlaf {
@@ -43,25 +46,28 @@ MLAF_ALWAYS_INLINE void gae_row(std::size_t agents, const float* __restrict rewa
   }
 }
 
+// `width` agents of rows `stride` agents apart: the pointers point at the
+// first of those agents in step 0.
 template <bool kHasTruncatedValues>
-MLAF_ALWAYS_INLINE void gae_signal(std::size_t steps, std::size_t agents, const float* rewards,
-                                   const float* values, const float* bootstrap,
-                                   const float* truncated_values, const std::uint8_t* terminated,
-                                   const std::uint8_t* truncated, float gamma, float lambd,
-                                   float* advantages, float* returns) {
+MLAF_ALWAYS_INLINE void gae_signal(std::size_t steps, std::size_t stride, std::size_t width,
+                                   const float* rewards, const float* values,
+                                   const float* bootstrap, const float* truncated_values,
+                                   const std::uint8_t* terminated, const std::uint8_t* truncated,
+                                   float gamma, float lambd, float* advantages, float* returns) {
   if (steps == 0) return;
   const float gamma_lambda = gamma * lambd;
   for (std::size_t t = steps; t-- > 0;) {
-    const std::size_t i = t * agents;
+    const std::size_t i = t * stride;
     const float* tv = kHasTruncatedValues ? truncated_values + i : nullptr;
     if (t + 1 == steps) {
-      gae_row<kHasTruncatedValues, false>(agents, rewards + i, values + i, bootstrap, nullptr, tv,
+      gae_row<kHasTruncatedValues, false>(width, rewards + i, values + i, bootstrap, nullptr, tv,
                                           terminated + i, truncated + i, gamma, gamma_lambda,
                                           advantages + i, returns + i);
     } else {
-      gae_row<kHasTruncatedValues, true>(agents, rewards + i, values + i, values + i + agents,
-                                         advantages + i + agents, tv, terminated + i, truncated + i,
-                                         gamma, gamma_lambda, advantages + i, returns + i);
+      gae_row<kHasTruncatedValues, true>(width, rewards + i, values + i, values + i + stride,
+                                         advantages + i + stride, tv, terminated + i,
+                                         truncated + i, gamma, gamma_lambda, advantages + i,
+                                         returns + i);
     }
   }
 }
@@ -88,23 +94,76 @@ MLAF_ALWAYS_INLINE void returns_signal(std::size_t steps, std::size_t agents, co
   }
 }
 
+// Calls of at least this many elements (S * T * N) are split over the kernel
+// threads, by agents: each chunk is a block of columns over every step and
+// signal, and every element is computed exactly as on one thread. Below it a
+// call costs less than waking a helper. Chunks are at least kMinChunkAgents
+// wide (narrower strided blocks lose more to the prefetchers than a second
+// core gains) and start on a 64-byte boundary.
+constexpr std::size_t kMinSplitElements = std::size_t{1} << 16;
+constexpr std::size_t kMinChunkAgents = 256;
+constexpr std::size_t kChunkAlign = 16;
+
+struct GaeCall {
+  const RolloutShape* shape;
+  const RolloutInputs* in;
+  const float* gammas;
+  float lambd;
+  float* advantages;
+  float* returns;
+  std::size_t chunk_agents;
+};
+
 }  // namespace
 
-MLAF_SIMD_CLONES void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
-                          float lambd, float* advantages, float* returns) {
+// Agents [begin, end) of every signal.
+MLAF_SIMD_CLONES void gae_agents(const RolloutShape& shape, const RolloutInputs& in,
+                                 const float* gammas, float lambd, float* advantages,
+                                 float* returns, std::size_t begin, std::size_t end) {
   const std::size_t plane = shape.steps * shape.agents;
+  const std::size_t width = end - begin;
   for (std::size_t s = 0; s < shape.signals; ++s) {
-    const std::size_t o = s * plane;
-    const float* boot = in.bootstrap + s * shape.agents;
+    const std::size_t o = s * plane + begin;
+    const float* boot = in.bootstrap + s * shape.agents + begin;
+    const std::uint8_t* term = in.terminated + begin;
+    const std::uint8_t* trunc = in.truncated + begin;
     if (in.truncated_values != nullptr) {
-      gae_signal<true>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot,
-                       in.truncated_values + o, in.terminated, in.truncated, gammas[s], lambd,
-                       advantages + o, returns + o);
+      gae_signal<true>(shape.steps, shape.agents, width, in.rewards + o, in.values + o, boot,
+                       in.truncated_values + o, term, trunc, gammas[s], lambd, advantages + o,
+                       returns + o);
     } else {
-      gae_signal<false>(shape.steps, shape.agents, in.rewards + o, in.values + o, boot, nullptr,
-                        in.terminated, in.truncated, gammas[s], lambd, advantages + o, returns + o);
+      gae_signal<false>(shape.steps, shape.agents, width, in.rewards + o, in.values + o, boot,
+                        nullptr, term, trunc, gammas[s], lambd, advantages + o, returns + o);
     }
   }
+}
+
+std::size_t gae_chunks(const RolloutShape& shape, int threads) {
+  if (threads <= 1 || shape.signals * shape.steps * shape.agents < kMinSplitElements) return 1;
+  return std::max<std::size_t>(
+      1, std::min(static_cast<std::size_t>(threads), shape.agents / kMinChunkAgents));
+}
+
+void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas, float lambd,
+         float* advantages, float* returns) {
+  const std::size_t chunks = gae_chunks(shape, kernel_threads());
+  if (chunks <= 1) {
+    gae_agents(shape, in, gammas, lambd, advantages, returns, 0, shape.agents);
+    return;
+  }
+  // Equal blocks, rounded up to whole cache lines of float32; the last takes the rest.
+  const std::size_t per = (shape.agents / chunks + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
+  GaeCall call{&shape, &in, gammas, lambd, advantages, returns, per};
+  auto body = [&call](std::size_t c) {
+    const std::size_t agents = call.shape->agents;
+    const std::size_t begin = std::min(agents, c * call.chunk_agents);
+    const std::size_t end = std::min(agents, begin + call.chunk_agents);
+    if (begin < end) {
+      gae_agents(*call.shape, *call.in, call.gammas, call.lambd, call.advantages, call.returns,
+                 begin, end);
+    }
+  };
+  parallel_chunks(chunks, body);
 }
 
 MLAF_SIMD_CLONES void discounted_returns(const RolloutShape& shape, const RolloutInputs& in,

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "mlaf/parallel.h"
 #include "mlaf/simd.h"
 
 namespace mlaf {
@@ -115,11 +116,61 @@ MLAF_ALWAYS_INLINE void gather_wide(const std::uint8_t* src, std::uint8_t* dst, 
   }
 }
 
+// Gathers of at least this many bytes are split over the kernel threads, by
+// rows: chunk c gathers indices [c * rows, (c + 1) * rows) of every field into
+// the same rows of the destinations as on one thread. Smaller gathers cost
+// less than waking a helper. Chunks are at least kMinChunkRows rows.
+constexpr std::size_t kMinSplitBytes = std::size_t{64} << 10;
+constexpr std::size_t kMinChunkRows = 128;
+// Fields a chunk can re-point on the stack; a plan with more runs on one thread.
+constexpr std::size_t kMaxSplitFields = 64;
+
+struct GatherCall {
+  const RowField* fields;
+  std::size_t num_fields;
+  std::size_t num_rows;
+  const std::int64_t* indices;
+  std::size_t count;
+  std::size_t chunk_rows;
+};
+
 }  // namespace
 
-MLAF_SIMD_CLONES void gather_rows(const RowField* fields, std::size_t num_fields,
-                                  std::size_t num_rows, const std::int64_t* indices,
-                                  std::size_t count) {
+std::size_t gather_chunks(const RowField* fields, std::size_t num_fields, std::size_t count,
+                          int threads) {
+  std::size_t row_bytes = 0;
+  for (std::size_t f = 0; f < num_fields; ++f) row_bytes += fields[f].row_bytes;
+  if (threads <= 1 || num_fields > kMaxSplitFields || count * row_bytes < kMinSplitBytes) return 1;
+  // Two chunks a thread, so a helper that joins late still finds work.
+  return std::max<std::size_t>(
+      1, std::min(2 * static_cast<std::size_t>(threads), count / kMinChunkRows));
+}
+
+void gather_rows(const RowField* fields, std::size_t num_fields, std::size_t num_rows,
+                 const std::int64_t* indices, std::size_t count) {
+  const std::size_t chunks = gather_chunks(fields, num_fields, count, kernel_threads());
+  if (chunks <= 1) {
+    gather_rows_serial(fields, num_fields, num_rows, indices, count);
+    return;
+  }
+  GatherCall call{fields, num_fields, num_rows, indices, count, (count + chunks - 1) / chunks};
+  auto body = [&call](std::size_t c) {
+    const std::size_t begin = std::min(call.count, c * call.chunk_rows);
+    const std::size_t end = std::min(call.count, begin + call.chunk_rows);
+    if (begin == end) return;
+    RowField shifted[kMaxSplitFields];
+    for (std::size_t f = 0; f < call.num_fields; ++f) {
+      shifted[f] = call.fields[f];
+      shifted[f].dst += begin * shifted[f].row_bytes;
+    }
+    gather_rows_serial(shifted, call.num_fields, call.num_rows, call.indices + begin, end - begin);
+  };
+  parallel_chunks(chunks, body);
+}
+
+MLAF_SIMD_CLONES void gather_rows_serial(const RowField* fields, std::size_t num_fields,
+                                         std::size_t num_rows, const std::int64_t* indices,
+                                         std::size_t count) {
   if (num_rows == 0) {  // every index is padding
     for (std::size_t f = 0; f < num_fields; ++f) {
       std::memset(fields[f].dst, 0, count * fields[f].row_bytes);

@@ -148,3 +148,16 @@ def test_bad_sizes_are_rejected() -> None:
     buffer = filled_buffer()
     with pytest.raises(ValueError, match="sequence_length must lie in"):
         next(buffer.sequence_minibatches(4, 8, _native.Rng(0)))
+
+
+@pytest.mark.parametrize("steps", [3, 4096])  # a small arena from numpy, and one over 2 MiB (huge-page mapping)
+def test_fields_are_zeroed_cache_line_aligned_and_do_not_overlap(steps: int) -> None:
+    buffer = RolloutBuffer(steps, 64, rollout_fields(obs_shapes=[(7,)], discrete_branches=[3, 2]), ("a", "b"))
+    for name, array in buffer.arrays.items():
+        assert array.ctypes.data % 64 == 0, name
+        assert array.flags.c_contiguous and array.flags.writeable and not array.any(), name
+    for name, array in buffer.arrays.items():
+        array[...] = 1
+        for other_name, other in buffer.arrays.items():
+            assert other_name == name or not other.any(), (name, other_name)
+        array[...] = 0

@@ -211,3 +211,18 @@ def test_per_trajectory_forms_reject_bad_input() -> None:
         discount_rewards(np.zeros(5), 0.99)
     with pytest.raises(ValueError, match="not C-contiguous"):
         discount_rewards(np.zeros(10, np.float32)[::2], 0.99)
+
+
+def test_single_signal_arrays_are_checked_as_t_by_n() -> None:
+    ro = make_rollout(1, 6, 4, 0.2, 1)
+    flat = {k: v[0] if v.ndim == 3 or k == "bootstrap_values" else v for k, v in ro.items()}
+    no_values = {k: v for k, v in flat.items() if k != "values"}
+    returns = discounted_returns(**no_values, gammas=0.9)
+    ro_no_values = {k: v for k, v in ro.items() if k != "values"}
+    np.testing.assert_array_equal(returns, discounted_returns(**ro_no_values, gammas=np.array([0.9], np.float32))[0])
+    with pytest.raises(ValueError, match=r"'values' must be .*\(T, N\)"):
+        gae(**{**flat, "values": ro["values"]}, gammas=0.99, lambd=0.95)
+    with pytest.raises(ValueError, match=r"'bootstrap_values' must be .*\(N,\)"):
+        gae(**{**flat, "bootstrap_values": ro["bootstrap_values"]}, gammas=0.99, lambd=0.95)
+    with pytest.raises(ValueError, match=r"gammas\[0\] must lie in \[0, 1\]"):
+        gae(**flat, gammas=1.5, lambd=0.95)

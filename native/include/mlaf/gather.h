@@ -30,8 +30,16 @@ IndexRange index_range(const std::int64_t* indices, std::size_t count);
 // and writes a row of zeros. Every source has `num_rows` rows and indices must
 // already be < num_rows (and all negative when num_rows is 0). Fields must not
 // overlap.
+// Large gathers are split by rows over the kernel threads (mlaf/parallel.h);
+// the destinations receive the same bytes whatever the thread count.
 void gather_rows(const RowField* fields, std::size_t num_fields, std::size_t num_rows,
                  const std::int64_t* indices, std::size_t count);
+// gather_rows() on the calling thread only.
+void gather_rows_serial(const RowField* fields, std::size_t num_fields, std::size_t num_rows,
+                        const std::int64_t* indices, std::size_t count);
+// How many row blocks gather_rows() splits such a call into with `threads` threads.
+std::size_t gather_chunks(const RowField* fields, std::size_t num_fields, std::size_t count,
+                          int threads);
 
 // Writes `count` rows of every field's `src` into its `dst` at rows start,
 // start + 1, ... taken modulo `num_rows` (a ring; a rollout step is the case
