@@ -15,6 +15,7 @@ void bind_rows(py::module_& m);
 void bind_indices(py::module_& m);
 void bind_envs(py::module_& m);
 void bind_ppo_heads(py::module_& m);
+void bind_mlp_grads(py::module_& m);
 }  // namespace mlaf_py
 
 #ifndef MLAF_SOURCE_HASH
@@ -30,6 +31,7 @@ PYBIND11_MODULE(_kernels, m) {
   mlaf_py::bind_indices(m);
   mlaf_py::bind_envs(m);
   mlaf_py::bind_ppo_heads(m);
+  mlaf_py::bind_mlp_grads(m);
   m.attr("MAX_KERNEL_THREADS") = mlaf::kMaxKernelThreads;
   m.def("kernel_threads", &mlaf::kernel_threads,
         "Threads a large GAE or gather call is split over, the caller included.");

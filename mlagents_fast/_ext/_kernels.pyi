@@ -66,6 +66,22 @@ def ppo_head_sample(
     log_probs: NDArray[np.float32],
     entropy: NDArray[np.float32],
 ) -> None: ...
+def heads_backward(
+    h: NDArray[np.float32],
+    heads: Sequence[tuple[NDArray[np.float32], ...]],
+    grad_h: NDArray[np.float32],
+) -> None: ...
+def adam_step(
+    param: NDArray[np.float32],
+    grad: NDArray[np.float32],
+    exp_avg: NDArray[np.float32],
+    exp_avg_sq: NDArray[np.float32],
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    step: int,
+) -> None: ...
 def gae_trajectory(
     rewards: NDArray[np.float32],
     values: NDArray[np.float32],

@@ -101,6 +101,12 @@ class _Body:
                 grad = torch.mm(grad, self.weights[i])
 
 
+def _head_grad(layer: nn.Linear, grad_out: NDArray[np.float32]) -> tuple[NDArray[np.float32], ...]:
+    """(weight, grad_out, weight_grad, bias_grad) of a head, as `_native.heads_backward` takes it."""
+    assert layer.weight.grad is not None and layer.bias.grad is not None
+    return layer.weight.detach().numpy(), grad_out, layer.weight.grad.numpy(), layer.bias.grad.numpy()
+
+
 def _linear_into(layer: nn.Linear, inputs: torch.Tensor, out: torch.Tensor) -> None:
     torch.addmm(layer.bias, inputs, layer.weight.t(), out=out)
 
@@ -137,13 +143,16 @@ class _HeadBuffers:
     grad_mu: torch.Tensor
     grad_logits: torch.Tensor
     grad_values: torch.Tensor
+    grad_h: torch.Tensor  # [B, H] reaching the actor's body (the shared body's, with a shared critic)
+    grad_h_critic: torch.Tensor  # [B, H] reaching a separate critic's body
     arrays: dict[str, NDArray[np.float32]]
 
     @staticmethod
-    def allocate(rows: int, continuous: int, logits: int, signals: int) -> _HeadBuffers:
+    def allocate(rows: int, continuous: int, logits: int, signals: int, hidden: int) -> _HeadBuffers:
         tensors = {name: torch.zeros(rows, width) for name, width in
                    (("mu", continuous), ("logits", logits), ("values", signals))}  # fmt: skip
         grads = {f"grad_{name}": torch.zeros_like(t) for name, t in tensors.items()}
+        grads["grad_h"], grads["grad_h_critic"] = torch.zeros(rows, hidden), torch.zeros(rows, hidden)
         arrays = {name: t.numpy() for name, t in {**tensors, **grads}.items()}
         return _HeadBuffers(**tensors, **grads, arrays=arrays)
 
@@ -271,7 +280,7 @@ class ManualActorCritic:
         heads = self._head_buffers.get(rows)
         if heads is None:
             heads = _HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
-                                          self.value_heads.out_features)  # fmt: skip
+                                          self.value_heads.out_features, self.value_heads.in_features)  # fmt: skip
             self._head_buffers[rows] = heads
         actor_pass = _BodyPass()
         h = self.actor_body.forward(obs, actor_pass)
@@ -300,22 +309,19 @@ class ManualActorCritic:
             epsilon, beta, arrays["grad_mu"] if c else None, log_sigma_grad,
             arrays["grad_logits"] if model.branches else None, arrays["grad_values"],
         )  # fmt: skip
-        grad_h: torch.Tensor | None = None
-        if c:
-            _linear_param_grads(model.mu, heads.grad_mu, h)
-            grad_h = torch.mm(heads.grad_mu, model.mu.weight)
+        # The heads' weight and bias gradients and the gradient reaching each body, natively.
+        actor_heads = [_head_grad(model.mu, arrays["grad_mu"])] if c else []
         if model.branches:
-            _linear_param_grads(model.logits, heads.grad_logits, h)
-            from_logits = torch.mm(heads.grad_logits, model.logits.weight)
-            grad_h = from_logits if grad_h is None else grad_h.add_(from_logits)
-        assert grad_h is not None
-        _linear_param_grads(self.value_heads, heads.grad_values, h_critic)
-        grad_critic_h = torch.mm(heads.grad_values, self.value_heads.weight)
+            actor_heads.append(_head_grad(model.logits, arrays["grad_logits"]))
+        value_head = _head_grad(self.value_heads, arrays["grad_values"])
         if self.shared:
-            self.actor_body.backward(grad_h.add_(grad_critic_h), actor_pass)
+            _native.heads_backward(h.numpy(), [*actor_heads, value_head], arrays["grad_h"])
+            self.actor_body.backward(heads.grad_h, actor_pass)
         else:
-            self.actor_body.backward(grad_h, actor_pass)
-            self.critic_body.backward(grad_critic_h, critic_pass)
+            _native.heads_backward(h.numpy(), actor_heads, arrays["grad_h"])
+            _native.heads_backward(h_critic.numpy(), [value_head], arrays["grad_h_critic"])
+            self.actor_body.backward(heads.grad_h, actor_pass)
+            self.critic_body.backward(heads.grad_h_critic, critic_pass)
         return policy_loss, value_loss
 
     @torch.no_grad()

@@ -189,3 +189,28 @@ def test_native_heads_reject_bad_input_naming_the_argument() -> None:
         _native.ppo_head_sample(None, None, None, inputs["logits"], None, None, [3], False, None,
                                 np.zeros((rows, 1), np.int32), f32((rows, 1), np.float32),
                                 f32(rows, np.float32))  # fmt: skip
+
+
+def test_heads_backward_matches_numpy() -> None:
+    rng = np.random.default_rng(0)
+    rows, hidden = 37, 11
+    h = rng.standard_normal((rows, hidden), dtype=np.float32)
+    heads = []
+    for outputs in (1, 4):
+        weight = rng.standard_normal((outputs, hidden), dtype=np.float32)
+        grad_out = rng.standard_normal((rows, outputs), dtype=np.float32)
+        heads.append((weight, grad_out, np.full((outputs, hidden), np.nan, np.float32),
+                      np.full(outputs, np.nan, np.float32)))  # fmt: skip
+    grad_h = np.full((rows, hidden), np.nan, np.float32)
+    _native.heads_backward(h, heads, grad_h)
+    expected_h = sum(g.astype(np.float64) @ w for w, g, _, _ in heads)
+    np.testing.assert_allclose(grad_h, expected_h, rtol=1e-5, atol=1e-5)
+    for _, grad_out, weight_grad, bias_grad in heads:
+        np.testing.assert_allclose(weight_grad, grad_out.T.astype(np.float64) @ h, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(bias_grad, grad_out.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"'grad_out' must be .* shape \(B, O\) = \(37, 1\)"):
+        _native.heads_backward(h, [(heads[0][0], heads[1][1], heads[0][2], heads[0][3])], grad_h)
+    with pytest.raises(ValueError, match="each head must be"):
+        _native.heads_backward(h, [heads[0][:3]], grad_h)
+    with pytest.raises(ValueError, match="'grad_h' shares memory"):
+        _native.heads_backward(h, heads, h)

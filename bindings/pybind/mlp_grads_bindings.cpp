@@ -1,0 +1,93 @@
+// Glue for native/include/mlaf/mlp_grads.h.
+#include <string>
+#include <vector>
+
+#include "checks.h"
+#include "mlaf/mlp_grads.h"
+
+#include <pybind11/stl.h>
+
+namespace mlaf_py {
+namespace {
+
+float* writable(py::array a, const char* func, const char* arg) {
+  if (!a.writeable()) fail(func, arg, "a writeable array", "a read-only array");
+  return static_cast<float*>(a.mutable_data());
+}
+
+}  // namespace
+
+void bind_mlp_grads(py::module_& m) {
+  m.def(
+      "heads_backward",
+      [](py::handle h, const std::vector<py::tuple>& heads, py::handle grad_h) {
+        const char* f = "heads_backward";
+        auto input = require(h, f, "h", Kind::kFloat32, {kAny, kAny}, "(B, H)");
+        const py::ssize_t rows = input.shape(0), hidden = input.shape(1);
+        auto out = require(grad_h, f, "grad_h", Kind::kFloat32, {rows, hidden}, "(B, H)");
+        require_disjoint(out, "grad_h", input, "h", f);
+        std::vector<py::array> keep;
+        std::vector<mlaf::HeadGrad> specs;
+        for (const auto& head : heads) {
+          if (head.size() != 4) {
+            throw py::value_error(std::string(f) +
+                                  "(): each head must be (weight, grad_out, weight_grad, bias_grad); "
+                                  "got a tuple of " + std::to_string(head.size()) + ".");
+          }
+          auto w = require(head[0], f, "weight", Kind::kFloat32, {kAny, hidden}, "(O, H)");
+          const py::ssize_t outputs = w.shape(0);
+          auto g = require(head[1], f, "grad_out", Kind::kFloat32, {rows, outputs}, "(B, O)");
+          auto wg = require(head[2], f, "weight_grad", Kind::kFloat32, {outputs, hidden}, "(O, H)");
+          auto bg = require(head[3], f, "bias_grad", Kind::kFloat32, {outputs}, "(O,)");
+          for (const py::array* in : {&input, &w, &g}) {
+            require_disjoint(wg, "weight_grad", *in, "an input", f);
+            require_disjoint(bg, "bias_grad", *in, "an input", f);
+            require_disjoint(out, "grad_h", *in, "an input", f);
+          }
+          mlaf::HeadGrad spec;
+          spec.weight = static_cast<const float*>(w.data());
+          spec.grad_out = static_cast<const float*>(g.data());
+          spec.weight_grad = writable(wg, f, "weight_grad");
+          spec.bias_grad = writable(bg, f, "bias_grad");
+          spec.outputs = static_cast<std::size_t>(outputs);
+          specs.push_back(spec);
+          keep.insert(keep.end(), {w, g, wg, bg});
+        }
+        float* op = writable(out, f, "grad_h");
+        const auto* hp = static_cast<const float*>(input.data());
+        py::gil_scoped_release release;
+        mlaf::heads_backward(hp, static_cast<std::size_t>(rows), static_cast<std::size_t>(hidden),
+                             specs.data(), specs.size(), op);
+      },
+      py::arg("h"), py::arg("heads"), py::arg("grad_h"),
+      "Weight and bias gradients of linear heads on a shared input h, and the gradient reaching h.");
+
+  m.def(
+      "adam_step",
+      [](py::handle param, py::handle grad, py::handle exp_avg, py::handle exp_avg_sq, float lr,
+         float beta1, float beta2, float eps, long step) {
+        const char* f = "adam_step";
+        auto p = require(param, f, "param", Kind::kFloat32, {kAny}, "(P,)");
+        const py::ssize_t n = p.shape(0);
+        auto g = require(grad, f, "grad", Kind::kFloat32, {n}, "(P,)");
+        auto m1 = require(exp_avg, f, "exp_avg", Kind::kFloat32, {n}, "(P,)");
+        auto m2 = require(exp_avg_sq, f, "exp_avg_sq", Kind::kFloat32, {n}, "(P,)");
+        if (step < 1) {
+          throw py::value_error("adam_step(): step counts from 1; got " + std::to_string(step) +
+                                ".");
+        }
+        require_disjoint(p, "param", g, "grad", f);
+        require_disjoint(m1, "exp_avg", m2, "exp_avg_sq", f);
+        float* pp = writable(p, f, "param");
+        float* m1p = writable(m1, f, "exp_avg");
+        float* m2p = writable(m2, f, "exp_avg_sq");
+        const auto* gp = static_cast<const float*>(g.data());
+        py::gil_scoped_release release;
+        mlaf::adam_step(pp, gp, m1p, m2p, static_cast<std::size_t>(n), lr, beta1, beta2, eps, step);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("lr"),
+      py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("step"),
+      "torch.optim.Adam's update of flat parameters in one pass (no weight decay).");
+}
+
+}  // namespace mlaf_py
