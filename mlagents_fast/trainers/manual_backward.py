@@ -29,76 +29,11 @@ from torch import nn
 
 from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
-from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
-from mlagents_fast.networks.encoders import NORMALIZER_CLIP, VectorInput
+from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.trainers.mlp_bodies import BodyPass, linear_layers, make_bodies
 from mlagents_fast.trainers.ppo_loss import ppo_loss_gradients
 
-silu_backward = torch.ops.aten.silu_backward
 TWO_PI_E = 2.0 * math.pi * math.e
-
-
-def _linear_layers(body: NetworkBody) -> list[nn.Linear] | None:
-    """The body's Linear layers when it is a plain Swish MLP over vector inputs, else None."""
-    if body.hyper or not all(isinstance(p, VectorInput) for p in body.processors):
-        return None
-    layers = list(body.body.children())
-    linears = [m for m in layers if isinstance(m, nn.Linear)]
-    swishes = [m for m in layers if isinstance(m, nn.SiLU)]
-    if len(linears) != len(swishes) or len(linears) + len(swishes) != len(layers):
-        return None
-    return linears
-
-
-@dataclass
-class _BodyPass:
-    """What one body's forward keeps for its backward: each layer's input and pre-activation."""
-
-    inputs: list[torch.Tensor] = field(default_factory=list)
-    pre_activations: list[torch.Tensor] = field(default_factory=list)
-    output: torch.Tensor | None = None
-
-
-class _Body:
-    """A Swish MLP body over normalized, concatenated vector observations."""
-
-    def __init__(self, body: NetworkBody, layers: list[nn.Linear]) -> None:
-        self.processors = [p for p in body.processors if isinstance(p, VectorInput)]
-        self.layers = layers
-        # The parameter objects themselves (updated in place by the optimizer and by
-        # load_state_dict), held here to skip nn.Module's attribute lookup on every call.
-        self.weights = [layer.weight for layer in layers]
-        self.biases = [layer.bias for layer in layers]
-
-    def encode(self, obs: list[torch.Tensor]) -> torch.Tensor:
-        encoded = []
-        for processor, x in zip(self.processors, obs, strict=True):
-            if processor.normalize:
-                x = ((x - processor.running_mean) / processor.running_variance.sqrt()).clamp_(
-                    -NORMALIZER_CLIP, NORMALIZER_CLIP
-                )
-            encoded.append(x)
-        return encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
-
-    def forward(self, obs: list[torch.Tensor], keep: _BodyPass | None = None) -> torch.Tensor:
-        h = self.encode(obs)
-        for weight, bias in zip(self.weights, self.biases, strict=True):
-            z = F.linear(h, weight, bias)
-            if keep is not None:
-                keep.inputs.append(h)
-                keep.pre_activations.append(z)
-            h = F.silu(z)
-        if keep is not None:
-            keep.output = h
-        return h
-
-    def backward(self, grad: torch.Tensor, kept: _BodyPass) -> None:
-        """Write the layers' gradients given d loss / d output; inputs get none (observations)."""
-        for i in reversed(range(len(self.layers))):
-            layer = self.layers[i]
-            grad = silu_backward(grad, kept.pre_activations[i])
-            _linear_param_grads(layer, grad, kept.inputs[i])
-            if i:
-                grad = torch.mm(grad, self.weights[i])
 
 
 def _head_grad(layer: nn.Linear, grad_out: NDArray[np.float32]) -> tuple[NDArray[np.float32], ...]:
@@ -122,8 +57,9 @@ def _linear_param_grads(layer: nn.Linear, grad_out: torch.Tensor, inputs: torch.
 class _Evaluation:
     """What `evaluate` keeps for `backward`."""
 
-    actor: _BodyPass
-    critic: _BodyPass
+    bodies: BodyPass
+    actor_features: torch.Tensor
+    critic_features: torch.Tensor
     continuous_error: torch.Tensor | None = None  # x - mu  [B, C]
     discrete_probs: list[torch.Tensor] = field(default_factory=list)  # per branch [B, n]
     discrete_log_probs: list[torch.Tensor] = field(default_factory=list)
@@ -143,8 +79,7 @@ class _HeadBuffers:
     grad_mu: torch.Tensor
     grad_logits: torch.Tensor
     grad_values: torch.Tensor
-    grad_h: torch.Tensor  # [B, H] reaching the actor's body (the shared body's, with a shared critic)
-    grad_h_critic: torch.Tensor  # [B, H] reaching a separate critic's body
+    grad_features: torch.Tensor  # [2, B, H] reaching the actor's and the critic's features
     arrays: dict[str, NDArray[np.float32]]
 
     @staticmethod
@@ -152,7 +87,7 @@ class _HeadBuffers:
         tensors = {name: torch.zeros(rows, width) for name, width in
                    (("mu", continuous), ("logits", logits), ("values", signals))}  # fmt: skip
         grads = {f"grad_{name}": torch.zeros_like(t) for name, t in tensors.items()}
-        grads["grad_h"], grads["grad_h_critic"] = torch.zeros(rows, hidden), torch.zeros(rows, hidden)
+        grads["grad_features"] = torch.zeros(2, rows, hidden)
         arrays = {name: t.numpy() for name, t in {**tensors, **grads}.items()}
         return _HeadBuffers(**tensors, **grads, arrays=arrays)
 
@@ -184,13 +119,7 @@ class ManualActorCritic:
     """Forward and backward of an `Actor` and `Critic` pair, on their own parameters (no copies)."""
 
     def __init__(self, actor: Actor, critic: Critic) -> None:
-        actor_layers = _linear_layers(actor.network_body)
-        critic_layers = _linear_layers(critic.network_body)
-        if actor_layers is None or critic_layers is None:
-            raise ValueError("ManualActorCritic needs plain MLP bodies over vector observations; see supports().")
-        self.actor_body = _Body(actor.network_body, actor_layers)
-        self.shared = critic.network_body is actor.network_body
-        self.critic_body = self.actor_body if self.shared else _Body(critic.network_body, critic_layers)
+        self.bodies = make_bodies(actor, critic)
         self.action_model: ActionModel = actor.action_model
         self.value_heads: nn.Linear = critic.value_heads
         self._kept: _Evaluation | None = None
@@ -200,7 +129,7 @@ class ManualActorCritic:
 
     @staticmethod
     def supports(actor: Actor, critic: Critic) -> bool:
-        return _linear_layers(actor.network_body) is not None and _linear_layers(critic.network_body) is not None
+        return linear_layers(actor.network_body) is not None and linear_layers(critic.network_body) is not None
 
     # ------------------------------------------------------------------ inference
     def act(
@@ -209,8 +138,7 @@ class ManualActorCritic:
         """Values `[S, B]` and sampled actions, as `critic(obs)` and `actor(obs, allowed, ...)`
         give them; `action_mask` [B, L] is True where a choice is blocked. On the CPU the
         actions are views of buffers that the next call overwrites."""
-        h = self.actor_body.forward(obs)
-        h_critic = h if self.shared else self.critic_body.forward(obs)
+        h, h_critic = self.bodies.forward(obs)
         values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
         model = self.action_model
         if not self.native_heads:
@@ -282,14 +210,8 @@ class ManualActorCritic:
             heads = _HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
                                           self.value_heads.out_features, self.value_heads.in_features)  # fmt: skip
             self._head_buffers[rows] = heads
-        actor_pass = _BodyPass()
-        h = self.actor_body.forward(obs, actor_pass)
-        critic_pass = actor_pass
-        if not self.shared:
-            critic_pass = _BodyPass()
-            self.critic_body.forward(obs, critic_pass)
-        h_critic = critic_pass.output
-        assert h_critic is not None
+        kept = BodyPass()
+        h, h_critic = self.bodies.forward(obs, kept)
         _linear_into(self.value_heads, h_critic, heads.values)
         c = model.continuous_size
         if c:
@@ -313,15 +235,11 @@ class ManualActorCritic:
         actor_heads = [_head_grad(model.mu, arrays["grad_mu"])] if c else []
         if model.branches:
             actor_heads.append(_head_grad(model.logits, arrays["grad_logits"]))
-        value_head = _head_grad(self.value_heads, arrays["grad_values"])
-        if self.shared:
-            _native.heads_backward(h.numpy(), [*actor_heads, value_head], arrays["grad_h"])
-            self.actor_body.backward(heads.grad_h, actor_pass)
-        else:
-            _native.heads_backward(h.numpy(), actor_heads, arrays["grad_h"])
-            _native.heads_backward(h_critic.numpy(), [value_head], arrays["grad_h_critic"])
-            self.actor_body.backward(heads.grad_h, actor_pass)
-            self.critic_body.backward(heads.grad_h_critic, critic_pass)
+        grad_features = arrays["grad_features"]
+        _native.heads_backward(h.numpy(), actor_heads, grad_features[0])
+        _native.heads_backward(h_critic.numpy(), [_head_grad(self.value_heads, arrays["grad_values"])],
+                               grad_features[1])  # fmt: skip
+        self.bodies.backward(heads.grad_features, kept)
         return policy_loss, value_loss
 
     @torch.no_grad()
@@ -330,15 +248,10 @@ class ManualActorCritic:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(log_probs [B, C + D], entropy [B], values [S, B]) of the given actions, as
         `actor.evaluate` and `critic` give them; keeps what `backward` needs."""
-        actor_pass = _BodyPass()
-        h = self.actor_body.forward(obs, actor_pass)
-        critic_pass = actor_pass
-        if not self.shared:
-            critic_pass = _BodyPass()
-            self.critic_body.forward(obs, critic_pass)
-        assert critic_pass.output is not None
-        values = F.linear(critic_pass.output, self.value_heads.weight, self.value_heads.bias).t()
-        kept = _Evaluation(actor_pass, critic_pass)
+        bodies_pass = BodyPass()
+        h, h_critic = self.bodies.forward(obs, bodies_pass)
+        values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
+        kept = _Evaluation(bodies_pass, h, h_critic)
         model = self.action_model
         log_probs: list[torch.Tensor] = []
         entropy = torch.zeros(h.shape[0], 1, device=h.device)
@@ -375,8 +288,7 @@ class ManualActorCritic:
         if kept is None:
             raise RuntimeError("backward() needs a preceding evaluate().")
         model = self.action_model
-        h = kept.actor.output
-        assert h is not None
+        h = kept.actor_features
         grad_h: torch.Tensor | None = None
         c = model.continuous_size
         if c:
@@ -408,13 +320,7 @@ class ManualActorCritic:
             from_logits = torch.mm(grad_logits, model.logits.weight)
             grad_h = from_logits if grad_h is None else grad_h + from_logits
         assert grad_h is not None
-        critic_h = kept.critic.output
-        assert critic_h is not None
         grad_values_rows = grad_values.t()
-        _linear_param_grads(self.value_heads, grad_values_rows, critic_h)
+        _linear_param_grads(self.value_heads, grad_values_rows, kept.critic_features)
         grad_critic_h = torch.mm(grad_values_rows, self.value_heads.weight)
-        if self.shared:
-            self.actor_body.backward(grad_h + grad_critic_h, kept.actor)
-        else:
-            self.actor_body.backward(grad_h, kept.actor)
-            self.critic_body.backward(grad_critic_h, kept.critic)
+        self.bodies.backward(torch.stack([grad_h, grad_critic_h]), kept.bodies)

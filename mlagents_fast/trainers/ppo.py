@@ -43,6 +43,7 @@ from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.manual_backward import ManualActorCritic
+from mlagents_fast.trainers.mlp_bodies import parameter_order
 from mlagents_fast.trainers.ppo_loss import ppo_loss
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
@@ -112,9 +113,9 @@ class PPOTrainer:
         self.actor = Actor(spec, **common).to(self.device)
         shared = self.actor.network_body if bool(getattr(self.hyper, "shared_critic", False)) else None
         self.critic = Critic(spec, [s[0] for s in self.signals], **common, shared_body=shared).to(self.device)
-        # One Adam over actor and critic; a shared body's parameters appear once.
-        parameters = list({id(p): p for p in [*self.actor.parameters(), *self.critic.parameters()]}.values())
-        self.optimizer = FlatAdam(parameters, lr=float(self.hyper.learning_rate))
+        # One Adam over actor and critic (a shared body's parameters once), laid out so that the
+        # manual backward can run both bodies as one batched body.
+        self.optimizer = FlatAdam(parameter_order(self.actor, self.critic), lr=float(self.hyper.learning_rate))
         self._gradients_checked = False
         self.deterministic = bool(getattr(net, "deterministic", False))
         self.normalizers = {i: RunningNormalizer(spec.observation_specs[i].shape[0])

@@ -12,6 +12,7 @@ from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.manual_backward import ManualActorCritic
+from mlagents_fast.trainers.mlp_bodies import SeparateBodies, SharedBody, StackedBodies, parameter_order
 from mlagents_fast.trainers.ppo_loss import ppo_loss, ppo_loss_gradients
 
 BATCH, EPSILON, BETA = 96, 0.2, 5e-3
@@ -27,7 +28,9 @@ CASES = {
 }  # fmt: skip
 
 
-def _networks(case: str, seed: int) -> tuple[BehaviorSpec, Actor, Critic, FlatAdam]:
+def _networks(case: str, seed: int, stacked: bool = True) -> tuple[BehaviorSpec, Actor, Critic, FlatAdam]:
+    """The case's networks and a FlatAdam over them; `stacked`: parameters laid out so that
+    separate actor and critic bodies run as one batched body (as the trainer does)."""
     spec, normalize, shared, signals = CASES[case]
     torch.manual_seed(seed)
     actor = Actor(spec, normalize=normalize, hidden_units=32, num_layers=2)
@@ -40,7 +43,11 @@ def _networks(case: str, seed: int) -> tuple[BehaviorSpec, Actor, Critic, FlatAd
             for i, processor in network.network_body.vector_inputs():
                 size = spec.observation_specs[i].shape[0]
                 processor.set_statistics(torch.randn(size) * 0.1, torch.rand(size) + 0.5)
-    parameters = list({id(p): p for p in [*actor.parameters(), *critic.parameters()]}.values())
+    parameters = (
+        parameter_order(actor, critic)
+        if stacked
+        else list({id(p): p for p in [*actor.parameters(), *critic.parameters()]}.values())
+    )
     return spec, actor, critic, FlatAdam(parameters, lr=1e-3)
 
 
@@ -62,12 +69,14 @@ def _batch(spec: BehaviorSpec) -> tuple[list[torch.Tensor], torch.Tensor, torch.
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("seed", range(3))
-def test_gradients_match_autograd(case: str, seed: int) -> None:
-    spec, actor, critic, optimizer = _networks(case, seed)
+@pytest.mark.parametrize(("seed", "stacked"), [(0, True), (1, True), (2, False)])
+def test_gradients_match_autograd(case: str, seed: int, stacked: bool) -> None:
+    spec, actor, critic, optimizer = _networks(case, seed, stacked)
     obs, allowed, continuous, discrete = _batch(spec)
     signals = len(critic.signals)
     manual = ManualActorCritic(actor, critic)
+    expected_bodies = SharedBody if case == "shared critic" else StackedBodies if stacked else SeparateBodies
+    assert isinstance(manual.bodies, expected_bodies)
 
     log_probs, entropy = actor.evaluate(obs, allowed, continuous, discrete)
     values = critic(obs)
@@ -113,7 +122,7 @@ def test_gradients_match_autograd(case: str, seed: int) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("native", [False, True])
 def test_act_matches_the_modules(case: str, native: bool) -> None:
-    spec, actor, critic, _ = _networks(case, 0)
+    spec, actor, critic, _ = _networks(case, 0, stacked=native)
     obs, allowed, _, _ = _batch(spec)
     branches = spec.action_spec.discrete_branches
     action_mask = (allowed < 0.5).numpy() if branches else None

@@ -1,0 +1,217 @@
+"""The actor's and critic's Swish MLP bodies as plain tensor ops, with a hand-written backward.
+
+Three ways to run the pair, one interface (`forward` -> (actor features, critic features),
+`backward` from the gradients reaching both, stacked [2, B, H]):
+
+- `SharedBody`: `shared_critic: true`, one body; the two gradients add up.
+- `SeparateBodies`: two bodies one after the other.
+- `StackedBodies`: two bodies of the same shapes whose parameters lie side by side in
+  FlatAdam's flat buffer (`parameter_order` lays them out so) run as one batched body:
+  each layer is one [2, ...] batched matrix product over views of that buffer, half the
+  calls of `SeparateBodies` (CartPole's step: about 45 us less of 430).
+
+Gradients are written (not accumulated) into the parameters' `.grad`; observations get none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
+from mlagents_fast.networks.encoders import NORMALIZER_CLIP, VectorInput
+
+silu_backward = torch.ops.aten.silu_backward
+
+
+def linear_layers(body: NetworkBody) -> list[nn.Linear] | None:
+    """The body's Linear layers when it is a plain Swish MLP over vector inputs, else None."""
+    if body.hyper or not all(isinstance(p, VectorInput) for p in body.processors):
+        return None
+    layers = list(body.body.children())
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    swishes = [m for m in layers if isinstance(m, nn.SiLU)]
+    if len(linears) != len(swishes) or len(linears) + len(swishes) != len(layers):
+        return None
+    return linears
+
+
+@dataclass
+class BodyPass:
+    """What a forward keeps for its backward: each layer's input and pre-activation."""
+
+    inputs: list[torch.Tensor] = field(default_factory=list)
+    pre_activations: list[torch.Tensor] = field(default_factory=list)
+
+
+class Bodies(Protocol):
+    def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(actor features, critic features), each [B, H]."""
+        ...
+
+    def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
+        """Write every layer's gradients from d loss / d features, [2, B, H] (actor, critic)."""
+        ...
+
+
+def _encode(processors: list[VectorInput], obs: list[torch.Tensor]) -> torch.Tensor:
+    encoded = []
+    for processor, x in zip(processors, obs, strict=True):
+        if processor.normalize:
+            x = ((x - processor.running_mean) / processor.running_variance.sqrt()).clamp_(
+                -NORMALIZER_CLIP, NORMALIZER_CLIP
+            )
+        encoded.append(x)
+    return encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
+
+
+class Body:
+    """One Swish MLP body over normalized, concatenated vector observations."""
+
+    def __init__(self, body: NetworkBody, layers: list[nn.Linear]) -> None:
+        self.processors = [p for p in body.processors if isinstance(p, VectorInput)]
+        # The parameter objects themselves (updated in place by the optimizer and by
+        # load_state_dict), held here to skip nn.Module's attribute lookup on every call.
+        self.weights = [layer.weight for layer in layers]
+        self.biases = [layer.bias for layer in layers]
+
+    def run(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> torch.Tensor:
+        h = _encode(self.processors, obs)
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            z = F.linear(h, weight, bias)
+            if keep is not None:
+                keep.inputs.append(h)
+                keep.pre_activations.append(z)
+            h = F.silu(z)
+        return h
+
+    def run_backward(self, grad: torch.Tensor, kept: BodyPass) -> None:
+        for i in reversed(range(len(self.weights))):
+            grad = silu_backward(grad, kept.pre_activations[i])
+            weight, bias = self.weights[i], self.biases[i]
+            assert weight.grad is not None and bias.grad is not None
+            torch.mm(grad.t(), kept.inputs[i], out=weight.grad)
+            torch.sum(grad, dim=0, out=bias.grad)
+            if i:
+                grad = torch.mm(grad, weight)
+
+
+class SharedBody:
+    def __init__(self, body: Body) -> None:
+        self.body = body
+
+    def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body.run(obs, keep)
+        return h, h
+
+    def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
+        self.body.run_backward(grads[0] + grads[1], kept)
+
+
+class SeparateBodies:
+    def __init__(self, actor: Body, critic: Body) -> None:
+        self.actor, self.critic = actor, critic
+        self._critic_pass: BodyPass | None = None
+
+    def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        critic_keep = None if keep is None else BodyPass()
+        self._critic_pass = critic_keep
+        return self.actor.run(obs, keep), self.critic.run(obs, critic_keep)
+
+    def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
+        assert self._critic_pass is not None, "backward() needs a forward() that kept its pass"
+        self.actor.run_backward(grads[0], kept)
+        self.critic.run_backward(grads[1], self._critic_pass)
+
+
+def _side_by_side(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor | None:
+    """A [2, *shape] view over two same-shaped tensors that lie one after the other in memory."""
+    if first.shape != second.shape or not (first.is_contiguous() and second.is_contiguous()):
+        return None
+    if second.data_ptr() != first.data_ptr() + first.numel() * first.element_size():
+        return None
+    return first.detach().as_strided((2, *first.shape), (first.numel(), *first.stride()))
+
+
+class StackedBodies:
+    def __init__(self, actor: Body, critic: Body, weights: list[torch.Tensor], biases: list[torch.Tensor],
+                 weight_grads: list[torch.Tensor], bias_grads: list[torch.Tensor]) -> None:  # fmt: skip
+        self.actor, self.critic = actor, critic
+        self.weights, self.biases = weights, biases  # [2, out, in], [2, out]
+        self.transposed = [w.transpose(1, 2) for w in weights]
+        self.bias_rows = [b.unsqueeze(1) for b in biases]  # [2, 1, out]
+        self.weight_grads, self.bias_grads = weight_grads, bias_grads
+        self.normalizes = any(p.normalize for p in [*actor.processors, *critic.processors])
+
+    @staticmethod
+    def create(actor: Body, critic: Body) -> StackedBodies | None:
+        """Stacked views of the two bodies' parameters and gradients, or None when they are not
+        laid out side by side (or differ in shape)."""
+        if len(actor.weights) != len(critic.weights):
+            return None
+        views: list[list[torch.Tensor]] = [[], [], [], []]
+        for pair in (*zip(actor.weights, critic.weights, strict=True), *zip(actor.biases, critic.biases, strict=True)):
+            if pair[0].grad is None or pair[1].grad is None:
+                return None
+            values, grads = _side_by_side(pair[0], pair[1]), _side_by_side(pair[0].grad, pair[1].grad)
+            if values is None or grads is None:
+                return None
+            is_weight = pair[0].dim() == 2
+            views[0 if is_weight else 1].append(values)
+            views[2 if is_weight else 3].append(grads)
+        return StackedBodies(actor, critic, *views)
+
+    def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.normalizes:
+            h = torch.stack([_encode(self.actor.processors, obs), _encode(self.critic.processors, obs)])
+        else:
+            x = _encode(self.actor.processors, obs)
+            h = x.unsqueeze(0).expand(2, *x.shape)
+        for transposed, bias in zip(self.transposed, self.bias_rows, strict=True):
+            z = torch.baddbmm(bias, h, transposed)
+            if keep is not None:
+                keep.inputs.append(h)
+                keep.pre_activations.append(z)
+            h = F.silu(z)
+        return h[0], h[1]
+
+    def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
+        grad = grads
+        for i in reversed(range(len(self.weights))):
+            grad = silu_backward(grad, kept.pre_activations[i])
+            torch.bmm(grad.transpose(1, 2), kept.inputs[i], out=self.weight_grads[i])
+            torch.sum(grad, dim=1, out=self.bias_grads[i])
+            if i:
+                grad = torch.bmm(grad, self.weights[i])
+
+
+def make_bodies(actor: Actor, critic: Critic) -> Bodies:
+    actor_layers, critic_layers = linear_layers(actor.network_body), linear_layers(critic.network_body)
+    if actor_layers is None or critic_layers is None:
+        raise ValueError("The manual backward needs plain MLP bodies over vector observations; see supports().")
+    actor_body = Body(actor.network_body, actor_layers)
+    if critic.network_body is actor.network_body:
+        return SharedBody(actor_body)
+    critic_body = Body(critic.network_body, critic_layers)
+    return StackedBodies.create(actor_body, critic_body) or SeparateBodies(actor_body, critic_body)
+
+
+def parameter_order(actor: Actor, critic: Critic) -> list[nn.Parameter]:
+    """Every parameter of the actor and critic once, each body layer's actor and critic weights
+    (then biases) side by side, so a flat buffer packed in this order lets `StackedBodies` run."""
+    ordered: list[nn.Parameter] = []
+    actor_layers, critic_layers = linear_layers(actor.network_body), linear_layers(critic.network_body)
+    separate = critic.network_body is not actor.network_body
+    if separate and actor_layers is not None and critic_layers is not None and len(actor_layers) == len(critic_layers):
+        for a, c in zip(actor_layers, critic_layers, strict=True):
+            ordered += [cast(nn.Parameter, t) for t in (a.weight, c.weight, a.bias, c.bias)]
+    seen = {id(p) for p in ordered}
+    for p in [*actor.parameters(), *critic.parameters()]:
+        if id(p) not in seen:
+            seen.add(id(p))
+            ordered.append(p)
+    return ordered
