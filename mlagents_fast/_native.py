@@ -76,6 +76,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     sequence_indices,
     set_kernel_threads,
     shuffled_indices,
+    swish_backward,
     uniform_indices,
 )
 
@@ -103,5 +104,6 @@ __all__ = [
     "sequence_indices",
     "set_kernel_threads",
     "shuffled_indices",
+    "swish_backward",
     "uniform_indices",
 ]

@@ -19,6 +19,32 @@ float* writable(py::array a, const char* func, const char* arg) {
 
 void bind_mlp_grads(py::module_& m) {
   m.def(
+      "swish_backward",
+      [](py::handle sigmoid, py::handle output, py::handle grad, py::handle bias_grad) {
+        const char* f = "swish_backward";
+        auto s = require(sigmoid, f, "sigmoid", Kind::kFloat32, {kAny, kAny, kAny}, "(G, B, H)");
+        const py::ssize_t groups = s.shape(0), rows = s.shape(1), width = s.shape(2);
+        auto h = require(output, f, "output", Kind::kFloat32, {groups, rows, width}, "(G, B, H)");
+        auto g = require(grad, f, "grad", Kind::kFloat32, {groups, rows, width}, "(G, B, H)");
+        auto b = require(bias_grad, f, "bias_grad", Kind::kFloat32, {groups, width}, "(G, H)");
+        for (const auto& [in, name] : {std::pair{&s, "sigmoid"}, std::pair{&h, "output"}}) {
+          require_disjoint(g, "grad", *in, name, f);
+          require_disjoint(b, "bias_grad", *in, name, f);
+        }
+        require_disjoint(b, "bias_grad", g, "grad", f);
+        float* gp = writable(g, f, "grad");
+        float* bp = writable(b, f, "bias_grad");
+        const auto* sp = static_cast<const float*>(s.data());
+        const auto* hp = static_cast<const float*>(h.data());
+        py::gil_scoped_release release;
+        mlaf::swish_backward(sp, hp, gp, static_cast<std::size_t>(groups),
+                             static_cast<std::size_t>(rows), static_cast<std::size_t>(width), bp);
+      },
+      py::arg("sigmoid"), py::arg("output"), py::arg("grad"), py::arg("bias_grad"),
+      "grad *= swish'(z) in place, from sigmoid(z) and swish(z) kept by the forward; bias_grad "
+      "= the column sums of each group of the result.");
+
+  m.def(
       "heads_backward",
       [](py::handle h, const std::vector<py::tuple>& heads, py::handle grad_h) {
         const char* f = "heads_backward";

@@ -201,13 +201,13 @@ void bind_ppo_heads(py::module_& m) {
         shape.num_branches = static_cast<std::size_t>(d_size);
         shape.logits_width = static_cast<std::size_t>(width);
         py::gil_scoped_release release;
-        mlaf::ppo_head_sample(shape, in, deterministic, out);
+        return mlaf::ppo_head_sample(shape, in, deterministic, out);
       },
       py::arg("mu"), py::arg("log_sigma"), py::arg("normals"), py::arg("logits"),
       py::arg("action_mask"), py::arg("uniforms"), py::arg("branches"), py::arg("deterministic"),
       py::arg("continuous"), py::arg("discrete"), py::arg("log_probs"), py::arg("entropy"),
       "Actions from the PPO heads: samples (or the most likely ones), their log-probabilities "
-      "per action dimension and the entropy of each row.");
+      "per action dimension and the entropy of each row; returns the mean entropy.");
 }
 
 }  // namespace mlaf_py

@@ -65,7 +65,7 @@ def ppo_head_sample(
     discrete: NDArray[np.int32] | None,
     log_probs: NDArray[np.float32],
     entropy: NDArray[np.float32],
-) -> None: ...
+) -> float: ...
 def heads_backward(
     h: NDArray[np.float32],
     heads: Sequence[tuple[NDArray[np.float32], ...]],
@@ -81,6 +81,12 @@ def adam_step(
     beta2: float,
     eps: float,
     step: int,
+) -> None: ...
+def swish_backward(
+    sigmoid: NDArray[np.float32],
+    output: NDArray[np.float32],
+    grad: NDArray[np.float32],
+    bias_grad: NDArray[np.float32],
 ) -> None: ...
 def gae_trajectory(
     rewards: NDArray[np.float32],

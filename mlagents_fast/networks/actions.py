@@ -27,6 +27,7 @@ class ActionOutput:
     discrete: torch.Tensor  # [B, D] int64 choices
     log_probs: torch.Tensor  # [B, C + D]
     entropy: torch.Tensor  # [B]
+    mean_entropy: float | None = None  # entropy.mean(), when the producer computed it anyway
 
 
 def _sample(log_p: torch.Tensor) -> torch.Tensor:

@@ -123,9 +123,19 @@ class ManualActorCritic:
         self.action_model: ActionModel = actor.action_model
         self.value_heads: nn.Linear = critic.value_heads
         self._kept: _Evaluation | None = None
-        self.native_heads = self.value_heads.weight.device.type == "cpu"
+        self._native = self.value_heads.weight.device.type == "cpu"
         self._head_buffers: dict[int, _HeadBuffers] = {}
         self._sample_buffers: dict[int, _SampleBuffers] = {}
+
+    @property
+    def native(self) -> bool:
+        """Whether the heads, the loss and the Swish backward run natively (on the CPU, by default)."""
+        return self._native
+
+    @native.setter
+    def native(self, native: bool) -> None:
+        self._native = native
+        self.bodies.set_native(native)
 
     @staticmethod
     def supports(actor: Actor, critic: Critic) -> bool:
@@ -141,7 +151,7 @@ class ManualActorCritic:
         h, h_critic = self.bodies.forward(obs)
         values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
         model = self.action_model
-        if not self.native_heads:
+        if not self.native:
             branches = sum(model.branches)
             allowed = (
                 torch.ones(h.shape[0], branches, device=h.device)
@@ -162,13 +172,13 @@ class ManualActorCritic:
             _linear_into(model.mu, h, out.mu)
         if d:
             _linear_into(model.logits, h, out.logits)
-        _native.ppo_head_sample(
+        mean_entropy = _native.ppo_head_sample(
             out.arrays["mu"] if c else None, model.log_sigma.detach().numpy() if c else None, normals,
             out.arrays["logits"] if d else None, action_mask, uniforms, model.branches, deterministic,
             out.arrays["continuous"] if c else None, out.arrays["discrete"] if d else None,
             out.arrays["log_probs"], out.arrays["entropy"],
         )  # fmt: skip
-        return values, ActionOutput(out.continuous, out.discrete, out.log_probs, out.entropy)
+        return values, ActionOutput(out.continuous, out.discrete, out.log_probs, out.entropy, mean_entropy)
 
     # ------------------------------------------------------------------ training
     @torch.no_grad()
@@ -180,7 +190,7 @@ class ManualActorCritic:
         """Forward, PPO loss and backward of one minibatch: writes every parameter's gradient and
         returns (policy_loss, value_loss). `action_mask` [B, L] is True where a choice is blocked,
         `discrete` [B, D] int32 or int64, `advantages` [B], `old_values` and `returns` [S, B]."""
-        if self.native_heads:
+        if self.native:
             return self._ppo_step_native(obs, action_mask, continuous, discrete, old_log_probs, advantages,
                                          old_values, returns, epsilon, beta)  # fmt: skip
         rows = advantages.shape[0]

@@ -11,6 +11,10 @@ Three ways to run the pair, one interface (`forward` -> (actor features, critic 
   calls of `SeparateBodies` (CartPole's step: about 45 us less of 430).
 
 Gradients are written (not accumulated) into the parameters' `.grad`; observations get none.
+On the CPU (`native`), a training forward keeps each Swish's sigmoid and output, and the
+backward through it (with the bias gradient) is one native pass over them
+(`_native.swish_backward`) instead of torch's silu_backward, which recomputes the sigmoid,
+and a separate sum.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mlagents_fast import _native
 from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
 from mlagents_fast.networks.encoders import NORMALIZER_CLIP, VectorInput
 
@@ -45,7 +50,9 @@ class BodyPass:
     """What a forward keeps for its backward: each layer's input and pre-activation."""
 
     inputs: list[torch.Tensor] = field(default_factory=list)
-    pre_activations: list[torch.Tensor] = field(default_factory=list)
+    pre_activations: list[torch.Tensor] = field(default_factory=list)  # torch's silu_backward
+    sigmoids: list[torch.Tensor] = field(default_factory=list)  # the native backward: sigmoid(z)
+    outputs: list[torch.Tensor] = field(default_factory=list)  # and swish(z)
 
 
 class Bodies(Protocol):
@@ -56,6 +63,40 @@ class Bodies(Protocol):
     def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
         """Write every layer's gradients from d loss / d features, [2, B, H] (actor, critic)."""
         ...
+
+    def set_native(self, native: bool) -> None:
+        """Use the native Swish backward (CPU tensors only) or torch's."""
+        ...
+
+
+def _swish(z: torch.Tensor, keep: BodyPass | None, native: bool) -> torch.Tensor:
+    """swish(z), keeping what the chosen backward needs."""
+    if keep is None:
+        return F.silu(z)
+    if not native:
+        keep.pre_activations.append(z)
+        return F.silu(z)
+    sigmoid = torch.sigmoid(z)
+    output = z.mul_(sigmoid)  # z itself is not needed again
+    keep.sigmoids.append(sigmoid)
+    keep.outputs.append(output)
+    return output
+
+
+def _swish_backward(
+    grad: torch.Tensor, kept: BodyPass, layer: int, native: bool, bias_grad: torch.Tensor
+) -> torch.Tensor:
+    """d loss / d z of layer `layer` from d loss / d swish(z), [G, B, H] or [B, H]; writes the
+    layer's bias gradient ([G, H] or [H], the sum over rows)."""
+    if not native:
+        grad = silu_backward(grad, kept.pre_activations[layer])
+        torch.sum(grad, dim=grad.dim() - 2, out=bias_grad)
+        return grad
+    grad = grad.contiguous()
+    blocks = (grad, kept.sigmoids[layer], kept.outputs[layer], bias_grad)
+    g, sigmoid, output, bias = (t.numpy() if grad.dim() == 3 else t.numpy()[None] for t in blocks)
+    _native.swish_backward(sigmoid, output, g, bias)
+    return grad
 
 
 def _encode(processors: list[VectorInput], obs: list[torch.Tensor]) -> torch.Tensor:
@@ -78,6 +119,7 @@ class Body:
         # load_state_dict), held here to skip nn.Module's attribute lookup on every call.
         self.weights = [layer.weight for layer in layers]
         self.biases = [layer.bias for layer in layers]
+        self.native = self.weights[0].device.type == "cpu"
 
     def run(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> torch.Tensor:
         h = _encode(self.processors, obs)
@@ -85,17 +127,15 @@ class Body:
             z = F.linear(h, weight, bias)
             if keep is not None:
                 keep.inputs.append(h)
-                keep.pre_activations.append(z)
-            h = F.silu(z)
+            h = _swish(z, keep, self.native)
         return h
 
     def run_backward(self, grad: torch.Tensor, kept: BodyPass) -> None:
         for i in reversed(range(len(self.weights))):
-            grad = silu_backward(grad, kept.pre_activations[i])
             weight, bias = self.weights[i], self.biases[i]
             assert weight.grad is not None and bias.grad is not None
+            grad = _swish_backward(grad, kept, i, self.native, bias.grad)
             torch.mm(grad.t(), kept.inputs[i], out=weight.grad)
-            torch.sum(grad, dim=0, out=bias.grad)
             if i:
                 grad = torch.mm(grad, weight)
 
@@ -110,6 +150,9 @@ class SharedBody:
 
     def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
         self.body.run_backward(grads[0] + grads[1], kept)
+
+    def set_native(self, native: bool) -> None:
+        self.body.native = native
 
 
 class SeparateBodies:
@@ -126,6 +169,9 @@ class SeparateBodies:
         assert self._critic_pass is not None, "backward() needs a forward() that kept its pass"
         self.actor.run_backward(grads[0], kept)
         self.critic.run_backward(grads[1], self._critic_pass)
+
+    def set_native(self, native: bool) -> None:
+        self.actor.native = self.critic.native = native
 
 
 def _side_by_side(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor | None:
@@ -146,6 +192,7 @@ class StackedBodies:
         self.bias_rows = [b.unsqueeze(1) for b in biases]  # [2, 1, out]
         self.weight_grads, self.bias_grads = weight_grads, bias_grads
         self.normalizes = any(p.normalize for p in [*actor.processors, *critic.processors])
+        self.native = actor.native
 
     @staticmethod
     def create(actor: Body, critic: Body) -> StackedBodies | None:
@@ -175,18 +222,19 @@ class StackedBodies:
             z = torch.baddbmm(bias, h, transposed)
             if keep is not None:
                 keep.inputs.append(h)
-                keep.pre_activations.append(z)
-            h = F.silu(z)
+            h = _swish(z, keep, self.native)
         return h[0], h[1]
 
     def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
         grad = grads
         for i in reversed(range(len(self.weights))):
-            grad = silu_backward(grad, kept.pre_activations[i])
+            grad = _swish_backward(grad, kept, i, self.native, self.bias_grads[i])
             torch.bmm(grad.transpose(1, 2), kept.inputs[i], out=self.weight_grads[i])
-            torch.sum(grad, dim=1, out=self.bias_grads[i])
             if i:
                 grad = torch.bmm(grad, self.weights[i])
+
+    def set_native(self, native: bool) -> None:
+        self.native = native
 
 
 def make_bodies(actor: Actor, critic: Critic) -> Bodies:

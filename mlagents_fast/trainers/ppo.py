@@ -203,8 +203,8 @@ class PPOTrainer:
             assert batch.action_mask is not None
             buf["action_mask"][t] = batch.action_mask
             actions.discrete[...] = chosen
-        entropy = out.entropy.cpu().numpy()
-        self.stats["Policy/Entropy"].append(float(entropy.sum()) / entropy.size)
+        mean_entropy = out.mean_entropy if out.mean_entropy is not None else float(out.entropy.mean())
+        self.stats["Policy/Entropy"].append(mean_entropy)
 
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes)."""

@@ -13,6 +13,25 @@ MLAF_ALWAYS_INLINE void axpy(float scale, const float* x, float* out, std::size_
   for (std::size_t j = 0; j < n; ++j) out[j] += scale * x[j];
 }
 
+MLAF_SIMD_CLONES void swish_backward_impl(const float* sigmoid, const float* output, float* grad,
+                                          std::size_t groups, std::size_t rows, std::size_t width,
+                                          float* bias_grad) {
+  std::fill(bias_grad, bias_grad + groups * width, 0.0f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    float* sums = bias_grad + g * width;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const std::size_t row = (g * rows + r) * width;
+      const float* s = sigmoid + row;
+      const float* h = output + row;
+      float* out = grad + row;
+      for (std::size_t j = 0; j < width; ++j) {
+        out[j] *= s[j] + h[j] * (1.0f - s[j]);
+        sums[j] += out[j];
+      }
+    }
+  }
+}
+
 MLAF_SIMD_CLONES void heads_backward_impl(const float* h, std::size_t rows, std::size_t hidden,
                                           const HeadGrad* heads, std::size_t count,
                                           float* grad_h) {
@@ -48,6 +67,11 @@ MLAF_SIMD_CLONES void adam_impl(float* param, const float* grad, float* exp_avg,
 }
 
 }  // namespace
+
+void swish_backward(const float* sigmoid, const float* output, float* grad, std::size_t groups,
+                    std::size_t rows, std::size_t width, float* bias_grad) {
+  swish_backward_impl(sigmoid, output, grad, groups, rows, width, bias_grad);
+}
 
 void heads_backward(const float* h, std::size_t rows, std::size_t hidden, const HeadGrad* heads,
                     std::size_t count, float* grad_h) {

@@ -56,8 +56,8 @@ std::size_t widest_branch(const PPOHeadShape& shape) {
 
 }  // namespace
 
-void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
-                     const PPOSampleOutputs& out) {
+double ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
+                       const PPOSampleOutputs& out) {
   const std::size_t c_size = shape.continuous, d_size = shape.num_branches;
   const std::size_t width = shape.logits_width, dims = c_size + d_size;
   std::vector<float> sigma(c_size), denominator(c_size);
@@ -69,6 +69,7 @@ void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool 
     continuous_entropy += 0.5f * std::log(kTwoPiE * variance + kEpsilon);
   }
   std::vector<float> log_p(widest_branch(shape));
+  double entropy_sum = 0.0;
   for (std::size_t b = 0; b < shape.rows; ++b) {
     float* log_probs = out.log_probs + b * dims;
     for (std::size_t c = 0; c < c_size; ++c) {
@@ -110,7 +111,9 @@ void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool 
       offset += n;
     }
     out.entropy[b] = row_entropy;
+    entropy_sum += row_entropy;
   }
+  return shape.rows ? entropy_sum / static_cast<double>(shape.rows) : 0.0;
 }
 
 PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, float epsilon,

@@ -105,7 +105,7 @@ def test_gradients_match_autograd(case: str, seed: int, stacked: bool) -> None:
     taken = continuous if spec.action_spec.continuous_size else None
     losses = []
     for native in (False, True):
-        manual.native_heads = native
+        manual.native = native
         optimizer.grad.fill_(float("nan"))
         policy_loss, value_loss = manual.ppo_step(
             obs, action_mask, taken, chosen, old_log_probs, advantages.squeeze(1), old_values, returns, EPSILON, BETA
@@ -127,7 +127,7 @@ def test_act_matches_the_modules(case: str, native: bool) -> None:
     branches = spec.action_spec.discrete_branches
     action_mask = (allowed < 0.5).numpy() if branches else None
     manual = ManualActorCritic(actor, critic)
-    manual.native_heads = native
+    manual.native = native
     with torch.inference_mode():
         for deterministic in (False, True):
             torch.manual_seed(1)
@@ -137,6 +137,8 @@ def test_act_matches_the_modules(case: str, native: bool) -> None:
             log_probs, entropy = actor.evaluate(obs, allowed, out.continuous, out.discrete.long())
             torch.testing.assert_close(out.log_probs, log_probs)
             torch.testing.assert_close(out.entropy, entropy)
+            if native:
+                assert out.mean_entropy == pytest.approx(float(entropy.mean()), rel=1e-5)
             if branches:
                 assert bool(allowed.gather(1, _flat_choices(out.discrete.long(), branches)).all())
             if len(branches) <= 1:  # the same random draws, taken the same way

@@ -8,6 +8,13 @@
 
 namespace mlaf {
 
+// The backward of swish(z) = z * sigmoid(z) from what the forward kept, the
+// sigmoid s and the output h = z * s: grad <- grad * (s + h * (1 - s)), in place
+// over `groups` blocks of [rows, width]; bias_grad [groups, width] gets the
+// column sums of each block of the new grad (the layer's bias gradient).
+void swish_backward(const float* sigmoid, const float* output, float* grad, std::size_t groups,
+                    std::size_t rows, std::size_t width, float* bias_grad);
+
 // One linear head z = h W^T + b of a [rows, hidden] input h, with d loss / d z given.
 struct HeadGrad {
   const float* weight = nullptr;    // [outputs, hidden]

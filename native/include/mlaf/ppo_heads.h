@@ -80,7 +80,8 @@ struct PPOSampleOutputs {
   float* entropy = nullptr;           // [B]
 };
 
-void ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
-                     const PPOSampleOutputs& out);
+// Returns the mean of the rows' entropies.
+double ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
+                       const PPOSampleOutputs& out);
 
 }  // namespace mlaf
