@@ -81,6 +81,11 @@ class _HeadBuffers:
     grad_values: torch.Tensor
     grad_features: torch.Tensor  # [2, B, H] reaching the actor's and the critic's features
     arrays: dict[str, NDArray[np.float32]]
+    # Arguments of `_native.heads_backward` (numpy views of the heads' parameters and gradients,
+    # valid while `grad_address` is where the value head's weight gradient lives).
+    actor_heads: list[tuple[NDArray[np.float32], ...]] = field(default_factory=list)
+    value_heads: list[tuple[NDArray[np.float32], ...]] = field(default_factory=list)
+    grad_address: int = 0
 
     @staticmethod
     def allocate(rows: int, continuous: int, logits: int, signals: int, hidden: int) -> _HeadBuffers:
@@ -88,8 +93,8 @@ class _HeadBuffers:
                    (("mu", continuous), ("logits", logits), ("values", signals))}  # fmt: skip
         grads = {f"grad_{name}": torch.zeros_like(t) for name, t in tensors.items()}
         grads["grad_features"] = torch.zeros(2, rows, hidden)
-        arrays = {name: t.numpy() for name, t in {**tensors, **grads}.items()}
-        return _HeadBuffers(**tensors, **grads, arrays=arrays)
+        named: dict[str, Any] = {**tensors, **grads}
+        return _HeadBuffers(**named, arrays={name: t.numpy() for name, t in named.items()})
 
 
 @dataclass
@@ -216,9 +221,17 @@ class ManualActorCritic:
         model = self.action_model
         rows = advantages.shape[0]
         heads = self._head_buffers.get(rows)
-        if heads is None:
+        assert self.value_heads.weight.grad is not None
+        if heads is None or heads.grad_address != self.value_heads.weight.grad.data_ptr():
+            # (Re)built when the parameters' gradient storage moved (an optimizer created after us).
             heads = _HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
                                           self.value_heads.out_features, self.value_heads.in_features)  # fmt: skip
+            arrays = heads.arrays
+            heads.actor_heads = [_head_grad(model.mu, arrays["grad_mu"])] if model.continuous_size else []
+            if model.branches:
+                heads.actor_heads.append(_head_grad(model.logits, arrays["grad_logits"]))
+            heads.value_heads = [_head_grad(self.value_heads, arrays["grad_values"])]
+            heads.grad_address = self.value_heads.weight.grad.data_ptr()
             self._head_buffers[rows] = heads
         kept = BodyPass()
         h, h_critic = self.bodies.forward(obs, kept)
@@ -242,13 +255,9 @@ class ManualActorCritic:
             arrays["grad_logits"] if model.branches else None, arrays["grad_values"],
         )  # fmt: skip
         # The heads' weight and bias gradients and the gradient reaching each body, natively.
-        actor_heads = [_head_grad(model.mu, arrays["grad_mu"])] if c else []
-        if model.branches:
-            actor_heads.append(_head_grad(model.logits, arrays["grad_logits"]))
         grad_features = arrays["grad_features"]
-        _native.heads_backward(h.numpy(), actor_heads, grad_features[0])
-        _native.heads_backward(h_critic.numpy(), [_head_grad(self.value_heads, arrays["grad_values"])],
-                               grad_features[1])  # fmt: skip
+        _native.heads_backward(h.numpy(), heads.actor_heads, grad_features[0])
+        _native.heads_backward(h_critic.numpy(), heads.value_heads, grad_features[1])
         self.bodies.backward(heads.grad_features, kept)
         return policy_loss, value_loss
 
