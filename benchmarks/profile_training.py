@@ -37,11 +37,14 @@ def frame(functions: str, files: str) -> re.Pattern[str]:
 # the bucket (patterns tried in this order on that frame), so a torch operator counts where
 # it was called from.
 FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
+    ("update: bodies backward (manual)", frame("backward|run_backward|_swish_backward", r"trainers/mlp_bodies\.py")),
+    ("update: optimizer step (FlatAdam)", frame("step", r"trainers/flat_adam\.py")),
     ("update: zero_grad", frame("zero_grad", r"torch/optim/")),
     ("update: optimizer step (Adam)", re.compile(r"\(torch/optim/")),
     ("update: backward", frame("backward|_engine_run_backward", r"torch/_tensor\.py|torch/autograd/")),
     ("update: gather minibatch", frame("gather", r"trainers/ppo\.py|buffer/gather\.py")),
     ("update: advantages (horizon cuts, GAE, normalize)", frame("_advantages", r"trainers/ppo\.py")),
+    ("update: heads and loss (manual)", frame("_ppo_step_native|ppo_step", r"trainers/manual_backward\.py")),
     ("update: forward (actor.evaluate, critic)", frame("evaluate|forward|_call_impl|_wrapped_call_impl", ".")),
     ("update: losses and glue", frame("_minibatch_step", r"trainers/ppo\.py")),
     ("update: shuffle, schedules, stats", frame("update", r"trainers/ppo\.py")),
@@ -137,6 +140,11 @@ class Timers:
         self.wrap(trainer.actor, "evaluate", lambda: f"{where()}: actor.evaluate")
         self.wrap(trainer.critic, "forward", lambda: f"{where()}: critic.forward")
         self.wrap(torch.Tensor, "backward", "update: loss.backward")
+        if trainer.manual is not None:  # all-vector MLPs: the hand-written backward, no autograd
+            bodies = trainer.manual.bodies
+            self.wrap(bodies, "forward", lambda: f"{where()}: bodies forward (actor + critic MLPs)")
+            self.wrap(bodies, "backward", "update: bodies backward")
+            self.wrap(trainer.manual, "ppo_step", "update: manual ppo_step (forward, heads + loss, backward)")
         inner_step = trainer._minibatch_step
 
         def minibatch_step(*args: Any) -> Any:
