@@ -11,8 +11,12 @@ them), a few kernel calls a layer. `act` is the inference forward without module
 value heads with the loss between them are one native call (`_native.ppo_head_loss`, the
 same formulas as `evaluate` + `ppo_loss_gradients` + the heads' part of `backward`, which
 the tests compare); the matrix products stay torch's. On other devices all of it is torch
-ops. Networks with visual or goal-conditioned inputs are not covered (`supports` says so)
-and keep autograd.
+ops. The bodies (shared, separate, or batched side by side) are `trainers/mlp_bodies.py`.
+Networks with visual or goal-conditioned inputs are not covered (`supports` says so) and
+keep autograd.
+
+Build it after the optimizer that packs the parameters into one flat buffer (FlatAdam), as
+the trainer does: the batched bodies and the cached numpy views point into that storage.
 """
 
 from __future__ import annotations
