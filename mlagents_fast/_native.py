@@ -69,6 +69,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     gae_chunks,
     gae_trajectory,
     heads_backward,
+    heads_forward,
     kernel_threads,
     native_env_names,
     ppo_head_loss,
@@ -77,6 +78,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     set_kernel_threads,
     shuffled_indices,
     swish_backward,
+    swish_mlp_forward,
     uniform_indices,
 )
 
@@ -96,6 +98,7 @@ __all__ = [
     "gae_chunks",
     "gae_trajectory",
     "heads_backward",
+    "heads_forward",
     "kernel_threads",
     "kernels",
     "native_env_names",
@@ -105,5 +108,6 @@ __all__ = [
     "set_kernel_threads",
     "shuffled_indices",
     "swish_backward",
+    "swish_mlp_forward",
     "uniform_indices",
 ]

@@ -1,4 +1,5 @@
 // Glue for native/include/mlaf/mlp_grads.h.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,78 @@ float* writable(py::array a, const char* func, const char* arg) {
 }  // namespace
 
 void bind_mlp_grads(py::module_& m) {
+  m.def(
+      "swish_mlp_forward",
+      [](py::handle x, py::handle mean, py::handle variance, float clip,
+         const std::vector<py::tuple>& layers, py::handle out) {
+        const char* f = "swish_mlp_forward";
+        auto input = require(x, f, "x", Kind::kFloat32, {kAny, kAny}, "(B, I)");
+        const py::ssize_t rows = input.shape(0), inputs = input.shape(1);
+        auto o = require(out, f, "out", Kind::kFloat32, {kAny, rows, kAny}, "(G, B, H)");
+        const py::ssize_t groups = o.shape(0), width = o.shape(2);
+        if (layers.empty()) fail(f, "layers", "at least one (weight, bias) layer", "none");
+        std::vector<py::array> keep;
+        std::vector<mlaf::DenseLayer> specs;
+        py::ssize_t in = inputs;
+        for (const auto& layer : layers) {
+          if (layer.size() != 2) fail(f, "layers", "(weight, bias) pairs", "another tuple");
+          auto w = require(layer[0], f, "weight", Kind::kFloat32, {groups, width, in}, "(G, H, in)");
+          auto b = require(layer[1], f, "bias", Kind::kFloat32, {groups, width}, "(G, H)");
+          require_disjoint(o, "out", w, "weight", f);
+          specs.push_back({static_cast<const float*>(w.data()), static_cast<const float*>(b.data()),
+                           static_cast<std::size_t>(in)});
+          keep.insert(keep.end(), {w, b});
+          in = width;
+        }
+        const float* mp = nullptr;
+        const float* vp = nullptr;
+        if (!mean.is_none()) {
+          auto mu = require(mean, f, "mean", Kind::kFloat32, {groups, inputs}, "(G, I)");
+          auto var = require(variance, f, "variance", Kind::kFloat32, {groups, inputs}, "(G, I)");
+          keep.insert(keep.end(), {mu, var});
+          mp = static_cast<const float*>(mu.data());
+          vp = static_cast<const float*>(var.data());
+        }
+        require_disjoint(o, "out", input, "x", f);
+        float* op = writable(o, f, "out");
+        const auto* xp = static_cast<const float*>(input.data());
+        std::vector<float> scratch(2 * static_cast<std::size_t>(rows) *
+                                   static_cast<std::size_t>(std::max(width, inputs)));
+        py::gil_scoped_release release;
+        mlaf::swish_mlp_forward(xp, static_cast<std::size_t>(rows), static_cast<std::size_t>(groups),
+                                mp, vp, clip, specs.data(), specs.size(),
+                                static_cast<std::size_t>(width), op, scratch.data());
+      },
+      py::arg("x"), py::arg("mean"), py::arg("variance"), py::arg("clip"), py::arg("layers"),
+      py::arg("out"),
+      "Inference forward of G Swish MLP bodies on one input: out[g] = the body g's features.");
+
+  m.def(
+      "heads_forward",
+      [](py::handle h, const std::vector<py::tuple>& heads) {
+        const char* f = "heads_forward";
+        auto input = require(h, f, "h", Kind::kFloat32, {kAny, kAny}, "(B, H)");
+        const py::ssize_t rows = input.shape(0), hidden = input.shape(1);
+        std::vector<py::array> keep;
+        std::vector<mlaf::HeadForward> specs;
+        for (const auto& head : heads) {
+          if (head.size() != 3) fail(f, "heads", "(weight, bias, out) triples", "another tuple");
+          auto w = require(head[0], f, "weight", Kind::kFloat32, {kAny, hidden}, "(O, H)");
+          const py::ssize_t outputs = w.shape(0);
+          auto b = require(head[1], f, "bias", Kind::kFloat32, {outputs}, "(O,)");
+          auto o = require(head[2], f, "out", Kind::kFloat32, {rows, outputs}, "(B, O)");
+          require_disjoint(o, "out", input, "h", f);
+          specs.push_back({static_cast<const float*>(w.data()), static_cast<const float*>(b.data()),
+                           writable(o, f, "out"), static_cast<std::size_t>(outputs)});
+          keep.insert(keep.end(), {w, b, o});
+        }
+        const auto* hp = static_cast<const float*>(input.data());
+        py::gil_scoped_release release;
+        mlaf::heads_forward(hp, static_cast<std::size_t>(rows), static_cast<std::size_t>(hidden),
+                            specs.data(), specs.size());
+      },
+      py::arg("h"), py::arg("heads"), "Linear heads on one input: out = h W^T + b for each head.");
+
   m.def(
       "swish_backward",
       [](py::handle sigmoid, py::handle output, py::handle grad, py::handle bias_grad) {

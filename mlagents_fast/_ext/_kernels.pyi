@@ -88,6 +88,18 @@ def swish_backward(
     grad: NDArray[np.float32],
     bias_grad: NDArray[np.float32],
 ) -> None: ...
+def swish_mlp_forward(
+    x: NDArray[np.float32],
+    mean: NDArray[np.float32] | None,
+    variance: NDArray[np.float32] | None,
+    clip: float,
+    layers: Sequence[tuple[NDArray[np.float32], ...]],
+    out: NDArray[np.float32],
+) -> None: ...
+def heads_forward(
+    h: NDArray[np.float32],
+    heads: Sequence[tuple[NDArray[np.float32], ...]],
+) -> None: ...
 def gae_trajectory(
     rewards: NDArray[np.float32],
     values: NDArray[np.float32],

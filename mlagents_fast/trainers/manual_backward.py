@@ -34,7 +34,7 @@ from torch import nn
 from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
-from mlagents_fast.trainers.mlp_bodies import BodyPass, linear_layers, make_bodies
+from mlagents_fast.trainers.mlp_bodies import NATIVE_FORWARD_MAX_ROWS, BodyPass, SharedBody, linear_layers, make_bodies
 from mlagents_fast.trainers.ppo_loss import ppo_loss_gradients
 
 TWO_PI_E = 2.0 * math.pi * math.e
@@ -44,6 +44,11 @@ def _head_grad(layer: nn.Linear, grad_out: NDArray[np.float32]) -> tuple[NDArray
     """(weight, grad_out, weight_grad, bias_grad) of a head, as `_native.heads_backward` takes it."""
     assert layer.weight.grad is not None and layer.bias.grad is not None
     return layer.weight.detach().numpy(), grad_out, layer.weight.grad.numpy(), layer.bias.grad.numpy()
+
+
+def _head_forward(layer: nn.Linear, out: NDArray[np.float32]) -> tuple[NDArray[np.float32], ...]:
+    """(weight, bias, out) of a head, as `_native.heads_forward` takes it."""
+    return layer.weight.detach().numpy(), layer.bias.detach().numpy(), out
 
 
 def _linear_into(layer: nn.Linear, inputs: torch.Tensor, out: torch.Tensor) -> None:
@@ -111,15 +116,21 @@ class _SampleBuffers:
     discrete: torch.Tensor  # int32
     log_probs: torch.Tensor
     entropy: torch.Tensor
+    values: torch.Tensor  # [B, S] rows, from the native heads
+    features: torch.Tensor  # [2, B, H] actor's and critic's (or [1, B, H] a shared body's)
     arrays: dict[str, Any]  # numpy views of the tensors above, by name
+    actor_heads: list[tuple[NDArray[np.float32], ...]] | None = None  # `_native.heads_forward` arguments
+    value_head: list[tuple[NDArray[np.float32], ...]] | None = None
 
     @staticmethod
-    def allocate(rows: int, continuous: int, branches: tuple[int, ...]) -> _SampleBuffers:
-        tensors = {
+    def allocate(rows: int, continuous: int, branches: tuple[int, ...], signals: int, hidden: int,
+                 groups: int = 2) -> _SampleBuffers:  # fmt: skip
+        tensors: dict[str, Any] = {
             "mu": torch.zeros(rows, continuous), "logits": torch.zeros(rows, sum(branches)),
             "continuous": torch.zeros(rows, continuous),
             "discrete": torch.zeros(rows, len(branches), dtype=torch.int32),
             "log_probs": torch.zeros(rows, continuous + len(branches)), "entropy": torch.zeros(rows),
+            "values": torch.zeros(rows, signals), "features": torch.zeros(groups, rows, hidden),
         }  # fmt: skip
         return _SampleBuffers(**tensors, arrays={name: t.numpy() for name, t in tensors.items()})
 
@@ -157,9 +168,14 @@ class ManualActorCritic:
         """Values `[S, B]` and sampled actions, as `critic(obs)` and `actor(obs, allowed, ...)`
         give them; `action_mask` [B, L] is True where a choice is blocked. On the CPU the
         actions are views of buffers that the next call overwrites."""
+        model = self.action_model
+        rows = obs[0].shape[0]
+        if self.native and rows <= NATIVE_FORWARD_MAX_ROWS:
+            out = self._sample_buffer(rows)
+            if self.bodies.native_features(obs, out.arrays["features"]):
+                return self._act_native(out, action_mask, deterministic)
         h, h_critic = self.bodies.forward(obs)
         values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
-        model = self.action_model
         if not self.native:
             branches = sum(model.branches)
             allowed = (
@@ -168,26 +184,55 @@ class ManualActorCritic:
                 else torch.from_numpy(~action_mask).to(h.device, torch.float32)
             )
             return values, model(h, allowed, deterministic)
-        rows = h.shape[0]
+        out = self._sample_buffer(rows)
+        if model.continuous_size:
+            _linear_into(model.mu, h, out.mu)
+        if model.branches:
+            _linear_into(model.logits, h, out.logits)
+        return values, self._sample(out, action_mask, deterministic)
+
+    def _sample_buffer(self, rows: int) -> _SampleBuffers:
         out = self._sample_buffers.get(rows)
         if out is None:
-            out = self._sample_buffers[rows] = _SampleBuffers.allocate(rows, model.continuous_size,
-                                                                       model.branches)  # fmt: skip
+            model = self.action_model
+            out = self._sample_buffers[rows] = _SampleBuffers.allocate(
+                rows, model.continuous_size, model.branches, self.value_heads.out_features,
+                self.value_heads.in_features, 1 if isinstance(self.bodies, SharedBody) else 2,
+            )  # fmt: skip
+        return out
+
+    def _act_native(
+        self, out: _SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool
+    ) -> tuple[torch.Tensor, ActionOutput]:
+        """Heads on the features `out.features` (actor, critic), all native, then the sampling."""
+        if out.actor_heads is None or out.value_head is None:  # numpy views of the heads, made once
+            model, arrays = self.action_model, out.arrays
+            out.actor_heads = []
+            if model.continuous_size:
+                out.actor_heads.append(_head_forward(model.mu, arrays["mu"]))
+            if model.branches:
+                out.actor_heads.append(_head_forward(model.logits, arrays["logits"]))
+            out.value_head = [_head_forward(self.value_heads, arrays["values"])]
+        features = out.arrays["features"]
+        _native.heads_forward(features[0], out.actor_heads)
+        _native.heads_forward(features[1 if len(features) > 1 else 0], out.value_head)
+        return out.values.t(), self._sample(out, action_mask, deterministic)
+
+    def _sample(self, out: _SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool) -> ActionOutput:
+        """Actions from the heads' outputs in `out` (mu, logits), natively."""
+        model = self.action_model
+        rows = out.entropy.shape[0]
         c, d = model.continuous_size, len(model.branches)
         # Draws in the order the torch action model takes them: normals, then uniforms.
         normals = torch.randn(rows, c).numpy() if c and not deterministic else None
         uniforms = torch.rand(rows, d).numpy() if d and not deterministic else None
-        if c:
-            _linear_into(model.mu, h, out.mu)
-        if d:
-            _linear_into(model.logits, h, out.logits)
         mean_entropy = _native.ppo_head_sample(
             out.arrays["mu"] if c else None, model.log_sigma.detach().numpy() if c else None, normals,
             out.arrays["logits"] if d else None, action_mask, uniforms, model.branches, deterministic,
             out.arrays["continuous"] if c else None, out.arrays["discrete"] if d else None,
             out.arrays["log_probs"], out.arrays["entropy"],
         )  # fmt: skip
-        return values, ActionOutput(out.continuous, out.discrete, out.log_probs, out.entropy, mean_entropy)
+        return ActionOutput(out.continuous, out.discrete, out.log_probs, out.entropy, mean_entropy)
 
     # ------------------------------------------------------------------ training
     @torch.no_grad()

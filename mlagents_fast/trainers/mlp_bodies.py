@@ -22,8 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import NDArray
 from torch import nn
 
 from mlagents_fast import _native
@@ -67,6 +69,30 @@ class Bodies(Protocol):
     def set_native(self, native: bool) -> None:
         """Use the native Swish backward (CPU tensors only) or torch's."""
         ...
+
+    def native_features(self, obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:
+        """Inference features into `out` [G, B, H] (G = 1 shared body, 2 actor and critic) in one
+        native call, for a few rows on the CPU; False when this layout has no native forward."""
+        ...
+
+
+# Up to this many rows (agents acting at once) the native inference forward beats torch's
+# per-call cost; above it torch's matrix products win.
+NATIVE_FORWARD_MAX_ROWS = 64
+
+
+def _native_forward(processors: list[list[VectorInput]], layers: list[tuple[NDArray[np.float32], ...]],
+                    obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:  # fmt: skip
+    """`_native.swish_mlp_forward` over the groups' processors and stacked layers."""
+    x = obs[0].numpy() if len(obs) == 1 else np.concatenate([o.numpy() for o in obs], axis=1)
+    mean = variance = None
+    if any(p.normalize for group in processors for p in group):
+        if not all(p.normalize for group in processors for p in group):
+            return False
+        mean = np.stack([np.concatenate([p.running_mean.numpy() for p in group]) for group in processors])
+        variance = np.stack([np.concatenate([p.running_variance.numpy() for p in group]) for group in processors])
+    _native.swish_mlp_forward(x, mean, variance, NORMALIZER_CLIP, layers, out)
+    return True
 
 
 def _swish(z: torch.Tensor, keep: BodyPass | None, native: bool) -> torch.Tensor:
@@ -143,6 +169,7 @@ class Body:
 class SharedBody:
     def __init__(self, body: Body) -> None:
         self.body = body
+        self._layers: list[tuple[NDArray[np.float32], ...]] | None = None  # numpy views, made once
 
     def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body.run(obs, keep)
@@ -153,6 +180,12 @@ class SharedBody:
 
     def set_native(self, native: bool) -> None:
         self.body.native = native
+
+    def native_features(self, obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:
+        if self._layers is None:
+            self._layers = [(w.detach().numpy()[None], b.detach().numpy()[None])
+                            for w, b in zip(self.body.weights, self.body.biases, strict=True)]  # fmt: skip
+        return _native_forward([self.body.processors], self._layers, obs, out)
 
 
 class SeparateBodies:
@@ -172,6 +205,9 @@ class SeparateBodies:
 
     def set_native(self, native: bool) -> None:
         self.actor.native = self.critic.native = native
+
+    def native_features(self, obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:
+        return False  # the two bodies' parameters are not side by side
 
 
 def _side_by_side(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor | None:
@@ -193,6 +229,7 @@ class StackedBodies:
         self.weight_grads, self.bias_grads = weight_grads, bias_grads
         self.normalizes = any(p.normalize for p in [*actor.processors, *critic.processors])
         self.native = actor.native
+        self._layers: list[tuple[NDArray[np.float32], ...]] | None = None  # numpy views, made once
 
     @staticmethod
     def create(actor: Body, critic: Body) -> StackedBodies | None:
@@ -235,6 +272,11 @@ class StackedBodies:
 
     def set_native(self, native: bool) -> None:
         self.native = native
+
+    def native_features(self, obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:
+        if self._layers is None:
+            self._layers = [(w.numpy(), b.numpy()) for w, b in zip(self.weights, self.biases, strict=True)]
+        return _native_forward([self.actor.processors, self.critic.processors], self._layers, obs, out)
 
 
 def make_bodies(actor: Actor, critic: Critic) -> Bodies:

@@ -2,11 +2,103 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "mlaf/simd.h"
 
 namespace mlaf {
 namespace {
+
+// exp(x) for the Swish of the inference forward: Cody-Waite range reduction x = n ln2 + f,
+// a degree-6 polynomial for exp(f) (Cephes' expf coefficients, within 2 ulp), scaled by 2^n
+// through the exponent bits. Branch-free, so the loops that inline it become SIMD code.
+MLAF_ALWAYS_INLINE float exp_approx(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float f = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * f + 1.3981999507e-3f;
+  p = p * f + 8.3334519073e-3f;
+  p = p * f + 4.1665795894e-2f;
+  p = p * f + 1.6666665459e-1f;
+  p = p * f + 5.0000001201e-1f;
+  const float y = p * f * f + f + 1.0f;
+  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+// x . w over n floats with eight independent partial sums, which the compiler turns into one
+// SIMD multiply-add per eight elements (a single running sum would not vectorize without
+// reassociating float additions).
+MLAF_ALWAYS_INLINE float dot(const float* x, const float* w, std::size_t n) {
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    for (std::size_t u = 0; u < 8; ++u) partial[u] += x[k + u] * w[k + u];
+  }
+  float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+              ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+  for (; k < n; ++k) sum += x[k] * w[k];
+  return sum;
+}
+
+// out[rows, width] = swish(in[rows, inputs] W^T + b): rows of W are contiguous over inputs,
+// so each output is a dot product; the swish pass afterwards vectorizes over the row.
+MLAF_ALWAYS_INLINE void dense_swish(const float* in, std::size_t rows, std::size_t inputs,
+                                    const float* weight, const float* bias, std::size_t width,
+                                    float* out) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * inputs;
+    float* y = out + r * width;
+    for (std::size_t j = 0; j < width; ++j) y[j] = dot(x, weight + j * inputs, inputs) + bias[j];
+    for (std::size_t j = 0; j < width; ++j) y[j] = y[j] / (1.0f + exp_approx(-y[j]));
+  }
+}
+
+MLAF_SIMD_CLONES void swish_mlp_forward_impl(const float* x, std::size_t rows, std::size_t groups,
+                                             const float* mean, const float* variance, float clip,
+                                             const DenseLayer* layers, std::size_t count,
+                                             std::size_t width, float* out, float* scratch) {
+  const std::size_t inputs = layers[0].inputs;
+  const std::size_t span = rows * std::max(width, inputs);
+  float* a = scratch;
+  float* b = scratch + span;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const float* h = x;
+    if (mean != nullptr) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t k = 0; k < inputs; ++k) {
+          const float v =
+              (x[r * inputs + k] - mean[g * inputs + k]) / std::sqrt(variance[g * inputs + k]);
+          a[r * inputs + k] = std::min(std::max(v, -clip), clip);
+        }
+      }
+      h = a;
+    }
+    for (std::size_t l = 0; l < count; ++l) {
+      const DenseLayer& layer = layers[l];
+      float* target = l + 1 == count ? out + g * rows * width : (h == a ? b : a);
+      dense_swish(h, rows, layer.inputs, layer.weight + g * width * layer.inputs,
+                  layer.bias + g * width, width, target);
+      h = target;
+    }
+  }
+}
+
+MLAF_SIMD_CLONES void heads_forward_impl(const float* h, std::size_t rows, std::size_t hidden,
+                                         const HeadForward* heads, std::size_t count) {
+  for (std::size_t k = 0; k < count; ++k) {
+    const HeadForward& head = heads[k];
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* x = h + r * hidden;
+      for (std::size_t o = 0; o < head.outputs; ++o)
+        head.out[r * head.outputs + o] = dot(x, head.weight + o * hidden, hidden) + head.bias[o];
+    }
+  }
+}
 
 // out[j] += scale * x[j]: the inner loop of the head products, vectorized over hidden units.
 MLAF_ALWAYS_INLINE void axpy(float scale, const float* x, float* out, std::size_t n) {
@@ -71,6 +163,17 @@ MLAF_SIMD_CLONES void adam_impl(float* param, const float* grad, float* exp_avg,
 void swish_backward(const float* sigmoid, const float* output, float* grad, std::size_t groups,
                     std::size_t rows, std::size_t width, float* bias_grad) {
   swish_backward_impl(sigmoid, output, grad, groups, rows, width, bias_grad);
+}
+
+void swish_mlp_forward(const float* x, std::size_t rows, std::size_t groups, const float* mean,
+                       const float* variance, float clip, const DenseLayer* layers,
+                       std::size_t count, std::size_t width, float* out, float* scratch) {
+  swish_mlp_forward_impl(x, rows, groups, mean, variance, clip, layers, count, width, out, scratch);
+}
+
+void heads_forward(const float* h, std::size_t rows, std::size_t hidden, const HeadForward* heads,
+                   std::size_t count) {
+  heads_forward_impl(h, rows, hidden, heads, count);
 }
 
 void heads_backward(const float* h, std::size_t rows, std::size_t hidden, const HeadGrad* heads,

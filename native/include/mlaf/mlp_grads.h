@@ -29,6 +29,32 @@ struct HeadGrad {
 void heads_backward(const float* h, std::size_t rows, std::size_t hidden, const HeadGrad* heads,
                     std::size_t count, float* grad_h);
 
+// Inference forward of `groups` Swish MLP bodies that read the same input (the actor's and
+// the critic's): x [rows, inputs], optionally normalized per group as
+// clamp((x - mean) / sqrt(variance), -clip, clip) (mean, variance [groups, inputs], or
+// nullptr), then per layer l: h <- swish(h W_l^T + b_l) with W_l [groups, width, in_l] and
+// b_l [groups, width]. Writes out [groups, rows, width]. Meant for a handful of rows (one
+// decision for each agent), where a call per matrix product costs more than the product;
+// `scratch` holds 2 * rows * max(width, inputs) floats.
+struct DenseLayer {
+  const float* weight = nullptr;  // [groups, width, inputs]
+  const float* bias = nullptr;    // [groups, width]
+  std::size_t inputs = 0;
+};
+void swish_mlp_forward(const float* x, std::size_t rows, std::size_t groups, const float* mean,
+                       const float* variance, float clip, const DenseLayer* layers,
+                       std::size_t count, std::size_t width, float* out, float* scratch);
+
+// Linear heads on a [rows, hidden] input: out_k = h W_k^T + b_k, W_k [outputs_k, hidden].
+struct HeadForward {
+  const float* weight = nullptr;
+  const float* bias = nullptr;
+  float* out = nullptr;  // [rows, outputs]
+  std::size_t outputs = 0;
+};
+void heads_forward(const float* h, std::size_t rows, std::size_t hidden, const HeadForward* heads,
+                   std::size_t count);
+
 // torch.optim.Adam's update (no weight decay, eps outside the square root, bias
 // corrections of step `step` >= 1) over `count` parameters in one pass.
 void adam_step(float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
