@@ -34,7 +34,13 @@ from torch import nn
 from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
-from mlagents_fast.trainers.mlp_bodies import NATIVE_FORWARD_MAX_ROWS, BodyPass, SharedBody, linear_layers, make_bodies
+from mlagents_fast.trainers.mlp_bodies import (
+    BodyPass,
+    SharedBody,
+    linear_layers,
+    make_bodies,
+    native_forward_pays,
+)
 from mlagents_fast.trainers.ppo_loss import ppo_loss_gradients
 
 TWO_PI_E = 2.0 * math.pi * math.e
@@ -170,7 +176,7 @@ class ManualActorCritic:
         actions are views of buffers that the next call overwrites."""
         model = self.action_model
         rows = obs[0].shape[0]
-        if self.native and rows <= NATIVE_FORWARD_MAX_ROWS:
+        if self.native and native_forward_pays(rows, self.value_heads.in_features):
             out = self._sample_buffer(rows)
             if self.bodies.native_features(obs, out.arrays["features"]):
                 return self._act_native(out, action_mask, deterministic)

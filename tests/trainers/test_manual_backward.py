@@ -122,7 +122,7 @@ def test_gradients_match_autograd(case: str, seed: int, stacked: bool) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize(("native", "rows"), [(False, BATCH), (True, BATCH), (True, 8)])
 def test_act_matches_the_modules(case: str, native: bool, rows: int) -> None:
-    """Native with 8 rows: the bodies and heads run natively too (NATIVE_FORWARD_MAX_ROWS)."""
+    """Native with 8 rows: the bodies and heads run natively too (`native_forward_pays`)."""
     spec, actor, critic, _ = _networks(case, 0, stacked=native)
     obs, allowed, _, _ = _batch(spec)
     obs, allowed = [o[:rows].contiguous() for o in obs], allowed[:rows]
