@@ -47,3 +47,29 @@ def test_sampling_follows_the_softmax_and_skips_masked_choices() -> None:
     frequencies = torch.bincount(draws, minlength=4).float() / draws.numel()
     torch.testing.assert_close(frequencies, torch.softmax(logits[0], dim=0), atol=0.01, rtol=0)
     assert frequencies[2] == 0
+
+
+def test_entropy_averages_the_gaussian_dimensions_and_sums_the_branches() -> None:
+    """ML-Agents' row entropy: the Gaussian's per-dimension entropy averaged over its
+    dimensions, plus each discrete branch's entropy."""
+    import math
+
+    from mlagents_fast.networks.actions import ActionModel
+
+    torch.manual_seed(0)
+    model = ActionModel(8, ActionSpec(3, (2, 3)))
+    with torch.no_grad():
+        model.log_sigma.copy_(torch.tensor([[0.5, -1.0, 0.2]]))
+    h = torch.randn(5, 8)
+    allowed = torch.ones(5, 5)
+    out = model(h, allowed)
+    sigma = [math.exp(v) for v in (0.5, -1.0, 0.2)]
+    gaussian = sum(0.5 * math.log(2 * math.pi * math.e * s * s) for s in sigma) / 3
+    logits = model.logits(h).detach()
+    expected = torch.full((5,), gaussian)
+    for branch in torch.split(logits, [2, 3], dim=1):
+        p = torch.softmax(branch, dim=1)
+        expected -= (p * torch.log(p)).sum(dim=1)
+    torch.testing.assert_close(out.entropy.detach(), expected, rtol=1e-5, atol=1e-5)
+    _, evaluated = model.evaluate(h, allowed, out.continuous, out.discrete)
+    torch.testing.assert_close(evaluated.detach(), expected, rtol=1e-5, atol=1e-5)

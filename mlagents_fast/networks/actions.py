@@ -106,8 +106,9 @@ class ActionModel(nn.Module):
 
     def _gaussian_entropy(self, batch: int) -> torch.Tensor:
         # The same for every row (sigma does not depend on the state): computed once, broadcast.
+        # ML-Agents averages the Gaussian's entropy over its dimensions (and sums the branches').
         per_dim = 0.5 * torch.log(2.0 * math.pi * math.e * torch.exp(2.0 * self.log_sigma) + EPSILON)
-        return per_dim.sum().expand(batch)
+        return per_dim.mean().expand(batch)
 
     def deterministic_continuous(self, h: torch.Tensor) -> torch.Tensor:
         return self.mu(h)

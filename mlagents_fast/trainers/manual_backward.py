@@ -335,7 +335,7 @@ class ManualActorCritic:
             variance = torch.exp(2.0 * model.log_sigma)
             log_probs.append(-error.square() / (2.0 * variance + EPSILON) - (model.log_sigma + 0.5 * LOG_2PI))
             per_dim = 0.5 * torch.log(TWO_PI_E * variance + EPSILON)
-            entropy = entropy + per_dim.sum()
+            entropy = entropy + per_dim.mean()  # averaged over the dimensions, as ML-Agents
         if model.branches:
             logits = torch.where(allowed > 0.5, F.linear(h, model.logits.weight, model.logits.bias), -MASK_PENALTY)
             start = 0
@@ -371,9 +371,9 @@ class ManualActorCritic:
             denominator = 2.0 * variance + EPSILON
             grad_c = grad_log_probs[:, :c]
             grad_mu = grad_c * (2.0 * error / denominator)
-            # d log_prob / d log_sigma = 4 var (x - mu)^2 / den^2 - 1; d entropy / d log_sigma = 2 pi e var / (...)
+            # d log_prob / d log_sigma = 4 var (x - mu)^2 / den^2 - 1; d entropy / d log_sigma = 2 pi e var / (...) / C
             per_row = grad_c * (4.0 * variance * error.square() / denominator.square() - 1.0)
-            entropy_term = grad_entropy * h.shape[0] * TWO_PI_E * variance / (TWO_PI_E * variance + EPSILON)
+            entropy_term = grad_entropy * h.shape[0] / c * TWO_PI_E * variance / (TWO_PI_E * variance + EPSILON)
             torch.add(per_row.sum(dim=0, keepdim=True), entropy_term, out=model.log_sigma.grad)
             _linear_param_grads(model.mu, grad_mu, h)
             grad_h = torch.mm(grad_mu, model.mu.weight)

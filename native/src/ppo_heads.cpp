@@ -68,6 +68,7 @@ double ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, boo
     denominator[c] = 2.0f * variance + kEpsilon;
     continuous_entropy += 0.5f * std::log(kTwoPiE * variance + kEpsilon);
   }
+  if (c_size) continuous_entropy /= static_cast<float>(c_size);  // the mean over dimensions
   std::vector<float> log_p(widest_branch(shape));
   double entropy_sum = 0.0;
   for (std::size_t b = 0; b < shape.rows; ++b) {
@@ -133,6 +134,7 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
     denominator[c] = 2.0f * variance[c] + kEpsilon;
     continuous_entropy += 0.5f * std::log(kTwoPiE * variance[c] + kEpsilon);
   }
+  if (c_size) continuous_entropy /= static_cast<float>(c_size);  // the mean over dimensions
   std::vector<float> log_p(widest_branch(shape));
 
   double policy_sum = 0.0, entropy_sum = 0.0;
@@ -173,7 +175,8 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
     entropy_sum += row_entropy;
   }
   for (std::size_t c = 0; c < c_size; ++c) {
-    const float from_entropy = entropy_grad * static_cast<float>(rows) * kTwoPiE * variance[c] /
+    const float from_entropy = entropy_grad * static_cast<float>(rows) /
+                               static_cast<float>(c_size) * kTwoPiE * variance[c] /
                                (kTwoPiE * variance[c] + kEpsilon);
     grads.log_sigma[c] = static_cast<float>(log_sigma_grad[c]) + from_entropy;
   }

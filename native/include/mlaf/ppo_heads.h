@@ -7,7 +7,8 @@
 //   loss = policy_loss + 0.5 * value_loss - beta * mean(entropy)
 // with ML-Agents' definitions (per-action-dimension ratios clipped to
 // [1 - epsilon, 1 + epsilon], value estimates clipped to +-epsilon around the
-// old ones, blocked discrete choices at logit -1e8) and writes d loss / d mu,
+// old ones, blocked discrete choices at logit -1e8, a row's entropy the Gaussian's
+// mean over its dimensions plus each branch's) and writes d loss / d mu,
 // d loss / d log_sigma, d loss / d logits and d loss / d values. The networks'
 // matrix products stay outside (the caller's); this replaces the few dozen
 // small element-wise operations between them.
