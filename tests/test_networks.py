@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
@@ -73,3 +74,17 @@ def test_entropy_averages_the_gaussian_dimensions_and_sums_the_branches() -> Non
     torch.testing.assert_close(out.entropy.detach(), expected, rtol=1e-5, atol=1e-5)
     _, evaluated = model.evaluate(h, allowed, out.continuous, out.discrete)
     torch.testing.assert_close(evaluated.detach(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_value_heads_start_as_ml_agents_xavier_uniform_heads() -> None:
+    """Each head is its own `linear_layer(H, 1)` in ML-Agents: Xavier-uniform over fan-in H
+    and fan-out 1 (bound sqrt(6 / (H + 1))), zero bias."""
+    import math
+
+    torch.manual_seed(0)
+    critic = Critic(SPEC, ["extrinsic", "curiosity"], False, 256, 1)
+    weight = critic.value_heads.weight.detach()
+    bound = math.sqrt(6.0 / 257)
+    assert weight.shape == (2, 256) and float(weight.abs().max()) <= bound
+    assert float(weight.std()) == pytest.approx(bound / math.sqrt(3.0), rel=0.1)
+    assert not critic.value_heads.bias.detach().any()

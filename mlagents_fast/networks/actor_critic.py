@@ -8,7 +8,7 @@ from torch import nn
 from mlagents_fast.networks.actions import ActionModel, ActionOutput
 from mlagents_fast.networks.conditioning import ConditionalEncoder
 from mlagents_fast.networks.encoders import VectorInput, encoded_size, observation_encoder
-from mlagents_fast.networks.layers import LinearEncoder, linear
+from mlagents_fast.networks.layers import LinearEncoder, value_heads
 from mlagents_fast.spec import BehaviorSpec, ObservationType
 
 
@@ -77,7 +77,7 @@ class Critic(nn.Module):
         super().__init__()
         self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
                                                        goal_conditioning_type)  # fmt: skip
-        self.value_heads = linear(hidden_units, len(signals))
+        self.value_heads = value_heads(hidden_units, len(signals))
         self.signals = list(signals)
 
     def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -16,6 +18,18 @@ def linear(inputs: int, outputs: int, gain: float = 1.0) -> nn.Linear:
     nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
     with torch.no_grad():
         layer.weight.mul_(gain)
+        layer.bias.zero_()
+    return layer
+
+
+def value_heads(inputs: int, signals: int) -> nn.Linear:
+    """One value head per reward signal as the rows of one Linear layer, each row initialised
+    as ML-Agents' `ValueHeads` makes its own `linear_layer(inputs, 1)`: Xavier-uniform over
+    fan-in `inputs` and fan-out 1, zero bias."""
+    layer = nn.Linear(inputs, signals)
+    bound = math.sqrt(6.0 / (inputs + 1))
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound)
         layer.bias.zero_()
     return layer
 
