@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
-from mlagents_fast.networks.conditioning import ConditionalEncoder
+from mlagents_fast.networks.conditioning import ConditionalEncoder, HyperNetwork
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 
 SPEC = BehaviorSpec(
@@ -88,3 +88,38 @@ def test_value_heads_start_as_ml_agents_xavier_uniform_heads() -> None:
     assert weight.shape == (2, 256) and float(weight.abs().max()) <= bound
     assert float(weight.std()) == pytest.approx(bound / math.sqrt(3.0), rel=0.1)
     assert not critic.value_heads.bias.detach().any()
+
+
+def _per_row_hypernetwork(layer: HyperNetwork, x: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    """ML-Agents' form: one generated weight matrix per row."""
+    weights = layer.hypernet(goal).view(-1, layer.input_size, layer.output_size)
+    return torch.bmm(x.unsqueeze(1), weights).squeeze(1) + layer.output_bias
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 5, 12])
+def test_hypernetwork_with_few_distinct_goals_matches_the_per_row_form(distinct: int) -> None:
+    torch.manual_seed(0)
+    layer = HyperNetwork(6, 5, 3, 16)
+    with torch.no_grad():
+        layer.output_bias.normal_()
+    x = torch.randn(12, 6)
+    goal = torch.randn(distinct, 3)[torch.arange(12) % distinct]
+    ours = layer(x, goal)
+    reference = _per_row_hypernetwork(layer, x, goal)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-6)
+    upstream = torch.randn_like(ours)
+    params = list(layer.parameters())
+    grads = torch.autograd.grad((ours * upstream).sum(), params)
+    reference_grads = torch.autograd.grad((reference * upstream).sum(), params)
+    for name, a, b in zip([n for n, _ in layer.named_parameters()], grads, reference_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_hypernetwork_generator_starts_small_and_uniform_as_ml_agents() -> None:
+    layer = HyperNetwork(128, 64, 2, 128)
+    generator = layer.hypernet[-1]
+    weight = generator.weight.detach()
+    bound = (1.0 / (128 * 128)) ** 0.5
+    assert float(weight.abs().max()) <= bound
+    assert float(weight.std()) == pytest.approx(bound / 3**0.5, rel=0.05)
+    assert not generator.bias.detach().any()

@@ -6,10 +6,16 @@ of the body's last layer, so what the body computes depends multiplicatively on 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from mlagents_fast.networks.layers import Swish, linear
+
+# Batches with at most this many distinct goals generate each goal's weights once (see
+# HyperNetwork._forward_shared); more, and the per-row generation is no dearer.
+MAX_SHARED_GOALS = 8
 
 
 class HyperNetwork(nn.Module):
@@ -21,16 +27,33 @@ class HyperNetwork(nn.Module):
         layers: list[nn.Module] = []
         for i in range(num_layers):
             layers += [linear(goal_size if i == 0 else layer_size, layer_size), Swish()]
-        self.hypernet = nn.Sequential(
-            *layers,
-            nn.LayerNorm(layer_size, elementwise_affine=False),
-            linear(layer_size, input_size * output_size, gain=0.1),
-        )
+        flat_output = linear(layer_size, input_size * output_size)
+        with torch.no_grad():  # ML-Agents re-draws the generator's weights small and uniform
+            bound = math.sqrt(1.0 / (layer_size * input_size))
+            flat_output.weight.uniform_(-bound, bound)
+        self.hypernet = nn.Sequential(*layers, nn.LayerNorm(layer_size, elementwise_affine=False), flat_output)
         self.output_bias = nn.Parameter(torch.zeros(output_size))
 
     def forward(self, x: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and not torch.onnx.is_in_onnx_export():
+            distinct, which = torch.unique(goal, dim=0, return_inverse=True)
+            if distinct.shape[0] <= MAX_SHARED_GOALS and distinct.shape[0] < goal.shape[0]:
+                return self._forward_shared(x, distinct, which)
         weights = self.hypernet(goal).view(-1, self.input_size, self.output_size)
         return torch.bmm(x.unsqueeze(1), weights).squeeze(1) + self.output_bias
+
+    def _forward_shared(self, x: torch.Tensor, distinct: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+        """The same layer when the batch holds only a few distinct goals (GridWorld's two):
+        their weight matrices are generated once each instead of once per row, every row
+        is multiplied by all of them in one product, and each row keeps the block of its
+        own goal. The generator's last layer is most of the network's arithmetic (128 x
+        16384 per row), so this is what makes small-batch updates cheap on the CPU."""
+        count = distinct.shape[0]
+        weights = self.hypernet(distinct).view(count, self.input_size, self.output_size)
+        side_by_side = weights.permute(1, 0, 2).reshape(self.input_size, count * self.output_size)
+        every_goal = torch.mm(x, side_by_side).view(-1, count, self.output_size)
+        own = which.view(-1, 1, 1).expand(-1, 1, self.output_size)
+        return every_goal.gather(1, own).squeeze(1) + self.output_bias
 
 
 class ConditionalEncoder(nn.Module):
