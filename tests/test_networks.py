@@ -123,3 +123,50 @@ def test_hypernetwork_generator_starts_small_and_uniform_as_ml_agents() -> None:
     assert float(weight.abs().max()) <= bound
     assert float(weight.std()) == pytest.approx(bound / 3**0.5, rel=0.05)
     assert not generator.bias.detach().any()
+
+
+def test_hypernetwork_gradients_land_in_the_flat_optimizer_buffer() -> None:
+    """With FlatAdam's preallocated `.grad` views the generator's weight gradient is added
+    in place; it must equal autograd's per-row gradient all the same."""
+    from mlagents_fast.trainers.flat_adam import FlatAdam
+
+    torch.manual_seed(1)
+    layer = HyperNetwork(6, 5, 3, 16)
+    x = torch.randn(10, 6)
+    goal = torch.eye(3)[torch.arange(10) % 2]
+    upstream = torch.randn(10, 5)
+    params = list(layer.parameters())
+    expected = torch.autograd.grad((_per_row_hypernetwork(layer, x, goal) * upstream).sum(), params)
+    optimizer = FlatAdam(params, lr=1e-3)
+    for _ in range(2):  # the second pass checks the buffer was zeroed, not summed over
+        optimizer.zero_grad()
+        (layer(x, goal) * upstream).sum().backward()
+    optimizer.check_gradients_in_place()
+    for (name, p), e in zip(layer.named_parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, e, rtol=1e-4, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize("fused_above", [1 << 30, 0], ids=["flat-step", "torch-fused-step"])
+def test_hypernetwork_acting_cache_follows_every_parameter_change(fused_above: int) -> None:
+    from mlagents_fast.trainers.flat_adam import FlatAdam
+
+    torch.manual_seed(2)
+    layer = HyperNetwork(6, 5, 3, 16)
+    x = torch.randn(8, 6)
+    goal = torch.eye(3)[torch.arange(8) % 2]
+    optimizer = FlatAdam(list(layer.parameters()), lr=1e-2, fused_above=fused_above)
+
+    def acting() -> torch.Tensor:
+        with torch.inference_mode():
+            return layer(x, goal)
+
+    first = acting()
+    torch.testing.assert_close(acting(), first)
+    (layer(x, goal).square().sum()).backward()
+    optimizer.step()  # writes the flat storage, not the parameters' own tensors
+    after_step = acting()
+    assert not torch.allclose(after_step, first)
+    with torch.no_grad():
+        torch.testing.assert_close(after_step, _per_row_hypernetwork(layer, x, goal), rtol=1e-5, atol=1e-6)
+        layer.hypernet[0].weight.mul_(0.5)  # a plain in-place edit, as load_state_dict makes
+        torch.testing.assert_close(acting(), _per_row_hypernetwork(layer, x, goal), rtol=1e-5, atol=1e-6)

@@ -81,6 +81,7 @@ class FlatAdam:
             self._fused_step.fill_(self.steps)  # torch counts the step itself, from here
             self._fused.step()
             self.steps += 1
+            self._mark_changed()
             return
         self.steps += 1
         beta1, beta2 = self.betas
@@ -88,12 +89,20 @@ class FlatAdam:
         if self._arrays is not None:
             flat, grad, exp_avg, exp_avg_sq = self._arrays
             _native.adam_step(flat, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, self.eps, self.steps)
-            return
-        self.exp_avg.lerp_(self.grad, 1.0 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
-        bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
-        denominator = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
-        self.flat.addcdiv_(self.exp_avg, denominator, value=-lr / bias1)
+        else:
+            self.exp_avg.lerp_(self.grad, 1.0 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
+            bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
+            denominator = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
+            self.flat.addcdiv_(self.exp_avg, denominator, value=-lr / bias1)
+        self._mark_changed()
+
+    def _mark_changed(self) -> None:
+        """Bump every parameter's version counter, as an in-place op on it would. The step
+        wrote the flat storage (through numpy, or through another tensor over it), and each
+        parameter keeps its own counter since `.data` was re-pointed; autograd's saved-tensor
+        checks and the caches keyed on versions (HyperNetwork's acting cache) rely on it."""
+        torch.autograd.graph.increment_version(self.params)
 
     def state_dict(self) -> dict[str, Any]:
         return {"steps": self.steps, "exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(),
