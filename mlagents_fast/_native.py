@@ -80,6 +80,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     swish_backward,
     swish_mlp_forward,
     uniform_indices,
+    wide_linear_backward,
 )
 
 __all__ = [
@@ -110,4 +111,5 @@ __all__ = [
     "swish_backward",
     "swish_mlp_forward",
     "uniform_indices",
+    "wide_linear_backward",
 ]

@@ -162,6 +162,43 @@ void bind_mlp_grads(py::module_& m) {
       "Weight and bias gradients of linear heads on a shared input h, and the gradient reaching h.");
 
   m.def(
+      "wide_linear_backward",
+      [](py::handle h, py::handle weight, py::handle grad_out, py::handle weight_grad,
+         py::handle bias_grad, py::handle grad_h) {
+        const char* f = "wide_linear_backward";
+        auto input = require(h, f, "h", Kind::kFloat32, {kAny, kAny}, "(B, H)");
+        const py::ssize_t rows = input.shape(0), hidden = input.shape(1);
+        auto w = require(weight, f, "weight", Kind::kFloat32, {kAny, hidden}, "(O, H)");
+        const py::ssize_t outputs = w.shape(0);
+        auto g = require(grad_out, f, "grad_out", Kind::kFloat32, {rows, outputs}, "(B, O)");
+        auto wg = require(weight_grad, f, "weight_grad", Kind::kFloat32, {outputs, hidden}, "(O, H)");
+        auto bg = require(bias_grad, f, "bias_grad", Kind::kFloat32, {outputs}, "(O,)");
+        auto gh = require(grad_h, f, "grad_h", Kind::kFloat32, {rows, hidden}, "(B, H)");
+        for (const py::array* in : {&input, &w, &g}) {
+          require_disjoint(wg, "weight_grad", *in, "an input", f);
+          require_disjoint(bg, "bias_grad", *in, "an input", f);
+          require_disjoint(gh, "grad_h", *in, "an input", f);
+        }
+        require_disjoint(wg, "weight_grad", bg, "bias_grad", f);
+        require_disjoint(wg, "weight_grad", gh, "grad_h", f);
+        require_disjoint(bg, "bias_grad", gh, "grad_h", f);
+        float* wgp = writable(wg, f, "weight_grad");
+        float* bgp = writable(bg, f, "bias_grad");
+        float* ghp = writable(gh, f, "grad_h");
+        const auto* hp = static_cast<const float*>(input.data());
+        const auto* wp = static_cast<const float*>(w.data());
+        const auto* gp = static_cast<const float*>(g.data());
+        py::gil_scoped_release release;
+        mlaf::wide_linear_backward(hp, wp, gp, static_cast<std::size_t>(rows),
+                                   static_cast<std::size_t>(outputs),
+                                   static_cast<std::size_t>(hidden), wgp, bgp, ghp);
+      },
+      py::arg("h"), py::arg("weight"), py::arg("grad_out"), py::arg("weight_grad"),
+      py::arg("bias_grad"), py::arg("grad_h"),
+      "Backward of h @ weight.T + bias for a few rows: weight_grad += grad_out.T @ h, bias_grad "
+      "+= grad_out.sum(0) (both accumulate), grad_h = grad_out @ weight (written).");
+
+  m.def(
       "adam_step",
       [](py::handle param, py::handle grad, py::handle exp_avg, py::handle exp_avg_sq, float lr,
          float beta1, float beta2, float eps, long step) {

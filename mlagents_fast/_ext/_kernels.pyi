@@ -71,6 +71,14 @@ def heads_backward(
     heads: Sequence[tuple[NDArray[np.float32], ...]],
     grad_h: NDArray[np.float32],
 ) -> None: ...
+def wide_linear_backward(
+    h: NDArray[np.float32],
+    weight: NDArray[np.float32],
+    grad_out: NDArray[np.float32],
+    weight_grad: NDArray[np.float32],
+    bias_grad: NDArray[np.float32],
+    grad_h: NDArray[np.float32],
+) -> None: ...
 def adam_step(
     param: NDArray[np.float32],
     grad: NDArray[np.float32],

@@ -145,6 +145,26 @@ MLAF_SIMD_CLONES void heads_backward_impl(const float* h, std::size_t rows, std:
   }
 }
 
+MLAF_SIMD_CLONES void wide_linear_backward_impl(const float* h, const float* weight,
+                                                const float* grad_out, std::size_t rows,
+                                                std::size_t outputs, std::size_t hidden,
+                                                float* weight_grad, float* bias_grad,
+                                                float* grad_h) {
+  std::fill(grad_h, grad_h + rows * hidden, 0.0f);
+  for (std::size_t o = 0; o < outputs; ++o) {
+    const float* w = weight + o * hidden;
+    float* wg = weight_grad + o * hidden;  // stays in L1 across the few rows
+    float bias = 0.0f;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float g = grad_out[r * outputs + o];
+      axpy(g, h + r * hidden, wg, hidden);
+      axpy(g, w, grad_h + r * hidden, hidden);
+      bias += g;
+    }
+    bias_grad[o] += bias;
+  }
+}
+
 MLAF_SIMD_CLONES void adam_impl(float* param, const float* grad, float* exp_avg,
                                 float* exp_avg_sq, std::size_t count, float beta1, float beta2,
                                 float eps, float step_size, float bias2_sqrt) {
@@ -179,6 +199,13 @@ void heads_forward(const float* h, std::size_t rows, std::size_t hidden, const H
 void heads_backward(const float* h, std::size_t rows, std::size_t hidden, const HeadGrad* heads,
                     std::size_t count, float* grad_h) {
   heads_backward_impl(h, rows, hidden, heads, count, grad_h);
+}
+
+void wide_linear_backward(const float* h, const float* weight, const float* grad_out,
+                          std::size_t rows, std::size_t outputs, std::size_t hidden,
+                          float* weight_grad, float* bias_grad, float* grad_h) {
+  wide_linear_backward_impl(h, weight, grad_out, rows, outputs, hidden, weight_grad, bias_grad,
+                            grad_h);
 }
 
 void adam_step(float* param, const float* grad, float* exp_avg, float* exp_avg_sq,

@@ -227,3 +227,35 @@ def test_heads_backward_matches_numpy() -> None:
         _native.heads_backward(h, [heads[0][:3]], grad_h)
     with pytest.raises(ValueError, match="'grad_h' shares memory"):
         _native.heads_backward(h, heads, h)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_wide_linear_backward_matches_numpy_and_accumulates(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    outputs, hidden = 300, 13
+    h = rng.standard_normal((rows, hidden), dtype=np.float32)
+    weight = rng.standard_normal((outputs, hidden), dtype=np.float32)
+    grad_out = rng.standard_normal((rows, outputs), dtype=np.float32)
+    weight_grad = rng.standard_normal((outputs, hidden), dtype=np.float32)  # earlier contributions
+    bias_grad = rng.standard_normal(outputs, dtype=np.float32)
+    expected_weight = weight_grad + grad_out.T.astype(np.float64) @ h
+    expected_bias = bias_grad + grad_out.sum(axis=0, dtype=np.float64)
+    grad_h = np.full((rows, hidden), np.nan, np.float32)
+    _native.wide_linear_backward(h, weight, grad_out, weight_grad, bias_grad, grad_h)
+    np.testing.assert_allclose(grad_h, grad_out.astype(np.float64) @ weight, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(weight_grad, expected_weight, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bias_grad, expected_bias, rtol=1e-5, atol=1e-4)
+
+
+def test_wide_linear_backward_rejects_bad_input() -> None:
+    f32 = np.zeros
+    h, weight, grad_out = f32((2, 4), np.float32), f32((9, 4), np.float32), f32((2, 9), np.float32)
+    weight_grad, bias_grad, grad_h = f32((9, 4), np.float32), f32(9, np.float32), f32((2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"'grad_out' must be .* shape \(B, O\) = \(2, 9\)"):
+        _native.wide_linear_backward(h, weight, grad_out[:, :8], weight_grad, bias_grad, grad_h)
+    with pytest.raises(ValueError, match=r"'weight' must be .*float32"):
+        _native.wide_linear_backward(h, weight.astype(np.float64), grad_out, weight_grad, bias_grad, grad_h)
+    with pytest.raises(ValueError, match="'weight_grad' shares memory"):
+        _native.wide_linear_backward(h, weight, grad_out, weight, bias_grad, grad_h)
+    with pytest.raises(ValueError, match="'weight_grad' must be"):
+        _native.wide_linear_backward(h, weight, grad_out, weight_grad[:, ::2], bias_grad, grad_h)

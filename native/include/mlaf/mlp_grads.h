@@ -55,6 +55,15 @@ struct HeadForward {
 void heads_forward(const float* h, std::size_t rows, std::size_t hidden, const HeadForward* heads,
                    std::size_t count);
 
+// The backward of z = h W^T + b for a few rows of h and a very wide W [outputs,
+// hidden] (a hypernetwork's generator layer: 2 rows, 16384 x 128): weight_grad +=
+// g^T h and bias_grad += the column sums of g (both accumulate, as autograd would
+// into existing gradients), grad_h = g W (written). One pass over W and weight_grad,
+// output by output, where a framework makes one per product and per row.
+void wide_linear_backward(const float* h, const float* weight, const float* grad_out,
+                          std::size_t rows, std::size_t outputs, std::size_t hidden,
+                          float* weight_grad, float* bias_grad, float* grad_h);
+
 // torch.optim.Adam's update (no weight decay, eps outside the square root, bias
 // corrections of step `step` >= 1) over `count` parameters in one pass.
 void adam_step(float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
