@@ -170,3 +170,17 @@ def test_hypernetwork_acting_cache_follows_every_parameter_change(fused_above: i
         torch.testing.assert_close(after_step, _per_row_hypernetwork(layer, x, goal), rtol=1e-5, atol=1e-6)
         layer.hypernet[0].weight.mul_(0.5)  # a plain in-place edit, as load_state_dict makes
         torch.testing.assert_close(acting(), _per_row_hypernetwork(layer, x, goal), rtol=1e-5, atol=1e-6)
+
+
+def test_hypernetwork_with_a_frozen_generator_leaves_its_gradient_alone() -> None:
+    torch.manual_seed(3)
+    layer = HyperNetwork(6, 5, 3, 16)
+    generator = layer.hypernet[-1]
+    generator.weight.requires_grad_(False)
+    generator.weight.grad = torch.zeros_like(generator.weight)
+    x = torch.randn(10, 6, requires_grad=True)
+    goal = torch.eye(3)[torch.arange(10) % 2]
+    (grad_x,) = torch.autograd.grad(layer(x, goal).sum(), [x])
+    (expected,) = torch.autograd.grad(_per_row_hypernetwork(layer, x, goal).sum(), [x])
+    torch.testing.assert_close(grad_x, expected, rtol=1e-5, atol=1e-6)
+    assert not generator.weight.grad.any()

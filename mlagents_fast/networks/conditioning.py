@@ -106,7 +106,8 @@ class _GeneratorOutput(torch.autograd.Function):
     def backward(ctx: Any, grad_by_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         h, weight = ctx.saved_tensors
         grad_out = grad_by_output.t().contiguous()  # [U, outputs], small
-        accumulate = weight.grad is not None and weight.grad.shape == weight.shape
+        wanted = ctx.needs_input_grad[1]
+        accumulate = wanted and weight.grad is not None and weight.grad.shape == weight.shape
         grad_weight = weight.grad if accumulate else torch.zeros_like(weight)
         assert grad_weight is not None
         native = (
@@ -125,7 +126,7 @@ class _GeneratorOutput(torch.autograd.Function):
             grad_h = torch.mm(grad_out, weight)
             grad_weight.addmm_(grad_out.t(), h)
             grad_bias = grad_out.sum(0)
-        return grad_h, None if accumulate else grad_weight, grad_bias
+        return grad_h, grad_weight if wanted and not accumulate else None, grad_bias
 
 
 class ConditionalEncoder(nn.Module):
