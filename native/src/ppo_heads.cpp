@@ -54,21 +54,38 @@ std::size_t widest_branch(const PPOHeadShape& shape) {
   return widest;
 }
 
+// What the Gaussian's rows share (sigma does not depend on the state): per dimension the
+// variance and the log-probability's denominator 2 var + eps, and the row's entropy term,
+// ML-Agents' mean of the per-dimension entropies.
+struct GaussianTerms {
+  std::vector<float> variance, denominator;
+  float entropy = 0.0f;
+};
+
+GaussianTerms gaussian_terms(const float* log_sigma, std::size_t c_size) {
+  GaussianTerms terms;
+  terms.variance.resize(c_size);
+  terms.denominator.resize(c_size);
+  for (std::size_t c = 0; c < c_size; ++c) {
+    terms.variance[c] = std::exp(2.0f * log_sigma[c]);
+    terms.denominator[c] = 2.0f * terms.variance[c] + kEpsilon;
+    terms.entropy += 0.5f * std::log(kTwoPiE * terms.variance[c] + kEpsilon);
+  }
+  if (c_size) terms.entropy /= static_cast<float>(c_size);
+  return terms;
+}
+
 }  // namespace
 
 double ppo_head_sample(const PPOHeadShape& shape, const PPOSampleInputs& in, bool deterministic,
                        const PPOSampleOutputs& out) {
   const std::size_t c_size = shape.continuous, d_size = shape.num_branches;
   const std::size_t width = shape.logits_width, dims = c_size + d_size;
-  std::vector<float> sigma(c_size), denominator(c_size);
-  float continuous_entropy = 0.0f;
-  for (std::size_t c = 0; c < c_size; ++c) {
-    const float variance = std::exp(2.0f * in.log_sigma[c]);
-    sigma[c] = std::exp(in.log_sigma[c]);
-    denominator[c] = 2.0f * variance + kEpsilon;
-    continuous_entropy += 0.5f * std::log(kTwoPiE * variance + kEpsilon);
-  }
-  if (c_size) continuous_entropy /= static_cast<float>(c_size);  // the mean over dimensions
+  const GaussianTerms gaussian = gaussian_terms(in.log_sigma, c_size);
+  const std::vector<float>& denominator = gaussian.denominator;
+  const float continuous_entropy = gaussian.entropy;
+  std::vector<float> sigma(c_size);
+  for (std::size_t c = 0; c < c_size; ++c) sigma[c] = std::exp(in.log_sigma[c]);
   std::vector<float> log_p(widest_branch(shape));
   double entropy_sum = 0.0;
   for (std::size_t b = 0; b < shape.rows; ++b) {
@@ -126,15 +143,11 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
   const float policy_scale = 1.0f / static_cast<float>(rows * dims);
   const float entropy_grad = -beta / static_cast<float>(rows);  // d loss / d entropy of one row
 
-  std::vector<float> variance(c_size), denominator(c_size);
+  const GaussianTerms gaussian = gaussian_terms(in.log_sigma, c_size);
+  const std::vector<float>& variance = gaussian.variance;
+  const std::vector<float>& denominator = gaussian.denominator;
+  const float continuous_entropy = gaussian.entropy;
   std::vector<double> log_sigma_grad(c_size, 0.0);
-  float continuous_entropy = 0.0f;  // the same for every row: sigma does not depend on the state
-  for (std::size_t c = 0; c < c_size; ++c) {
-    variance[c] = std::exp(2.0f * in.log_sigma[c]);
-    denominator[c] = 2.0f * variance[c] + kEpsilon;
-    continuous_entropy += 0.5f * std::log(kTwoPiE * variance[c] + kEpsilon);
-  }
-  if (c_size) continuous_entropy /= static_cast<float>(c_size);  // the mean over dimensions
   std::vector<float> log_p(widest_branch(shape));
 
   double policy_sum = 0.0, entropy_sum = 0.0;
