@@ -11,8 +11,6 @@ normalizer is part of the graph (its statistics are buffers of the network).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import torch
 from torch import nn
 
 from mlagents_fast.networks.actor_critic import Actor
+from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.spec import BehaviorSpec
 
 MODEL_API_VERSION = 3  # ML-Agents' MLAgents2_0 model API
@@ -92,17 +91,9 @@ def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
     for name in outputs:
         if name.endswith("actions"):
             dynamic[name] = {0: "batch"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes about traced constants
-            torch.onnx.export(
-                policy, tuple(dummy), temporary, input_names=inputs, output_names=outputs,
-                dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
-            )  # fmt: skip
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_path(path) as temporary, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes about traced constants
+        torch.onnx.export(
+            policy, tuple(dummy), str(temporary), input_names=inputs, output_names=outputs,
+            dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
+        )  # fmt: skip

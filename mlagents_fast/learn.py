@@ -32,6 +32,7 @@ from mlagents_fast.run.errors import CheckpointLoadError, TrainerError, UnityTra
 from mlagents_fast.run.log import configure_logging
 from mlagents_fast.run.stats import StatsRegistry, StatsReporter, StatsWriter
 from mlagents_fast.run.status import TrainingStatus
+from mlagents_fast.run.timers import add_version_metadata
 from mlagents_fast.run.writers import default_stats_writers
 from mlagents_fast.spec import ActionError
 from mlagents_fast.trainers.controller import BehaviorRun, TrainerController, restore
@@ -46,16 +47,49 @@ USER_ERRORS = (ConfigError, EnvironmentSetupError, ParameterError, UnityTrainerE
 
 
 def torch_device(requested: str | None) -> torch.device:
-    """--torch-device, else CUDA when present, else the CPU."""
-    if requested:
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """--torch-device (torch_settings.device), else CUDA when present, else the CPU.
+
+    A device torch does not know, or one this machine lacks, is the user's error: said before
+    any environment starts, not as a traceback from the first tensor moved there."""
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    where = f"--torch-device (torch_settings.device) {requested!r}"
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UnityTrainerException(
+            f"{where} is not a torch device; expected 'cpu', 'cuda' or 'cuda:N' (N a GPU index), or leave it "
+            "unset to use CUDA when present, else the CPU."
+        ) from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise UnityTrainerException(
+                f"{where}: CUDA is not available here (torch {torch.__version__}, "
+                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU visible'}). Use --torch-device "
+                "cpu, or leave it unset to use CUDA when present, else the CPU."
+            )
+        if device.index is not None and device.index >= count:
+            raise UnityTrainerException(f"{where}: this machine has {count} CUDA device(s), numbered 0 to {count - 1}.")
+    elif device.type != "cpu" and not _backend_available(device):
+        raise UnityTrainerException(f"{where}: torch has no {device.type} backend available on this machine.")
+    return device
+
+
+def _backend_available(device: torch.device) -> bool:
+    """Whether a non-CPU, non-CUDA device (mps, xpu...) can take a tensor."""
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError):
+        return False
+    return True
 
 
 def run_training(opts: RunOptions) -> None:
     checkpoint, env_settings = opts.checkpoint_settings, opts.env_settings
     # Small networks are slowed down by intra-op threads; ML-Agents uses half the cores, at most 4.
     torch.set_num_threads(max(min((os.cpu_count() or 2) // 2, 4), 1))
+    add_version_metadata()  # timers.json's metadata, as ML-Agents writes it
     seed = int(env_settings.seed)
     if seed == -1:
         seed = int(np.random.randint(0, 10000))
@@ -64,6 +98,7 @@ def run_training(opts: RunOptions) -> None:
     init_dir = paths.results_dir / checkpoint.initialize_from if checkpoint.initialize_from else None
     # Check the results folder before anything is made, and make it only once the run can start.
     validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir)
+    device = torch_device(opts.torch_settings.device)
     parameters = {name: setting.curriculum[0].value for name, setting in (opts.environment_parameters or {}).items()}
     envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters)
     registry = StatsRegistry()  # this run's writers only, even when several runs share a process
@@ -71,7 +106,7 @@ def run_training(opts: RunOptions) -> None:
     try:
         status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
             paths.training_status_path)  # fmt: skip
-        runs = _behavior_runs(opts, envs, paths, status, registry, seed)
+        runs = _behavior_runs(opts, envs, paths, status, registry, seed, device)
         _restore(runs, opts, paths, init_dir)
         prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
         writers = default_stats_writers(paths.run_dir, checkpoint.resume)
@@ -92,8 +127,7 @@ def run_training(opts: RunOptions) -> None:
 
 
 def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths, status: TrainingStatus,
-                   registry: StatsRegistry, seed: int) -> list[BehaviorRun]:  # fmt: skip
-    device = torch_device(opts.torch_settings.device)
+                   registry: StatsRegistry, seed: int, device: torch.device) -> list[BehaviorRun]:  # fmt: skip
     runs = []
     for offset, (name, env) in enumerate(envs.items()):
         settings = opts.behaviors[name]
@@ -113,12 +147,19 @@ def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_di
     """--resume continues each behavior's checkpoint; --initialize-from / init_path load weights only."""
     for run in runs:
         if opts.checkpoint_settings.resume:
+            logger.info(f"Resuming from {run.checkpoints.latest_path.parent}.")
             restore(run, run.checkpoints.latest_path, weights_only=False)
-        elif init_dir is not None:
-            inits = setup_init_paths({run.name: run.settings.init_path}, init_dir)
-            restore(run, inits[run.name], weights_only=True)
-        elif run.settings.init_path:
-            restore(run, paths.results_dir / str(run.settings.init_path), weights_only=True)
+            logger.info(f"Resuming training from step {run.trainer.step}.")
+            continue
+        if init_dir is not None:
+            path = setup_init_paths({run.name: run.settings.init_path}, init_dir)[run.name]
+        elif run.settings.init_path:  # as given, relative to the working directory (ML-Agents)
+            path = Path(str(run.settings.init_path))
+            path = path / "checkpoint.pt" if path.is_dir() else path
+        else:
+            continue
+        logger.info(f"Initializing from {path}.")
+        restore(run, path, weights_only=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

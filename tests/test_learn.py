@@ -94,7 +94,28 @@ def test_initialize_from_and_inference(tmp_path: Path) -> None:
     assert learn(tmp_path, config(tmp_path, 200), "--run-id=derived", "--initialize-from=source") == 0
     derived = load_checkpoint(tmp_path / "results" / "derived" / "Basic" / "checkpoint.pt")
     assert derived["global_step"] == 200  # counted from zero, not from the source's 200
-    assert learn(tmp_path, config(tmp_path, 200), "--run-id=play", "--initialize-from=source", "--inference") == 0
+
+
+def test_inference_runs_the_policy_until_interrupted(tmp_path: Path) -> None:
+    """--inference ignores max_steps (it runs until Ctrl+C, as ML-Agents) and saves nothing."""
+    yaml = CONFIG.format(max_steps=200).replace("hidden_units: 16", "hidden_units: 16, normalize: true")
+    (tmp_path / "norm.yaml").write_text(yaml)
+    assert learn(tmp_path, str(tmp_path / "norm.yaml"), "--run-id=source") == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlagents_fast", str(tmp_path / "norm.yaml"), "--run-id=play", "--inference",
+         "--initialize-from=source", "--seed=1", f"--results-dir={tmp_path / 'results'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:  # summaries go on past max_steps (200)
+        lines.append(line)
+        if "Step: 600." in line:
+            break
+    process.send_signal(signal.SIGINT)
+    output = "".join(lines) + process.communicate(timeout=60)[0]
+    assert process.returncode == 0 and "Step: 600." in output, output
+    assert "Not Training" in output
     assert not list((tmp_path / "results" / "play").glob("Basic/*.pt"))  # inference saves no checkpoint
 
 
@@ -151,3 +172,47 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
     # At least the steps of the checkpoint we waited for (equal when the signal lands right after it).
     assert status["Basic"]["final_checkpoint"]["steps"] >= 200 and (run / "Basic.onnx").is_file()
+
+
+def test_summaries_fall_on_summary_freq_boundaries(tmp_path: Path) -> None:
+    """Three copies of Basic take 3 agent-steps a step: the summaries are still written at 200,
+    400 and 600 (ML-Agents labels a summary with the boundary it crossed)."""
+    assert learn(tmp_path, config(tmp_path), "--run-id=three", "--num-envs=3") == 0
+    assert [step for step, _ in scalars(tmp_path / "results" / "three", "Policy/Learning Rate")] == [200, 400, 600]
+
+
+def test_results_are_readable_as_plain_writes_would_be(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=modes") == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    run = tmp_path / "results" / "modes"
+    for path in (run / "Basic.onnx", run / "configuration.yaml", run / "Basic" / "checkpoint.pt",
+                 run / "Basic" / "Basic-200.onnx", run / "run_logs" / "training_status.json"):  # fmt: skip
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
+def test_checkpoint_of_another_network_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=small") == 0
+    checkpoint = tmp_path / "results" / "small" / "Basic" / "checkpoint.pt"
+    before = checkpoint.read_bytes()
+    wider = tmp_path / "wider.yaml"
+    wider.write_text(CONFIG.format(max_steps=400).replace("hidden_units: 16", "hidden_units: 32"))
+    assert learn(tmp_path, str(wider), "--run-id=small", "--resume") == 1
+    error = capsys.readouterr().err
+    assert "does not fit behavior Basic's network" in error and "Traceback" not in error
+    assert checkpoint.read_bytes() == before  # nothing lost
+    assert learn(tmp_path, str(wider), "--run-id=wide", "--initialize-from=small") == 1
+    assert "does not fit" in capsys.readouterr().err
+    assert not (tmp_path / "results" / "wide").exists()
+
+
+def test_init_path_is_taken_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A behavior's init_path is a file path as written (relative to the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=source") == 0
+    init = tmp_path / "init.yaml"
+    init.write_text(CONFIG.format(max_steps=200) + "    init_path: results/source/Basic/Basic-200.pt\n")
+    assert learn(tmp_path, str(init), "--run-id=derived") == 0
+    assert "Initializing from results/source/Basic/Basic-200.pt." in caplog.text

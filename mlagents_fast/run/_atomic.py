@@ -28,6 +28,16 @@ __all__ = [
 _TEMP_MARKER = ".partial"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import: reading it means setting it, which races with threads creating files.
+_UMASK = _current_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     # Makes the rename itself durable; not possible (nor needed) on Windows.
     if os.name != "posix":
@@ -60,6 +70,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private (0600); the target gets what a plain open() would give,
+        # so a TensorBoard server or the Unity editor run by another user can read it.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         yield tmp
         _fsync_file(tmp)
         os.replace(tmp, target)

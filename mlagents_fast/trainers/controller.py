@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from mlagents_fast.config.settings import unstructure
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.export import export_onnx
 from mlagents_fast.run.checkpoints import CheckpointManager, load_checkpoint
 from mlagents_fast.run.directories import RunPaths
+from mlagents_fast.run.errors import CheckpointLoadError
 from mlagents_fast.run.stats import StatsAggregationMethod, StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
@@ -71,13 +73,15 @@ class TrainerController:
         self._stop_requested = False
 
     def start_learning(self) -> None:
-        """Train until every behavior reaches max_steps (or is interrupted), then save everything."""
+        """Train until every behavior reaches max_steps (or is interrupted), then save everything.
+
+        Without training (--inference) the policies run until Ctrl+C or SIGTERM, as in ML-Agents."""
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         start = time.monotonic()
         try:
             for run in self.runs:
                 run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
-            while not self._stop_requested and not all(r.finished for r in self.runs):
+            while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
                 self._advance()
         except KeyboardInterrupt:
             logger.info("Learning was interrupted. Please wait while the graph is generated.")
@@ -115,13 +119,17 @@ class TrainerController:
             for value in values:
                 run.stats.add_stat(key, value, aggregation)
         step = run.trainer.step
+        run.stats.set_stat("Step", float(step))  # drives the progress line on a terminal
         if step >= run.next_summary:
             run.stats.set_stat("Is Training", float(self.training and not run.finished))
-            run.stats.set_stat("Step", float(step))
-            run.stats.write_stats(step)
+            run.stats.write_stats(run.next_summary)  # labelled with the boundary, as ML-Agents does
             freq = int(run.settings.summary_freq)
             run.next_summary = (step // freq + 1) * freq
-        if self.training and step >= run.next_checkpoint:
+        if self.training and run.finished and run.trainer.training:
+            # max_steps reached while other behaviors train on: this policy keeps acting, frozen.
+            run.trainer.wait_for_update()
+            run.trainer.training = False
+        if run.trainer.training and step >= run.next_checkpoint:
             self._save(run)
             interval = int(run.settings.checkpoint_interval)
             run.next_checkpoint = (step // interval + 1) * interval
@@ -145,8 +153,20 @@ class TrainerController:
 
 
 def restore(run: BehaviorRun, path: Path, weights_only: bool) -> None:
-    """Load a checkpoint into a behavior's trainer (`weights_only` for --initialize-from)."""
-    run.trainer.load_state_dict(load_checkpoint(path), weights_only=weights_only)
+    """Load a checkpoint into a behavior's trainer (`weights_only` for --initialize-from).
+
+    A checkpoint of another network (hidden_units, num_layers, observations or actions changed
+    since it was saved) is one clear error: the run does not start, and nothing is written."""
+    state = load_checkpoint(path)
+    try:
+        run.trainer.load_state_dict(state, weights_only=weights_only)
+    except (KeyError, RuntimeError, ValueError, TypeError) as error:
+        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else str(error).splitlines()[0]
+        raise CheckpointLoadError(
+            f"Checkpoint {path} does not fit behavior {run.name}'s network as configured ({detail}). It was saved "
+            "with other network_settings, observations or actions; train with the settings it was made with, "
+            "or start without --resume / --initialize-from / init_path."
+        ) from None
     if not weights_only:
         interval, summary = int(run.settings.checkpoint_interval), int(run.settings.summary_freq)
         run.next_checkpoint = (run.trainer.step // interval + 1) * interval
@@ -154,10 +174,5 @@ def restore(run: BehaviorRun, path: Path, weights_only: bool) -> None:
 
 
 def _plain(settings: Any) -> Any:
-    """Settings as plain values, for the Hyperparameters summary."""
-    to_dict = getattr(settings, "to_dict", None)
-    if callable(to_dict):
-        return to_dict()
-    if isinstance(settings, Mapping):
-        return dict(settings)
-    return vars(settings) if hasattr(settings, "__dict__") else settings
+    """Settings as nested plain values (ML-Agents' `as_dict()`), for the Hyperparameters summary."""
+    return unstructure(settings)

@@ -167,11 +167,12 @@ class PPOTrainer:
         When the rollout is full, the values of these observations bootstrap it and the
         policy is updated first.
         """
-        for index, normalizer in self.normalizers.items():
-            normalizer.update(batch.obs[index])
+        if self.training:  # as ML-Agents, the statistics only move while the policy trains
+            for index, normalizer in self.normalizers.items():
+                normalizer.update(batch.obs[index])
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         self._take_finished_update()
-        if self.normalizers and self.t == 0:
+        if self.normalizers and self.t == 0 and self.training:
             self._sync_normalizers(self.acting_actor, self.acting_critic)
         values, out = self._forward(obs, batch.action_mask)
         if self.t == self.steps_per_rollout and not self.training:
@@ -454,8 +455,9 @@ class PPOTrainer:
                 torch.set_rng_state(rng["torch"])
             if "horizon_count" in rng:
                 self.horizon_count[...] = rng["horizon_count"].numpy()
-        with torch.no_grad():
-            self._sync_normalizers(self.actor, self.critic, self.acting_actor, self.acting_critic)
+        # The networks keep the statistics they were saved with (those baked into the ONNX of the
+        # same step), so the loaded policy is the saved one; the running statistics reach them at
+        # the start of the next rollout.
         if self.threaded:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())

@@ -1,0 +1,75 @@
+"""What a PPOTrainer keeps and restores: inference leaves the policy and its normalizer as
+they are, and a checkpoint loads back into exactly the policy that was saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.envs.vector import VectorEnv
+from mlagents_fast.trainers.ppo import PPOTrainer
+
+CONFIG = {
+    "trainer_type": "ppo",
+    "hyperparameters": {"batch_size": 32, "buffer_size": 120},
+    "network_settings": {"hidden_units": 16, "num_layers": 1, "normalize": True},
+}
+
+
+def trainer_for(env: VectorEnv, training: bool = True) -> PPOTrainer:
+    settings: Any = run_options_from_dict({"behaviors": {"3DBall": CONFIG}}, "test").behaviors["3DBall"]
+    return PPOTrainer("3DBall", env.behavior_specs["3DBall"], settings, env.num_agents("3DBall"), seed=3,
+                      training=training)  # fmt: skip
+
+
+def run_steps(trainer: PPOTrainer, env: VectorEnv, steps: int) -> None:
+    for _ in range(steps):
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        env.step()
+        trainer.record(env.batch("3DBall"))
+
+
+def snapshot(trainer: PPOTrainer) -> dict[str, Any]:
+    state = trainer.state_dict()
+    return {"actor": {k: v.clone() for k, v in state["Policy"].items()},
+            "critic": {k: v.clone() for k, v in state["Optimizer:critic"].items()},
+            "normalizer": {k: v.clone() for k, v in state["normalizer:obs_0"].items()}}  # fmt: skip
+
+
+def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_inference_moves_neither_the_policy_nor_its_normalizer() -> None:
+    env = make("3DBall", 1, seed=0)
+    trained = trainer_for(env)
+    run_steps(trained, env, 25)  # two updates: weights and statistics away from their start
+    player = trainer_for(env, training=False)
+    player.load_state_dict(trained.state_dict())
+    before = snapshot(player)
+    run_steps(player, env, 25)
+    after = snapshot(player)
+    for part in before:
+        assert_same(before[part], after[part])
+
+
+def test_a_checkpoint_loads_back_into_the_policy_that_was_saved() -> None:
+    """Saved mid-rollout, when the running statistics are ahead of those the policy acts with
+    (and that its ONNX bakes in): the loaded policy is the saved one, not a mix."""
+    env = make("3DBall", 1, seed=0)
+    trainer = trainer_for(env)
+    run_steps(trainer, env, 15)  # one update at step 10, then 5 steps into the next rollout
+    saved = trainer.state_dict()
+    running_mean = saved["normalizer:obs_0"]
+    acting_mean = saved["Policy"]["network_body.processors.0.running_mean"]
+    assert not np.allclose(running_mean["mean"].numpy(), acting_mean.numpy())  # the case this test is about
+    restored = trainer_for(env)
+    restored.load_state_dict(saved)
+    assert_same(snapshot(trainer)["actor"], snapshot(restored)["actor"])
+    assert_same(snapshot(trainer)["normalizer"], snapshot(restored)["normalizer"])
