@@ -133,6 +133,9 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
         (["--env=NoSuchEnv"], "is not a built-in environment"),
         (["--env=./Builds/3DBall.x86_64"], "Unity executable"),
         (["--env=no_such_module:factory"], "could not load 'factory'"),
+        (["--env=gym:NoSuchEnvironment-v0"], "gymnasium could not make 'NoSuchEnvironment-v0'"),
+        (["--env=C:\\Games\\3DBall.exe"], "Unity executable"),
+        (["--torch-device=bogus"], "is not a torch device"),
     ],
 )
 def test_bad_environment_is_a_clear_error(

@@ -258,14 +258,23 @@ class _Overrides:
     def legacy_parameters(self, sampler: str | None, curriculum: str | None) -> None:
         parameters: dict[str, Any] = {}
         if sampler is not None:
-            parameters.update(legacy.convert_samplers(legacy.read_sampler(sampler), sampler))
+            from_sampler = legacy.convert_samplers(legacy.read_sampler(sampler), sampler)
+            self._blame(from_sampler, f"--sampler {sampler}")
+            parameters.update(from_sampler)
         if curriculum is not None:
-            parameters.update(legacy.convert_curricula(legacy.read_curriculum(curriculum), curriculum, set(parameters)))
+            from_curriculum = legacy.convert_curricula(legacy.read_curriculum(curriculum), curriculum, set(parameters))
+            self._blame(from_curriculum, f"--curriculum {curriculum}")
+            parameters.update(from_curriculum)
         if parameters:
             current = self.raw.get("environment_parameters")
             merged = dict(current) if isinstance(current, Mapping) else {}
             merged.update(parameters)  # the command line wins over the file
             self.raw["environment_parameters"] = merged
+
+    def _blame(self, parameters: Mapping[str, Any], flag: str) -> None:
+        """Errors in these environment parameters name the flag and file they came from."""
+        for name in parameters:
+            self.cli_keys[f"environment_parameters.{name}"] = flag
 
     def legacy_run_flags(self, values: Mapping[str, Any]) -> None:
         if "load_model" in self.given:

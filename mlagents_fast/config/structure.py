@@ -31,7 +31,7 @@ from mlagents_fast.config.settings import (
     TrainerSettings,
     unstructure,
 )
-from mlagents_fast.envs.parameters import SAMPLER_ARGUMENTS, ParameterError, Sampler, parse_sampler
+from mlagents_fast.envs.parameters import ParameterError, Sampler, parse_sampler
 
 logger = logging.getLogger("mlagents_fast.config")
 
@@ -86,9 +86,18 @@ class Structurer:
 
     # errors ----------------------------------------------------------------------------
     def error(self, key: str, expected: str, found: str, suggestion: str | None = None) -> ConfigError:
-        flag = self.cli_keys.get(key)
+        flag = self._flag_for(key)
         source = f"the command line ({flag})" if flag else self.source
         return ConfigError.invalid(source, key, expected, found, suggestion)
+
+    def _flag_for(self, key: str) -> str | None:
+        """The flag that set `key`, or a section above it (--sampler sets whole parameters)."""
+        while key:
+            if key in self.cli_keys:
+                return self.cli_keys[key]
+            cut = max(key.rfind("."), key.rfind("["))
+            key = key[:cut] if cut > 0 else ""
+        return None
 
     def _mapping(self, raw: Any, path: str, what: str) -> Mapping[str, Any]:
         if raw is None:
@@ -278,9 +287,8 @@ class Structurer:
         try:
             return parse_sampler(path, value)
         except ParameterError as err:
-            kinds = ", ".join(SAMPLER_ARGUMENTS)
-            expected = f"a number or a mapping with sampler_type ({kinds}) and sampler_parameters"
-            raise self.error(path, expected, f"{show(value)} ({err})") from None
+            raise self.error(join_path(path, err.key) if err.key else path, err.expected, err.found,
+                             err.suggestion) from None  # fmt: skip
 
     def _lessons(self, parameter: str, raw: Any, path: str) -> list[Lesson]:
         if not isinstance(raw, list):

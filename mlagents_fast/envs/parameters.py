@@ -8,6 +8,7 @@ a sampled parameter draws a new value (`EnvironmentParameters.get_with_default`)
 
 from __future__ import annotations
 
+import difflib
 import math
 import random
 from collections.abc import Mapping
@@ -29,7 +30,18 @@ SAMPLER_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 class ParameterError(ValueError):
-    """An environment parameter that is not a number or a valid sampler."""
+    """An environment parameter that is not a number or a valid sampler.
+
+    `key` is where inside the parameter (`sampler_parameters.min_value`, empty for the
+    parameter itself), so a configuration error can name the full dotted key."""
+
+    def __init__(self, name: str, key: str, expected: str, found: str, suggestion: str | None = None) -> None:
+        self.name, self.key, self.expected, self.found, self.suggestion = name, key, expected, found, suggestion
+        where = f"{name}.{key}" if key else name
+        message = f"Environment parameter {where}: expected {expected}, found {found}."
+        if suggestion is not None:
+            message += f" Did you mean `{suggestion}`?"
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,15 @@ class Sampler:
         return rng.uniform(low, high)
 
 
-def _number(value: Any, where: str) -> float:
+def _number(value: Any, name: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"Environment parameter {where} must be a finite number; got {value!r}.")
+        raise ParameterError(name, key, "a finite number", repr(value))
     return float(value)
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return matches[0] if matches else None
 
 
 def parse_sampler(name: str, setting: Any) -> Sampler:
@@ -68,43 +85,62 @@ def parse_sampler(name: str, setting: Any) -> Sampler:
     if isinstance(setting, Sampler):
         return setting
     if not isinstance(setting, Mapping):
-        return Sampler("constant", ((_number(setting, repr(name)),) * 2,))
-    unknown = set(setting) - {"sampler_type", "sampler_parameters"}
-    kind = str(setting.get("sampler_type", "")).lower().replace("_", "").replace("-", "")
-    if unknown or kind not in SAMPLER_ARGUMENTS:
-        raise ParameterError(
-            f"Environment parameter {name!r} must be a number or a mapping with 'sampler_type' (one of "
-            f"{', '.join(SAMPLER_ARGUMENTS)}) and 'sampler_parameters'; got {dict(setting)!r}."
-        )
-    arguments = dict(setting.get("sampler_parameters") or {})
+        return Sampler("constant", ((_number(setting, name, ""),) * 2,))
+    kind = _sampler_kind(name, setting)
+    raw_arguments = setting.get("sampler_parameters") or {}
+    if not isinstance(raw_arguments, Mapping):
+        raise ParameterError(name, "sampler_parameters", "a mapping of the sampler's arguments", repr(raw_arguments))
+    arguments = dict(raw_arguments)
     seed = arguments.pop("seed", -1)
-    extra = set(arguments) - set(SAMPLER_ARGUMENTS[kind])
-    if extra:
-        raise ParameterError(
-            f"Environment parameter {name!r}: sampler {kind!r} takes {', '.join(SAMPLER_ARGUMENTS[kind])} "
-            f"and seed; got unknown {', '.join(sorted(extra))}."
-        )
-    values = {**SAMPLER_DEFAULTS[kind], **arguments}
-    where = f"{name!r} ({kind})"
+    valid = [*SAMPLER_ARGUMENTS[kind], "seed"]
+    for key in arguments:
+        if key not in valid:
+            raise ParameterError(name, f"sampler_parameters.{key}", f"one of {', '.join(valid)} for a {kind} sampler",
+                                 "an unknown key", _closest(str(key), valid))  # fmt: skip
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ParameterError(name, "sampler_parameters.seed", "an integer", repr(seed))
+    return Sampler(kind, _intervals(name, kind, {**SAMPLER_DEFAULTS[kind], **arguments}), seed)
+
+
+def _sampler_kind(name: str, setting: Mapping[str, Any]) -> str:
+    """The sampler_type of a sampler mapping, normalised (`multi_range_uniform` -> multirangeuniform)."""
+    for key in setting:
+        if key not in ("sampler_type", "sampler_parameters"):
+            raise ParameterError(name, str(key), "only sampler_type and sampler_parameters", "an unknown key",
+                                 _closest(str(key), ["sampler_type", "sampler_parameters"]))  # fmt: skip
+    kinds = list(SAMPLER_ARGUMENTS)
+    if "sampler_type" not in setting:
+        raise ParameterError(name, "sampler_type", f"one of {', '.join(kinds)}", "no sampler_type")
+    given = str(setting["sampler_type"])
+    kind = given.lower().replace("_", "").replace("-", "")
+    if kind not in SAMPLER_ARGUMENTS:
+        raise ParameterError(name, "sampler_type", f"one of {', '.join(kinds)}", repr(given), _closest(kind, kinds))
+    return kind
+
+
+def _intervals(name: str, kind: str, values: Mapping[str, Any]) -> tuple[tuple[float, float], ...]:
+    """The sampler's arguments as (low, high) pairs, checked."""
     if kind == "multirangeuniform":
         intervals = values["intervals"]
+        key = "sampler_parameters.intervals"
         if not isinstance(intervals, list) or not intervals:
-            raise ParameterError(f"Environment parameter {where}: intervals must be a list of [min, max] pairs.")
+            raise ParameterError(name, key, "a non-empty list of [min, max] pairs", repr(intervals))
         pairs = []
-        for pair in intervals:
+        for index, pair in enumerate(intervals):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-                raise ParameterError(f"Environment parameter {where}: interval {pair!r} is not a [min, max] pair.")
-            pairs.append((_number(pair[0], where), _number(pair[1], where)))
+                raise ParameterError(name, f"{key}[{index}]", "a [min, max] pair", repr(pair))
+            pairs.append((_number(pair[0], name, f"{key}[{index}]"), _number(pair[1], name, f"{key}[{index}]")))
     else:
         first, second = SAMPLER_ARGUMENTS[kind][0], SAMPLER_ARGUMENTS[kind][-1]
-        pairs = [(_number(values[first], where), _number(values[second], where))]
-    if kind in ("uniform", "multirangeuniform") and any(low > high for low, high in pairs):
-        raise ParameterError(f"Environment parameter {where}: min_value must not exceed max_value; got {pairs}.")
+        pairs = [(_number(values[first], name, f"sampler_parameters.{first}"),
+                  _number(values[second], name, f"sampler_parameters.{second}"))]  # fmt: skip
+    for low, high in pairs:
+        if kind in ("uniform", "multirangeuniform") and low > high:
+            raise ParameterError(name, "sampler_parameters", "min_value not above max_value",
+                                 f"min_value {low:g} > max_value {high:g}")  # fmt: skip
     if kind == "gaussian" and pairs[0][1] < 0:
-        raise ParameterError(f"Environment parameter {where}: st_dev must be >= 0; got {pairs[0][1]}.")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ParameterError(f"Environment parameter {where}: seed must be an integer; got {seed!r}.")
-    return Sampler(kind, tuple(pairs), seed)
+        raise ParameterError(name, "sampler_parameters.st_dev", "a number >= 0", f"{pairs[0][1]:g}")
+    return tuple(pairs)
 
 
 def parse_parameters(parameters: Mapping[str, Any]) -> dict[str, Sampler]:

@@ -53,18 +53,36 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
     return env
 
 
+def _from_gymnasium(name: str, num_envs: int, seed: int, **options: Any) -> VectorEnv:
+    try:
+        import gymnasium
+    except ImportError:
+        raise EnvironmentSetupError(
+            f"--env {name!r}: gymnasium is not installed; `pip install gymnasium` to train on its environments."
+        ) from None
+    try:
+        return registry.make(name, num_envs, seed=seed, **options)
+    except gymnasium.error.Error as error:  # unknown or malformed id, a missing extra, ...
+        raise EnvironmentSetupError(
+            f"--env {name!r}: gymnasium could not make {name[len('gym:') :]!r} ({error}). Give a registered "
+            "gymnasium id after 'gym:', for example 'gym:CartPole-v1'."
+        ) from None
+
+
 def make_environment(name: str, num_envs: int, seed: int, **options: Any) -> VectorEnv:
     """One environment by the name given to --env."""
-    if name in registry.registered_names() or name.startswith("gym:"):
+    if name.startswith("gym:"):
+        return _from_gymnasium(name, num_envs, seed, **options)
+    if name in registry.registered_names():
         return registry.make(name, num_envs, seed=seed, **options)
-    if ":" in name and not Path(name).exists():
-        return _from_module(name, num_envs, seed)
-    if Path(name).exists() or name.endswith(UNITY_SUFFIXES):
+    if name.endswith(UNITY_SUFFIXES) or Path(name).exists():
         raise EnvironmentSetupError(
             f"--env {name!r} looks like a Unity executable; running Unity players is not supported yet. "
             f"Train on a built-in environment ({', '.join(registry.registered_names())}), a gymnasium one "
             "('gym:<id>') or a Python one ('module:factory')."
         )
+    if ":" in name:
+        return _from_module(name, num_envs, seed)
     raise EnvironmentSetupError(
         f"--env {name!r} is not a built-in environment, 'gym:<id>', 'module:factory' or a Unity executable. "
         f"Built-in environments: {', '.join(registry.registered_names())}."

@@ -129,6 +129,21 @@ def test_bad_flag_value_blames_the_command_line(write: WriteFile) -> None:
     assert info.value.key == "env_settings.num_areas" and "--num-areas" in str(info.value)
 
 
+def test_errors_in_sampler_and_curriculum_files_name_them(write: WriteFile) -> None:
+    config = write("t.yaml", YAML)
+    sampler = write("bad_sampler.yaml", "mass: {sampler-type: uniform, min_value: 5, max_value: 1}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_command_line([str(config), "--sampler", str(sampler)])
+    assert info.value.key == "environment_parameters.mass.sampler_parameters"
+    assert f"--sampler {sampler}" in str(info.value) and "t.yaml" not in str(info.value)
+    curriculum = write(
+        "curricula/3DBall.json", '{"measure": "bogus", "thresholds": [0.1], "parameters": {"m": [1, 2]}}'
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_command_line([str(config), "--curriculum", str(curriculum.parent)])
+    assert f"--curriculum {curriculum.parent}" in str(info.value) and "measure" in str(info.value.key)
+
+
 def test_several_copies_of_a_built_in_environment_need_no_env_path() -> None:
     assert parse_command_line(["--num-envs", "2"]).env_settings.num_envs == 2
     with pytest.raises(ConfigError, match="num_envs"):

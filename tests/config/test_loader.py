@@ -365,21 +365,31 @@ def test_wrong_types(write: WriteFile, text: str, key: str, expected: str) -> No
         (
             "environment_parameters:\n  mass: {sampler_type: uniform,"
             " sampler_parameters: {min_value: 3, max_value: 1}}",
-            "environment_parameters.mass",
+            "environment_parameters.mass.sampler_parameters",
         ),
         (
             "environment_parameters: {mass: {sampler_type: triangle, sampler_parameters: {}}}\n",
-            "environment_parameters.mass",
+            "environment_parameters.mass.sampler_type",
         ),
         (
             "environment_parameters: {mass: {sampler_type: uniform, sampler_parameters: {mean: 1}}}\n",
-            "environment_parameters.mass",
+            "environment_parameters.mass.sampler_parameters.mean",
+        ),
+        (
+            "environment_parameters: {mass: {sampler_typ: uniform}}\n",
+            "environment_parameters.mass.sampler_typ",
         ),
         ("environment_parameters: {mass: heavy}\n", "environment_parameters.mass"),
     ],
 )
 def test_environment_parameter_errors(write: WriteFile, text: str, key: str) -> None:
     assert error_of(write, text).key == key
+
+
+def test_misspelled_sampler_argument_gets_the_closest_key(write: WriteFile) -> None:
+    text = "environment_parameters: {mass: {sampler_type: uniform, sampler_parameters: {min_valu: 1}}}\n"
+    error = error_of(write, text)
+    assert error.suggestion == "min_value" and "Did you mean `min_value`?" in str(error)
 
 
 def test_final_lesson_criteria_warn(write: WriteFile) -> None:

@@ -268,7 +268,7 @@ def test_bad_names_and_options_are_clear_errors() -> None:
         registry.make("GridWorld", size=3)
     with pytest.raises(ValueError, match="num_envs must be at least 1"):
         registry.make("Basic", 0)
-    with pytest.raises(ValueError, match="min_value must not exceed max_value"):
+    with pytest.raises(ValueError, match="min_value not above max_value"):
         inverted = {"sampler_type": "uniform", "sampler_parameters": {"min_value": 2, "max_value": 1}}
         registry.make("3DBall", parameters={"mass": inverted})
 
