@@ -17,7 +17,7 @@ import torch
 
 from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
-from mlagents_fast.config.settings import RunOptions
+from mlagents_fast.config.settings import RunOptions, TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
@@ -131,9 +131,7 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
     runs = []
     for offset, (name, env) in enumerate(envs.items()):
         settings = opts.behaviors[name]
-        if str(settings.trainer_type) != "ppo":
-            raise UnityTrainerException(f"Behavior {name}: trainer_type {settings.trainer_type!r} is not available "
-                                        "yet; use ppo.")  # fmt: skip
+        check_trainable(name, settings)
         trainer = PPOTrainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
                              device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
         manager = CheckpointManager(name, paths.behavior_dir(name), status, int(settings.keep_checkpoints),
@@ -141,6 +139,36 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
         runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager,
                                 int(settings.summary_freq), int(settings.checkpoint_interval), []))  # fmt: skip
     return runs
+
+
+def check_trainable(name: str, settings: TrainerSettings) -> None:
+    """Refuse, before anything is written, a behavior whose demonstrations are missing or that asks
+    for what this trainer does not do yet: a setting must never be accepted and then ignored."""
+    demos = {f"behaviors.{name}.reward_signals.{signal}.demo_path": getattr(value, "demo_path", None)
+             for signal, value in settings.reward_signals.items()}  # fmt: skip
+    if settings.behavioral_cloning is not None:
+        demos[f"behaviors.{name}.behavioral_cloning.demo_path"] = settings.behavioral_cloning.demo_path
+    for key, demo_path in demos.items():
+        if demo_path is not None and not Path(demo_path).exists():
+            raise UnityTrainerException(
+                f"`{key}`: the demonstration file or folder {demo_path!r} does not exist (relative paths are "
+                f"taken from the working directory, {Path.cwd()}). Record one with the demonstration recorder, or "
+                "fix the path."
+            )
+    not_yet = [
+        ("trainer_type", f"trainer_type {settings.trainer_type!r}", str(settings.trainer_type) != "ppo"),
+        ("reward_signals", "reward signals other than extrinsic", set(settings.reward_signals) != {"extrinsic"}),
+        ("network_settings.memory", "recurrent networks (memory)", settings.network_settings.memory is not None),
+        ("behavioral_cloning", "behavioral cloning", settings.behavioral_cloning is not None),
+        ("self_play", "self-play", settings.self_play is not None),
+    ]
+    for key, what, asked in not_yet:
+        if asked:
+            raise UnityTrainerException(
+                f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO with "
+                "the extrinsic reward, feed-forward networks, no demonstrations and no self-play. Remove the setting "
+                "to train without it."
+            )
 
 
 def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_dir: Path | None) -> None:

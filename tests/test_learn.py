@@ -219,3 +219,31 @@ def test_init_path_is_taken_as_given(
     init.write_text(CONFIG.format(max_steps=200) + "    init_path: results/source/Basic/Basic-200.pt\n")
     assert learn(tmp_path, str(init), "--run-id=derived") == 0
     assert "Initializing from results/source/Basic/Basic-200.pt." in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("    behavioral_cloning: {demo_path: missing.demo}\n", "'missing.demo' does not exist"),
+        ("    reward_signals: {extrinsic: {}, gail: {demo_path: missing.demo}}\n", "'missing.demo' does not exist"),
+        ("    reward_signals: {extrinsic: {}, curiosity: {}}\n", "reward signals other than extrinsic"),
+        ("    self_play: {save_steps: 100}\n", "asks for self-play"),
+    ],
+)
+def test_settings_not_trained_yet_are_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, message: str
+) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text(CONFIG.format(max_steps=200).replace("    reward_signals: {extrinsic: {gamma: 0.9}}\n", "")
+                    .replace("    time_horizon", extra + "    time_horizon"))  # fmt: skip
+    assert learn(tmp_path, str(path), "--run-id=refused") == 1
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+    assert not (tmp_path / "results" / "refused").exists()
+
+
+def test_recurrent_networks_are_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "memory.yaml"
+    path.write_text(CONFIG.format(max_steps=200).replace("num_layers: 1", "num_layers: 1, memory: {memory_size: 8}"))
+    assert learn(tmp_path, str(path), "--run-id=refused") == 1
+    assert "behaviors.Basic.network_settings.memory" in capsys.readouterr().err

@@ -76,20 +76,24 @@ def detect_format(raw: Any) -> Format:
     return "flat" if looks_flat else "current"
 
 
-def upgrade(raw: Any, source: str) -> Any:
-    """A parsed configuration in any supported format -> the current format (unchanged if current)."""
+def upgrade(raw: Any, source: str, notice: bool = True) -> Any:
+    """A parsed configuration in any supported format -> the current format (unchanged if current).
+
+    `notice`: say so in a one-line warning (not when upgrade-config itself is converting)."""
     kind = detect_format(raw)
     if kind == "current":
         return raw
     hint = f"run `mlagents-fast upgrade-config {source} NEW.yaml` to convert the file once"
     if kind == "flat":
-        logger.warning("%s is in the ML-Agents 0.x format (flat keys); upgraded in memory; %s.", source, hint)
+        if notice:
+            logger.warning("%s is in the ML-Agents 0.x format (flat keys); upgraded in memory; %s.", source, hint)
         return {"behaviors": upgrade_flat_behaviors(raw, source)}
-    logger.warning(
-        "%s uses the ML-Agents 0.17-0.18 curriculum/parameter_randomization sections; upgraded in memory; %s.",
-        source,
-        hint,
-    )
+    if notice:
+        logger.warning(
+            "%s uses the ML-Agents 0.17-0.18 curriculum/parameter_randomization sections; upgraded in memory; %s.",
+            source,
+            hint,
+        )
     upgraded = {key: value for key, value in raw.items() if key not in INTERMEDIATE_KEYS}
     legacy_parameters = environment_parameters_from_legacy(
         raw.get("parameter_randomization"), raw.get("curriculum"), source

@@ -40,7 +40,7 @@ def upgraded_config(
         raw = {}
     if not isinstance(raw, Mapping):
         raise ConfigError.invalid(source, "", "a mapping at the top level", show(raw))
-    upgraded: dict[str, Any] = dict(legacy.upgrade(raw, source))
+    upgraded: dict[str, Any] = dict(legacy.upgrade(raw, source, notice=False))
     extra: dict[str, Any] = {}
     if sampler is not None:
         extra.update(legacy.convert_samplers(legacy.read_sampler(sampler), os.fspath(sampler)))
@@ -92,5 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade_config(args.trainer_config_path, args.output_config_path, args.curriculum, args.sampler)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # the output's folder is a file, NEW is a folder, no permission...
+        print(f"error: could not write {args.output_config_path}: {err.strerror or err}. Give the path of a "
+              "file in a folder you can write to.", file=sys.stderr)  # fmt: skip
         return 1
     return 0

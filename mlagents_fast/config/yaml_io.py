@@ -9,6 +9,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs are optional
 
 from mlagents_fast.config.errors import ConfigError
+from mlagents_fast.run._atomic import atomic_write_text
 
 
 class _StrictLoader(yaml.SafeLoader):  # type: ignore[misc, unused-ignore]
@@ -62,4 +63,5 @@ def dump_yaml(data: Any) -> str:
 
 
 def write_yaml(data: Any, path: str | os.PathLike[str]) -> None:
-    Path(path).write_text(dump_yaml(data), encoding="utf-8")
+    """Written atomically: an interrupted write leaves the previous file (or none), never half of one."""
+    atomic_write_text(path, dump_yaml(data))

@@ -40,6 +40,7 @@ from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
+from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.manual_backward import ManualActorCritic
@@ -61,7 +62,7 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
     for key, signal in dict(settings.reward_signals).items():
         name = str(getattr(key, "value", key)).lower()
         if name != "extrinsic":
-            raise ValueError(f"Reward signal {name!r} is not available yet; only 'extrinsic' is.")
+            raise UnityTrainerException(f"Reward signal {name!r} is not available yet; only 'extrinsic' is.")
         signals.append((name, float(signal.gamma), float(signal.strength)))
     return signals
 

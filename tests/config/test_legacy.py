@@ -323,6 +323,18 @@ def test_upgrade_main_reports_errors(write: WriteFile, tmp_path: Path, capsys: p
     assert not (tmp_path / "out.yaml").exists()
 
 
+def test_upgrade_main_cannot_write(
+    write: WriteFile, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    old = write("flat.yaml", "default:\n  trainer: ppo\n  use_recurrent: false\nB: {}\n")
+    assert upgrade_main([str(old), str(tmp_path)]) == 1  # a folder, not a file
+    error = capsys.readouterr().err
+    assert f"could not write {tmp_path}" in error and "Traceback" not in error
+    assert not list(tmp_path.glob(".*partial*"))  # no temporary left behind
+    assert upgrade_main([str(old), str(tmp_path / "new" / "out.yaml")]) == 0  # a missing folder is made
+    assert "upgraded in memory" not in caplog.text  # upgrade-config says what it does itself
+
+
 # Every key the 0.x documentation lists for a PPO and a SAC behavior (memory, imitation, curiosity, GAIL, self-play).
 DOCUMENTED_0X = """
 BehaviorPPO:
