@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,13 +100,13 @@ def run_training(opts: RunOptions) -> None:
     # Check the results folder before anything is made, and make it only once the run can start.
     validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir)
     device = torch_device(opts.torch_settings.device)
-    parameters = {name: setting.curriculum[0].value for name, setting in (opts.environment_parameters or {}).items()}
+    status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
+        paths.training_status_path)  # fmt: skip
+    parameters = starting_parameters(opts, status)
     envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters)
     registry = StatsRegistry()  # this run's writers only, even when several runs share a process
     writers: list[StatsWriter] = []
     try:
-        status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
-            paths.training_status_path)  # fmt: skip
         runs = _behavior_runs(opts, envs, paths, status, registry, seed, device)
         _restore(runs, opts, paths, init_dir)
         prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
@@ -124,6 +125,26 @@ def run_training(opts: RunOptions) -> None:
             close = getattr(writer, "close", None)
             if callable(close):
                 close()
+
+
+def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, Any]:
+    """Each environment parameter's setting at the start: its lesson's value (a number or a sampler).
+
+    The lesson is the one a resumed run had reached (training_status.json), else the legacy
+    --lesson (clamped to the last lesson, as ML-Agents 0.x did), else the first; it is recorded
+    as the parameter's lesson_num in training_status.json."""
+    parameters: dict[str, Any] = {}
+    for name, setting in (opts.environment_parameters or {}).items():
+        last = len(setting.curriculum) - 1
+        saved = status.lesson_num(name) if opts.checkpoint_settings.resume else None
+        lesson = saved if saved is not None else int(opts.start_lesson or 0)
+        if lesson > last:
+            logger.warning(f"Environment parameter {name} has lessons 0 to {last}; starting at lesson {last}, "
+                           f"not {lesson}.")  # fmt: skip
+            lesson = last
+        status.set_lesson_num(name, lesson)
+        parameters[name] = setting.curriculum[lesson].value
+    return parameters
 
 
 def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths, status: TrainingStatus,

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from mlagents_fast.learn import main
+from mlagents_fast.config.cli import parse_command_line
+from mlagents_fast.learn import main, starting_parameters
 from mlagents_fast.run.checkpoints import load_checkpoint
+from mlagents_fast.run.status import TrainingStatus
 
 CONFIG = """
 behaviors:
@@ -247,3 +249,30 @@ def test_recurrent_networks_are_refused_not_ignored(tmp_path: Path, capsys: pyte
     path.write_text(CONFIG.format(max_steps=200).replace("num_layers: 1", "num_layers: 1, memory: {memory_size: 8}"))
     assert learn(tmp_path, str(path), "--run-id=refused") == 1
     assert "behaviors.Basic.network_settings.memory" in capsys.readouterr().err
+
+
+CURRICULUM = """
+environment_parameters:
+  goal:
+    curriculum:
+      - {name: A, value: 1, completion_criteria: {measure: progress, behavior: Basic, threshold: 0.1}}
+      - {name: B, value: 2, completion_criteria: {measure: progress, behavior: Basic, threshold: 0.5}}
+      - {name: C, value: 3}
+"""
+
+
+@pytest.mark.filterwarnings("ignore:Environment 'Basic' does not read the parameter 'goal'")
+@pytest.mark.parametrize(("lesson", "started"), [(None, 0), (1, 1), (7, 2)])
+def test_lesson_flag_chooses_the_starting_lesson(tmp_path: Path, lesson: int | None, started: int) -> None:
+    """--lesson (legacy) starts every curriculum at that lesson, clamped to the last as ML-Agents
+    0.x did; the lesson's value goes to the environment and lesson_num to training_status.json."""
+    path = tmp_path / "curriculum.yaml"
+    path.write_text(CONFIG.format(max_steps=200) + CURRICULUM)
+    argv = [str(path), "--run-id=lessons", f"--results-dir={tmp_path / 'results'}"]
+    options = parse_command_line(argv + ([] if lesson is None else [f"--lesson={lesson}"]))
+    status = TrainingStatus(tmp_path / "status.json")
+    assert starting_parameters(options, status)["goal"].intervals[0][0] == started + 1
+    assert status.lesson_num("goal") == started
+    assert learn(tmp_path, *argv[:2], *([] if lesson is None else [f"--lesson={lesson}"])) == 0
+    saved = json.loads((tmp_path / "results" / "lessons" / "run_logs" / "training_status.json").read_text())
+    assert saved["goal"]["lesson_num"] == started
