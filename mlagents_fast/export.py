@@ -40,7 +40,8 @@ class ExportablePolicy(nn.Module):
         self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
         self.register_buffer("memory_size", torch.tensor([0.0]))
         self.register_buffer("continuous_shape", torch.tensor([float(self.continuous_size)]))
-        self.register_buffer("discrete_shape", torch.tensor([float(b) for b in self.branches]))
+        # [1, branches], as ML-Agents exports it (torch.Tensor([discrete_branches]))
+        self.register_buffer("discrete_shape", torch.tensor([[float(b) for b in self.branches]]))
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if self.branches:

@@ -197,7 +197,7 @@ def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_di
     for run in runs:
         if opts.checkpoint_settings.resume:
             logger.info(f"Resuming from {run.checkpoints.latest_path.parent}.")
-            restore(run, run.checkpoints.latest_path, weights_only=False)
+            restore(run, run.checkpoints.latest_path, reset_step=False)
             logger.info(f"Resuming training from step {run.trainer.step}.")
             continue
         if init_dir is not None:
@@ -208,7 +208,7 @@ def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_di
         else:
             continue
         logger.info(f"Initializing from {path}.")
-        restore(run, path, weights_only=True)
+        restore(run, path, reset_step=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

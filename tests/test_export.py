@@ -45,8 +45,8 @@ def test_onnx_matches_torch_deterministic_actions(name: str, tmp_path: Path) -> 
         assert np.all(np.abs(outputs["continuous_actions"]) <= 1.0)
     if spec.action_spec.discrete_branches:
         np.testing.assert_array_equal(outputs["deterministic_discrete_actions"], expected.discrete.numpy())
-        assert outputs["discrete_action_output_shape"].tolist() == [
-            float(b) for b in spec.action_spec.discrete_branches
+        assert outputs["discrete_action_output_shape"].tolist() == [  # shape [1, branches], as ML-Agents
+            [float(b) for b in spec.action_spec.discrete_branches]
         ]
         assert batch.action_mask is not None
         chosen = outputs["discrete_actions"][:, 0]

@@ -152,14 +152,14 @@ class TrainerController:
         self.status.save()
 
 
-def restore(run: BehaviorRun, path: Path, weights_only: bool) -> None:
-    """Load a checkpoint into a behavior's trainer (`weights_only` for --initialize-from).
+def restore(run: BehaviorRun, path: Path, reset_step: bool) -> None:
+    """Load a checkpoint into a behavior's trainer (`reset_step` for --initialize-from).
 
     A checkpoint of another network (hidden_units, num_layers, observations or actions changed
     since it was saved) is one clear error: the run does not start, and nothing is written."""
     state = load_checkpoint(path)
     try:
-        run.trainer.load_state_dict(state, weights_only=weights_only)
+        run.trainer.load_state_dict(state, reset_step=reset_step)
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
         detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else str(error).splitlines()[0]
         raise CheckpointLoadError(
@@ -167,7 +167,7 @@ def restore(run: BehaviorRun, path: Path, weights_only: bool) -> None:
             "with other network_settings, observations or actions; train with the settings it was made with, "
             "or start without --resume / --initialize-from / init_path."
         ) from None
-    if not weights_only:
+    if not reset_step:
         interval, summary = int(run.settings.checkpoint_interval), int(run.settings.summary_freq)
         run.next_checkpoint = (run.trainer.step // interval + 1) * interval
         run.next_summary = (run.trainer.step // summary + 1) * summary

@@ -437,17 +437,18 @@ class PPOTrainer:
                                                 normalizer.state_dict().items()}  # fmt: skip
         return state
 
-    def load_state_dict(self, state: dict[str, Any], *, weights_only: bool = False) -> None:
-        """Restore a checkpoint; `weights_only` (--initialize-from) keeps the step count at zero
-        and the optimizer fresh, as ML-Agents does."""
+    def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
+        """Restore a checkpoint. `reset_step` (--initialize-from, init_path) loads the networks,
+        normalizer and optimizer as ML-Agents does, but keeps the step count (so the schedules)
+        at zero and this run's own random streams."""
         self.actor.load_state_dict(state["Policy"])
         self.critic.load_state_dict(state["Optimizer:critic"])
         for index, normalizer in self.normalizers.items():
             saved = state.get(f"normalizer:obs_{index}")
             if saved is not None:
                 normalizer.load_state_dict({k: v.numpy() for k, v in saved.items()})
-        if not weights_only:
-            self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+        self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+        if not reset_step:
             self.step = int(state["global_step"])
             rng = state.get("rng", {})
             if "native" in rng:

@@ -73,3 +73,19 @@ def test_a_checkpoint_loads_back_into_the_policy_that_was_saved() -> None:
     restored.load_state_dict(saved)
     assert_same(snapshot(trainer)["actor"], snapshot(restored)["actor"])
     assert_same(snapshot(trainer)["normalizer"], snapshot(restored)["normalizer"])
+
+
+def test_initializing_from_a_checkpoint_keeps_the_step_at_zero() -> None:
+    """--initialize-from loads networks, normalizer and optimizer (ML-Agents loads every module),
+    and starts counting steps, so the schedules, from zero."""
+    env = make("3DBall", 1, seed=0)
+    source = trainer_for(env)
+    run_steps(source, env, 25)
+    saved = source.state_dict()
+    derived = trainer_for(env)
+    derived.load_state_dict(saved, reset_step=True)
+    assert derived.step == 0 and source.step == 300
+    assert_same(saved["Policy"], derived.state_dict()["Policy"])
+    optimizer = derived.state_dict()["Optimizer:value_optimizer"]
+    for key, value in saved["Optimizer:value_optimizer"].items():
+        assert torch.equal(torch.as_tensor(value), torch.as_tensor(optimizer[key])), key
