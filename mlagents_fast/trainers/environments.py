@@ -99,10 +99,12 @@ def environments_for(
     else:
         unknown = [b for b in behaviors if b not in registry.registered_names()]
         if unknown or not behaviors:
+            which = (f"{', '.join(map(repr, unknown))} {'matches' if len(unknown) == 1 else 'match'} none"
+                     if unknown else "the configuration lists no behavior")  # fmt: skip
             raise EnvironmentSetupError(
                 f"No --env was given, so each behavior trains on the built-in environment of the same name; "
-                f"{', '.join(map(repr, unknown)) or 'no behavior'} matches none. Built-in environments: "
-                f"{', '.join(registry.registered_names())}. Pass --env to choose one."
+                f"{which}. Built-in environments: {', '.join(registry.registered_names())}. Pass --env to "
+                "choose one."
             )
         envs = {}
         for offset, name in enumerate(behaviors):
