@@ -63,6 +63,7 @@ def test_training_writes_ml_agents_results_folder(tmp_path: Path) -> None:
     tags.Reload()
     for tag in ("Environment/Cumulative Reward", "Environment/Episode Length", "Policy/Entropy",
                 "Policy/Learning Rate", "Policy/Epsilon", "Policy/Beta", "Policy/Extrinsic Value Estimate",
+                "Policy/Extrinsic Reward",
                 "Losses/Policy Loss", "Losses/Value Loss"):  # fmt: skip
         assert tag in tags.Tags()["scalars"], tag
     assert [step for step, _ in scalars(run, "Policy/Learning Rate")] == [200, 400, 600]

@@ -160,6 +160,8 @@ class PPOTrainer:
         self._minibatch_rows = int(self.hyper.batch_size)
         self._gatherers: dict[int, tuple[Gatherer, dict[str, torch.Tensor]]] = {}
         self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
+        self._extrinsic = np.zeros(num_agents, np.float32)
+        self._signal_returns = np.zeros((len(self.signals), num_agents), np.float64)  # this episode's, per agent
 
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
@@ -168,11 +170,10 @@ class PPOTrainer:
         When the rollout is full, the values of these observations bootstrap it and the
         policy is updated first.
         """
-        if self.training:  # as ML-Agents, the statistics only move while the policy trains
-            for index, normalizer in self.normalizers.items():
-                normalizer.update(batch.obs[index])
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         self._take_finished_update()
+        # A rollout acts with the statistics of every step before it (the first rollout with the
+        # prior, mean 0 and variance 1), as ML-Agents acts with those of finished trajectories.
         if self.normalizers and self.t == 0 and self.training:
             self._sync_normalizers(self.acting_actor, self.acting_critic)
         values, out = self._forward(obs, batch.action_mask)
@@ -186,6 +187,9 @@ class PPOTrainer:
                 self._sync_normalizers(self.actor, self.critic)
                 values, out = self._forward(obs, batch.action_mask)
             self.t = 0
+        if self.training:  # as ML-Agents, the statistics only move while the policy trains
+            for index, normalizer in self.normalizers.items():
+                normalizer.update(batch.obs[index])
         t, buf = self.t, self.buffer
         for i, o in enumerate(batch.obs):
             buf[f"obs_{i}"][t] = o
@@ -211,8 +215,11 @@ class PPOTrainer:
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes)."""
         t, buf = self.t, self.buffer
+        # The extrinsic signal is the agent's reward plus its group's (ML-Agents' ExtrinsicRewardProvider).
+        np.add(batch.reward, batch.group_reward, out=self._extrinsic)
         for s, (_, _, strength) in enumerate(self.signals):
-            np.multiply(batch.reward, strength, out=buf["rewards"][s, t])
+            np.multiply(self._extrinsic, strength, out=buf["rewards"][s, t])
+            self._signal_returns[s] += buf["rewards"][s, t]
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
         if batch.truncated.any():
@@ -225,6 +232,9 @@ class PPOTrainer:
         if done.any():
             self.stats["Environment/Cumulative Reward"] += batch.episode_return[done].tolist()
             self.stats["Environment/Episode Length"] += batch.episode_length[done].tolist()
+            for s, (name, _, _) in enumerate(self.signals):  # what each signal paid over the episode
+                self.stats[f"Policy/{name.capitalize()} Reward"] += self._signal_returns[s, done].tolist()
+                self._signal_returns[s, done] = 0.0
         self.t += 1
         self.step += self.num_agents
 

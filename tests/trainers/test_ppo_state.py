@@ -89,3 +89,37 @@ def test_initializing_from_a_checkpoint_keeps_the_step_at_zero() -> None:
     optimizer = derived.state_dict()["Optimizer:value_optimizer"]
     for key, value in saved["Optimizer:value_optimizer"].items():
         assert torch.equal(torch.as_tensor(value), torch.as_tensor(optimizer[key])), key
+
+
+def test_the_first_rollout_acts_with_the_normalizer_prior() -> None:
+    """As ML-Agents, whose networks see a trajectory's statistics only once it is processed: the
+    first rollout is normalized with the prior (mean 0, variance 1), not with its first step."""
+    env = make("3DBall", 1, seed=0)
+    trainer = trainer_for(env)
+    run_steps(trainer, env, 3)
+    body = trainer.acting_actor.network_body.processors[0]
+    assert torch.equal(body.running_mean, torch.zeros(8)) and torch.equal(body.running_variance, torch.ones(8))
+    assert int(trainer.normalizers[0].state_dict()["count"]) == 1 + 3 * 12  # the statistics still gather
+    run_steps(trainer, env, 8)  # past the first update (10 steps of 12 agents)
+    assert not torch.equal(body.running_mean, torch.zeros(8))
+
+
+def test_group_rewards_reach_the_extrinsic_signal() -> None:
+    """ML-Agents' extrinsic signal pays each agent its reward plus its group's; Policy/Extrinsic
+    Reward reports what the signal paid over each episode."""
+    env = make("MultiAgentEnvironment", 1, seed=0)
+    (behavior,) = env.behavior_specs
+    config = {"trainer_type": "ppo", "hyperparameters": {"batch_size": 100, "buffer_size": 1000}}
+    settings: Any = run_options_from_dict({"behaviors": {behavior: config}}, "test").behaviors[behavior]
+    trainer = PPOTrainer(behavior, env.behavior_specs[behavior], settings, env.num_agents(behavior), seed=0)
+    paid_by_group = 0.0
+    for _ in range(400):  # within the first rollout (500 steps of 2 agents)
+        trainer.act(env.batch(behavior), env.actions(behavior))
+        env.step()
+        batch = env.batch(behavior)
+        trainer.record(batch)
+        expected = batch.reward + batch.group_reward
+        np.testing.assert_array_equal(trainer.buffer["rewards"][0, trainer.t - 1], expected)
+        paid_by_group += float(np.abs(batch.group_reward).sum())
+    assert paid_by_group > 0  # the case this test is about did happen
+    assert trainer.drain_stats()["Policy/Extrinsic Reward"]
