@@ -184,3 +184,27 @@ def test_hypernetwork_with_a_frozen_generator_leaves_its_gradient_alone() -> Non
     (expected,) = torch.autograd.grad(_per_row_hypernetwork(layer, x, goal).sum(), [x])
     torch.testing.assert_close(grad_x, expected, rtol=1e-5, atol=1e-6)
     assert not generator.weight.grad.any()
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "flat"),
+    [
+        ("simple", 84, 32 * 9 * 9),
+        ("nature_cnn", 84, 64 * 7 * 7),
+        ("resnet", 84, 32 * 9 * 9),  # three unpadded 3/2 poolings: 84 -> 41 -> 20 -> 9
+        ("match3", 8, 144 * 4 * 4),  # two unpadded 3x3 convolutions
+        ("fully_connected", 5, 3 * 5 * 5),
+    ],
+)
+def test_visual_encoders_have_ml_agents_shapes(kind: str, size: int, flat: int) -> None:
+    """The flattened width before each encoder's dense layer is ML-Agents' (so checkpoints and
+    ONNX graphs carry the same parameter shapes), and the minimum resolution still encodes."""
+    from mlagents_fast.networks.encoders import VISUAL_ENCODERS
+
+    encoder_class = VISUAL_ENCODERS[kind]
+    encoder = encoder_class(size, size, 3, 16)
+    dense = next(m for m in encoder.modules() if isinstance(m, torch.nn.Linear))
+    assert dense.in_features == flat
+    assert encoder(torch.zeros(2, 3, size, size)).shape == (2, 16)
+    smallest = encoder_class.MIN_RESOLUTION  # type: ignore[attr-defined]
+    assert encoder_class(smallest, smallest, 3, 16)(torch.zeros(1, 3, smallest, smallest)).shape == (1, 16)

@@ -89,27 +89,27 @@ class ResNetVisualEncoder(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         for depth in (16, 32, 32):
-            layers += [nn.Conv2d(channels, depth, 3, 1, 1), nn.MaxPool2d(3, 2, 1), ResNetBlock(depth),
+            layers += [nn.Conv2d(channels, depth, 3, 1, 1), nn.MaxPool2d(3, 2), ResNetBlock(depth),
                        ResNetBlock(depth)]  # fmt: skip
             channels = depth
-            height, width = (height + 1) // 2, (width + 1) // 2
+            height, width = _conv_out(height, 3, 2), _conv_out(width, 3, 2)  # the unpadded pooling
         self.conv = nn.Sequential(*layers, Swish())
-        self.dense = nn.Sequential(linear(channels * height * width, output, gain=1.41), Swish())
+        self.dense = nn.Sequential(linear(channels * height * width, output, gain=1.41), nn.ReLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dense(self.conv(x).flatten(1))
 
 
 class SmallVisualEncoder(nn.Module):
-    """`match3`: two 3x3 convolutions without striding, for boards as small as 5x5."""
+    """`match3`: two unpadded 3x3 convolutions without striding, for boards as small as 5x5."""
 
     MIN_RESOLUTION = 5
 
     def __init__(self, height: int, width: int, channels: int, output: int) -> None:
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(channels, 35, 3, 1, 1), nn.LeakyReLU(), nn.Conv2d(35, 144, 3, 1, 1),
+        self.conv = nn.Sequential(nn.Conv2d(channels, 35, 3, 1), nn.LeakyReLU(), nn.Conv2d(35, 144, 3, 1),
                                   nn.LeakyReLU())  # fmt: skip
-        self.dense = nn.Sequential(linear(144 * height * width, output, gain=1.41), nn.LeakyReLU())
+        self.dense = nn.Sequential(linear(144 * (height - 4) * (width - 4), output, gain=1.41), nn.LeakyReLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dense(self.conv(x).flatten(1))
