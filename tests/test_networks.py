@@ -24,6 +24,9 @@ def test_goal_signal_conditions_the_body_through_a_hypernetwork() -> None:
         plus = body([x, torch.tensor([[1.0, 0.0]]).expand(4, 2)])
         ex = body([x, torch.tensor([[0.0, 1.0]]).expand(4, 2)])
     assert plus.shape == (4, 16) and not torch.allclose(plus, ex)
+    # As ML-Agents' NetworkBody: the goal is also part of the input the conditioned layers take.
+    first = next(m for m in body.body.modules() if isinstance(m, torch.nn.Linear))
+    assert first.in_features == 8
     plain = NetworkBody(SPEC, False, 16, 2, "simple", goal_conditioning_type="none")
     assert not isinstance(plain.body, ConditionalEncoder)  # goals are plain inputs then
     assert plain.body[0].in_features == 8

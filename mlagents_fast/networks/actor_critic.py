@@ -15,8 +15,9 @@ from mlagents_fast.spec import BehaviorSpec, ObservationType
 class NetworkBody(nn.Module):
     """Every observation through its processor, then the Swish MLP.
 
-    Goal signals (ObservationType.GOAL_SIGNAL) condition the last layer through a hypernetwork
-    (`goal_conditioning_type: hyper`, ML-Agents' default), or are plain inputs (`none`).
+    Goal signals (ObservationType.GOAL_SIGNAL) are inputs like every observation and, with
+    `goal_conditioning_type: hyper` (ML-Agents' default), also condition the last layer through
+    a hypernetwork, as in ML-Agents' NetworkBody.
     """
 
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
@@ -26,10 +27,10 @@ class NetworkBody(nn.Module):
             observation_encoder(o, normalize, vis_encode_type, hidden_units) for o in spec.observation_specs
         )
         goals = [o.observation_type == ObservationType.GOAL_SIGNAL for o in spec.observation_specs]
-        self.hyper = goal_conditioning_type == "hyper" and any(goals) and not all(goals)
-        self.goal_mask = goals if self.hyper else [False] * len(goals)
+        self.hyper = goal_conditioning_type == "hyper" and any(goals)
+        self.goal_mask = goals
         sizes = [encoded_size(o, hidden_units) for o in spec.observation_specs]
-        inputs = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if not goal)
+        inputs = sum(sizes)
         self.body: nn.Module
         if self.hyper:
             goal_size = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if goal)
@@ -43,11 +44,11 @@ class NetworkBody(nn.Module):
 
     def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:
         encoded = [p(o) for p, o in zip(self.processors, obs, strict=True)]
+        inputs = encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
         if not self.hyper:
-            return self.body(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1))
-        inputs = [e for e, goal in zip(encoded, self.goal_mask, strict=True) if not goal]
+            return self.body(inputs)
         goals = [e for e, goal in zip(encoded, self.goal_mask, strict=True) if goal]
-        return self.body(torch.cat(inputs, dim=1), torch.cat(goals, dim=1))
+        return self.body(inputs, goals[0] if len(goals) == 1 else torch.cat(goals, dim=1))
 
 
 class Actor(nn.Module):
