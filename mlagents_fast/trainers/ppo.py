@@ -231,7 +231,8 @@ class PPOTrainer:
         done = batch.terminated | batch.truncated
         if done.any():
             self.stats["Environment/Cumulative Reward"] += batch.episode_return[done].tolist()
-            self.stats["Environment/Episode Length"] += batch.episode_length[done].tolist()
+            # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
+            self.stats["Environment/Episode Length"] += np.maximum(batch.episode_length[done] - 1, 0).tolist()
             for s, (name, _, _) in enumerate(self.signals):  # what each signal paid over the episode
                 self.stats[f"Policy/{name.capitalize()} Reward"] += self._signal_returns[s, done].tolist()
                 self._signal_returns[s, done] = 0.0

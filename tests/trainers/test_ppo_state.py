@@ -123,3 +123,17 @@ def test_group_rewards_reach_the_extrinsic_signal() -> None:
         paid_by_group += float(np.abs(batch.group_reward).sum())
     assert paid_by_group > 0  # the case this test is about did happen
     assert trainer.drain_stats()["Policy/Extrinsic Reward"]
+
+
+def test_episode_length_is_counted_as_ml_agents_does() -> None:
+    """ML-Agents' AgentProcessor counts an episode's decisions after the first: Basic walked
+    straight to the near goal takes 7 actions and reports 6."""
+    env = make("Basic", 1, seed=0)
+    settings: Any = run_options_from_dict({"behaviors": {"Basic": {"trainer_type": "ppo"}}}, "test").behaviors["Basic"]
+    trainer = PPOTrainer("Basic", env.behavior_specs["Basic"], settings, 1, seed=0)
+    for _ in range(14):
+        trainer.act(env.batch("Basic"), env.actions("Basic"))
+        env.actions("Basic").discrete[...] = 2  # always towards the near goal
+        env.step()
+        trainer.record(env.batch("Basic"))
+    assert trainer.drain_stats()["Environment/Episode Length"] == [6, 6]
