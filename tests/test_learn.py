@@ -277,3 +277,17 @@ def test_lesson_flag_chooses_the_starting_lesson(tmp_path: Path, lesson: int | N
     assert learn(tmp_path, *argv[:2], *([] if lesson is None else [f"--lesson={lesson}"])) == 0
     saved = json.loads((tmp_path / "results" / "lessons" / "run_logs" / "training_status.json").read_text())
     assert saved["goal"]["lesson_num"] == started
+
+
+def test_behaviors_without_a_built_in_environment_are_left_untrained(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No --env: each behavior named after a built-in environment trains on it; settings for any
+    other behavior are unused (as ML-Agents leaves settings of behaviors no agent has)."""
+    walker = CONFIG.format(max_steps=200).split("behaviors:\n", 1)[1].replace("Basic:", "Walker:")
+    path = tmp_path / "two.yaml"
+    path.write_text(CONFIG.format(max_steps=200) + walker)
+    assert learn(tmp_path, str(path), "--run-id=mixed") == 0
+    assert (tmp_path / "results" / "mixed" / "Basic.onnx").is_file()
+    assert not (tmp_path / "results" / "mixed" / "Walker").exists()
+    assert "No built-in environment is named 'Walker'" in caplog.text

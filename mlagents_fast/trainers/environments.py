@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from mlagents_fast.envs.python_env import PythonEnv
 from mlagents_fast.envs.vector import VectorEnv
 
 UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
+logger = logging.getLogger(__name__)
 
 
 class EnvironmentSetupError(ValueError):
@@ -97,8 +99,9 @@ def environments_for(
         env = make_environment(env_path, num_envs, seed)
         envs = {name: env for name in env.behavior_specs}
     else:
-        unknown = [b for b in behaviors if b not in registry.registered_names()]
-        if unknown or not behaviors:
+        known = [b for b in behaviors if b in registry.registered_names()]
+        unknown = [b for b in behaviors if b not in known]
+        if not known:
             which = (f"{', '.join(map(repr, unknown))} {'matches' if len(unknown) == 1 else 'match'} none"
                      if unknown else "the configuration lists no behavior")  # fmt: skip
             raise EnvironmentSetupError(
@@ -106,8 +109,12 @@ def environments_for(
                 f"{which}. Built-in environments: {', '.join(registry.registered_names())}. Pass --env to "
                 "choose one."
             )
+        if unknown:  # as in ML-Agents, settings for behaviors no agent has are simply unused
+            untrained = "that behavior is" if len(unknown) == 1 else "those behaviors are"
+            logger.warning(f"No built-in environment is named {', '.join(map(repr, unknown))}; without --env "
+                           f"{untrained} not trained.")  # fmt: skip
         envs = {}
-        for offset, name in enumerate(behaviors):
+        for offset, name in enumerate(known):
             env = make_environment(name, num_envs, seed + offset)
             envs.update({behavior: env for behavior in env.behavior_specs})
     if parameters:
