@@ -79,15 +79,21 @@ class TrainerController:
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         start = time.monotonic()
         try:
-            for run in self.runs:
-                run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
-            while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
-                self._advance()
-        except KeyboardInterrupt:
-            logger.info("Learning was interrupted. Please wait while the graph is generated.")
+            # timers.json gets ML-Agents' node names: start_learning > advance > env_step ...
+            with hierarchical_timer("TrainerController.start_learning"):
+                try:
+                    for run in self.runs:
+                        run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
+                    while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
+                        with hierarchical_timer("TrainerController.advance"):
+                            self._advance()
+                except KeyboardInterrupt:
+                    logger.info("Learning was interrupted. Please wait while the graph is generated.")
+                finally:
+                    signal.signal(signal.SIGTERM, previous)
+                    with hierarchical_timer("TrainerController._save_models"):
+                        self._save_models()
         finally:
-            signal.signal(signal.SIGTERM, previous)
-            self._save_models()
             for run in self.runs:
                 run.trainer.close()
             self.write_configuration()

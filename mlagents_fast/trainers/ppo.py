@@ -41,6 +41,7 @@ from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.ops.normalize import RunningNormalizer
 from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.run.timers import hierarchical_timer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.manual_backward import ManualActorCritic
@@ -183,7 +184,8 @@ class PPOTrainer:
             if self.threaded:
                 self._start_update(values.cpu().numpy())
             else:
-                self._merge_stats(self.update(values.cpu().numpy(), self.buffer, self.step))
+                with hierarchical_timer("_update_policy"):
+                    self._merge_stats(self.update(values.cpu().numpy(), self.buffer, self.step))
                 self._sync_normalizers(self.actor, self.critic)
                 values, out = self._forward(obs, batch.action_mask)
             self.t = 0
