@@ -59,6 +59,10 @@ def test_training_writes_ml_agents_results_folder(tmp_path: Path) -> None:
     assert kept == ["Basic-400.onnx", "Basic-400.pt", "Basic-600.onnx", "Basic-600.pt"]  # keep_checkpoints: 2
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
     assert status["Basic"]["final_checkpoint"]["steps"] == 600
+    timers = json.loads((run / "run_logs" / "timers.json").read_text())
+    learning = timers["children"]["TrainerController.start_learning"]["children"]
+    assert learning["TrainerController.advance"]["count"] == 600  # one per step of the single agent
+    assert {"mlagents_version", "pytorch_version", "numpy_version"} <= set(timers["metadata"])
     tags = EventAccumulator(str(run / "Basic"))
     tags.Reload()
     for tag in ("Environment/Cumulative Reward", "Environment/Episode Length", "Policy/Entropy",
