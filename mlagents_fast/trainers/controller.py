@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 HISTOGRAM_STATS = {"Environment/Cumulative Reward"}
 REWARD_WINDOW = 100  # episodes behind the reward recorded with a checkpoint
+PROGRESS_PERIOD_S = 0.1
 
 
 @dataclass
@@ -51,6 +52,7 @@ class BehaviorRun:
     next_summary: int
     next_checkpoint: int
     recent_rewards: list[float]
+    next_progress: float = 0.0  # time.monotonic() after which the progress line hears the step again
 
     @property
     def finished(self) -> bool:
@@ -125,7 +127,10 @@ class TrainerController:
             for value in values:
                 run.stats.add_stat(key, value, aggregation)
         step = run.trainer.step
-        run.stats.set_stat("Step", float(step))  # drives the progress line on a terminal
+        now = time.monotonic()
+        if now >= run.next_progress:  # drives the progress line on a terminal; ten times a second is enough
+            run.stats.set_stat("Step", float(step))
+            run.next_progress = now + PROGRESS_PERIOD_S
         if step >= run.next_summary:
             run.stats.set_stat("Is Training", float(self.training and not run.finished))
             run.stats.write_stats(run.next_summary)  # labelled with the boundary, as ML-Agents does

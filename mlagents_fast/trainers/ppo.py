@@ -162,7 +162,7 @@ class PPOTrainer:
         self._gatherers: dict[int, tuple[Gatherer, dict[str, torch.Tensor]]] = {}
         self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
         self._extrinsic = np.zeros(num_agents, np.float32)
-        self._signal_returns = np.zeros((len(self.signals), num_agents), np.float64)  # this episode's, per agent
+        self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
 
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
@@ -219,9 +219,10 @@ class PPOTrainer:
         t, buf = self.t, self.buffer
         # The extrinsic signal is the agent's reward plus its group's (ML-Agents' ExtrinsicRewardProvider).
         np.add(batch.reward, batch.group_reward, out=self._extrinsic)
+        rewards = buf["rewards"]
         for s, (_, _, strength) in enumerate(self.signals):
-            np.multiply(self._extrinsic, strength, out=buf["rewards"][s, t])
-            self._signal_returns[s] += buf["rewards"][s, t]
+            paid = np.multiply(self._extrinsic, strength, out=rewards[s, t])
+            np.add(self._signal_returns[s], paid, out=self._signal_returns[s])
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
         if batch.truncated.any():
