@@ -68,6 +68,20 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
     return signals
 
 
+def trajectory_means(values: NDArray[np.float32], ends: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Mean of `values` [S, T, N] over each trajectory: an agent's run of steps up to an end in
+    `ends` [T, N] or the rollout's last step. Returns [S, trajectories], agent by agent in time order."""
+    steps, agents = ends.shape
+    ends = ends.copy()
+    ends[-1] = True  # the rollout's end closes every open trajectory
+    # Trajectory number of each row within its agent's column, then one global id per (agent, number).
+    within: NDArray[np.int64] = np.cumsum(ends, axis=0, dtype=np.int64) - ends
+    ids = (np.arange(agents) * steps + within).ravel()
+    used, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    sums = np.stack([np.bincount(inverse, weights=v.ravel(), minlength=len(used)) for v in values])
+    return sums / counts
+
+
 def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
     """Per-signal planes [B] as one [S, B] tensor (a view when there is one signal)."""
     return planes[0].unsqueeze(0) if len(planes) == 1 else torch.stack(planes)
@@ -246,7 +260,7 @@ class PPOTrainer:
     def update(self, bootstrap_values: NDArray[np.float32], buffer: RolloutBuffer, step: int) -> dict[str, list[float]]:
         """One PPO update on the full rollout `buffer`, whose last observations are followed by
         ones with values `bootstrap_values` [S, N]; schedules are taken at `step`. Returns the stats."""
-        advantages = self._advantages(bootstrap_values, buffer)
+        advantages, ends = self._advantages(bootstrap_values, buffer)
         hp, settings = self.hyper, self.settings
         max_steps = int(settings.max_steps)
         lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, step, max_steps)
@@ -269,8 +283,9 @@ class PPOTrainer:
         policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
         stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
-        for s, (name, _, _) in enumerate(self.signals):
-            stats[f"Policy/{name.capitalize()} Value Estimate"] = [float(buffer["value_estimates"][s].mean())]
+        means = trajectory_means(f32(buffer["value_estimates"]), ends)
+        for s, (name, _, _) in enumerate(self.signals):  # ML-Agents adds one mean per trajectory
+            stats[f"Policy/{name.capitalize()} Value Estimate"] = means[s].tolist()
         return stats
 
     def _start_update(self, bootstrap_values: NDArray[np.float32]) -> None:
@@ -303,7 +318,11 @@ class PPOTrainer:
         for key, values in stats.items():
             self.stats[key] += values
 
-    def _advantages(self, bootstrap_values: NDArray[np.float32], buf: RolloutBuffer) -> NDArray[np.float32]:
+    def _advantages(
+        self, bootstrap_values: NDArray[np.float32], buf: RolloutBuffer
+    ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+        """(normalized mean advantage [T, N], where trajectories end [T, N]: episode ends and
+        time_horizon cuts; the rollout's last step also ends every agent's trajectory)."""
         horizon = int(self.settings.time_horizon)
         terminated = cast(NDArray[np.bool_], buf["terminated"])
         truncated = cast(NDArray[np.bool_], buf["truncated"]).copy()
@@ -325,7 +344,8 @@ class PPOTrainer:
             returns=f32(buf["returns"]),
         )  # fmt: skip
         mean_advantage = advantages.mean(axis=0)
-        return (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
+        normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
+        return normalized, terminated | truncated
 
     def _minibatch_planes(self) -> list[str]:
         return [p for p in self.buffer.planes if p not in ("terminated", "truncated")

@@ -137,3 +137,17 @@ def test_episode_length_is_counted_as_ml_agents_does() -> None:
         env.step()
         trainer.record(env.batch("Basic"))
     assert trainer.drain_stats()["Environment/Episode Length"] == [6, 6]
+
+
+def test_value_estimate_is_averaged_per_trajectory_as_ml_agents() -> None:
+    """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps."""
+    from mlagents_fast.trainers.ppo import trajectory_means
+
+    values = np.arange(12, dtype=np.float32).reshape(1, 4, 3)  # [S=1, T=4, N=3]
+    ends = np.zeros((4, 3), bool)
+    ends[1, 0] = True  # agent 0: steps 0-1, then 2-3
+    ends[0, 2] = ends[2, 2] = True  # agent 2: step 0, steps 1-2, step 3
+    column = values[0]
+    expected = [column[0:2, 0].mean(), column[2:4, 0].mean(), column[:, 1].mean(),
+                column[0:1, 2].mean(), column[1:3, 2].mean(), column[3:4, 2].mean()]  # fmt: skip
+    np.testing.assert_allclose(trajectory_means(values, ends)[0], expected)
