@@ -47,6 +47,9 @@ USER_ERRORS = (ConfigError, EnvironmentSetupError, ParameterError, UnityTrainerE
                CheckpointLoadError, ActionError)  # fmt: skip
 
 
+TRAINING_DEVICES = ("cpu", "cuda", "mps", "xpu")  # not meta (no data), not ipu/hpu/... (untested)
+
+
 def torch_device(requested: str | None) -> torch.device:
     """--torch-device (torch_settings.device), else CUDA when present, else the CPU.
 
@@ -72,6 +75,9 @@ def torch_device(requested: str | None) -> torch.device:
             )
         if device.index is not None and device.index >= count:
             raise UnityTrainerException(f"{where}: this machine has {count} CUDA device(s), numbered 0 to {count - 1}.")
+    elif device.type not in TRAINING_DEVICES:
+        raise UnityTrainerException(f"{where}: a {device.type} device cannot train; expected one of "
+                                    f"{', '.join(TRAINING_DEVICES)}.")  # fmt: skip
     elif device.type != "cpu" and not _backend_available(device):
         raise UnityTrainerException(f"{where}: torch has no {device.type} backend available on this machine.")
     return device
@@ -144,6 +150,10 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
             lesson = last
         status.set_lesson_num(name, lesson)
         parameters[name] = setting.curriculum[lesson].value
+        if last > 0:
+            lesson_name = setting.curriculum[lesson].name
+            logger.warning(f"Environment parameter {name}: curriculum lessons do not advance yet in mlagents-fast; "
+                           f"it stays at lesson {lesson} ({lesson_name}) for the whole run.")  # fmt: skip
     return parameters
 
 
@@ -196,6 +206,9 @@ def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_di
     """--resume continues each behavior's checkpoint; --initialize-from / init_path load weights only."""
     for run in runs:
         if opts.checkpoint_settings.resume:
+            # A malformed status file is found now, before anything of the run is overwritten.
+            run.checkpoints.status.checkpoints(run.name)
+            run.checkpoints.status.final_checkpoint(run.name)
             logger.info(f"Resuming from {run.checkpoints.latest_path.parent}.")
             restore(run, run.checkpoints.latest_path, reset_step=False)
             logger.info(f"Resuming training from step {run.trainer.step}.")

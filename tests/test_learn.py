@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mlagents_fast.config.cli import parse_command_line
@@ -143,6 +144,8 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.Capt
         (["--env=gym:NoSuchEnvironment-v0"], "gymnasium could not make 'NoSuchEnvironment-v0'"),
         (["--env=C:\\Games\\3DBall.exe"], "Unity executable"),
         (["--torch-device=bogus"], "is not a torch device"),
+        (["--torch-device=meta"], "a meta device cannot train"),
+        (["--env=gym:FrozenLake-v1"], "observation space Discrete(16) is not supported"),
     ],
 )
 def test_bad_environment_is_a_clear_error(
@@ -295,3 +298,50 @@ def test_behaviors_without_a_built_in_environment_are_left_untrained(
     assert (tmp_path / "results" / "mixed" / "Basic.onnx").is_file()
     assert not (tmp_path / "results" / "mixed" / "Walker").exists()
     assert "No built-in environment is named 'Walker'" in caplog.text
+
+
+def test_resume_with_another_number_of_environments(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=envs") == 0
+    assert learn(tmp_path, config(tmp_path, 400), "--run-id=envs", "--resume", "--num-envs=2") == 0
+    assert load_checkpoint(tmp_path / "results" / "envs" / "Basic" / "checkpoint.pt")["global_step"] == 400
+
+
+def test_malformed_training_status_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=status") == 0
+    run = tmp_path / "results" / "status"
+    checkpoint = (run / "Basic" / "checkpoint.pt").read_bytes()
+    status = json.loads((run / "run_logs" / "training_status.json").read_text())
+    status["Basic"]["checkpoints"] = "x"
+    (run / "run_logs" / "training_status.json").write_text(json.dumps(status))
+    assert learn(tmp_path, config(tmp_path, 400), "--run-id=status", "--resume") == 1
+    assert "Malformed checkpoint list" in capsys.readouterr().err
+    assert (run / "Basic" / "checkpoint.pt").read_bytes() == checkpoint
+
+
+TWO_BEHAVIORS = """
+  3DBall:
+    trainer_type: ppo
+    hyperparameters: {{batch_size: 60, buffer_size: 120}}
+    network_settings: {{hidden_units: 16, num_layers: 1, normalize: true}}
+    max_steps: 240
+    summary_freq: 120
+"""
+
+
+def test_a_finished_behavior_stays_frozen_when_the_run_resumes(tmp_path: Path) -> None:
+    """Basic trains on after 3DBall reached max_steps; resumed, 3DBall only acts: its policy and
+    normalizer are exactly as they were."""
+    first, longer = tmp_path / "two.yaml", tmp_path / "two_longer.yaml"
+    first.write_text(CONFIG.format(max_steps=400) + TWO_BEHAVIORS.format())
+    longer.write_text(CONFIG.format(max_steps=600) + TWO_BEHAVIORS.format())
+    assert learn(tmp_path, str(first), "--run-id=two") == 0
+    ball = tmp_path / "results" / "two" / "3DBall" / "checkpoint.pt"
+    before = load_checkpoint(ball)
+    assert learn(tmp_path, str(longer), "--run-id=two", "--resume") == 0
+    after = load_checkpoint(ball)
+    assert after["global_step"] > before["global_step"]  # it acted on while Basic trained
+    for part in ("Policy", "normalizer:obs_0"):
+        for key, value in before[part].items():
+            assert torch.equal(value, after[part][key]), (part, key)

@@ -6,7 +6,7 @@ Spaces map to ML-Agents' specs:
 - action `Box` -> continuous actions (flattened), passed through unchanged unless
   `rescale_actions` maps [-1, 1] onto the Box bounds; `Discrete(n)` -> one branch of n;
   `MultiDiscrete` -> one branch per entry.
-Other spaces raise ValueError naming the environment and the space.
+Other spaces raise UnsupportedSpaceError (a ValueError) naming the environment and the space.
 
 The behavior is named after the env id ("CartPole-v1"). An episode that ends is followed at
 once by the next (`env.reset()` without a seed, as gymnasium's vector envs do), with the
@@ -28,6 +28,10 @@ from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec
 
 
+class UnsupportedSpaceError(ValueError):
+    """A gymnasium observation or action space with no ML-Agents counterpart."""
+
+
 def observation_spec(env_id: str, space: Any) -> tuple[ObservationSpec, bool]:
     """The observation spec for a gymnasium space, and whether it is an image (HWC uint8 -> CHW [0, 1])."""
     if isinstance(space, gymnasium.spaces.Box):
@@ -35,7 +39,7 @@ def observation_spec(env_id: str, space: Any) -> tuple[ObservationSpec, bool]:
             height, width, channels = space.shape
             return ObservationSpec.visual(channels, height, width, name="image"), True
         return ObservationSpec.vector(int(np.prod(space.shape, dtype=np.int64)), name="obs"), False
-    raise ValueError(
+    raise UnsupportedSpaceError(
         f"Environment {env_id!r}: observation space {space} is not supported; use a Box "
         "(a vector of any shape, or an image of shape (height, width, channels) and dtype uint8)."
     )
@@ -48,7 +52,7 @@ def action_spec(env_id: str, space: Any) -> ActionSpec:
         return ActionSpec.create_discrete((int(space.n),))
     if isinstance(space, gymnasium.spaces.MultiDiscrete) and space.nvec.ndim == 1:
         return ActionSpec.create_discrete(tuple(int(n) for n in space.nvec))
-    raise ValueError(
+    raise UnsupportedSpaceError(
         f"Environment {env_id!r}: action space {space} is not supported; use a Box, a Discrete "
         "or a one-dimensional MultiDiscrete."
     )

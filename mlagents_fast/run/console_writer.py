@@ -106,6 +106,8 @@ class ProgressLine:
         rate = self._rates[category]
         parts = [f"{category}: step {rate.last_step}"]
         max_steps = self._max_steps.get(category)
+        if max_steps and rate.last_step > max_steps:
+            max_steps = None  # acting on past max_steps (--inference, or other behaviors still training)
         if max_steps:
             parts[0] += f"/{max_steps} ({100.0 * min(rate.last_step / max_steps, 1.0):.1f}%)"
         speed = rate.per_second

@@ -86,6 +86,7 @@ class TrainerController:
                 try:
                     for run in self.runs:
                         run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
+                        self._freeze_if_finished(run)  # a resumed run's behavior may be done already
                     while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
                         with hierarchical_timer("TrainerController.advance"):
                             self._advance()
@@ -132,18 +133,21 @@ class TrainerController:
             run.stats.set_stat("Step", float(step))
             run.next_progress = now + PROGRESS_PERIOD_S
         if step >= run.next_summary:
-            run.stats.set_stat("Is Training", float(self.training and not run.finished))
+            run.stats.set_stat("Is Training", float(run.trainer.training))
             run.stats.write_stats(run.next_summary)  # labelled with the boundary, as ML-Agents does
             freq = int(run.settings.summary_freq)
             run.next_summary = (step // freq + 1) * freq
-        if self.training and run.finished and run.trainer.training:
-            # max_steps reached while other behaviors train on: this policy keeps acting, frozen.
-            run.trainer.wait_for_update()
-            run.trainer.training = False
-        if run.trainer.training and step >= run.next_checkpoint:
+        self._freeze_if_finished(run)
+        if self.training and step >= run.next_checkpoint:  # also past max_steps, as ML-Agents
             self._save(run)
             interval = int(run.settings.checkpoint_interval)
             run.next_checkpoint = (step // interval + 1) * interval
+
+    def _freeze_if_finished(self, run: BehaviorRun) -> None:
+        """max_steps reached while other behaviors train on: this policy keeps acting, frozen."""
+        if self.training and run.finished and run.trainer.training:
+            run.trainer.wait_for_update()
+            run.trainer.training = False
 
     def _save(self, run: BehaviorRun) -> None:
         trainer = run.trainer
@@ -172,7 +176,9 @@ def restore(run: BehaviorRun, path: Path, reset_step: bool) -> None:
     try:
         run.trainer.load_state_dict(state, reset_step=reset_step)
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
-        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else str(error).splitlines()[0]
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        # torch's message starts "Error(s) in loading state_dict for Actor:"; the next line names the tensor.
+        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else " ".join(lines[:2])
         raise CheckpointLoadError(
             f"Checkpoint {path} does not fit behavior {run.name}'s network as configured ({detail}). It was saved "
             "with other network_settings, observations or actions; train with the settings it was made with, "

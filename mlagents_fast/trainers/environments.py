@@ -58,13 +58,17 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
 def _from_gymnasium(name: str, num_envs: int, seed: int, **options: Any) -> VectorEnv:
     try:
         import gymnasium
+
+        from mlagents_fast.envs.gym_env import UnsupportedSpaceError
     except ImportError:
         raise EnvironmentSetupError(
             f"--env {name!r}: gymnasium is not installed; `pip install gymnasium` to train on its environments."
         ) from None
     try:
         return registry.make(name, num_envs, seed=seed, **options)
-    except gymnasium.error.Error as error:  # unknown or malformed id, a missing extra, ...
+    except (gymnasium.error.Error, UnsupportedSpaceError) as error:  # unknown id, a missing extra, a space...
+        if isinstance(error, UnsupportedSpaceError):
+            raise EnvironmentSetupError(f"--env {name!r}: {error}") from None
         raise EnvironmentSetupError(
             f"--env {name!r}: gymnasium could not make {name[len('gym:') :]!r} ({error}). Give a registered "
             "gymnasium id after 'gym:', for example 'gym:CartPole-v1'."

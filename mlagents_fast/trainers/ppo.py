@@ -489,8 +489,9 @@ class PPOTrainer:
                 self.rng.set_state(rng["native"])
             if "torch" in rng:
                 torch.set_rng_state(rng["torch"])
-            if "horizon_count" in rng:
-                self.horizon_count[...] = rng["horizon_count"].numpy()
+            counts = rng.get("horizon_count")
+            if counts is not None and tuple(counts.shape) == self.horizon_count.shape:
+                self.horizon_count[...] = counts.numpy()  # (another --num-envs starts fresh trajectories)
         # The networks keep the statistics they were saved with (those baked into the ONNX of the
         # same step), so the loaded policy is the saved one; the running statistics reach them at
         # the start of the next rollout.

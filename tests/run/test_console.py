@@ -107,6 +107,9 @@ def test_progress_line_on_a_terminal() -> None:
     assert len(draws) == 2
     writer.progress.clear()
     assert term.getvalue().endswith("\r\x1b[K")
+    clock.now = 10.0  # past max_steps (acting on for --inference or other behaviors): no total, no ETA
+    writer.on_add_stat("3DBall", "Step", 1500.0, StatsAggregationMethod.MOST_RECENT)
+    assert term.getvalue().split("\r")[-1] == "3DBall: step 1500 | 150 steps/s\x1b[K"
 
 
 def test_no_progress_output_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
