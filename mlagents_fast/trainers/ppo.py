@@ -193,6 +193,11 @@ class PPOTrainer:
             self._sync_normalizers(self.acting_actor, self.acting_critic)
         values, out = self._forward(obs, batch.action_mask)
         if self.t == self.steps_per_rollout and not self.training:
+            # Not training: no update, but the value estimates are still reported per trajectory.
+            ends = cast(NDArray[np.bool_], self.buffer["terminated"]) | cast(
+                NDArray[np.bool_], self.buffer["truncated"]
+            )
+            self._merge_stats(self._value_estimate_stats(self.buffer, ends))
             self.t = 0
         if self.t == self.steps_per_rollout:
             if self.threaded:
@@ -283,10 +288,15 @@ class PPOTrainer:
         policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
         stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
-        means = trajectory_means(f32(buffer["value_estimates"]), ends)
-        for s, (name, _, _) in enumerate(self.signals):  # ML-Agents adds one mean per trajectory
-            stats[f"Policy/{name.capitalize()} Value Estimate"] = means[s].tolist()
+        stats.update(self._value_estimate_stats(buffer, ends))
         return stats
+
+    def _value_estimate_stats(self, buffer: RolloutBuffer, ends: NDArray[np.bool_]) -> dict[str, list[float]]:
+        """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per
+        trajectory it processes (training or not)."""
+        means = trajectory_means(f32(buffer["value_estimates"]), ends)
+        return {f"Policy/{name.capitalize()} Value Estimate": means[s].tolist() for s, (name, _, _) in
+                enumerate(self.signals)}  # fmt: skip
 
     def _start_update(self, bootstrap_values: NDArray[np.float32]) -> None:
         """Threaded mode: hand the full rollout to the update thread and collect into the spare."""

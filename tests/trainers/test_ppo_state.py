@@ -151,3 +151,13 @@ def test_value_estimate_is_averaged_per_trajectory_as_ml_agents() -> None:
     expected = [column[0:2, 0].mean(), column[2:4, 0].mean(), column[:, 1].mean(),
                 column[0:1, 2].mean(), column[1:3, 2].mean(), column[3:4, 2].mean()]  # fmt: skip
     np.testing.assert_allclose(trajectory_means(values, ends)[0], expected)
+
+
+def test_value_estimates_are_reported_without_training() -> None:
+    """--inference: no update ever runs, but each rollout's trajectories still report their
+    value estimates, as ML-Agents reports every trajectory it processes."""
+    env = make("3DBall", 1, seed=0)
+    player = trainer_for(env, training=False)
+    run_steps(player, env, 25)  # two rollouts of 10 steps
+    estimates = player.drain_stats()["Policy/Extrinsic Value Estimate"]
+    assert len(estimates) >= 2 * 12 and all(np.isfinite(estimates))
