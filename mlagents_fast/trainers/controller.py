@@ -178,7 +178,8 @@ def restore(run: BehaviorRun, path: Path, reset_step: bool) -> None:
     except (KeyError, RuntimeError, ValueError, TypeError) as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         # torch's message starts "Error(s) in loading state_dict for Actor:"; the next line names the tensor.
-        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else " ".join(lines[:2])
+        torch_detail = " ".join(lines[:2]).rstrip(".")
+        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else torch_detail
         raise CheckpointLoadError(
             f"Checkpoint {path} does not fit behavior {run.name}'s network as configured ({detail}). It was saved "
             "with other network_settings, observations or actions; train with the settings it was made with, "
