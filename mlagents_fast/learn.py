@@ -206,9 +206,6 @@ def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_di
     """--resume continues each behavior's checkpoint; --initialize-from / init_path load weights only."""
     for run in runs:
         if opts.checkpoint_settings.resume:
-            # A malformed status file is found now, before anything of the run is overwritten.
-            run.checkpoints.status.checkpoints(run.name)
-            run.checkpoints.status.final_checkpoint(run.name)
             logger.info(f"Resuming from {run.checkpoints.latest_path.parent}.")
             restore(run, run.checkpoints.latest_path, reset_step=False)
             logger.info(f"Resuming training from step {run.trainer.step}.")

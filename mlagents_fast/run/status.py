@@ -167,6 +167,9 @@ class TrainingStatus:
         for category, values in loaded.items():
             if isinstance(values, dict):
                 status.state[category] = values
+                # A malformed entry is refused now, before a resumed run overwrites anything.
+                status.checkpoints(category)
+                status.final_checkpoint(category)
         return status
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path:

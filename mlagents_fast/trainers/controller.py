@@ -85,7 +85,7 @@ class TrainerController:
             with hierarchical_timer("TrainerController.start_learning"):
                 try:
                     for run in self.runs:
-                        run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, _plain(run.settings))
+                        run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, unstructure(run.settings))
                         self._freeze_if_finished(run)  # a resumed run's behavior may be done already
                     while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
                         with hierarchical_timer("TrainerController.advance"):
@@ -189,8 +189,3 @@ def restore(run: BehaviorRun, path: Path, reset_step: bool) -> None:
         interval, summary = int(run.settings.checkpoint_interval), int(run.settings.summary_freq)
         run.next_checkpoint = (run.trainer.step // interval + 1) * interval
         run.next_summary = (run.trainer.step // summary + 1) * summary
-
-
-def _plain(settings: Any) -> Any:
-    """Settings as nested plain values (ML-Agents' `as_dict()`), for the Hyperparameters summary."""
-    return unstructure(settings)
