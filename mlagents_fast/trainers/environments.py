@@ -66,9 +66,9 @@ def _from_gymnasium(name: str, num_envs: int, seed: int, **options: Any) -> Vect
         ) from None
     try:
         return registry.make(name, num_envs, seed=seed, **options)
-    except (gymnasium.error.Error, UnsupportedSpaceError) as error:  # unknown id, a missing extra, a space...
-        if isinstance(error, UnsupportedSpaceError):
-            raise EnvironmentSetupError(f"--env {name!r}: {error}") from None
+    except UnsupportedSpaceError as error:
+        raise EnvironmentSetupError(f"--env {name!r}: {error}") from None
+    except gymnasium.error.Error as error:  # unknown or malformed id, a missing extra, ...
         raise EnvironmentSetupError(
             f"--env {name!r}: gymnasium could not make {name[len('gym:') :]!r} ({error}). Give a registered "
             "gymnasium id after 'gym:', for example 'gym:CartPole-v1'."
