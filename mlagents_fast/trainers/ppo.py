@@ -2,12 +2,15 @@
 
 Per step, `act` runs one batched forward for every agent of the behavior across all
 environment copies and writes the actions straight into the stepper's action arrays;
-`record` stores what the step returned. Every `buffer_size` experiences (rounded up to
-whole steps of all agents) `update` runs:
+`record` stores what the step returned. Steps go into a ring (trainers/trajectories.py)
+and, as in ML-Agents, an update trains whole trajectories only:
 
-- trajectories are cut every `time_horizon` steps of an agent and bootstrapped from the
-  value of the next observation (ML-Agents' AgentProcessor); an interrupted episode
+- an agent's trajectory ends with its episode or after `time_horizon` steps, bootstrapped
+  from the value of the next observation (ML-Agents' AgentProcessor); an interrupted episode
   bootstraps from its final observation, a terminated one does not;
+- once more than `buffer_size` steps of finished trajectories wait, `update` trains on all of
+  them; every unfinished trajectory waits for a later update, so no episode is bootstrapped
+  where an update happens to fall;
 - GAE per reward signal with its own gamma (native kernel), returns = advantages + values,
   the advantage is the mean over signals, normalized over the buffer;
 - `num_epoch` passes of shuffled minibatches of `batch_size`: clipped surrogate with
@@ -19,7 +22,6 @@ whole steps of all agents) `update` runs:
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -48,6 +50,7 @@ from mlagents_fast.trainers.manual_backward import ManualActorCritic
 from mlagents_fast.trainers.mlp_bodies import parameter_order
 from mlagents_fast.trainers.ppo_loss import ppo_loss
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
+from mlagents_fast.trainers.trajectories import Segments, TrajectoryRing, ring_steps_needed
 
 ADVANTAGE_EPSILON = 1e-10
 CONTINUOUS_CLIP = 3.0  # sampled continuous actions are clipped to [-3, 3], then divided by 3
@@ -68,18 +71,24 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
     return signals
 
 
-def trajectory_means(values: NDArray[np.float32], ends: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Mean of `values` [S, T, N] over each trajectory: an agent's run of steps up to an end in
-    `ends` [T, N] or the rollout's last step. Returns [S, trajectories], agent by agent in time order."""
+def trajectory_means(
+    values: NDArray[np.float32], ends: NDArray[np.bool_], selected: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Mean of `values` [S, T, N] over each trajectory: an agent's run of `selected` [T, N]
+    steps up to an end in `ends` [T, N] (or its last selected step). Returns [S, trajectories],
+    agent by agent in time order."""
     steps, agents = ends.shape
-    ends = ends.copy()
-    ends[-1] = True  # the rollout's end closes every open trajectory
     # Trajectory number of each row within its agent's column, then one global id per (agent, number).
     within: NDArray[np.int64] = np.cumsum(ends, axis=0, dtype=np.int64) - ends
-    ids = (np.arange(agents) * steps + within).ravel()
+    ids = (np.arange(agents) * steps + within)[selected]
     used, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    sums = np.stack([np.bincount(inverse, weights=v.ravel(), minlength=len(used)) for v in values])
+    sums = np.stack([np.bincount(inverse, weights=v[selected], minlength=len(used)) for v in values])
     return sums / counts
+
+
+def _pinned(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:
+    """Page-locked host memory (for an accelerator's non-blocking copies), seen as numpy."""
+    return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True).numpy()
 
 
 def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
@@ -138,22 +147,21 @@ class PPOTrainer:
                             for i, _ in self.actor.network_body.vector_inputs()} if net.normalize else {}  # fmt: skip
 
         action = spec.action_spec
-        self.steps_per_rollout = max(1, math.ceil(int(self.hyper.buffer_size) / num_agents))
+        # `threaded: true`: an update runs on a background thread while collection goes on with
+        # copies of the networks (one update behind, as in ML-Agents' threaded trainers); the
+        # copies take the new weights when the update is done.
+        self.threaded = bool(getattr(settings, "threaded", False)) and training
+        self.buffer_size, self.time_horizon = int(self.hyper.buffer_size), int(settings.time_horizon)
+        ring_steps = ring_steps_needed(self.buffer_size, num_agents, self.time_horizon, threaded=self.threaded)
         fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
                                 action.discrete_branches)  # fmt: skip
-        signal_names = [s[0] for s in self.signals]
-        self.buffer = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
-        # `threaded: true`: the full rollout is updated on a background thread while the next one
-        # is collected into a second buffer by copies of the networks (one update behind, as in
-        # ML-Agents' threaded trainers); the copies take the new weights when the update is done.
-        self.threaded = bool(getattr(settings, "threaded", False)) and training
+        self.buffer = RolloutBuffer(ring_steps, num_agents, fields, [s[0] for s in self.signals])
+        self.ring = TrajectoryRing(ring_steps, num_agents)
         self.acting_actor, self.acting_critic = self.actor, self.critic
-        self._spare: RolloutBuffer | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future[dict[str, list[float]]] | None = None
         if self.threaded:
             self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
-            self._spare = RolloutBuffer(self.steps_per_rollout, num_agents, fields, signal_names)
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
         # All-vector MLPs skip autograd: a hand-written backward on the same parameters (see
         # trainers/manual_backward.py); other networks (visual, goal-conditioned) use autograd.
@@ -162,9 +170,11 @@ class PPOTrainer:
         if ManualActorCritic.supports(self.actor, self.critic):
             self.manual = ManualActorCritic(self.actor, self.critic)
             self.acting_manual = ManualActorCritic(self.acting_actor, self.acting_critic)
-        self.t = 0  # the rollout step being written
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
-        self.horizon_count = np.zeros(num_agents, np.int64)
+        self.horizon_count = np.zeros(num_agents, np.int64)  # steps in each agent's open trajectory
+        # Agents whose trajectory was cut at `time_horizon` on the last step: they are finished
+        # once the next act has the value of the observation that follows.
+        self._cut = np.zeros(num_agents, np.bool_)
         self.stats: dict[str, list[float]] = defaultdict(list)
         rows = max(num_agents, int(self.hyper.batch_size))
         self._allowed_all = torch.ones(rows, sum(action.discrete_branches), device=self.device)
@@ -173,8 +183,8 @@ class PPOTrainer:
         # Seconds spent in the networks' forward and backward passes (for the benchmarks' share).
         self.network_seconds = 0.0
         self._minibatch_rows = int(self.hyper.batch_size)
-        self._gatherers: dict[int, tuple[Gatherer, dict[str, torch.Tensor]]] = {}
-        self._signal_advantages = np.zeros_like(f32(self.buffer["returns"]))
+        self._gatherer: tuple[Gatherer, dict[str, torch.Tensor]] | None = None
+        self._staging: Gatherer | None = None  # an accelerator's update rows, in pinned host memory
         self._extrinsic = np.zeros(num_agents, np.float32)
         self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
 
@@ -182,36 +192,25 @@ class PPOTrainer:
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         """Choose actions for every slot from `batch.obs` and write them into `actions`.
 
-        When the rollout is full, the values of these observations bootstrap it and the
+        The values of these observations also bootstrap the trajectories cut at `time_horizon`
+        on the last step; when more than `buffer_size` steps of finished trajectories wait, the
         policy is updated first.
         """
         obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         self._take_finished_update()
-        # A rollout acts with the statistics of every step before it (the first rollout with the
-        # prior, mean 0 and variance 1), as ML-Agents acts with those of finished trajectories.
-        if self.normalizers and self.t == 0 and self.training:
-            self._sync_normalizers(self.acting_actor, self.acting_critic)
         values, out = self._forward(obs, batch.action_mask)
-        if self.t == self.steps_per_rollout and not self.training:
-            # Not training: no update, but the value estimates are still reported per trajectory.
-            ends = cast(NDArray[np.bool_], self.buffer["terminated"]) | cast(
-                NDArray[np.bool_], self.buffer["truncated"]
-            )
-            self._merge_stats(self._value_estimate_stats(self.buffer, ends))
-            self.t = 0
-        if self.t == self.steps_per_rollout:
-            if self.threaded:
-                self._start_update(values.cpu().numpy())
-            else:
-                with hierarchical_timer("_update_policy"):
-                    self._merge_stats(self.update(values.cpu().numpy(), self.buffer, self.step))
-                self._sync_normalizers(self.actor, self.critic)
-                values, out = self._forward(obs, batch.action_mask)
-            self.t = 0
+        if self._cut.any():
+            last_row = (self.ring.written - 1) % self.ring.ring_steps
+            self.buffer["truncated_values"][:, last_row, self._cut] = values.cpu().numpy()[:, self._cut]
+            self.ring.finish(self._cut)
+            self._cut[...] = False
+        if self.ring.ready_rows > self.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
+            if self._process_ready_trajectories():
+                values, out = self._forward(obs, batch.action_mask)  # with the new weights and statistics
         if self.training:  # as ML-Agents, the statistics only move while the policy trains
             for index, normalizer in self.normalizers.items():
                 normalizer.update(batch.obs[index])
-        t, buf = self.t, self.buffer
+        t, buf = self.ring.row, self.buffer
         for i, o in enumerate(batch.obs):
             buf[f"obs_{i}"][t] = o
         buf["value_estimates"][:, t] = values.cpu().numpy()
@@ -234,8 +233,8 @@ class PPOTrainer:
         self.stats["Policy/Entropy"].append(mean_entropy)
 
     def record(self, batch: StepBatch) -> None:
-        """Store the outcome of the step just taken (rewards, ends of episodes)."""
-        t, buf = self.t, self.buffer
+        """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
+        t, buf = self.ring.row, self.buffer
         # The extrinsic signal is the agent's reward plus its group's (ML-Agents' ExtrinsicRewardProvider).
         np.add(batch.reward, batch.group_reward, out=self._extrinsic)
         rewards = buf["rewards"]
@@ -258,14 +257,42 @@ class PPOTrainer:
             for s, (name, _, _) in enumerate(self.signals):  # what each signal paid over the episode
                 self.stats[f"Policy/{name.capitalize()} Reward"] += self._signal_returns[s, done].tolist()
                 self._signal_returns[s, done] = 0.0
-        self.t += 1
+        # A trajectory also ends after `time_horizon` steps, bootstrapped from the next value.
+        self.horizon_count += 1
+        np.greater_equal(self.horizon_count, self.time_horizon, out=self._cut)
+        self._cut &= ~done
+        buf["truncated"][t] |= self._cut
+        self.horizon_count[done | self._cut] = 0
+        self.ring.advance()
+        self.ring.finish(done)
         self.step += self.num_agents
 
     # ---------------------------------------------------------------- update
-    def update(self, bootstrap_values: NDArray[np.float32], buffer: RolloutBuffer, step: int) -> dict[str, list[float]]:
-        """One PPO update on the full rollout `buffer`, whose last observations are followed by
-        ones with values `bootstrap_values` [S, N]; schedules are taken at `step`. Returns the stats."""
-        advantages, ends = self._advantages(bootstrap_values, buffer)
+    def _process_ready_trajectories(self) -> bool:
+        """Hand the finished trajectories to an update (or, when not training, only report their
+        value estimates). True when the acting networks changed and should act again."""
+        segments = self.ring.take()
+        if not self.training:
+            window = segments.window_rows()
+            values = np.take(f32(self.buffer["value_estimates"]), window, axis=1)
+            self._merge_stats(self._value_estimate_stats(values, self._ends(window), segments.selected()))
+            self.ring.release()
+            return False
+        if self.threaded:
+            self._start_update(segments)
+        else:
+            with hierarchical_timer("_update_policy"):
+                self._merge_stats(self.update(segments, self.step))
+            self.ring.release()
+        # The policy acts with the statistics of every step before this update, as ML-Agents' acts
+        # with those of every trajectory processed (the first ones with the prior, mean 0, variance 1).
+        self._sync_normalizers(self.acting_actor, self.acting_critic)
+        return True
+
+    def update(self, segments: Segments, step: int) -> dict[str, list[float]]:
+        """One PPO update on the trajectories of `segments`; schedules are taken at `step`.
+        Returns the stats."""
+        rows, values, ends, selected = self._advantages(segments)
         hp, settings = self.hyper, self.settings
         max_steps = int(settings.max_steps)
         lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, step, max_steps)
@@ -273,38 +300,38 @@ class PPOTrainer:
         beta = decayed(hp.beta_schedule, float(hp.beta), BETA_FLOOR, step, max_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        buffer["advantages"][...] = advantages
-        rows = buffer.rows
-        size = min(self._minibatch_rows, rows)
-        source = self._minibatch_source(buffer)
+        count = len(rows)
+        size = min(self._minibatch_rows, count)
+        source = self._minibatch_source(rows)
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
         for _ in range(int(hp.num_epoch)):
-            order = _native.shuffled_indices(self.rng, rows)
-            for start in range(0, rows - size + 1, size):
+            order = _native.shuffled_indices(self.rng, count)
+            for start in range(0, count - size + 1, size):  # a last partial minibatch is dropped, as ML-Agents does
                 policy_loss, value_loss = self._minibatch_step(source(order[start : start + size]), epsilon, beta)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
         policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
         stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
-        stats.update(self._value_estimate_stats(buffer, ends))
+        stats.update(self._value_estimate_stats(values, ends, selected))
         return stats
 
-    def _value_estimate_stats(self, buffer: RolloutBuffer, ends: NDArray[np.bool_]) -> dict[str, list[float]]:
+    def _value_estimate_stats(
+        self, values: NDArray[np.float32], ends: NDArray[np.bool_], selected: NDArray[np.bool_]
+    ) -> dict[str, list[float]]:
         """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per
         trajectory it processes (training or not)."""
-        means = trajectory_means(f32(buffer["value_estimates"]), ends)
+        means = trajectory_means(values, ends, selected)
         return {f"Policy/{name.capitalize()} Value Estimate": means[s].tolist() for s, (name, _, _) in
                 enumerate(self.signals)}  # fmt: skip
 
-    def _start_update(self, bootstrap_values: NDArray[np.float32]) -> None:
-        """Threaded mode: hand the full rollout to the update thread and collect into the spare."""
+    def _start_update(self, segments: Segments) -> None:
+        """Threaded mode: hand the trajectories to the update thread; collection goes on."""
         self.wait_for_update()
-        assert self._executor is not None and self._spare is not None
+        assert self._executor is not None
         self._sync_normalizers(self.actor, self.critic)  # the learner is idle: safe to write
-        full, self.buffer, self._spare = self.buffer, self._spare, self.buffer
-        self._pending = self._executor.submit(self.update, bootstrap_values, full, self.step)
+        self._pending = self._executor.submit(self.update, segments, self.step)
 
     def _take_finished_update(self) -> None:
         if self._pending is not None and self._pending.done():
@@ -315,7 +342,10 @@ class PPOTrainer:
         if self._pending is None:
             return
         pending, self._pending = self._pending, None
-        self._merge_stats(pending.result())
+        try:
+            self._merge_stats(pending.result())
+        finally:
+            self.ring.release()
         self.acting_actor.load_state_dict(self.actor.state_dict())
         self.acting_critic.load_state_dict(self.critic.state_dict())
 
@@ -328,62 +358,71 @@ class PPOTrainer:
         for key, values in stats.items():
             self.stats[key] += values
 
+    def _ends(self, window: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """[steps, N]: where trajectories end at these ring rows (episode ends, time_horizon cuts)."""
+        buf = self.buffer
+        return np.take(buf["terminated"], window, axis=0) | np.take(buf["truncated"], window, axis=0)
+
     def _advantages(
-        self, bootstrap_values: NDArray[np.float32], buf: RolloutBuffer
-    ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-        """(normalized mean advantage [T, N], where trajectories end [T, N]: episode ends and
-        time_horizon cuts; the rollout's last step also ends every agent's trajectory)."""
-        horizon = int(self.settings.time_horizon)
-        terminated = cast(NDArray[np.bool_], buf["terminated"])
-        truncated = cast(NDArray[np.bool_], buf["truncated"]).copy()
-        values, truncated_values = buf["value_estimates"], buf["truncated_values"]
-        # Cut trajectories every `time_horizon` steps of an agent, bootstrapping from the next value.
-        count = self.horizon_count
-        for t in range(self.steps_per_rollout):
-            count += 1
-            ended = terminated[t] | truncated[t]
-            cut = (count >= horizon) & ~ended
-            if t + 1 < self.steps_per_rollout and cut.any():
-                truncated[t] |= cut
-                truncated_values[:, t, cut] = values[:, t + 1, cut]
-            count[ended | cut] = 0
+        self, segments: Segments
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
+        """GAE of the trajectories in `segments`, written into the buffer's advantages and returns.
+
+        Returns the flat ring rows of the trajectories' steps, then over the window of steps
+        that covers them: the value estimates [S, W, N], where trajectories end [W, N] and which
+        steps are theirs [W, N]. Every trajectory ends inside its segment, with an episode end or
+        a time_horizon cut, so the window's other steps never enter the recursion.
+        """
+        buf, window = self.buffer, segments.window_rows()
+        rewards = np.take(f32(buf["rewards"]), window, axis=1)
+        values = np.take(f32(buf["value_estimates"]), window, axis=1)
+        truncated_values = np.take(f32(buf["truncated_values"]), window, axis=1)
+        terminated = np.take(buf["terminated"], window, axis=0)
+        truncated = np.take(buf["truncated"], window, axis=0)
         gammas = np.array([s[1] for s in self.signals], np.float32)
-        advantages, _ = gae(
-            f32(buf["rewards"]), f32(values), terminated, truncated, bootstrap_values, gammas,
-            float(self.hyper.lambd), f32(truncated_values), advantages=self._signal_advantages,
-            returns=f32(buf["returns"]),
+        unused_bootstrap = np.zeros((len(self.signals), self.num_agents), np.float32)
+        advantages, returns = gae(
+            rewards, values, terminated, truncated, unused_bootstrap, gammas, float(self.hyper.lambd),
+            truncated_values,
         )  # fmt: skip
-        mean_advantage = advantages.mean(axis=0)
+        selected = segments.selected()
+        rows = segments.flat_rows(selected)
+        mean_advantage = advantages.mean(axis=0)[selected]
         normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
-        return normalized, terminated | truncated
+        cast(NDArray[np.float32], buf.flat("advantages"))[rows] = normalized
+        for s, (name, _, _) in enumerate(self.signals):
+            cast(NDArray[np.float32], buf.flat(f"returns.{name}"))[rows] = returns[s][selected]
+        return rows, values, terminated | truncated, selected
 
     def _minibatch_planes(self) -> list[str]:
         return [p for p in self.buffer.planes if p not in ("terminated", "truncated")
                 and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
 
-    def _minibatch_source(self, buffer: RolloutBuffer) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
-        """Rows -> minibatch tensors on the training device.
+    def _minibatch_source(self, rows: NDArray[np.int64]) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
+        """Positions in `rows` (the flat ring rows of this update) -> minibatch tensors on the device.
 
         On the CPU a native gather fills preallocated arrays that torch views without a copy.
-        On an accelerator the rollout goes over once per update (from pinned memory), and
-        minibatches are indexed there: one host-to-device copy per update, not per minibatch.
+        On an accelerator this update's rows are gathered once into pinned memory and go over in
+        one host-to-device copy; minibatches are indexed there, not copied per minibatch.
         """
         if self.device.type == "cpu":
-            if id(buffer) not in self._gatherers:
-                gatherer = buffer.gatherer(min(self._minibatch_rows, buffer.rows), self._minibatch_planes())
-                self._gatherers[id(buffer)] = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
-            gatherer, tensors = self._gatherers[id(buffer)]
+            if self._gatherer is None:
+                gatherer = self.buffer.gatherer(self._minibatch_rows, self._minibatch_planes())
+                self._gatherer = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
+            gatherer, tensors = self._gatherer
 
-            def gather(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
-                gatherer.gather(rows)
+            def gather(positions: NDArray[np.int64]) -> dict[str, torch.Tensor]:
+                gatherer.gather(rows[positions])
                 return tensors
 
             return gather
-        on_device = {p: torch.from_numpy(buffer.flat(p)).pin_memory().to(self.device, non_blocking=True)
-                     for p in self._minibatch_planes()}  # fmt: skip
+        if self._staging is None:  # pinned once, as large as the ring: an update never trains more
+            self._staging = self.buffer.gatherer(self.buffer.rows, self._minibatch_planes(), _pinned)
+        staged = self._staging.gather(rows)
+        on_device = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in staged.items()}
 
-        def index(rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
-            at = torch.from_numpy(rows).to(self.device, non_blocking=True)
+        def index(positions: NDArray[np.int64]) -> dict[str, torch.Tensor]:
+            at = torch.from_numpy(positions).to(self.device, non_blocking=True)
             return {k: v.index_select(0, at) for k, v in on_device.items()}
 
         return index
@@ -473,7 +512,6 @@ class PPOTrainer:
             "rng": {
                 "native": [int(w) for w in self.rng.state()],
                 "torch": torch.get_rng_state(),
-                "horizon_count": torch.from_numpy(self.horizon_count.copy()),
             },
         }
         for index, normalizer in self.normalizers.items():
@@ -484,7 +522,9 @@ class PPOTrainer:
     def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
         """Restore a checkpoint. `reset_step` (--initialize-from, init_path) loads the networks,
         normalizer and optimizer as ML-Agents does, but keeps the step count (so the schedules)
-        at zero and this run's own random streams."""
+        at zero and this run's own random streams. Trajectories start afresh, as in a new
+        ML-Agents process: steps not trained yet are dropped."""
+        self.wait_for_update()
         self.actor.load_state_dict(state["Policy"])
         self.critic.load_state_dict(state["Optimizer:critic"])
         for index, normalizer in self.normalizers.items():
@@ -499,16 +539,15 @@ class PPOTrainer:
                 self.rng.set_state(rng["native"])
             if "torch" in rng:
                 torch.set_rng_state(rng["torch"])
-            counts = rng.get("horizon_count")
-            if counts is not None and tuple(counts.shape) == self.horizon_count.shape:
-                self.horizon_count[...] = counts.numpy()  # (another --num-envs starts fresh trajectories)
         # The networks keep the statistics they were saved with (those baked into the ONNX of the
         # same step), so the loaded policy is the saved one; the running statistics reach them at
-        # the start of the next rollout.
+        # the next update.
         if self.threaded:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
-        self.t = 0
+        self.ring.drop_unfinished()
+        self.horizon_count[...] = 0
+        self._cut[...] = False
 
     def drain_stats(self) -> dict[str, list[float]]:
         """The values gathered since the last call, by ML-Agents stat name."""

@@ -131,14 +131,18 @@ def test_threaded_ppo_overlaps_and_learns() -> None:
 def test_threaded_trainer_acts_one_update_behind() -> None:
     env = make("Basic", 1, seed=0)
     config = settings(
-        {"Basic": {"trainer_type": "ppo", "threaded": True, "hyperparameters": {"batch_size": 8, "buffer_size": 16}}}
-    )["Basic"]
+        {"Basic": {"trainer_type": "ppo", "threaded": True, "time_horizon": 4,
+                   "hyperparameters": {"batch_size": 8, "buffer_size": 16}}}
+    )["Basic"]  # fmt: skip
     trainer = PPOTrainer("Basic", env.behavior_specs["Basic"], config, 1, seed=0)
     assert trainer.acting_actor is not trainer.actor
-    for _ in range(17):  # the 17th act hands the first rollout to the update thread
+    for _ in range(40):  # until more than 16 steps of finished trajectories go to the update thread
         trainer.act(env.batch("Basic"), env.actions("Basic"))
+        if trainer._pending is not None:
+            break
         env.step()
         trainer.record(env.batch("Basic"))
+    assert trainer._pending is not None
     trainer.wait_for_update()
     for acting, learning in zip(trainer.acting_actor.parameters(), trainer.actor.parameters(), strict=True):
         assert torch.equal(acting, learning)

@@ -15,7 +15,10 @@ from mlagents_fast.trainers.ppo import PPOTrainer
 
 CONFIG = {
     "trainer_type": "ppo",
-    "hyperparameters": {"batch_size": 32, "buffer_size": 120},
+    # Trajectories of 5 steps: 12 agents finish 60 steps every 5, so the first update (more than
+    # 100 finished steps) comes after 10 steps, the next after 20.
+    "time_horizon": 5,
+    "hyperparameters": {"batch_size": 32, "buffer_size": 100},
     "network_settings": {"hidden_units": 16, "num_layers": 1, "normalize": True},
 }
 
@@ -60,11 +63,11 @@ def test_inference_moves_neither_the_policy_nor_its_normalizer() -> None:
 
 
 def test_a_checkpoint_loads_back_into_the_policy_that_was_saved() -> None:
-    """Saved mid-rollout, when the running statistics are ahead of those the policy acts with
+    """Saved between updates, when the running statistics are ahead of those the policy acts with
     (and that its ONNX bakes in): the loaded policy is the saved one, not a mix."""
     env = make("3DBall", 1, seed=0)
     trainer = trainer_for(env)
-    run_steps(trainer, env, 15)  # one update at step 10, then 5 steps into the next rollout
+    run_steps(trainer, env, 15)  # one update after step 10, then 5 more steps
     saved = trainer.state_dict()
     running_mean = saved["normalizer:obs_0"]
     acting_mean = saved["Policy"]["network_body.processors.0.running_mean"]
@@ -91,16 +94,17 @@ def test_initializing_from_a_checkpoint_keeps_the_step_at_zero() -> None:
         assert torch.equal(torch.as_tensor(value), torch.as_tensor(optimizer[key])), key
 
 
-def test_the_first_rollout_acts_with_the_normalizer_prior() -> None:
+def test_steps_before_the_first_update_act_with_the_normalizer_prior() -> None:
     """As ML-Agents, whose networks see a trajectory's statistics only once it is processed: the
-    first rollout is normalized with the prior (mean 0, variance 1), not with its first step."""
+    steps before the first update are normalized with the prior (mean 0, variance 1), not with
+    its first step."""
     env = make("3DBall", 1, seed=0)
     trainer = trainer_for(env)
     run_steps(trainer, env, 3)
     body = trainer.acting_actor.network_body.processors[0]
     assert torch.equal(body.running_mean, torch.zeros(8)) and torch.equal(body.running_variance, torch.ones(8))
     assert int(trainer.normalizers[0].state_dict()["count"]) == 1 + 3 * 12  # the statistics still gather
-    run_steps(trainer, env, 8)  # past the first update (10 steps of 12 agents)
+    run_steps(trainer, env, 8)  # past the first update (after 10 steps of 12 agents)
     assert not torch.equal(body.running_mean, torch.zeros(8))
 
 
@@ -113,13 +117,14 @@ def test_group_rewards_reach_the_extrinsic_signal() -> None:
     settings: Any = run_options_from_dict({"behaviors": {behavior: config}}, "test").behaviors[behavior]
     trainer = PPOTrainer(behavior, env.behavior_specs[behavior], settings, env.num_agents(behavior), seed=0)
     paid_by_group = 0.0
-    for _ in range(400):  # within the first rollout (500 steps of 2 agents)
+    for _ in range(400):
         trainer.act(env.batch(behavior), env.actions(behavior))
         env.step()
         batch = env.batch(behavior)
         trainer.record(batch)
         expected = batch.reward + batch.group_reward
-        np.testing.assert_array_equal(trainer.buffer["rewards"][0, trainer.t - 1], expected)
+        last_row = (trainer.ring.written - 1) % trainer.ring.ring_steps
+        np.testing.assert_array_equal(trainer.buffer["rewards"][0, last_row], expected)
         paid_by_group += float(np.abs(batch.group_reward).sum())
     assert paid_by_group > 0  # the case this test is about did happen
     assert trainer.drain_stats()["Policy/Extrinsic Reward"]
@@ -140,24 +145,27 @@ def test_episode_length_is_counted_as_ml_agents_does() -> None:
 
 
 def test_value_estimate_is_averaged_per_trajectory_as_ml_agents() -> None:
-    """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps."""
+    """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps. Only
+    the steps of the trajectories being processed count."""
     from mlagents_fast.trainers.ppo import trajectory_means
 
-    values = np.arange(12, dtype=np.float32).reshape(1, 4, 3)  # [S=1, T=4, N=3]
-    ends = np.zeros((4, 3), bool)
-    ends[1, 0] = True  # agent 0: steps 0-1, then 2-3
-    ends[0, 2] = ends[2, 2] = True  # agent 2: step 0, steps 1-2, step 3
+    values = np.arange(15, dtype=np.float32).reshape(1, 5, 3)  # [S=1, T=5, N=3]
+    ends = np.zeros((5, 3), bool)
+    ends[1, 0] = ends[3, 0] = True  # agent 0: steps 0-1, then 2-3 (step 4 not selected)
+    ends[0, 2] = ends[2, 2] = True  # agent 2: step 0 not selected, steps 1-2, steps 3-4
+    selected = np.ones((5, 3), bool)
+    selected[4, 0] = selected[0, 2] = False
     column = values[0]
     expected = [column[0:2, 0].mean(), column[2:4, 0].mean(), column[:, 1].mean(),
-                column[0:1, 2].mean(), column[1:3, 2].mean(), column[3:4, 2].mean()]  # fmt: skip
-    np.testing.assert_allclose(trajectory_means(values, ends)[0], expected)
+                column[1:3, 2].mean(), column[3:5, 2].mean()]  # fmt: skip
+    np.testing.assert_allclose(trajectory_means(values, ends, selected)[0], expected)
 
 
 def test_value_estimates_are_reported_without_training() -> None:
-    """--inference: no update ever runs, but each rollout's trajectories still report their
+    """--inference: no update ever runs, but the trajectories still report their
     value estimates, as ML-Agents reports every trajectory it processes."""
     env = make("3DBall", 1, seed=0)
     player = trainer_for(env, training=False)
-    run_steps(player, env, 25)  # two rollouts of 10 steps
+    run_steps(player, env, 25)  # reported where the updates would be, after steps 10 and 20
     estimates = player.drain_stats()["Policy/Extrinsic Value Estimate"]
     assert len(estimates) >= 2 * 12 and all(np.isfinite(estimates))

@@ -1,0 +1,167 @@
+"""The rollout ring's bookkeeping (trainers/trajectories.py) and PPO's use of it: an update
+trains whole trajectories only, each with the advantages ML-Agents computes per trajectory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.trainers.ppo import PPOTrainer
+from mlagents_fast.trainers.trajectories import Segments, TrajectoryRing, ring_steps_needed
+
+
+def test_segments_cover_each_agents_finished_steps_across_the_wrap() -> None:
+    ring = TrajectoryRing(ring_steps=6, agents=2)
+    for step in range(8):  # agent 0 finishes after steps 2 and 6, agent 1 after steps 3 and 7
+        ring.advance()
+        ring.finish(np.array([step in (2, 6), step in (3, 7)]))
+        if step == 3:
+            first = ring.take()  # agent 0's steps 0-2 and agent 1's 0-3 are trained
+            assert first.rows == 3 + 4
+            ring.release()
+    segments = ring.take()
+    np.testing.assert_array_equal(segments.start, [3, 4])
+    np.testing.assert_array_equal(segments.stop, [7, 8])
+    assert segments.rows == 4 + 4
+    np.testing.assert_array_equal(segments.window_rows(), [3, 4, 5, 0, 1])  # steps 3-7 in ring rows
+    # Row-major over (window step, agent): agent 0's steps 3-6 and agent 1's steps 4-7.
+    expected = [(step % 6) * 2 + agent for step in range(3, 8) for agent in (0, 1)
+                if (agent == 0 and step < 7) or (agent == 1 and step >= 4)]  # fmt: skip
+    np.testing.assert_array_equal(segments.flat_rows(), expected)
+    assert ring.ready_rows == 0
+
+
+def test_a_step_is_never_overwritten_before_it_is_trained() -> None:
+    ring = TrajectoryRing(ring_steps=4, agents=1)
+    for _ in range(3):
+        ring.advance()
+    with pytest.raises(RuntimeError, match="would overwrite step 0"):
+        ring.advance()
+
+
+@pytest.mark.parametrize("released", [False, True])
+def test_steps_of_an_update_in_flight_are_kept_until_released(released: bool) -> None:
+    ring = TrajectoryRing(ring_steps=4, agents=1)
+    ring.advance()
+    ring.finish(np.array([True]))
+    ring.take()  # step 0 is being trained
+    ring.advance()
+    ring.advance()
+    if released:
+        ring.release()
+        ring.advance()  # step 0 may go: the oldest untrained step is 1
+        assert ring.row == 0
+    else:
+        with pytest.raises(RuntimeError, match="would overwrite step 0"):
+            ring.advance()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    agents=st.integers(1, 6),
+    horizon=st.integers(1, 12),
+    buffer_size=st.integers(1, 60),
+    threaded=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_ring_steps_needed_is_enough(agents: int, horizon: int, buffer_size: int, threaded: bool, seed: int) -> None:
+    """The trainer's use of the ring, with random episode ends: no write ever meets an untrained step."""
+    rng = np.random.default_rng(seed)
+    ring = TrajectoryRing(ring_steps_needed(buffer_size, agents, horizon, threaded=threaded), agents)
+    count = np.zeros(agents, np.int64)
+    cut = np.zeros(agents, bool)
+    in_flight = False
+    for _ in range(400):
+        ring.finish(cut)  # act: the cut trajectories get their bootstrap value
+        if ring.ready_rows > buffer_size:
+            if in_flight:
+                ring.release()  # threaded: the update in flight is waited for
+            ring.take()
+            in_flight = threaded
+            if not threaded:
+                ring.release()
+        done = rng.random(agents) < 0.05  # record
+        count += 1
+        cut = (count >= horizon) & ~done
+        count[done | cut] = 0
+        ring.advance()
+        ring.finish(done)
+
+
+def per_trajectory_returns(trainer: PPOTrainer, segments: Segments) -> dict[int, float]:
+    """ML-Agents' way, trajectory by trajectory in plain Python: GAE over each agent's steps up
+    to each end, bootstrapped from the value after a cut or interruption, 0 after a termination.
+    Returns {flat ring row: return}."""
+    buf, ring_steps, agents = trainer.buffer, segments.ring_steps, len(segments.start)
+    gamma, lambd = trainer.signals[0][1], float(trainer.hyper.lambd)
+    returns: dict[int, float] = {}
+    for agent in range(agents):
+        trajectory: list[int] = []
+        for step in range(int(segments.start[agent]), int(segments.stop[agent])):
+            row = step % ring_steps
+            trajectory.append(row)
+            if not (buf["terminated"][row, agent] or buf["truncated"][row, agent]):
+                continue
+            last = trajectory[-1]
+            after = 0.0 if buf["terminated"][last, agent] else float(buf["truncated_values"][0, last, agent])
+            advantage = 0.0
+            for row in reversed(trajectory):
+                value = float(buf["value_estimates"][0, row, agent])
+                delta = float(buf["rewards"][0, row, agent]) + gamma * after - value
+                advantage = delta + gamma * lambd * advantage
+                returns[row * agents + agent] = advantage + value
+                after = value
+            trajectory = []
+        assert not trajectory, "a segment ends with the end of a trajectory"
+    return returns
+
+
+def test_updates_train_whole_trajectories_with_per_trajectory_gae(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = make("3DBall", 1, seed=0)
+    config = {"trainer_type": "ppo", "time_horizon": 5, "network_settings": {"hidden_units": 16, "num_layers": 1},
+              "hyperparameters": {"batch_size": 32, "buffer_size": 100}}  # fmt: skip
+    behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
+    trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
+    original = trainer._advantages
+    checked: list[int] = []
+
+    def checked_advantages(segments: Segments) -> Any:
+        result = original(segments)
+        rows = result[0]
+        expected = per_trajectory_returns(trainer, segments)
+        assert sorted(expected) == sorted(rows.tolist())  # exactly the steps of whole trajectories
+        got = trainer.buffer.flat("returns.extrinsic")[rows]
+        np.testing.assert_allclose(got, [expected[r] for r in rows.tolist()], rtol=1e-5, atol=1e-5)
+        checked.append(len(rows))
+        return result
+
+    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    for _ in range(120):  # the ring holds 19 steps: it wraps several times
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        env.step()
+        trainer.record(env.batch("3DBall"))
+    assert trainer.ring.ring_steps < 120 and len(checked) >= 8
+    assert all(rows > 100 for rows in checked)  # ML-Agents: an update once more than buffer_size wait
+
+
+def test_a_cut_trajectory_bootstraps_from_the_value_of_the_next_observation() -> None:
+    """ML-Agents' AgentProcessor cuts at time_horizon and bootstraps from the next observation's
+    value: the value the next step acts with."""
+    env = make("3DBall", 1, seed=0)
+    config = {"trainer_type": "ppo", "time_horizon": 3, "network_settings": {"hidden_units": 16, "num_layers": 1}}
+    behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
+    trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
+    for _ in range(3):
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        env.step()
+        trainer.record(env.batch("3DBall"))
+    assert trainer.buffer["truncated"][2].all() and trainer.ring.ready_rows == 0  # cut, value still to come
+    trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+    np.testing.assert_array_equal(trainer.buffer["truncated_values"][0, 2], trainer.buffer["value_estimates"][0, 3])
+    assert trainer.ring.ready_rows == 3 * 12
