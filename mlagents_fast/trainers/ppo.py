@@ -175,6 +175,7 @@ class PPOTrainer:
         # Agents whose trajectory was cut at `time_horizon` on the last step: they are finished
         # once the next act has the value of the observation that follows.
         self._cut = np.zeros(num_agents, np.bool_)
+        self._cut_at = np.zeros((ring_steps, num_agents), np.bool_)  # where the ring's trajectories were cut
         self.stats: dict[str, list[float]] = defaultdict(list)
         rows = max(num_agents, int(self.hyper.batch_size))
         self._allowed_all = torch.ones(rows, sum(action.discrete_branches), device=self.device)
@@ -262,6 +263,7 @@ class PPOTrainer:
         np.greater_equal(self.horizon_count, self.time_horizon, out=self._cut)
         self._cut &= ~done
         buf["truncated"][t] |= self._cut
+        self._cut_at[t] = self._cut
         self.horizon_count[done | self._cut] = 0
         self.ring.advance()
         self.ring.finish(done)
@@ -278,15 +280,17 @@ class PPOTrainer:
             self._merge_stats(self._value_estimate_stats(values, self._ends(window), segments.selected()))
             self.ring.release()
             return False
+        # As ML-Agents updates the normalizer with each trajectory before estimating its values and
+        # training on it, the update and then the policy see the statistics of every step so far
+        # (the steps before the first update are acted with the prior, mean 0 and variance 1).
         if self.threaded:
             self._start_update(segments)
+            self._sync_normalizers(self.acting_actor, self.acting_critic)
         else:
+            self._sync_normalizers(self.actor, self.critic)
             with hierarchical_timer("_update_policy"):
                 self._merge_stats(self.update(segments, self.step))
             self.ring.release()
-        # The policy acts with the statistics of every step before this update, as ML-Agents' acts
-        # with those of every trajectory processed (the first ones with the prior, mean 0, variance 1).
-        self._sync_normalizers(self.acting_actor, self.acting_critic)
         return True
 
     def update(self, segments: Segments, step: int) -> dict[str, list[float]]:
@@ -374,6 +378,9 @@ class PPOTrainer:
         a time_horizon cut, so the window's other steps never enter the recursion.
         """
         buf, window = self.buffer, segments.window_rows()
+        selected = segments.selected()
+        rows = segments.flat_rows(selected)
+        self._estimate_values(rows, selected, window)
         rewards = np.take(f32(buf["rewards"]), window, axis=1)
         values = np.take(f32(buf["value_estimates"]), window, axis=1)
         truncated_values = np.take(f32(buf["truncated_values"]), window, axis=1)
@@ -385,14 +392,40 @@ class PPOTrainer:
             rewards, values, terminated, truncated, unused_bootstrap, gammas, float(self.hyper.lambd),
             truncated_values,
         )  # fmt: skip
-        selected = segments.selected()
-        rows = segments.flat_rows(selected)
         mean_advantage = advantages.mean(axis=0)[selected]
         normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
         cast(NDArray[np.float32], buf.flat("advantages"))[rows] = normalized
         for s, (name, _, _) in enumerate(self.signals):
             cast(NDArray[np.float32], buf.flat(f"returns.{name}"))[rows] = returns[s][selected]
         return rows, values, terminated | truncated, selected
+
+    def _estimate_values(self, rows: NDArray[np.int64], selected: NDArray[np.bool_], window: NDArray[np.int64]) -> None:
+        """Value estimates of the trajectories' steps (flat ring `rows`), and the bootstrap values
+        of their time_horizon cuts, by the critic as it is now, written over those it acted with.
+
+        As ML-Agents' get_trajectory_value_estimates when a trajectory is processed: a trajectory
+        that waited for this update was partly acted with the critic before the last one, and its
+        clipped value loss is anchored to these estimates."""
+        buf, agents = self.buffer, self.num_agents
+        for s, value in enumerate(self._critic_values(rows)):
+            cast(NDArray[np.float32], buf.flat(f"value_estimates.{self.signals[s][0]}"))[rows] = value
+        steps, cut_agents = np.nonzero(selected & self._cut_at[window])
+        if len(steps):  # a cut bootstraps from the value of the agent's next observation, one ring row on
+            after = (window[steps] + 1) % self.ring.ring_steps * agents + cut_agents
+            cut_rows = window[steps] * agents + cut_agents
+            for s, value in enumerate(self._critic_values(after)):
+                cast(NDArray[np.float32], buf.flat(f"truncated_values.{self.signals[s][0]}"))[cut_rows] = value
+
+    def _critic_values(self, rows: NDArray[np.int64], chunk: int = 4096) -> NDArray[np.float32]:
+        """The learning critic's values [S, len(rows)] of the observations at flat ring `rows`."""
+        planes = [self.buffer.flat(f"obs_{i}") for i in range(len(self.spec.observation_specs))]
+        out = np.empty((len(self.signals), len(rows)), np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(rows), chunk):
+                part = rows[start : start + chunk]
+                obs = [torch.from_numpy(np.take(p, part, axis=0)).to(self.device) for p in planes]
+                out[:, start : start + len(part)] = self.critic(obs).cpu().numpy()
+        return out
 
     def _minibatch_planes(self) -> list[str]:
         return [p for p in self.buffer.planes if p not in ("terminated", "truncated")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,3 +166,43 @@ def test_a_cut_trajectory_bootstraps_from_the_value_of_the_next_observation() ->
     trainer.act(env.batch("3DBall"), env.actions("3DBall"))
     np.testing.assert_array_equal(trainer.buffer["truncated_values"][0, 2], trainer.buffer["value_estimates"][0, 3])
     assert trainer.ring.ready_rows == 3 * 12
+
+
+def test_an_update_estimates_values_with_the_critic_it_starts_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ML-Agents' get_trajectory_value_estimates: the values of a trajectory's steps, and the
+    bootstrap after a cut, come from the critic (and normalizer) of the update that trains them,
+    not from the older critic some of the steps were acted with."""
+    env = make("3DBall", 1, seed=0)
+    config = {"trainer_type": "ppo", "time_horizon": 7, "network_settings": {"hidden_units": 16, "normalize": True},
+              "hyperparameters": {"batch_size": 32, "buffer_size": 100}}  # fmt: skip
+    behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
+    trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
+    original = trainer._advantages
+    checked: list[int] = []
+
+    def critic_values(flat_rows: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return trainer.critic([torch.from_numpy(trainer.buffer.flat("obs_0")[flat_rows])])[0].numpy()
+
+    def checked_advantages(segments: Segments) -> Any:
+        rows = segments.flat_rows()
+        expected = critic_values(rows)
+        ring_steps, agents = segments.ring_steps, len(segments.start)
+        cuts = [r for r in rows.tolist() if trainer._cut_at.ravel()[r]]
+        after = [((r // agents + 1) % ring_steps) * agents + r % agents for r in cuts]
+        expected_bootstrap = critic_values(np.array(after, np.int64))
+        result = original(segments)
+        np.testing.assert_allclose(trainer.buffer.flat("value_estimates.extrinsic")[rows], expected, rtol=1e-6)
+        np.testing.assert_allclose(trainer.buffer.flat("truncated_values.extrinsic")[cuts], expected_bootstrap,
+                                   rtol=1e-6)  # fmt: skip
+        checked.append(len(cuts))
+        return result
+
+    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    for _ in range(60):
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        env.step()
+        trainer.record(env.batch("3DBall"))
+    # Several updates, each after the critic has moved: steps acted before the previous update
+    # (the last cut of each agent) had other values then.
+    assert len(checked) >= 3 and all(cuts > 0 for cuts in checked)
