@@ -259,14 +259,20 @@ class PPOTrainer:
                 self.stats[f"Policy/{name.capitalize()} Reward"] += self._signal_returns[s, done].tolist()
                 self._signal_returns[s, done] = 0.0
         # A trajectory also ends after `time_horizon` steps, bootstrapped from the next value.
-        self.horizon_count += 1
-        np.greater_equal(self.horizon_count, self.time_horizon, out=self._cut)
-        self._cut &= ~done
-        buf["truncated"][t] |= self._cut
-        self._cut_at[t] = self._cut
-        self.horizon_count[done | self._cut] = 0
+        count, cut = self.horizon_count, self._cut
+        count += 1
+        np.greater_equal(count, self.time_horizon, out=cut)
+        any_done = bool(done.any())
+        if any_done:
+            cut &= ~done
+            count[done] = 0
+        if cut.any():
+            buf["truncated"][t] |= cut
+            count[cut] = 0
+        self._cut_at[t] = cut
         self.ring.advance()
-        self.ring.finish(done)
+        if any_done:
+            self.ring.finish(done)
         self.step += self.num_agents
 
     # ---------------------------------------------------------------- update
@@ -424,7 +430,9 @@ class PPOTrainer:
             for start in range(0, len(rows), chunk):
                 part = rows[start : start + chunk]
                 obs = [torch.from_numpy(np.take(p, part, axis=0)).to(self.device) for p in planes]
+                started = time.perf_counter()
                 out[:, start : start + len(part)] = self.critic(obs).cpu().numpy()
+                self.network_seconds += time.perf_counter() - started
         return out
 
     def _minibatch_planes(self) -> list[str]:

@@ -80,6 +80,9 @@ class TrajectoryRing:
         self.start = np.zeros(agents, np.int64)  # first untrained step of each agent
         self.stop = np.zeros(agents, np.int64)  # one past the last step of its finished trajectories
         self._in_flight: int | None = None  # first step of an update still reading the ring
+        # Kept up to date where start, stop or _in_flight change, so a step costs no reduction.
+        self._ready = 0  # sum(stop - start)
+        self._oldest = 0  # the oldest step still needed: min(start), or _in_flight if older
 
     @property
     def row(self) -> int:
@@ -89,22 +92,20 @@ class TrajectoryRing:
     @property
     def ready_rows(self) -> int:
         """Steps of finished trajectories not trained yet."""
-        return int((self.stop - self.start).sum())
+        return self._ready
 
     def advance(self) -> None:
         """The step in `row` is written; the next step goes to the next row."""
         self.written += 1
-        oldest = int(self.start.min())
-        if self._in_flight is not None:
-            oldest = min(oldest, self._in_flight)
-        if self.written - oldest >= self.ring_steps:  # the next write would overwrite an untrained step
+        if self.written - self._oldest >= self.ring_steps:  # the next write would overwrite an untrained step
             raise RuntimeError(
-                f"TrajectoryRing: step {self.written} would overwrite step {oldest}, not trained yet; "
+                f"TrajectoryRing: step {self.written} would overwrite step {self._oldest}, not trained yet; "
                 f"the ring's {self.ring_steps} rows are too few (see ring_steps_needed)."
             )
 
     def finish(self, agents: NDArray[np.bool_]) -> None:
         """These agents' trajectories end with the last step written."""
+        self._ready += int((self.written - self.stop[agents]).sum())
         self.stop[agents] = self.written
 
     def take(self) -> Segments:
@@ -112,13 +113,18 @@ class TrajectoryRing:
         segments = Segments(self.start.copy(), self.stop.copy(), self.ring_steps)
         self._in_flight = segments.first
         self.start[...] = self.stop
+        self._ready = 0
+        self._oldest = min(self._in_flight, int(self.start.min()))
         return segments
 
     def release(self) -> None:
         """The update that took the last segments no longer reads the ring."""
         self._in_flight = None
+        self._oldest = int(self.start.min())
 
     def drop_unfinished(self) -> None:
         """Forget every untrained step (a loaded checkpoint starts new trajectories)."""
         self.start[...] = self.written
         self.stop[...] = self.written
+        self._ready = 0
+        self._oldest = self.written if self._in_flight is None else self._in_flight

@@ -93,6 +93,7 @@ def test_ring_steps_needed_is_enough(agents: int, horizon: int, buffer_size: int
         count[done | cut] = 0
         ring.advance()
         ring.finish(done)
+        assert ring.ready_rows == int((ring.stop - ring.start).sum())  # the running count
 
 
 def per_trajectory_returns(trainer: PPOTrainer, segments: Segments) -> dict[int, float]:
