@@ -14,8 +14,10 @@ CPU.
 Measured, each run in a fresh process (imports and construction not timed), repeats
 interleaved ours, SB3, ours, SB3:
 
-(a) agent-steps/s over a fixed number of steps (a whole number of 256-step rollouts, so
-    both take the same steps and updates);
+(a) agent-steps/s over a fixed number of steps, with the gradient steps each side took in
+    them: SB3 updates every 32 steps of its 8 environments, ours as ML-Agents, once more than
+    256 steps of whole trajectories (cut at time_horizon 32 or at an episode's end) wait, and
+    trains each in minibatches of 256, a last partial one dropped, so it takes fewer;
 (b) wall seconds and agent-steps until the mean return of the last 100 episodes reaches
     475, capped at --cap steps; both keep rl-zoo's schedules over 1e5 steps (SB3's are
     rewritten so they reach zero at 1e5 and stay there, as ours reach their floor);
@@ -57,17 +59,14 @@ def sb3_available() -> bool:
 def run_ours(mode: str, seed: int, steps: int) -> dict[str, Any]:
     settings = shipped_settings("CartPole")
     stop_at = THRESHOLD if mode == "threshold" else None
-    # Our trainer updates on the first act() after a full rollout, SB3 right after collecting it:
-    # one more step of ours makes the throughput runs do the same number of updates.
-    limit = steps + NUM_ENVS if mode == "rate" else steps
     run = train_ours("CartPole", settings, num_envs=NUM_ENVS, seed=seed, milestones=[THRESHOLD], stop_at=stop_at,
-                     max_steps=limit)  # fmt: skip
+                     max_steps=steps)  # fmt: skip
     hit = run.milestones.get(f"{THRESHOLD:g}")
     return {"side": "ours", "mode": mode, "seed": seed, "steps": run.steps, "wall_s": run.wall_s,
             "steps_per_s": run.steps / run.wall_s, "reached": run.reached,
             "wall_s_to_threshold": hit[0] if hit else None, "steps_to_threshold": hit[1] if hit else None,
             "network_s": run.network_s, "outside_share": run.outside_share, "best_mean": run.best_mean,
-            "episodes": run.episodes}  # fmt: skip
+            "episodes": run.episodes, "gradient_steps": run.gradient_steps}  # fmt: skip
 
 
 def run_sb3(mode: str, seed: int, steps: int) -> dict[str, Any]:
@@ -116,7 +115,9 @@ def run_sb3(mode: str, seed: int, steps: int) -> dict[str, Any]:
             "steps_per_s": model.num_timesteps / wall, "reached": callback.hit is not None,
             "wall_s_to_threshold": callback.hit[0] if callback.hit else None,
             "steps_to_threshold": callback.hit[1] if callback.hit else None,
-            "final_mean": sum(i["r"] for i in buffer) / max(1, len(buffer))}  # fmt: skip
+            "final_mean": sum(i["r"] for i in buffer) / max(1, len(buffer)),
+            # SB3 counts an epoch as one update; with batch 256 = one rollout, an epoch is one minibatch.
+            "gradient_steps": model._n_updates * (32 * NUM_ENVS // 256)}  # fmt: skip
 
 
 def worker(side: str, mode: str, seed: int, steps: int) -> None:
@@ -150,6 +151,7 @@ def summarize(results: list[dict[str, Any]], sides: list[str]) -> dict[str, Any]
             "wall_s_to_475_median": median(times),
             "wall_s_to_475_range": [min(times, default=float("nan")), max(times, default=float("nan"))],
             "steps_to_475_median": median(pick(side, "threshold", "steps_to_threshold", True)),
+            "rate_run_gradient_steps_median": median(pick(side, "rate", "gradient_steps")),
         }  # fmt: skip
     outside = pick("ours", "rate", "outside_share") + pick("ours", "threshold", "outside_share")
     summary["ours"]["outside_share_median"] = median(outside)
@@ -175,6 +177,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         low, high = s["wall_s_to_475_range"]
         wall = f"{s['wall_s_to_475_median']:.1f} ({low:.1f}-{high:.1f})"
         print(f"{side:<6} {rate:>28} {s['solved']:>7} {wall:>28} {s['steps_to_475_median']:>13,.0f}")
+    steps = "  ".join(f"{side} {summary[side]['rate_run_gradient_steps_median']:,.0f}" for side in ("ours", "sb3")
+                      if side in summary)  # fmt: skip
+    print(f"gradient steps in the throughput runs (median): {steps}")
     ours = summary["ours"]
     verdict = "ok" if ours["meets_outside_target"] else "MISSED"
     print(f"ours outside the networks' forward/backward: {ours['outside_share_median']:.0%} (target <= 20%: {verdict})")

@@ -75,6 +75,7 @@ class TrainingRun:
     episodes: int = 0
     network_s: float = 0.0  # PPOTrainer.network_seconds: forward and backward passes
     outside_share: float = 0.0  # 1 - network_s / wall_s
+    gradient_steps: int = 0  # PPOTrainer.gradient_steps: minibatch steps taken
     best_mean: float = float("-inf")  # best mean of a full window of WINDOW episodes
     final_mean: float = float("nan")
     reached: bool = False  # the stop threshold was reached
@@ -162,6 +163,7 @@ def train_ours(
     run.steps = trainer.step
     run.network_s = trainer.network_seconds
     run.outside_share = 1.0 - trainer.network_seconds / run.wall_s
+    run.gradient_steps = trainer.gradient_steps
     run.final_mean = mean
     run.load_1min_after = load_1min()
     return run

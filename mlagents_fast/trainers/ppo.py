@@ -183,6 +183,7 @@ class PPOTrainer:
         self._no_discrete = torch.zeros(rows, 0, dtype=torch.int64, device=self.device)
         # Seconds spent in the networks' forward and backward passes (for the benchmarks' share).
         self.network_seconds = 0.0
+        self.gradient_steps = 0  # minibatch steps taken (the benchmarks compare work with it)
         self._minibatch_rows = int(self.hyper.batch_size)
         self._gatherer: tuple[Gatherer, dict[str, torch.Tensor]] | None = None
         self._staging: Gatherer | None = None  # an accelerator's update rows, in pinned host memory
@@ -506,6 +507,7 @@ class PPOTrainer:
                 self.optimizer.check_gradients_in_place()
                 self._gradients_checked = True
         self.optimizer.step()
+        self.gradient_steps += 1
         return policy_loss, value_loss
 
     # ---------------------------------------------------------------- helpers
