@@ -77,18 +77,30 @@ def trajectory_means(
     """Mean of `values` [S, T, N] over each trajectory: an agent's run of `selected` [T, N]
     steps up to an end in `ends` [T, N] (or its last selected step). Returns [S, trajectories],
     agent by agent in time order."""
-    steps, agents = ends.shape
-    # Trajectory number of each row within its agent's column, then one global id per (agent, number).
-    within: NDArray[np.int64] = np.cumsum(ends, axis=0, dtype=np.int64) - ends
-    ids = (np.arange(agents) * steps + within)[selected]
-    used, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    sums = np.stack([np.bincount(inverse, weights=v[selected], minlength=len(used)) for v in values])
+    # The selected steps agent by agent, in time order, each with its trajectory's number within
+    # the agent (the ends before it); a new agent or number starts one reduceat segment.
+    agent_of = np.nonzero(selected.T)[0]
+    if len(agent_of) == 0:
+        return np.zeros((len(values), 0))
+    number = (np.cumsum(ends, axis=0, dtype=np.int64) - ends).T[selected.T]
+    starts = np.concatenate(([0], np.flatnonzero((agent_of[1:] != agent_of[:-1]) | (number[1:] != number[:-1])) + 1))
+    picked = values.transpose(0, 2, 1)[:, selected.T].astype(np.float64)
+    counts = np.diff(np.append(starts, len(agent_of)))
+    sums: NDArray[np.float64] = np.add.reduceat(picked, starts, axis=1)
     return sums / counts
 
 
 def _pinned(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:
     """Page-locked host memory (for an accelerator's non-blocking copies), seen as numpy."""
     return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True).numpy()
+
+
+def _numpy(tensor: torch.Tensor) -> NDArray[Any]:
+    return tensor.numpy()
+
+
+def _host_numpy(tensor: torch.Tensor) -> NDArray[Any]:
+    return tensor.cpu().numpy()
 
 
 def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
@@ -171,10 +183,14 @@ class PPOTrainer:
             self.manual = ManualActorCritic(self.actor, self.critic)
             self.acting_manual = ManualActorCritic(self.acting_actor, self.acting_critic)
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
-        self.horizon_count = np.zeros(num_agents, np.int64)  # steps in each agent's open trajectory
+        # The number of recorded steps at which each agent's open trajectory reaches time_horizon,
+        # and the earliest of them: a step checks one integer, the agents only when one is due.
+        self._cut_due = np.full(num_agents, self.time_horizon, np.int64)
+        self._next_cut = self.time_horizon
         # Agents whose trajectory was cut at `time_horizon` on the last step: they are finished
         # once the next act has the value of the observation that follows.
         self._cut = np.zeros(num_agents, np.bool_)
+        self._cut_pending = False
         self._cut_at = np.zeros((ring_steps, num_agents), np.bool_)  # where the ring's trajectories were cut
         self.stats: dict[str, list[float]] = defaultdict(list)
         rows = max(num_agents, int(self.hyper.batch_size))
@@ -188,6 +204,11 @@ class PPOTrainer:
         self._gatherer: tuple[Gatherer, dict[str, torch.Tensor]] | None = None
         self._staging: Gatherer | None = None  # an accelerator's update rows, in pinned host memory
         self._extrinsic = np.zeros(num_agents, np.float32)
+        self._obs_planes = [f"obs_{i}" for i in range(len(spec.observation_specs))]
+        self._returns_planes = [f"returns.{name}" for name, _, _ in self.signals]
+        self._value_planes = [f"value_estimates.{name}" for name, _, _ in self.signals]
+        self._on_cpu = self.device.type == "cpu"
+        self._host = _numpy if self._on_cpu else _host_numpy  # a tensor's values as numpy
         self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
 
     # ---------------------------------------------------------------- collection
@@ -198,34 +219,39 @@ class PPOTrainer:
         on the last step; when more than `buffer_size` steps of finished trajectories wait, the
         policy is updated first.
         """
-        obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
+        if self._on_cpu:  # (a no-op .to() still costs a call per step)
+            obs = [torch.from_numpy(o) for o in batch.obs]
+        else:
+            obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         self._take_finished_update()
         values, out = self._forward(obs, batch.action_mask)
-        if self._cut.any():
+        host = self._host
+        if self._cut_pending:
             last_row = (self.ring.written - 1) % self.ring.ring_steps
-            self.buffer["truncated_values"][:, last_row, self._cut] = values.cpu().numpy()[:, self._cut]
+            self.buffer["truncated_values"][:, last_row, self._cut] = host(values)[:, self._cut]
             self.ring.finish(self._cut)
             self._cut[...] = False
+            self._cut_pending = False
         if self.ring.ready_rows > self.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
             if self._process_ready_trajectories():
                 values, out = self._forward(obs, batch.action_mask)  # with the new weights and statistics
         if self.training:  # as ML-Agents, the statistics only move while the policy trains
             for index, normalizer in self.normalizers.items():
                 normalizer.update(batch.obs[index])
-        t, buf = self.ring.row, self.buffer
-        for i, o in enumerate(batch.obs):
-            buf[f"obs_{i}"][t] = o
-        buf["value_estimates"][:, t] = values.cpu().numpy()
-        log_probs = out.log_probs.cpu().numpy()
+        t, buf = self.ring.row, self.buffer.arrays
+        for name, o in zip(self._obs_planes, batch.obs, strict=True):
+            buf[name][t] = o
+        buf["value_estimates"][:, t] = host(values)
+        log_probs = host(out.log_probs)
         c = self.spec.action_spec.continuous_size
         if c:
-            sampled = out.continuous.cpu().numpy()
+            sampled = host(out.continuous)
             buf["continuous_action"][t] = sampled
             buf["continuous_log_probs"][t] = log_probs[:, :c]
             np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP, out=actions.continuous)
             np.divide(actions.continuous, CONTINUOUS_CLIP, out=actions.continuous)
         if self.spec.action_spec.discrete_branches:
-            chosen = out.discrete.cpu().numpy()
+            chosen = host(out.discrete)
             buf["discrete_action"][t] = chosen
             buf["discrete_log_probs"][t] = log_probs[:, c:]
             assert batch.action_mask is not None
@@ -236,7 +262,7 @@ class PPOTrainer:
 
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
-        t, buf = self.ring.row, self.buffer
+        t, buf = self.ring.row, self.buffer.arrays
         # The extrinsic signal is the agent's reward plus its group's (ML-Agents' ExtrinsicRewardProvider).
         np.add(batch.reward, batch.group_reward, out=self._extrinsic)
         rewards = buf["rewards"]
@@ -245,14 +271,17 @@ class PPOTrainer:
             np.add(self._signal_returns[s], paid, out=self._signal_returns[s])
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
-        if batch.truncated.any():
+        if np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s call cost)
             # An interrupted episode bootstraps from the value of its final observation.
             ended = np.flatnonzero(batch.truncated)
             with torch.inference_mode():
                 obs = [torch.from_numpy(o[ended]).to(self.device) for o in batch.terminal_obs]
+                started = time.perf_counter()
                 buf["truncated_values"][:, t, ended] = self.acting_critic(obs).cpu().numpy()
+                self.network_seconds += time.perf_counter() - started
         done = batch.terminated | batch.truncated
-        if done.any():
+        any_done = bool(np.count_nonzero(done))
+        if any_done:
             self.stats["Environment/Cumulative Reward"] += batch.episode_return[done].tolist()
             # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
             self.stats["Environment/Episode Length"] += np.maximum(batch.episode_length[done] - 1, 0).tolist()
@@ -260,16 +289,17 @@ class PPOTrainer:
                 self.stats[f"Policy/{name.capitalize()} Reward"] += self._signal_returns[s, done].tolist()
                 self._signal_returns[s, done] = 0.0
         # A trajectory also ends after `time_horizon` steps, bootstrapped from the next value.
-        count, cut = self.horizon_count, self._cut
-        count += 1
-        np.greater_equal(count, self.time_horizon, out=cut)
-        any_done = bool(done.any())
-        if any_done:
-            cut &= ~done
-            count[done] = 0
-        if cut.any():
-            buf["truncated"][t] |= cut
-            count[cut] = 0
+        recorded, cut = self.ring.written + 1, self._cut
+        if any_done:  # a new trajectory starts with the next step
+            self._cut_due[done] = recorded + self.time_horizon
+        if recorded >= self._next_cut:
+            np.greater_equal(recorded, self._cut_due, out=cut)
+            self._cut_pending = bool(np.count_nonzero(cut))
+            if self._cut_pending:
+                buf["truncated"][t] |= cut
+                self._cut_due[cut] = recorded + self.time_horizon
+        if any_done or self._cut_pending:
+            self._next_cut = int(self._cut_due.min())
         self._cut_at[t] = cut
         self.ring.advance()
         if any_done:
@@ -313,13 +343,13 @@ class PPOTrainer:
             group["lr"] = lr
         count = len(rows)
         size = min(self._minibatch_rows, count)
-        source = self._minibatch_source(rows)
+        keys, fetch = self._minibatch_source(rows)
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
         for _ in range(int(hp.num_epoch)):
-            order = _native.shuffled_indices(self.rng, count)
+            order = keys(_native.shuffled_indices(self.rng, count))
             for start in range(0, count - size + 1, size):  # a last partial minibatch is dropped, as ML-Agents does
-                policy_loss, value_loss = self._minibatch_step(source(order[start : start + size]), epsilon, beta)
+                policy_loss, value_loss = self._minibatch_step(fetch(order[start : start + size]), epsilon, beta)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
         policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
@@ -384,15 +414,23 @@ class PPOTrainer:
         steps are theirs [W, N]. Every trajectory ends inside its segment, with an episode end or
         a time_horizon cut, so the window's other steps never enter the recursion.
         """
-        buf, window = self.buffer, segments.window_rows()
+        buf, window = self.buffer.arrays, segments.window_rows()
         selected = segments.selected()
         rows = segments.flat_rows(selected)
         self._estimate_values(rows, selected, window)
-        rewards = np.take(f32(buf["rewards"]), window, axis=1)
-        values = np.take(f32(buf["value_estimates"]), window, axis=1)
-        truncated_values = np.take(f32(buf["truncated_values"]), window, axis=1)
-        terminated = np.take(buf["terminated"], window, axis=0)
-        truncated = np.take(buf["truncated"], window, axis=0)
+        first = int(window[0])
+        if first + len(window) <= self.ring.ring_steps:  # the window does not wrap: views, no copies
+
+            def steps_of(array: NDArray[Any], axis: int) -> NDArray[Any]:
+                return np.ascontiguousarray(array[(slice(None),) * axis + (slice(first, first + len(window)),)])
+        else:
+
+            def steps_of(array: NDArray[Any], axis: int) -> NDArray[Any]:
+                return np.take(array, window, axis=axis)
+
+        rewards, values = f32(steps_of(buf["rewards"], 1)), f32(steps_of(buf["value_estimates"], 1))
+        truncated_values = f32(steps_of(buf["truncated_values"], 1))
+        terminated, truncated = steps_of(buf["terminated"], 0), steps_of(buf["truncated"], 0)
         gammas = np.array([s[1] for s in self.signals], np.float32)
         unused_bootstrap = np.zeros((len(self.signals), self.num_agents), np.float32)
         advantages, returns = gae(
@@ -401,9 +439,9 @@ class PPOTrainer:
         )  # fmt: skip
         mean_advantage = advantages.mean(axis=0)[selected]
         normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
-        cast(NDArray[np.float32], buf.flat("advantages"))[rows] = normalized
-        for s, (name, _, _) in enumerate(self.signals):
-            cast(NDArray[np.float32], buf.flat(f"returns.{name}"))[rows] = returns[s][selected]
+        cast(NDArray[np.float32], self.buffer.flat("advantages"))[rows] = normalized
+        for s, name in enumerate(self._returns_planes):
+            cast(NDArray[np.float32], self.buffer.flat(name))[rows] = returns[s][selected]
         return rows, values, terminated | truncated, selected
 
     def _estimate_values(self, rows: NDArray[np.int64], selected: NDArray[np.bool_], window: NDArray[np.int64]) -> None:
@@ -440,49 +478,51 @@ class PPOTrainer:
         return [p for p in self.buffer.planes if p not in ("terminated", "truncated")
                 and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
 
-    def _minibatch_source(self, rows: NDArray[np.int64]) -> Callable[[NDArray[np.int64]], dict[str, torch.Tensor]]:
-        """Positions in `rows` (the flat ring rows of this update) -> minibatch tensors on the device.
+    def _minibatch_source(
+        self, rows: NDArray[np.int64]
+    ) -> tuple[Callable[[NDArray[np.int64]], Any], Callable[[Any], dict[str, torch.Tensor]]]:
+        """(keys, fetch) for the flat ring `rows` of this update: `keys(order)` turns an epoch's
+        order of positions in `rows` into what `fetch(keys[a:b])` reads a minibatch from.
 
-        On the CPU a native gather fills preallocated arrays that torch views without a copy.
-        On an accelerator this update's rows are gathered once into pinned memory and go over in
-        one host-to-device copy; minibatches are indexed there, not copied per minibatch.
+        On the CPU the keys are ring rows, and a native gather fills preallocated arrays that
+        torch views without a copy. On an accelerator this update's rows are gathered once into
+        pinned memory and go over in one host-to-device copy, as does each epoch's order;
+        minibatches are indexed there.
         """
-        if self.device.type == "cpu":
+        if self._on_cpu:
             if self._gatherer is None:
                 gatherer = self.buffer.gatherer(self._minibatch_rows, self._minibatch_planes())
                 self._gatherer = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
             gatherer, tensors = self._gatherer
 
-            def gather(positions: NDArray[np.int64]) -> dict[str, torch.Tensor]:
-                gatherer.gather(rows[positions])
+            def gather(ring_rows: NDArray[np.int64]) -> dict[str, torch.Tensor]:
+                gatherer.gather(ring_rows)
                 return tensors
 
-            return gather
+            return (lambda order: rows[order]), gather
         if self._staging is None:  # pinned once, as large as the ring: an update never trains more
             self._staging = self.buffer.gatherer(self.buffer.rows, self._minibatch_planes(), _pinned)
         staged = self._staging.gather(rows)
         on_device = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in staged.items()}
 
-        def index(positions: NDArray[np.int64]) -> dict[str, torch.Tensor]:
-            at = torch.from_numpy(positions).to(self.device, non_blocking=True)
+        def index(at: torch.Tensor) -> dict[str, torch.Tensor]:
             return {k: v.index_select(0, at) for k, v in on_device.items()}
 
-        return index
+        return (lambda order: torch.from_numpy(order).to(self.device, non_blocking=True)), index
 
     def _minibatch_step(
         self, mb: dict[str, torch.Tensor], epsilon: float, beta: float
     ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """One gradient step on a minibatch already on the device; returns the (detached) losses."""
-        obs = [mb[f"obs_{i}"] for i in range(len(self.spec.observation_specs))]
+        obs = [mb[name] for name in self._obs_planes]
         action = self.spec.action_spec
         size = obs[0].shape[0]
         if action.continuous_size and action.discrete_branches:
             old = torch.cat([mb["continuous_log_probs"], mb["discrete_log_probs"]], dim=1)
         else:
             old = mb["continuous_log_probs"] if action.continuous_size else mb["discrete_log_probs"]
-        names = [s[0] for s in self.signals]
-        returns = _signal_rows([mb[f"returns.{n}"] for n in names])
-        old_values = _signal_rows([mb[f"value_estimates.{n}"] for n in names])
+        returns = _signal_rows([mb[name] for name in self._returns_planes])
+        old_values = _signal_rows([mb[name] for name in self._value_planes])
         started = time.perf_counter()
         if self.manual is not None:
             policy_loss, value_loss = self.manual.ppo_step(
@@ -589,8 +629,10 @@ class PPOTrainer:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
         self.ring.drop_unfinished()
-        self.horizon_count[...] = 0
+        self._cut_due[...] = self.ring.written + self.time_horizon
+        self._next_cut = self.ring.written + self.time_horizon
         self._cut[...] = False
+        self._cut_pending = False
 
     def drain_stats(self) -> dict[str, list[float]]:
         """The values gathered since the last call, by ML-Agents stat name."""

@@ -169,3 +169,24 @@ def test_value_estimates_are_reported_without_training() -> None:
     run_steps(player, env, 25)  # reported where the updates would be, after steps 10 and 20
     estimates = player.drain_stats()["Policy/Extrinsic Value Estimate"]
     assert len(estimates) >= 2 * 12 and all(np.isfinite(estimates))
+
+
+def test_trajectory_means_match_a_plain_loop() -> None:
+    from mlagents_fast.trainers.ppo import trajectory_means
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        steps, agents = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+        values = rng.normal(size=(2, steps, agents)).astype(np.float32)
+        ends, selected = rng.random((steps, agents)) < 0.3, rng.random((steps, agents)) < 0.8
+        expected: list[list[float]] = [[], []]
+        for agent in range(agents):
+            run: list[int] = []
+            for step in range(steps):
+                if selected[step, agent]:
+                    run.append(step)
+                if run and (ends[step, agent] or step == steps - 1 or not selected[step + 1 :, agent].any()):
+                    for s in range(2):
+                        expected[s].append(float(np.mean([values[s, k, agent] for k in run], dtype=np.float64)))
+                    run = []
+        np.testing.assert_allclose(trajectory_means(values, ends, selected), np.array(expected).reshape(2, -1))
