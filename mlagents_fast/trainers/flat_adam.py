@@ -74,8 +74,9 @@ class FlatAdam:
             if p.grad is None or not start <= p.grad.data_ptr() < end:
                 raise RuntimeError("A gradient left the flat buffer; FlatAdam cannot step these parameters.")
 
-    @torch.no_grad()
     def step(self) -> None:
+        # No no_grad() around the whole step: it costs more than the native step itself, and only
+        # the torch fallback below runs tensor ops (torch's fused Adam guards itself).
         if self._fused is not None:
             self._fused.param_groups[0]["lr"] = float(self.param_groups[0]["lr"])
             self._fused_step.fill_(self.steps)  # torch counts the step itself, from here
@@ -90,11 +91,12 @@ class FlatAdam:
             flat, grad, exp_avg, exp_avg_sq = self._arrays
             _native.adam_step(flat, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, self.eps, self.steps)
         else:
-            self.exp_avg.lerp_(self.grad, 1.0 - beta1)
-            self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
-            bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
-            denominator = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
-            self.flat.addcdiv_(self.exp_avg, denominator, value=-lr / bias1)
+            with torch.no_grad():
+                self.exp_avg.lerp_(self.grad, 1.0 - beta1)
+                self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1.0 - beta2)
+                bias1, bias2 = 1.0 - beta1**self.steps, 1.0 - beta2**self.steps
+                denominator = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
+                self.flat.addcdiv_(self.exp_avg, denominator, value=-lr / bias1)
         self._mark_changed()
 
     def _mark_changed(self) -> None:

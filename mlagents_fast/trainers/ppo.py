@@ -71,22 +71,17 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
     return signals
 
 
-def trajectory_means(
-    values: NDArray[np.float32], ends: NDArray[np.bool_], selected: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Mean of `values` [S, T, N] over each trajectory: an agent's run of `selected` [T, N]
-    steps up to an end in `ends` [T, N] (or its last selected step). Returns [S, trajectories],
-    agent by agent in time order."""
-    # The selected steps agent by agent, in time order, each with its trajectory's number within
-    # the agent (the ends before it); a new agent or number starts one reduceat segment.
-    agent_of = np.nonzero(selected.T)[0]
-    if len(agent_of) == 0:
+def trajectory_means(values: NDArray[np.float32], closes: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Mean of `values` [S, M] over each trajectory of M steps laid one after another, where
+    `closes` [M] is True at each trajectory's last step (the last step closes one in any case).
+    Returns [S, trajectories], in order. A handful of numpy calls: it runs once per update, when
+    every call is cold."""
+    if closes.size == 0:
         return np.zeros((len(values), 0))
-    number = (np.cumsum(ends, axis=0, dtype=np.int64) - ends).T[selected.T]
-    starts = np.concatenate(([0], np.flatnonzero((agent_of[1:] != agent_of[:-1]) | (number[1:] != number[:-1])) + 1))
-    picked = values.transpose(0, 2, 1)[:, selected.T].astype(np.float64)
-    counts = np.diff(np.append(starts, len(agent_of)))
-    sums: NDArray[np.float64] = np.add.reduceat(picked, starts, axis=1)
+    starts = np.flatnonzero(closes[:-1]) + 1
+    starts = np.concatenate(([0], starts))
+    counts = np.diff(starts, append=closes.size)
+    sums: NDArray[np.float64] = np.add.reduceat(values.astype(np.float64), starts, axis=1)
     return sums / counts
 
 
@@ -208,6 +203,8 @@ class PPOTrainer:
         self._returns_planes = [f"returns.{name}" for name, _, _ in self.signals]
         self._value_planes = [f"value_estimates.{name}" for name, _, _ in self.signals]
         self._on_cpu = self.device.type == "cpu"
+        self._ends_flat = (cast(NDArray[np.bool_], self.buffer.flat("terminated")),
+                           cast(NDArray[np.bool_], self.buffer.flat("truncated")))  # fmt: skip
         self._host = _numpy if self._on_cpu else _host_numpy  # a tensor's values as numpy
         self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
 
@@ -312,9 +309,9 @@ class PPOTrainer:
         value estimates). True when the acting networks changed and should act again."""
         segments = self.ring.take()
         if not self.training:
-            window = segments.window_rows()
-            values = np.take(f32(self.buffer["value_estimates"]), window, axis=1)
-            self._merge_stats(self._value_estimate_stats(values, self._ends(window), segments.selected()))
+            rows = segments.flat_rows()
+            values = np.stack([self.buffer.flat(name)[rows] for name in self._value_planes])
+            self._merge_stats(self._value_estimate_stats(f32(values), rows))
             self.ring.release()
             return False
         # As ML-Agents updates the normalizer with each trajectory before estimating its values and
@@ -333,7 +330,7 @@ class PPOTrainer:
     def update(self, segments: Segments, step: int) -> dict[str, list[float]]:
         """One PPO update on the trajectories of `segments`; schedules are taken at `step`.
         Returns the stats."""
-        rows, values, ends, selected = self._advantages(segments)
+        rows, values = self._advantages(segments)
         hp, settings = self.hyper, self.settings
         max_steps = int(settings.max_steps)
         lr = decayed(hp.learning_rate_schedule, float(hp.learning_rate), LEARNING_RATE_FLOOR, step, max_steps)
@@ -355,15 +352,15 @@ class PPOTrainer:
         policy_mean, value_mean = _mean(policy_losses, absolute=True), _mean(value_losses)
         stats = {"Losses/Policy Loss": [policy_mean], "Losses/Value Loss": [value_mean],
                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
-        stats.update(self._value_estimate_stats(values, ends, selected))
+        stats.update(self._value_estimate_stats(values, rows))
         return stats
 
-    def _value_estimate_stats(
-        self, values: NDArray[np.float32], ends: NDArray[np.bool_], selected: NDArray[np.bool_]
-    ) -> dict[str, list[float]]:
+    def _value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> dict[str, list[float]]:
         """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per
-        trajectory it processes (training or not)."""
-        means = trajectory_means(values, ends, selected)
+        trajectory it processes (training or not). `values` [S, M] are those of the flat ring
+        `rows`, agent by agent in time order; every agent's steps end with a trajectory's end."""
+        ends = self._ends_flat
+        means = trajectory_means(values, ends[0][rows] | ends[1][rows])
         return {f"Policy/{name.capitalize()} Value Estimate": means[s].tolist() for s, (name, _, _) in
                 enumerate(self.signals)}  # fmt: skip
 
@@ -399,25 +396,18 @@ class PPOTrainer:
         for key, values in stats.items():
             self.stats[key] += values
 
-    def _ends(self, window: NDArray[np.int64]) -> NDArray[np.bool_]:
-        """[steps, N]: where trajectories end at these ring rows (episode ends, time_horizon cuts)."""
-        buf = self.buffer
-        return np.take(buf["terminated"], window, axis=0) | np.take(buf["truncated"], window, axis=0)
-
-    def _advantages(
-        self, segments: Segments
-    ) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
+    def _advantages(self, segments: Segments) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """GAE of the trajectories in `segments`, written into the buffer's advantages and returns.
 
-        Returns the flat ring rows of the trajectories' steps, then over the window of steps
-        that covers them: the value estimates [S, W, N], where trajectories end [W, N] and which
-        steps are theirs [W, N]. Every trajectory ends inside its segment, with an episode end or
-        a time_horizon cut, so the window's other steps never enter the recursion.
+        Returns the flat ring rows of the trajectories' steps (agent by agent in time order) and
+        their value estimates [S, M]. GAE runs over the window of steps that covers every segment;
+        each trajectory ends inside its segment, with an episode end or a time_horizon cut, so the
+        window's other steps never enter the recursion.
         """
         buf, window = self.buffer.arrays, segments.window_rows()
         selected = segments.selected()
-        rows = segments.flat_rows(selected)
-        self._estimate_values(rows, selected, window)
+        rows = segments.flat_rows(selected, window)
+        fresh = self._estimate_values(rows, selected, window)
         first = int(window[0])
         if first + len(window) <= self.ring.ring_steps:  # the window does not wrap: views, no copies
 
@@ -437,29 +427,34 @@ class PPOTrainer:
             rewards, values, terminated, truncated, unused_bootstrap, gammas, float(self.hyper.lambd),
             truncated_values,
         )  # fmt: skip
-        mean_advantage = advantages.mean(axis=0)[selected]
+        by_agent = selected.T  # the order of `rows`
+        mean_advantage = (advantages[0] if len(advantages) == 1 else advantages.mean(axis=0)).T[by_agent]
         normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
         cast(NDArray[np.float32], self.buffer.flat("advantages"))[rows] = normalized
         for s, name in enumerate(self._returns_planes):
-            cast(NDArray[np.float32], self.buffer.flat(name))[rows] = returns[s][selected]
-        return rows, values, terminated | truncated, selected
+            cast(NDArray[np.float32], self.buffer.flat(name))[rows] = returns[s].T[by_agent]
+        return rows, fresh
 
-    def _estimate_values(self, rows: NDArray[np.int64], selected: NDArray[np.bool_], window: NDArray[np.int64]) -> None:
+    def _estimate_values(
+        self, rows: NDArray[np.int64], selected: NDArray[np.bool_], window: NDArray[np.int64]
+    ) -> NDArray[np.float32]:
         """Value estimates of the trajectories' steps (flat ring `rows`), and the bootstrap values
         of their time_horizon cuts, by the critic as it is now, written over those it acted with.
 
         As ML-Agents' get_trajectory_value_estimates when a trajectory is processed: a trajectory
         that waited for this update was partly acted with the critic before the last one, and its
-        clipped value loss is anchored to these estimates."""
+        clipped value loss is anchored to these estimates. Returns them, [S, len(rows)]."""
         buf, agents = self.buffer, self.num_agents
-        for s, value in enumerate(self._critic_values(rows)):
-            cast(NDArray[np.float32], buf.flat(f"value_estimates.{self.signals[s][0]}"))[rows] = value
+        fresh = self._critic_values(rows)
+        for s, value in enumerate(fresh):
+            cast(NDArray[np.float32], buf.flat(self._value_planes[s]))[rows] = value
         steps, cut_agents = np.nonzero(selected & self._cut_at[window])
         if len(steps):  # a cut bootstraps from the value of the agent's next observation, one ring row on
             after = (window[steps] + 1) % self.ring.ring_steps * agents + cut_agents
             cut_rows = window[steps] * agents + cut_agents
             for s, value in enumerate(self._critic_values(after)):
                 cast(NDArray[np.float32], buf.flat(f"truncated_values.{self.signals[s][0]}"))[cut_rows] = value
+        return fresh
 
     def _critic_values(self, rows: NDArray[np.int64], chunk: int = 4096) -> NDArray[np.float32]:
         """The learning critic's values [S, len(rows)] of the observations at flat ring `rows`."""

@@ -63,12 +63,16 @@ class Segments:
         step = self.first + np.arange(self.steps, dtype=np.int64)[:, None]
         return (step >= self.start) & (step < self.stop)
 
-    def flat_rows(self, selected: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
-        """Flat ring row (`ring row * agents + agent`) of every selected step, in the
-        row-major order of `selected()` (which may be passed in when already computed)."""
+    def flat_rows(
+        self, selected: NDArray[np.bool_] | None = None, window: NDArray[np.int64] | None = None
+    ) -> NDArray[np.int64]:
+        """Flat ring row (`ring row * agents + agent`) of every selected step, agent by agent in
+        time order, the order of `selected().T[selected().T]` (`selected()` and `window_rows()`
+        may be passed in when already computed). Each agent's trajectories lie one after another."""
         mask = self.selected() if selected is None else selected
-        steps, agents = np.nonzero(mask)
-        return self.window_rows()[steps] * len(self.start) + agents
+        rows = self.window_rows() if window is None else window
+        agents, steps = np.nonzero(mask.T)
+        return rows[steps] * len(self.start) + agents
 
 
 class TrajectoryRing:

@@ -145,20 +145,14 @@ def test_episode_length_is_counted_as_ml_agents_does() -> None:
 
 
 def test_value_estimate_is_averaged_per_trajectory_as_ml_agents() -> None:
-    """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps. Only
-    the steps of the trajectories being processed count."""
+    """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps."""
     from mlagents_fast.trainers.ppo import trajectory_means
 
-    values = np.arange(15, dtype=np.float32).reshape(1, 5, 3)  # [S=1, T=5, N=3]
-    ends = np.zeros((5, 3), bool)
-    ends[1, 0] = ends[3, 0] = True  # agent 0: steps 0-1, then 2-3 (step 4 not selected)
-    ends[0, 2] = ends[2, 2] = True  # agent 2: step 0 not selected, steps 1-2, steps 3-4
-    selected = np.ones((5, 3), bool)
-    selected[4, 0] = selected[0, 2] = False
-    column = values[0]
-    expected = [column[0:2, 0].mean(), column[2:4, 0].mean(), column[:, 1].mean(),
-                column[1:3, 2].mean(), column[3:5, 2].mean()]  # fmt: skip
-    np.testing.assert_allclose(trajectory_means(values, ends, selected)[0], expected)
+    values = np.arange(14, dtype=np.float32).reshape(2, 7)  # [S=2, M=7]: trajectories of 2, 1, 3 and 1 steps
+    closes = np.array([False, True, True, False, False, True, False])  # the last step closes in any case
+    expected = [[v[0:2].mean(), v[2:3].mean(), v[3:6].mean(), v[6:7].mean()] for v in values]
+    np.testing.assert_allclose(trajectory_means(values, closes), expected)
+    assert trajectory_means(values[:, :0], closes[:0]).shape == (2, 0)
 
 
 def test_value_estimates_are_reported_without_training() -> None:
@@ -176,17 +170,15 @@ def test_trajectory_means_match_a_plain_loop() -> None:
 
     rng = np.random.default_rng(7)
     for _ in range(50):
-        steps, agents = int(rng.integers(1, 9)), int(rng.integers(1, 5))
-        values = rng.normal(size=(2, steps, agents)).astype(np.float32)
-        ends, selected = rng.random((steps, agents)) < 0.3, rng.random((steps, agents)) < 0.8
+        steps = int(rng.integers(1, 30))
+        values = rng.normal(size=(2, steps)).astype(np.float32)
+        closes = rng.random(steps) < 0.3
         expected: list[list[float]] = [[], []]
-        for agent in range(agents):
-            run: list[int] = []
-            for step in range(steps):
-                if selected[step, agent]:
-                    run.append(step)
-                if run and (ends[step, agent] or step == steps - 1 or not selected[step + 1 :, agent].any()):
-                    for s in range(2):
-                        expected[s].append(float(np.mean([values[s, k, agent] for k in run], dtype=np.float64)))
-                    run = []
-        np.testing.assert_allclose(trajectory_means(values, ends, selected), np.array(expected).reshape(2, -1))
+        run: list[int] = []
+        for step in range(steps):
+            run.append(step)
+            if closes[step] or step == steps - 1:
+                for s in range(2):
+                    expected[s].append(float(np.mean([values[s, k] for k in run], dtype=np.float64)))
+                run = []
+        np.testing.assert_allclose(trajectory_means(values, closes), np.array(expected).reshape(2, -1))

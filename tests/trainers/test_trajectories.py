@@ -31,9 +31,8 @@ def test_segments_cover_each_agents_finished_steps_across_the_wrap() -> None:
     np.testing.assert_array_equal(segments.stop, [7, 8])
     assert segments.rows == 4 + 4
     np.testing.assert_array_equal(segments.window_rows(), [3, 4, 5, 0, 1])  # steps 3-7 in ring rows
-    # Row-major over (window step, agent): agent 0's steps 3-6 and agent 1's steps 4-7.
-    expected = [(step % 6) * 2 + agent for step in range(3, 8) for agent in (0, 1)
-                if (agent == 0 and step < 7) or (agent == 1 and step >= 4)]  # fmt: skip
+    # Agent by agent in time order: agent 0's steps 3-6, then agent 1's steps 4-7.
+    expected = [(step % 6) * 2 for step in range(3, 7)] + [(step % 6) * 2 + 1 for step in range(4, 8)]
     np.testing.assert_array_equal(segments.flat_rows(), expected)
     assert ring.ready_rows == 0
 
