@@ -12,7 +12,8 @@ Thresholds (mean of the last 100 episodes, judged only on a full window):
   Basic 0.93, GridWorld 0.8, CartPole 475, 3DBall 99.9.
 3DBall's maximum return is 100.0 exactly (1000 decisions x 0.1), and float sums of 0.1 land
 just under it, so "100" is tested as >= 99.9. Runs that never get there still report the best
-windowed mean and when it first passed 95 and 99.
+windowed mean and when it first passed 95 and 99. With --eval-episodes N, each trained policy
+then plays N whole episodes deterministically (no updates, not timed), reported per run.
 Target: 3DBall solved in under 60 s of wall time.
 """
 
@@ -67,6 +68,11 @@ def summarize(env: str, runs: list[TrainingRun]) -> dict[str, object]:
         "median_wall_s_summary_period": median([r.summary_period_hit[0] for r in runs if r.summary_period_hit]),
         "median_steps_summary_period": median([r.summary_period_hit[1] for r in runs if r.summary_period_hit]),
     }
+    evaluated = [r for r in runs if r.eval_episodes]
+    if evaluated:
+        summary["eval_episodes"] = evaluated[0].eval_episodes
+        summary["eval_means"] = [r.eval_mean for r in evaluated]
+        summary["eval_at_threshold"] = sum(r.eval_mean >= task.threshold for r in evaluated)
     for milestone in task.milestones:
         key = f"{milestone:g}"
         hits = [r.milestones[key] for r in runs if key in r.milestones]
@@ -96,6 +102,12 @@ def print_summary(summaries: list[dict[str, object]]) -> None:
         print(" " * 11 + "last-100 mean first reached (medians over the runs that got there): " + ", ".join(reached))
         print(" " * 11 + f"summary_freq-period mean >= threshold in {s['summary_period_solved']}/{s['runs']} runs: "
               f"{s['median_wall_s_summary_period']:.1f} s / {s['median_steps_summary_period']:,.0f} steps")  # fmt: skip
+        if "eval_episodes" in s:
+            means = ", ".join(f"{m:.3f}" for m in s["eval_means"])  # type: ignore[attr-defined]
+            print(
+                " " * 11 + f"deterministic policy after training, mean of {s['eval_episodes']} episodes: {means} "
+                f"(>= threshold in {s['eval_at_threshold']}/{len(s['eval_means'])})"
+            )  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="wall-time cap per run")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--json", type=Path, help="write the runs, summaries and machine here")
+    parser.add_argument("--eval-episodes", type=int, default=0,
+                        help="after each run, play this many episodes with the deterministic policy")  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(machine_line(), flush=True)
@@ -116,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             task = TASKS[env]
             run = train_ours(env, shipped_settings(env), num_envs=task.num_envs, seed=args.seed + repeat,
                              milestones=list(task.milestones), stop_at=task.threshold,
-                             max_seconds=args.max_seconds)  # fmt: skip
+                             max_seconds=args.max_seconds, eval_episodes=args.eval_episodes)  # fmt: skip
             runs[env].append(run)
             print(run.to_json(), flush=True)
     summaries = [summarize(env, env_runs) for env, env_runs in runs.items()]

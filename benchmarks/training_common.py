@@ -86,6 +86,11 @@ class TrainingRun:
     # summary_freq period (what ML-Agents prints as "Mean Reward") first reached stop_at
     summary_period_hit: list[float] | None = None
     best_summary_period_mean: float = float("-inf")
+    # After training: the deterministic policy (means of the action distribution, no updates)
+    # over the first `eval_episodes` episodes that start after training stopped.
+    eval_episodes: int = 0
+    eval_mean: float = float("nan")
+    eval_min: float = float("nan")
     load_1min_after: float = 0.0
 
     def to_json(self) -> str:
@@ -103,12 +108,15 @@ def train_ours(
     max_steps: int | None = None,
     max_seconds: float = float("inf"),
     instrument: Callable[[PPOTrainer, Any], None] | None = None,
+    eval_episodes: int = 0,
 ) -> TrainingRun:
     """Train until the mean of the last WINDOW returns reaches `stop_at` (None: never stop early),
     `max_steps` agent-steps (default: the config's) or `max_seconds` of wall time.
 
     The mean is judged only on a full window, so a lucky first few episodes do not count.
     `instrument(trainer, env)` may wrap their methods before the loop (profile_training.py).
+    With `eval_episodes`, the trained policy then plays that many whole episodes deterministically
+    (outside the timed loop).
     """
     started = time.perf_counter()
     env = make(env_name, num_envs, seed=seed)
@@ -165,8 +173,31 @@ def train_ours(
     run.outside_share = 1.0 - trainer.network_seconds / run.wall_s
     run.gradient_steps = trainer.gradient_steps
     run.final_mean = mean
+    if eval_episodes:
+        evaluate(trainer, env, behavior, eval_episodes, run)
     run.load_1min_after = load_1min()
     return run
+
+
+def evaluate(trainer: PPOTrainer, env: Any, behavior: str, episodes: int, run: TrainingRun) -> None:
+    """Play the trained policy deterministically, without updates, and record the returns of the
+    first `episodes` episodes that start after this call (the ones under way are not counted)."""
+    trainer.wait_for_update()
+    trainer.training, trainer.deterministic = False, True
+    batch, actions = env.batch(behavior), env.actions(behavior)
+    fresh = np.zeros(env.num_agents(behavior), bool)  # the agent's episode began in the evaluation
+    returns: list[float] = []
+    while len(returns) < episodes:
+        trainer.act(batch, actions)
+        env.step()
+        trainer.record(batch)
+        done = batch.terminated | batch.truncated
+        if np.count_nonzero(done):
+            returns += batch.episode_return[done & fresh].tolist()
+            fresh |= done
+    run.eval_episodes = episodes
+    run.eval_mean = float(np.mean(returns[:episodes]))
+    run.eval_min = float(np.min(returns[:episodes]))
 
 
 def median(values: list[float]) -> float:
