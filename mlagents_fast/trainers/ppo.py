@@ -307,6 +307,7 @@ class PPOTrainer:
     def _process_ready_trajectories(self) -> bool:
         """Hand the finished trajectories to an update (or, when not training, only report their
         value estimates). True when the acting networks changed and should act again."""
+        self.wait_for_update()  # threaded: the update in flight gives its steps back first
         segments = self.ring.take()
         if not self.training:
             rows = segments.flat_rows()
@@ -366,8 +367,7 @@ class PPOTrainer:
 
     def _start_update(self, segments: Segments) -> None:
         """Threaded mode: hand the trajectories to the update thread; collection goes on."""
-        self.wait_for_update()
-        assert self._executor is not None
+        assert self._executor is not None and self._pending is None
         self._sync_normalizers(self.actor, self.critic)  # the learner is idle: safe to write
         self._pending = self._executor.submit(self.update, segments, self.step)
 

@@ -206,3 +206,25 @@ def test_an_update_estimates_values_with_the_critic_it_starts_from(monkeypatch: 
     # Several updates, each after the critic has moved: steps acted before the previous update
     # (the last cut of each agent) had other values then.
     assert len(checked) >= 3 and all(cuts > 0 for cuts in checked)
+
+
+def test_a_threaded_update_keeps_its_steps_until_it_is_done() -> None:
+    """The steps an update thread trains stay guarded in the ring until that update is waited for,
+    also when the next update is handed over."""
+    env = make("3DBall", 1, seed=0)
+    config = {"trainer_type": "ppo", "threaded": True, "time_horizon": 5,
+              "network_settings": {"hidden_units": 16, "num_layers": 1},
+              "hyperparameters": {"batch_size": 32, "buffer_size": 100}}  # fmt: skip
+    behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
+    trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
+    handed_over = 0
+    for _ in range(60):
+        pending = trainer._pending
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        if trainer._pending is not None and trainer._pending is not pending:
+            handed_over += 1
+            assert trainer.ring._in_flight is not None  # the new update's first step is guarded
+        env.step()
+        trainer.record(env.batch("3DBall"))
+    trainer.close()
+    assert handed_over >= 3 and trainer.ring._in_flight is None
