@@ -187,6 +187,8 @@ class PPOTrainer:
         self._cut = np.zeros(num_agents, np.bool_)
         self._cut_pending = False
         self._cut_at = np.zeros((ring_steps, num_agents), np.bool_)  # where the ring's trajectories were cut
+        # Final observations of interrupted episodes, by flat ring row, until an update estimates them.
+        self._final_obs: dict[int, list[NDArray[np.float32]]] = {}
         self.stats: dict[str, list[float]] = defaultdict(list)
         rows = max(num_agents, int(self.hyper.batch_size))
         self._allowed_all = torch.ones(rows, sum(action.discrete_branches), device=self.device)
@@ -221,6 +223,11 @@ class PPOTrainer:
         else:
             obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
         self._take_finished_update()
+        # This step's observations go into the ring first: an update below reads them as the next
+        # observations of the trajectories cut on the last step. (The row holds no untrained step.)
+        t, buf = self.ring.row, self.buffer.arrays
+        for name, o in zip(self._obs_planes, batch.obs, strict=True):
+            buf[name][t] = o
         values, out = self._forward(obs, batch.action_mask)
         host = self._host
         if self._cut_pending:
@@ -235,9 +242,6 @@ class PPOTrainer:
         if self.training:  # as ML-Agents, the statistics only move while the policy trains
             for index, normalizer in self.normalizers.items():
                 normalizer.update(batch.obs[index])
-        t, buf = self.ring.row, self.buffer.arrays
-        for name, o in zip(self._obs_planes, batch.obs, strict=True):
-            buf[name][t] = o
         buf["value_estimates"][:, t] = host(values)
         log_probs = host(out.log_probs)
         c = self.spec.action_spec.continuous_size
@@ -269,13 +273,12 @@ class PPOTrainer:
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
         if np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s call cost)
-            # An interrupted episode bootstraps from the value of its final observation.
+            # An interrupted episode bootstraps from the value of its final observation, estimated
+            # when an update takes the trajectory; until then the observation waits here.
             ended = np.flatnonzero(batch.truncated)
-            with torch.inference_mode():
-                obs = [torch.from_numpy(o[ended]).to(self.device) for o in batch.terminal_obs]
-                started = time.perf_counter()
-                buf["truncated_values"][:, t, ended] = self.acting_critic(obs).cpu().numpy()
-                self.network_seconds += time.perf_counter() - started
+            final = [o[ended] for o in batch.terminal_obs]  # copies
+            for j, agent in enumerate(ended.tolist()):
+                self._final_obs[t * self.num_agents + agent] = [f[j] for f in final]
         done = batch.terminated | batch.truncated
         any_done = bool(np.count_nonzero(done))
         if any_done:
@@ -448,24 +451,37 @@ class PPOTrainer:
         fresh = self._critic_values(rows)
         for s, value in enumerate(fresh):
             cast(NDArray[np.float32], buf.flat(self._value_planes[s]))[rows] = value
-        steps, cut_agents = np.nonzero(selected & self._cut_at[window])
+        cut_at = self._cut_at[window]
+        steps, cut_agents = np.nonzero(selected & cut_at)
         if len(steps):  # a cut bootstraps from the value of the agent's next observation, one ring row on
             after = (window[steps] + 1) % self.ring.ring_steps * agents + cut_agents
-            cut_rows = window[steps] * agents + cut_agents
-            for s, value in enumerate(self._critic_values(after)):
-                cast(NDArray[np.float32], buf.flat(f"truncated_values.{self.signals[s][0]}"))[cut_rows] = value
+            self._write_bootstraps(window[steps] * agents + cut_agents, self._critic_values(after))
+        interrupted = selected & ~cut_at & cast(NDArray[np.bool_], self.buffer["truncated"][window])
+        steps, ended_agents = np.nonzero(interrupted)
+        if len(steps):  # an interrupted episode bootstraps from the value of its final observation
+            ended_rows = window[steps] * agents + ended_agents
+            final = [self._final_obs.pop(int(row)) for row in ended_rows]
+            obs = [np.stack([f[i] for f in final]) for i in range(len(self._obs_planes))]
+            self._write_bootstraps(ended_rows, self._critic_on(obs))
         return fresh
 
-    def _critic_values(self, rows: NDArray[np.int64], chunk: int = 4096) -> NDArray[np.float32]:
+    def _write_bootstraps(self, rows: NDArray[np.int64], values: NDArray[np.float32]) -> None:
+        for s, value in enumerate(values):
+            cast(NDArray[np.float32], self.buffer.flat(f"truncated_values.{self.signals[s][0]}"))[rows] = value
+
+    def _critic_values(self, rows: NDArray[np.int64]) -> NDArray[np.float32]:
         """The learning critic's values [S, len(rows)] of the observations at flat ring `rows`."""
-        planes = [self.buffer.flat(f"obs_{i}") for i in range(len(self.spec.observation_specs))]
-        out = np.empty((len(self.signals), len(rows)), np.float32)
+        return self._critic_on([np.take(self.buffer.flat(name), rows, axis=0) for name in self._obs_planes])
+
+    def _critic_on(self, obs: list[NDArray[Any]], chunk: int = 4096) -> NDArray[np.float32]:
+        """The learning critic's values [S, B] of these observations ([B, ...] each), in chunks."""
+        rows = len(obs[0])
+        out = np.empty((len(self.signals), rows), np.float32)
         with torch.inference_mode():
-            for start in range(0, len(rows), chunk):
-                part = rows[start : start + chunk]
-                obs = [torch.from_numpy(np.take(p, part, axis=0)).to(self.device) for p in planes]
+            for start in range(0, rows, chunk):
+                part = [torch.from_numpy(o[start : start + chunk]).to(self.device) for o in obs]
                 started = time.perf_counter()
-                out[:, start : start + len(part)] = self.critic(obs).cpu().numpy()
+                out[:, start : start + chunk] = self.critic(part).cpu().numpy()
                 self.network_seconds += time.perf_counter() - started
         return out
 
@@ -624,6 +640,7 @@ class PPOTrainer:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
         self.ring.drop_unfinished()
+        self._final_obs.clear()
         self._cut_due[...] = self.ring.written + self.time_horizon
         self._next_cut = self.ring.written + self.time_horizon
         self._cut[...] = False

@@ -100,12 +100,13 @@ class TrajectoryRing:
 
     def advance(self) -> None:
         """The step in `row` is written; the next step goes to the next row."""
-        self.written += 1
-        if self.written - self._oldest >= self.ring_steps:  # the next write would overwrite an untrained step
+        following = self.written + 1
+        if following - self._oldest >= self.ring_steps:  # it would overwrite an untrained step
             raise RuntimeError(
-                f"TrajectoryRing: step {self.written} would overwrite step {self._oldest}, not trained yet; "
+                f"TrajectoryRing: step {following} would overwrite step {self._oldest}, not trained yet; "
                 f"the ring's {self.ring_steps} rows are too few (see ring_steps_needed)."
             )
+        self.written = following
 
     def finish(self, agents: NDArray[np.bool_]) -> None:
         """These agents' trajectories end with the last step written."""

@@ -168,44 +168,88 @@ def test_a_cut_trajectory_bootstraps_from_the_value_of_the_next_observation() ->
     assert trainer.ring.ready_rows == 3 * 12
 
 
+def trainer_on(env_name: str, config: dict[str, Any]) -> tuple[Any, PPOTrainer]:
+    env = make(env_name, 1, seed=0)
+    behavior: Any = run_options_from_dict({"behaviors": {env_name: config}}, "test").behaviors[env_name]
+    return env, PPOTrainer(env_name, env.behavior_specs[env_name], behavior, env.num_agents(env_name), seed=0)
+
+
 def test_an_update_estimates_values_with_the_critic_it_starts_from(monkeypatch: pytest.MonkeyPatch) -> None:
     """As ML-Agents' get_trajectory_value_estimates: the values of a trajectory's steps, and the
-    bootstrap after a cut, come from the critic (and normalizer) of the update that trains them,
-    not from the older critic some of the steps were acted with."""
-    env = make("3DBall", 1, seed=0)
-    config = {"trainer_type": "ppo", "time_horizon": 7, "network_settings": {"hidden_units": 16, "normalize": True},
-              "hyperparameters": {"batch_size": 32, "buffer_size": 100}}  # fmt: skip
-    behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
-    trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
+    bootstrap after a cut (from the observation that followed it), come from the critic (and
+    normalizer) of the update that trains them, not from the older critic some of the steps were
+    acted with. The observations are the environment's own, recorded as the steps happen."""
+    env, trainer = trainer_on("3DBall", {
+        "trainer_type": "ppo", "time_horizon": 7, "network_settings": {"hidden_units": 16, "normalize": True},
+        "hyperparameters": {"batch_size": 32, "buffer_size": 100}})  # fmt: skip
+    observed: list[np.ndarray] = []  # the observations each step acted on, by step
     original = trainer._advantages
     checked: list[int] = []
 
-    def critic_values(flat_rows: np.ndarray) -> np.ndarray:
+    def critic_values(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return trainer.critic([torch.from_numpy(trainer.buffer.flat("obs_0")[flat_rows])])[0].numpy()
+            return trainer.critic([torch.from_numpy(obs)])[0].numpy()
 
     def checked_advantages(segments: Segments) -> Any:
-        rows = segments.flat_rows()
-        expected = critic_values(rows)
-        ring_steps, agents = segments.ring_steps, len(segments.start)
-        cuts = [r for r in rows.tolist() if trainer._cut_at.ravel()[r]]
-        after = [((r // agents + 1) % ring_steps) * agents + r % agents for r in cuts]
-        expected_bootstrap = critic_values(np.array(after, np.int64))
+        agents = len(segments.start)
+        steps = [(step, agent) for agent in range(agents)
+                 for step in range(int(segments.start[agent]), int(segments.stop[agent]))]  # fmt: skip
+        expected = critic_values(np.stack([observed[step][agent] for step, agent in steps]))
+        cuts = [(step, agent) for step, agent in steps if trainer._cut_at[step % segments.ring_steps, agent]]
+        expected_bootstrap = critic_values(np.stack([observed[step + 1][agent] for step, agent in cuts]))
         result = original(segments)
+        rows = [(step % segments.ring_steps) * agents + agent for step, agent in steps]
         np.testing.assert_allclose(trainer.buffer.flat("value_estimates.extrinsic")[rows], expected, rtol=1e-6)
-        np.testing.assert_allclose(trainer.buffer.flat("truncated_values.extrinsic")[cuts], expected_bootstrap,
+        cut_rows = [(step % segments.ring_steps) * agents + agent for step, agent in cuts]
+        np.testing.assert_allclose(trainer.buffer.flat("truncated_values.extrinsic")[cut_rows], expected_bootstrap,
                                    rtol=1e-6)  # fmt: skip
         checked.append(len(cuts))
         return result
 
     monkeypatch.setattr(trainer, "_advantages", checked_advantages)
     for _ in range(60):
+        observed.append(env.batch("3DBall").obs[0].copy())
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         env.step()
         trainer.record(env.batch("3DBall"))
-    # Several updates, each after the critic has moved: steps acted before the previous update
-    # (the last cut of each agent) had other values then.
+    # Several updates, each after the critic has moved, most of them set off by the cuts of the
+    # step just before (whose next observations the update reads).
     assert len(checked) >= 3 and all(cuts > 0 for cuts in checked)
+
+
+def test_an_interrupted_episode_bootstraps_from_its_final_observation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An episode the environment interrupts (GridWorld's 100-step limit) bootstraps from the value
+    of its final observation, estimated by the critic of the update that trains it."""
+    env, trainer = trainer_on("GridWorld", {
+        "trainer_type": "ppo", "time_horizon": 5, "network_settings": {"hidden_units": 16, "num_layers": 1},
+        "hyperparameters": {"batch_size": 16, "buffer_size": 64}})  # fmt: skip
+    finals: dict[tuple[int, int], list[np.ndarray]] = {}  # (step, agent) -> final observations
+    original = trainer._advantages
+    checked: list[int] = []
+
+    def checked_advantages(segments: Segments) -> Any:
+        ended = [(step, agent) for (step, agent) in finals if segments.start[agent] <= step < segments.stop[agent]]
+        if ended:
+            planes = range(len(trainer._obs_planes))
+            obs = [torch.from_numpy(np.stack([finals[key][i] for key in ended])) for i in planes]
+            with torch.inference_mode():
+                expected = trainer.critic(obs)[0].numpy()
+        result = original(segments)
+        if ended:
+            rows = [(step % segments.ring_steps) * len(segments.start) + agent for step, agent in ended]
+            np.testing.assert_allclose(trainer.buffer.flat("truncated_values.extrinsic")[rows], expected, rtol=1e-5)
+        checked.append(len(ended))
+        return result
+
+    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    for step in range(130):
+        trainer.act(env.batch("GridWorld"), env.actions("GridWorld"))
+        env.step()
+        batch = env.batch("GridWorld")
+        for agent in np.flatnonzero(batch.truncated & ~batch.terminated):
+            finals[(step, int(agent))] = [o[agent].copy() for o in batch.terminal_obs]
+        trainer.record(batch)
+    assert sum(checked) > 0  # interrupted episodes were trained
 
 
 def test_a_threaded_update_keeps_its_steps_until_it_is_done() -> None:
@@ -223,7 +267,8 @@ def test_a_threaded_update_keeps_its_steps_until_it_is_done() -> None:
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         if trainer._pending is not None and trainer._pending is not pending:
             handed_over += 1
-            assert trainer.ring._in_flight is not None  # the new update's first step is guarded
+            guarded = trainer.ring._in_flight  # the new update's first step, older than any untrained one
+            assert guarded is not None and guarded <= int(trainer.ring.start.min())
         env.step()
         trainer.record(env.batch("3DBall"))
     trainer.close()
