@@ -79,6 +79,7 @@ from mlagents_fast._ext._kernels import (  # noqa: E402
     shuffled_indices,
     swish_backward,
     swish_mlp_forward,
+    trajectory_means,
     uniform_indices,
     wide_linear_backward,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "shuffled_indices",
     "swish_backward",
     "swish_mlp_forward",
+    "trajectory_means",
     "uniform_indices",
     "wide_linear_backward",
 ]

@@ -204,6 +204,29 @@ void bind_gae(py::module_& m) {
         mlaf::discount_rewards(rp, static_cast<std::size_t>(t), gamma, value_next, op);
       },
       py::arg("rewards"), py::arg("gamma"), py::arg("value_next"), py::arg("returns"));
+
+  m.def(
+      "trajectory_means",
+      [](py::handle values, py::handle closes) {
+        const char* f = "trajectory_means";
+        auto v = require(values, f, "values", Kind::kFloat32, {kAny, kAny}, "(S, M)");
+        const py::ssize_t steps = v.shape(1);
+        auto c = require(closes, f, "closes", Kind::kFlag, {steps}, "(M,)");
+        const auto signals = static_cast<std::size_t>(v.shape(0));
+        const auto* cp = static_cast<const std::uint8_t*>(c.data());
+        const std::size_t k = mlaf::count_trajectories(cp, static_cast<std::size_t>(steps));
+        py::array_t<double> means({static_cast<py::ssize_t>(signals), static_cast<py::ssize_t>(k)});
+        const auto* vp = static_cast<const float*>(v.data());
+        double* mp = means.mutable_data();
+        {
+          py::gil_scoped_release release;
+          mlaf::trajectory_means(vp, signals, static_cast<std::size_t>(steps), cp, k, mp);
+        }
+        return means;
+      },
+      py::arg("values"), py::arg("closes"),
+      "Mean of each trajectory's values [S, M] (trajectories one after another, closes [M] "
+      "nonzero at each one's last step): float64 [S, K].");
 }
 
 }  // namespace mlaf_py

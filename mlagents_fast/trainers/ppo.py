@@ -74,15 +74,9 @@ def _signal_settings(settings: Any) -> list[tuple[str, float, float]]:
 def trajectory_means(values: NDArray[np.float32], closes: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Mean of `values` [S, M] over each trajectory of M steps laid one after another, where
     `closes` [M] is True at each trajectory's last step (the last step closes one in any case).
-    Returns [S, trajectories], in order. A handful of numpy calls: it runs once per update, when
-    every call is cold."""
-    if closes.size == 0:
-        return np.zeros((len(values), 0))
-    starts = np.flatnonzero(closes[:-1]) + 1
-    starts = np.concatenate(([0], starts))
-    counts = np.diff(starts, append=closes.size)
-    sums: NDArray[np.float64] = np.add.reduceat(values.astype(np.float64), starts, axis=1)
-    return sums / counts
+    Returns float64 [S, trajectories], in order. Native: it runs once per update, when a chain
+    of numpy calls would run cold."""
+    return _native.trajectory_means(np.ascontiguousarray(values, np.float32), np.ascontiguousarray(closes))
 
 
 def _pinned(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:

@@ -209,4 +209,30 @@ void discount_rewards(const float* rewards, std::size_t steps, float gamma, floa
   }
 }
 
+std::size_t count_trajectories(const std::uint8_t* closes, std::size_t steps) {
+  if (steps == 0) return 0;
+  std::size_t count = 1;  // the last step closes one
+  for (std::size_t i = 0; i + 1 < steps; ++i) count += closes[i] != 0;
+  return count;
+}
+
+void trajectory_means(const float* values, std::size_t signals, std::size_t steps,
+                      const std::uint8_t* closes, std::size_t trajectories, double* means) {
+  for (std::size_t s = 0; s < signals; ++s) {
+    const float* row = values + s * steps;
+    double* out = means + s * trajectories;
+    double sum = 0.0;
+    std::size_t length = 0, k = 0;
+    for (std::size_t i = 0; i < steps; ++i) {
+      sum += row[i];
+      ++length;
+      if (closes[i] != 0 || i + 1 == steps) {
+        out[k++] = sum / static_cast<double>(length);
+        sum = 0.0;
+        length = 0;
+      }
+    }
+  }
+}
+
 }  // namespace mlaf

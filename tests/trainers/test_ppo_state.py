@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 from mlagents_fast.config.loader import run_options_from_dict
@@ -182,3 +183,15 @@ def test_trajectory_means_match_a_plain_loop() -> None:
                     expected[s].append(float(np.mean([values[s, k] for k in run], dtype=np.float64)))
                 run = []
         np.testing.assert_allclose(trajectory_means(values, closes), np.array(expected).reshape(2, -1))
+
+
+def test_trajectory_means_refuses_mismatched_inputs() -> None:
+    from mlagents_fast import _native
+
+    values = np.zeros((1, 4), np.float32)
+    with pytest.raises(ValueError, match="'closes'"):
+        _native.trajectory_means(values, np.zeros(3, bool))
+    with pytest.raises(ValueError, match=r"'closes'.*bool or uint8"):
+        _native.trajectory_means(values, np.zeros(4, np.int32))
+    with pytest.raises(ValueError, match=r"'values'.*float32"):
+        _native.trajectory_means(values.astype(np.float64), np.zeros(4, bool))

@@ -60,4 +60,12 @@ void gae_trajectory(const float* rewards, const float* values, std::size_t steps
 void discount_rewards(const float* rewards, std::size_t steps, float gamma, float value_next,
                       float* returns);
 
+// Trajectories laid one after another: `closes` [M] is nonzero at each trajectory's last step
+// (the last step closes one in any case). count_trajectories() gives their number K;
+// trajectory_means() writes the mean of each one's `values` [S, M] into `means` [S, K],
+// summed in double in step order.
+std::size_t count_trajectories(const std::uint8_t* closes, std::size_t steps);
+void trajectory_means(const float* values, std::size_t signals, std::size_t steps,
+                      const std::uint8_t* closes, std::size_t trajectories, double* means);
+
 }  // namespace mlaf
