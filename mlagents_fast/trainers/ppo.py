@@ -177,7 +177,7 @@ class PPOTrainer:
         self._cut_due = np.full(num_agents, self.time_horizon, np.int64)
         self._next_cut = self.time_horizon
         # Agents whose trajectory was cut at `time_horizon` on the last step: they are finished
-        # once the next act has the value of the observation that follows.
+        # once the next act has put the observation that follows into the ring.
         self._cut = np.zeros(num_agents, np.bool_)
         self._cut_pending = False
         self._cut_at = np.zeros((ring_steps, num_agents), np.bool_)  # where the ring's trajectories were cut
@@ -208,9 +208,9 @@ class PPOTrainer:
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         """Choose actions for every slot from `batch.obs` and write them into `actions`.
 
-        The values of these observations also bootstrap the trajectories cut at `time_horizon`
-        on the last step; when more than `buffer_size` steps of finished trajectories wait, the
-        policy is updated first.
+        These observations also close the trajectories cut at `time_horizon` on the last step
+        (an update bootstraps them from these observations' values); when more than
+        `buffer_size` steps of finished trajectories wait, the policy is updated first.
         """
         if self._on_cpu:  # (a no-op .to() still costs a call per step)
             obs = [torch.from_numpy(o) for o in batch.obs]
@@ -224,9 +224,7 @@ class PPOTrainer:
             buf[name][t] = o
         values, out = self._forward(obs, batch.action_mask)
         host = self._host
-        if self._cut_pending:
-            last_row = (self.ring.written - 1) % self.ring.ring_steps
-            self.buffer["truncated_values"][:, last_row, self._cut] = host(values)[:, self._cut]
+        if self._cut_pending:  # their next observations are in the ring now (the update estimates the bootstrap)
             self.ring.finish(self._cut)
             self._cut[...] = False
             self._cut_pending = False

@@ -151,9 +151,10 @@ def test_updates_train_whole_trajectories_with_per_trajectory_gae(monkeypatch: p
     assert all(rows > 100 for rows in checked)  # ML-Agents: an update once more than buffer_size wait
 
 
-def test_a_cut_trajectory_bootstraps_from_the_value_of_the_next_observation() -> None:
-    """ML-Agents' AgentProcessor cuts at time_horizon and bootstraps from the next observation's
-    value: the value the next step acts with."""
+def test_a_cut_trajectory_is_finished_once_the_next_observation_is_in() -> None:
+    """ML-Agents' AgentProcessor cuts at time_horizon and bootstraps from the next observation:
+    the cut trajectory is ready to train once the next act has put that observation in the ring
+    (its value is estimated by the update, see the test below)."""
     env = make("3DBall", 1, seed=0)
     config = {"trainer_type": "ppo", "time_horizon": 3, "network_settings": {"hidden_units": 16, "num_layers": 1}}
     behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
@@ -162,9 +163,10 @@ def test_a_cut_trajectory_bootstraps_from_the_value_of_the_next_observation() ->
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         env.step()
         trainer.record(env.batch("3DBall"))
-    assert trainer.buffer["truncated"][2].all() and trainer.ring.ready_rows == 0  # cut, value still to come
+    assert trainer.buffer["truncated"][2].all() and trainer._cut_at[2].all()
+    assert trainer.ring.ready_rows == 0  # cut, the next observation still to come
     trainer.act(env.batch("3DBall"), env.actions("3DBall"))
-    np.testing.assert_array_equal(trainer.buffer["truncated_values"][0, 2], trainer.buffer["value_estimates"][0, 3])
+    np.testing.assert_array_equal(trainer.buffer["obs_0"][3], env.batch("3DBall").obs[0])
     assert trainer.ring.ready_rows == 3 * 12
 
 
