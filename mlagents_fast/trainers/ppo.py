@@ -403,19 +403,10 @@ class PPOTrainer:
         selected = segments.selected()
         rows = segments.flat_rows(selected, window)
         fresh = self._estimate_values(rows, selected, window)
-        first = int(window[0])
-        if first + len(window) <= self.ring.ring_steps:  # the window does not wrap: views, no copies
-
-            def steps_of(array: NDArray[Any], axis: int) -> NDArray[Any]:
-                return np.ascontiguousarray(array[(slice(None),) * axis + (slice(first, first + len(window)),)])
-        else:
-
-            def steps_of(array: NDArray[Any], axis: int) -> NDArray[Any]:
-                return np.take(array, window, axis=axis)
-
-        rewards, values = f32(steps_of(buf["rewards"], 1)), f32(steps_of(buf["value_estimates"], 1))
-        truncated_values = f32(steps_of(buf["truncated_values"], 1))
-        terminated, truncated = steps_of(buf["terminated"], 0), steps_of(buf["truncated"], 0)
+        # The window's steps, in time order (copies: the window may wrap around the ring).
+        rewards, values = f32(np.take(buf["rewards"], window, axis=1)), f32(np.take(buf["value_estimates"], window, 1))
+        truncated_values = f32(np.take(buf["truncated_values"], window, axis=1))
+        terminated, truncated = np.take(buf["terminated"], window, axis=0), np.take(buf["truncated"], window, axis=0)
         gammas = np.array([s[1] for s in self.signals], np.float32)
         unused_bootstrap = np.zeros((len(self.signals), self.num_agents), np.float32)
         advantages, returns = gae(
