@@ -264,9 +264,10 @@ class PPOTrainer:
             np.add(self._signal_returns[s], paid, out=self._signal_returns[s])
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
-        if np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s call cost)
+        if self.training and np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s cost)
             # An interrupted episode bootstraps from the value of its final observation, estimated
-            # when an update takes the trajectory; until then the observation waits here.
+            # when an update takes the trajectory; until then the observation waits here (not kept
+            # when nothing will train on it).
             ended = np.flatnonzero(batch.truncated)
             final = [o[ended] for o in batch.terminal_obs]  # copies
             for j, agent in enumerate(ended.tolist()):
