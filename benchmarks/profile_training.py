@@ -158,18 +158,18 @@ class Timers:
         self.wrap(trainer, "_minibatch_step", "update: _minibatch_step (incl.)")
         inner_source = trainer._minibatch_source
 
-        def minibatch_source(buffer: Any) -> Any:
-            source = inner_source(buffer)
+        def minibatch_source(rows: Any) -> Any:
+            keys, fetch = inner_source(rows)
 
-            def gather(rows: Any) -> Any:
+            def gather(order: Any) -> Any:
                 started = time.perf_counter()
                 try:
-                    return source(rows)
+                    return fetch(order)
                 finally:
                     self.seconds["update: gather minibatch"] += time.perf_counter() - started
                     self.calls["update: gather minibatch"] += 1
 
-            return gather
+            return keys, gather
 
         trainer._minibatch_source = minibatch_source
 
