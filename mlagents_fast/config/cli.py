@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlagents_fast.config import legacy
-from mlagents_fast.config.loader import load_config_dict, run_options_from_dict
+from mlagents_fast.config.loader import ConfigFile, read_config, run_options_from_dict
 from mlagents_fast.config.settings import (
     DEFAULT_BASE_PORT,
     DEFAULT_RESULTS_DIR,
@@ -215,7 +215,8 @@ def run_options_from_args(args: argparse.Namespace, parser: argparse.ArgumentPar
     values = vars(args)
     flag_names = _flag_names(parser or build_parser())
     path: str | None = values.get("trainer_config_path")
-    raw = copy.deepcopy(load_config_dict(path)) if path else {}
+    config = read_config(path) if path else ConfigFile({})
+    raw = copy.deepcopy(config.data)
     overrides = _Overrides(raw, given, flag_names)
     overrides.legacy_parameters(values.get("sampler"), values.get("curriculum"))
     for dest in sorted(given & set(SECTION_OF_DEST)):
@@ -223,7 +224,11 @@ def run_options_from_args(args: argparse.Namespace, parser: argparse.ArgumentPar
     overrides.legacy_run_flags(values)
     per_behavior = overrides.per_behavior(values)
     options = run_options_from_dict(
-        raw, path or "the command line", cli_keys=overrides.cli_keys, require_listed=bool(path)
+        raw,
+        path or "the command line",
+        cli_keys=overrides.cli_keys,
+        written_as=config.written_as,
+        require_listed=bool(path),
     )
     if per_behavior:
         template = Structurer("the command line").trainer(per_behavior, "behaviors")

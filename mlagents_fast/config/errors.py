@@ -46,9 +46,14 @@ class ConfigError(ValueError):
         expected: str,
         found: str,
         suggestion: str | None = None,
+        written_as: str | None = None,
     ) -> ConfigError:
-        """The standard message: where, which key, what was expected and what was found."""
+        """The standard message: where, which key, what was expected and what was found.
+
+        `written_as`: the key as an older-format file writes it, when it was upgraded to `key`."""
         where = f" at `{key}`" if key else ""
+        if written_as is not None:
+            where = f" at `{written_as}` (`{key}` in the current format)"
         message = f"Invalid configuration in {source}{where}: expected {expected}, found {found}."
         if suggestion is not None:
             message += f" Did you mean `{suggestion}`?"

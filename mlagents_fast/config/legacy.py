@@ -141,6 +141,59 @@ def upgrade_flat_behaviors(raw: Mapping[str, Any], source: str) -> dict[str, Any
     return behaviors
 
 
+# Where the upgrade puts a flat key, under behaviors.<name>, when it is not a plain
+# hyperparameter, trainer or network key (those keep their names in their sections).
+FLAT_KEY_PLACES = {
+    "trainer": "trainer_type",
+    "use_recurrent": "network_settings.memory",
+    "sequence_length": "network_settings.memory.sequence_length",
+    "memory_size": "network_settings.memory.memory_size",
+    "vis_encoder_type": "network_settings.vis_encode_type",
+    "train_interval": "hyperparameters.steps_per_update",
+    "num_update": "hyperparameters.steps_per_update",
+    "pretraining": "behavioral_cloning",
+    "gamma": "reward_signals.extrinsic.gamma",
+    "use_curiosity": "reward_signals.curiosity",
+    "curiosity_strength": "reward_signals.curiosity.strength",
+    "curiosity_enc_size": "reward_signals.curiosity.encoding_size",
+}
+
+
+def flat_key_origins(raw: Any) -> dict[str, str]:
+    """For a 0.x flat file: the current-format dotted key of each value the upgrade reads,
+    mapped to the key as the file writes it (`default.max_steps`, `3DBall.batch_size`), so an
+    error can name both. Empty for a file in another format."""
+    if detect_format(raw) != "flat":
+        return {}
+    default = raw.get("default")
+    origins: dict[str, str] = {}
+    for name, section in raw.items():
+        if name == "default":
+            continue
+        written_in = str(name)
+        if isinstance(section, str) and isinstance(raw.get(section), Mapping):  # reuses another section
+            written_in, section = section, raw[section]
+        where = {str(key): "default" for key in default} if isinstance(default, Mapping) else {}
+        if isinstance(section, Mapping):
+            where.update({str(key): written_in for key in section})
+        for key, section_name in where.items():
+            place = _flat_key_place(key)
+            if place is not None:
+                origins.setdefault(f"behaviors.{name}.{place}", f"{section_name}.{key}")
+    return origins
+
+
+def _flat_key_place(key: str) -> str | None:
+    """Where the upgrade puts a flat key, under behaviors.<name> (None: nowhere)."""
+    if key in FLAT_KEY_PLACES:
+        return FLAT_KEY_PLACES[key]
+    if key in TRAINER_KEYS:
+        return key
+    if key in NETWORK_KEYS:
+        return f"network_settings.{key}"
+    return f"hyperparameters.{key}" if key in HYPERPARAMETER_KEYS else None
+
+
 def upgrade_flat_behavior(config: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
     trainer = config.get("trainer")
     if trainer in REMOVED_TRAINERS:

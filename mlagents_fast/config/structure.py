@@ -73,31 +73,48 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
+def _nearest_entry(entries: Mapping[str, str], key: str) -> tuple[str, str] | None:
+    """The entry for dotted `key` or for the nearest section above it, as (that key, its value)."""
+    while key:
+        if key in entries:
+            return key, entries[key]
+        cut = max(key.rfind("."), key.rfind("["))
+        key = key[:cut] if cut > 0 else ""
+    return None
+
+
 class Structurer:
     """Builds settings objects from plain data; `source` names the file in every error.
 
     `cli_keys` maps dotted keys whose value came from a command-line flag to that flag, so a
-    bad flag value is blamed on the command line rather than on the file.
+    bad flag value is blamed on the command line rather than on the file. `written_as` maps the
+    dotted keys (or sections) of values upgraded from an older format to the keys the file
+    writes, so an error also names what the user wrote.
     """
 
-    def __init__(self, source: str, cli_keys: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, source: str, cli_keys: Mapping[str, str] | None = None, written_as: Mapping[str, str] | None = None
+    ) -> None:
         self.source = source
         self.cli_keys = dict(cli_keys or {})
+        self.written_as = dict(written_as or {})
 
     # errors ----------------------------------------------------------------------------
     def error(self, key: str, expected: str, found: str, suggestion: str | None = None) -> ConfigError:
         flag = self._flag_for(key)
-        source = f"the command line ({flag})" if flag else self.source
-        return ConfigError.invalid(source, key, expected, found, suggestion)
+        if flag:
+            return ConfigError.invalid(f"the command line ({flag})", key, expected, found, suggestion)
+        return ConfigError.invalid(self.source, key, expected, found, suggestion, self._written_as(key))
+
+    def _written_as(self, key: str) -> str | None:
+        """`key` as the file writes it, from the nearest upgraded key or section at or above it."""
+        entry = _nearest_entry(self.written_as, key)
+        return None if entry is None else entry[1] + key[len(entry[0]) :]
 
     def _flag_for(self, key: str) -> str | None:
         """The flag that set `key`, or a section above it (--sampler sets whole parameters)."""
-        while key:
-            if key in self.cli_keys:
-                return self.cli_keys[key]
-            cut = max(key.rfind("."), key.rfind("["))
-            key = key[:cut] if cut > 0 else ""
-        return None
+        entry = _nearest_entry(self.cli_keys, key)
+        return None if entry is None else entry[1]
 
     def _mapping(self, raw: Any, path: str, what: str) -> Mapping[str, Any]:
         if raw is None:

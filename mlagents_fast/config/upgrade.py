@@ -49,7 +49,8 @@ def upgraded_config(
         extra.update(legacy.convert_curricula(curricula, os.fspath(curriculum), set(extra)))
     if extra:
         upgraded["environment_parameters"] = legacy.merge_parameters(upgraded.get("environment_parameters"), extra)
-    options = run_options_from_dict(upgraded, source)  # raises ConfigError if the result would not load
+    # raises ConfigError if the result would not load, naming the keys as the old file writes them
+    options = run_options_from_dict(upgraded, source, written_as=legacy.flat_key_origins(raw))
     result: dict[str, Any] = {}
     if options.default_settings is not None:
         result["default_settings"] = remove_nones(unstructure(options.default_settings))

@@ -17,7 +17,7 @@ from mlagents_fast.config import (
 from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.legacy import detect_format
 from mlagents_fast.config.upgrade import main as upgrade_main
-from mlagents_fast.config.upgrade import upgrade_config
+from mlagents_fast.config.upgrade import upgrade_config, upgraded_config
 from mlagents_fast.config.yaml_io import read_yaml
 from mlagents_fast.envs.parameters import Sampler
 from tests.config.conftest import WriteFile
@@ -164,6 +164,45 @@ def test_0x_unknown_key_suggests_the_closest(write: WriteFile) -> None:
         load_run_options(path)
     assert info.value.key == "Brain.use_recurent" and info.value.suggestion == "use_recurrent"
     assert str(path) in str(info.value)
+
+
+# A bad value in a 0.x file: the error names the key as the file writes it (in `default:` or in the
+# behavior's own section, or in the section a behavior reuses) and the key it was upgraded to.
+BAD_0X_VALUES = [
+    ("default:\n  trainer: ppo\n  max_steps: -5\nBrain: {}\n", "default.max_steps", "behaviors.Brain.max_steps"),
+    (
+        "default:\n  trainer: ppo\n  batch_size: 64\nBrain:\n  batch_size: 1024\n  buffer_size: 512\n",
+        "Brain.batch_size",
+        "behaviors.Brain.hyperparameters.batch_size",
+    ),
+    (
+        "default:\n  trainer: ppo\nBrain:\n  use_recurrent: true\n  memory_size: 7\n",
+        "Brain.memory_size",
+        "behaviors.Brain.network_settings.memory.memory_size",
+    ),
+    (
+        "Brain:\n  trainer: ppo\n  reward_signals:\n    extrinsic: {strength: 1.0, gama: 0.9}\nOther: Brain\n",
+        "Brain.reward_signals.extrinsic.gama",
+        "behaviors.Brain.reward_signals.extrinsic.gama",
+    ),
+    ("default:\n  trainer: ppo\nBrain:\n  gamma: 2\n", "Brain.gamma", "behaviors.Brain.reward_signals.extrinsic.gamma"),
+]
+
+
+@pytest.mark.parametrize(("text", "written", "upgraded"), BAD_0X_VALUES)
+def test_0x_errors_name_the_key_as_the_file_writes_it(write: WriteFile, text: str, written: str, upgraded: str) -> None:
+    path = write("old.yaml", text)
+    for load in (load_run_options, lambda p: parse_command_line([str(p), "--run-id=x"]), upgraded_config):
+        with pytest.raises(ConfigError) as info:
+            load(path)
+        assert info.value.key == upgraded
+        assert f"{path} at `{written}` (`{upgraded}` in the current format)" in str(info.value)
+
+
+def test_a_flag_is_blamed_for_its_own_value_in_a_0x_run(write: WriteFile) -> None:
+    path = write("old.yaml", "default:\n  trainer: ppo\n  keep_checkpoints: 5\nBrain: {}\n")
+    with pytest.raises(ConfigError, match=r"^[^`]*the command line \(--keep-checkpoints\) at `behaviors\.Brain\.keep"):
+        parse_command_line([str(path), "--run-id=x", "--keep-checkpoints=-1"])
 
 
 def test_0x_removed_trainer_is_explained(write: WriteFile) -> None:
