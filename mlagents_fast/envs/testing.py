@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,14 +89,14 @@ class _Mover:
     positions: list[float]
     goal: int = 1
     step_count: int = 0  # position updates: ML-Agents counts one per action dimension, not per step
-    episode_return: np.float32 = field(default_factory=lambda: np.float32(0.0))
+    episode_return: float = 0.0  # summed in double, as ML-Agents' trainer and the native driver sum it
     episode_length: int = 0
 
     def restart(self, rng: Rng) -> None:
         self.goal = -1 if rng.below(2) == 0 else 1
         self.positions = [0.0] * len(self.positions)
         self.step_count = 0
-        self.episode_return = np.float32(0.0)
+        self.episode_return = 0.0
         self.episode_length = 0
 
     def move(self, deltas: Sequence[float], step_size: float) -> bool:
@@ -213,7 +213,7 @@ class SimpleEnvironment(PythonEnv):
 
     def _write(self, name: str, batch: StepBatch, row: int, agent: _Mover, outcome: _Outcome) -> None:
         """Write one agent's step; an ended episode gets its terminal obs and the next one starts."""
-        agent.episode_return = np.float32(agent.episode_return + np.float32(outcome.reward))
+        agent.episode_return += float(np.float32(outcome.reward))
         agent.episode_length += 1
         batch.reward[row] = outcome.reward
         batch.group_reward[row] = outcome.group_reward
@@ -239,8 +239,9 @@ class SimpleEnvironment(PythonEnv):
             agent = self._agents[name]
             done = agent.move(_deltas(actions[name], 0), self.step_size)
             outcome = _Outcome(agent.reward(done), done)
-            if done:
-                self.final_rewards[name].append(float(np.float32(agent.episode_return + np.float32(outcome.reward))))
+            if done:  # the episode's return as the batch reports it (summed in double, stored as float32)
+                episode_return = agent.episode_return + float(np.float32(outcome.reward))
+                self.final_rewards[name].append(float(np.float32(episode_return)))
             self._write(name, out[name], 0, agent, outcome)
 
 

@@ -31,7 +31,7 @@ class ReferenceVectorEnv:
         self.discrete_actions = np.zeros((slots, len(rule_set.branches)), np.int32)
         self._states: list[Any] = [None] * slots
         self._steps = [0] * slots
-        self._running_return = [np.float32(0.0)] * slots
+        self._running_return = [0.0] * slots  # in double, as the native driver sums them
         self._running_length = [0] * slots
         self._rngs: list[Rng] = []
         self.reset(seed)
@@ -64,7 +64,7 @@ class ReferenceVectorEnv:
             self.reward[slot] = reward
             self.terminated[slot] = terminated
             self.truncated[slot] = truncated
-            self._running_return[slot] = np.float32(self._running_return[slot] + reward)
+            self._running_return[slot] += float(reward)
             self._running_length[slot] += 1
             if terminated or truncated:
                 self._observe(slot, self.terminal_obs, with_mask=False)
@@ -76,7 +76,7 @@ class ReferenceVectorEnv:
     def _begin(self, slot: int) -> None:
         self._states[slot] = self.rules.begin_episode(self._rngs[slot // self.rules.agents_per_env])
         self._steps[slot] = 0
-        self._running_return[slot] = np.float32(0.0)
+        self._running_return[slot] = 0.0
         self._running_length[slot] = 0
 
     def _observe(self, slot: int, target: list[np.ndarray], with_mask: bool) -> None:

@@ -28,7 +28,7 @@ class MultiAgentVecEnv final : public VecEnv {
         rules_(std::move(rules)),
         agents_(static_cast<std::size_t>(num_slots())),
         waiting_(agents_.size(), 0),
-        running_return_(agents_.size(), 0.0f),
+        running_return_(agents_.size(), 0.0),
         running_length_(agents_.size(), 0) {
     for (int slot = 0; slot < num_slots(); ++slot) arrays_.group_id[slot] = 1 + slot / info_.agents_per_env;
   }
@@ -78,7 +78,7 @@ class MultiAgentVecEnv final : public VecEnv {
       running_length_[slot] += 1;
       if (done) {
         observe(slot, arrays_.terminal_obs);
-        arrays_.episode_return[slot] = running_return_[slot];
+        arrays_.episode_return[slot] = static_cast<float>(running_return_[slot]);
         arrays_.episode_length[slot] = running_length_[slot];
         begin_episode(env, slot);
       }
@@ -94,7 +94,7 @@ class MultiAgentVecEnv final : public VecEnv {
 
   void begin_episode(int env, int slot) {
     rules_.begin_episode(agents_[slot], copy_rng(env), nullptr);
-    running_return_[slot] = 0.0f;
+    running_return_[slot] = 0.0;
     running_length_[slot] = 0;
   }
 
@@ -112,7 +112,9 @@ class MultiAgentVecEnv final : public VecEnv {
   Simple rules_;
   std::vector<Simple::Agent> agents_;
   std::vector<std::uint8_t> waiting_;
-  std::vector<float> running_return_;
+  // Summed in double, as ML-Agents' AgentProcessor sums an episode's rewards in Python floats
+  // (1000 rewards of 0.1f make 100.000, not float32's 99.999).
+  std::vector<double> running_return_;
   std::vector<std::int32_t> running_length_;
 };
 

@@ -117,7 +117,7 @@ class VecEnvOf final : public VecEnv {
         env_(std::move(env)),
         agents_(static_cast<std::size_t>(num_slots())),
         physics_steps_(agents_.size(), 0),
-        running_return_(agents_.size(), 0.0f),
+        running_return_(agents_.size(), 0.0),
         running_length_(agents_.size(), 0) {}
 
  protected:
@@ -159,7 +159,7 @@ class VecEnvOf final : public VecEnv {
       running_length_[slot] += 1;
       if (terminated || truncated) {
         observe(slot, arrays_.terminal_obs, false);
-        arrays_.episode_return[slot] = running_return_[slot];
+        arrays_.episode_return[slot] = static_cast<float>(running_return_[slot]);
         arrays_.episode_length[slot] = running_length_[slot];
         begin_episode(env, slot);
       }
@@ -173,7 +173,7 @@ class VecEnvOf final : public VecEnv {
     draw_parameters(env, parameters);
     env_.begin_episode(agents_[slot], copy_rng(env), parameters);
     physics_steps_[slot] = 0;
-    running_return_[slot] = 0.0f;
+    running_return_[slot] = 0.0;
     running_length_[slot] = 0;
   }
 
@@ -191,7 +191,9 @@ class VecEnvOf final : public VecEnv {
   Env env_;
   std::vector<typename Env::Agent> agents_;
   std::vector<int> physics_steps_;
-  std::vector<float> running_return_;
+  // Summed in double, as ML-Agents' AgentProcessor sums an episode's rewards in Python floats
+  // (1000 rewards of 0.1f make 100.000, not float32's 99.999).
+  std::vector<double> running_return_;
   std::vector<std::int32_t> running_length_;
 };
 
