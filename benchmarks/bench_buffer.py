@@ -176,19 +176,17 @@ def test_gather_numpy_take(timed: Timed, obs_size: int, which: str) -> None:
     timed(gather_group(obs_size, which), dict(role="reference:numpy_take", elements=MINIBATCH, bytes=nbytes), run)
 
 
+def time_copy_same_bytes(timed: Timed, group: str, nbytes: int, **target: float) -> None:
+    """`np.copyto` of one contiguous array of `nbytes` bytes: the bandwidth ceiling of `group`."""
+    src = np.random.default_rng(2).integers(0, 256, nbytes, dtype=np.uint8)
+    info = dict(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes, **target)
+    timed(group, info, np.copyto, np.empty_like(src), src)
+
+
 @pytest.mark.parametrize("obs_size, which", LAYOUTS)
 def test_gather_numpy_copy_same_bytes(timed: Timed, obs_size: int, which: str) -> None:
     *_, nbytes = gather_setup(obs_size, which)
-    src = np.random.default_rng(2).integers(0, 256, nbytes, dtype=np.uint8)
-    dst = np.empty_like(src)
-
-    timed(
-        gather_group(obs_size, which),
-        dict(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes, target=0.5),
-        np.copyto,
-        dst,
-        src,
-    )
+    time_copy_same_bytes(timed, gather_group(obs_size, which), nbytes, target=0.5)
 
 
 # The obs-8 PPO gather again with its rows in storage order (0, 1, ..., 1023): each cache line
@@ -213,11 +211,4 @@ def test_gather_native_rows_in_order(timed: Timed) -> None:
 
 def test_gather_rows_in_order_numpy_copy_same_bytes(timed: Timed) -> None:
     *_, nbytes = gather_setup(*IN_ORDER)
-    src = np.random.default_rng(2).integers(0, 256, nbytes, dtype=np.uint8)
-    timed(
-        in_order_group(),
-        dict(role="reference:numpy_copy_same_bytes", elements=MINIBATCH, bytes=nbytes),
-        np.copyto,
-        np.empty_like(src),
-        src,
-    )
+    time_copy_same_bytes(timed, in_order_group(), nbytes)

@@ -28,15 +28,16 @@ class ConfigFile:
     written_as: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def read_config(path: str | os.PathLike[str]) -> ConfigFile:
-    """The file, upgraded in memory if it is in an older format (an empty file gives {})."""
+def read_config(path: str | os.PathLike[str], notice: bool = True) -> ConfigFile:
+    """The file, upgraded in memory if it is in an older format (an empty file gives {});
+    `notice`: say so in a one-line warning."""
     source = os.fspath(path)
     raw = read_yaml(source)
     if raw is None:
         return ConfigFile({})
     if not isinstance(raw, Mapping):
         raise ConfigError.invalid(source, "", "a mapping at the top level (behaviors, env_settings, ...)", show(raw))
-    return ConfigFile(dict(legacy.upgrade(raw, source)), legacy.flat_key_origins(raw))
+    return ConfigFile(dict(legacy.upgrade(raw, source, notice)), legacy.flat_key_origins(raw))
 
 
 def load_config_dict(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlagents_fast.config import legacy
-from mlagents_fast.config.errors import ConfigError, show
-from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.config.errors import ConfigError
+from mlagents_fast.config.loader import read_config, run_options_from_dict
 from mlagents_fast.config.settings import unstructure
-from mlagents_fast.config.yaml_io import read_yaml, write_yaml
+from mlagents_fast.config.yaml_io import write_yaml
 
 
 def remove_nones(value: Any) -> Any:
@@ -35,12 +35,8 @@ def upgraded_config(
 ) -> dict[str, Any]:
     """The current-format configuration for `old` (plus old curriculum/sampler files), checked."""
     source = os.fspath(old)
-    raw = read_yaml(source)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError.invalid(source, "", "a mapping at the top level", show(raw))
-    upgraded: dict[str, Any] = dict(legacy.upgrade(raw, source, notice=False))
+    config = read_config(source, notice=False)
+    upgraded = config.data
     extra: dict[str, Any] = {}
     if sampler is not None:
         extra.update(legacy.convert_samplers(legacy.read_sampler(sampler), os.fspath(sampler)))
@@ -50,7 +46,7 @@ def upgraded_config(
     if extra:
         upgraded["environment_parameters"] = legacy.merge_parameters(upgraded.get("environment_parameters"), extra)
     # raises ConfigError if the result would not load, naming the keys as the old file writes them
-    options = run_options_from_dict(upgraded, source, written_as=legacy.flat_key_origins(raw))
+    options = run_options_from_dict(upgraded, source, written_as=config.written_as)
     result: dict[str, Any] = {}
     if options.default_settings is not None:
         result["default_settings"] = remove_nones(unstructure(options.default_settings))
