@@ -4,12 +4,14 @@ initialize-from, Ctrl+C, and one-paragraph errors with a non-zero exit."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -185,6 +187,71 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
     # At least the steps of the checkpoint we waited for (equal when the signal lands right after it).
     assert status["Basic"]["final_checkpoint"]["steps"] >= 200 and (run / "Basic.onnx").is_file()
+
+
+class _InterruptingFile:
+    """A checkpoint stream that sends this process Ctrl+C (`presses` times) inside torch.save's
+    writes, where an interrupt used to tear the zip writer and end the run with a traceback."""
+
+    def __init__(self, stream: Any, presses: int) -> None:
+        self.stream, self.presses, self.writes = stream, presses, 0
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        if self.writes == 2:
+            for _ in range(self.presses):
+                os.kill(os.getpid(), signal.SIGINT)
+        return int(self.stream.write(data))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_inside_a_checkpoint_write_still_saves_and_exits_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, presses: int
+) -> None:
+    real_save = torch.save
+    interrupted: list[bool] = []
+
+    def save(payload: Any, stream: Any) -> None:
+        if not interrupted:  # the first periodic checkpoint (step 200) is written while Ctrl+C comes
+            interrupted.append(True)
+            stream = _InterruptingFile(stream, presses)
+        real_save(payload, stream)
+
+    monkeypatch.setattr(torch, "save", save)
+    caplog.set_level(logging.INFO)
+    assert learn(tmp_path, config(tmp_path, 10_000_000), "--run-id=torn") == 0
+    assert "Learning was interrupted" in caplog.text
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored for the caller
+    run = tmp_path / "results" / "torn"
+    status = json.loads((run / "run_logs" / "training_status.json").read_text())
+    assert status["Basic"]["final_checkpoint"]["steps"] == 200  # the step the interrupted save was at
+    assert load_checkpoint(run / "Basic" / "checkpoint.pt")["global_step"] == 200
+    assert (run / "Basic.onnx").is_file() and not list((run / "Basic").glob(".*partial*"))
+
+
+def test_a_second_ctrl_c_stops_the_step_at_once_and_still_saves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlagents_fast.trainers.ppo import PPOTrainer
+
+    real_act = PPOTrainer.act
+    stopped_at: list[int] = []
+
+    def act(self: PPOTrainer, *args: Any) -> Any:
+        if self.step >= 300 and not stopped_at:  # once, mid-run, inside a step
+            stopped_at.append(self.step)
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)  # the second press raises here, before acting
+            stopped_at.append(-1)  # not reached
+        return real_act(self, *args)
+
+    monkeypatch.setattr(PPOTrainer, "act", act)
+    assert learn(tmp_path, config(tmp_path, 10_000_000), "--run-id=twice") == 0
+    status = json.loads((tmp_path / "results" / "twice" / "run_logs" / "training_status.json").read_text())
+    assert stopped_at == [status["Basic"]["final_checkpoint"]["steps"]]  # saved at the step it was stopped in
 
 
 def test_summaries_fall_on_summary_freq_boundaries(tmp_path: Path) -> None:

@@ -73,12 +73,17 @@ class TrainerController:
         self.training = training
         self.envs: list[VectorEnv] = list({id(r.env): r.env for r in runs}.values())
         self._stop_requested = False
+        self._saving = False  # while True, Ctrl+C never raises: a torn torch.save is a traceback
 
     def start_learning(self) -> None:
         """Train until every behavior reaches max_steps (or is interrupted), then save everything.
 
         Without training (--inference) the policies run until Ctrl+C or SIGTERM, as in ML-Agents."""
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        # Ctrl+C and SIGTERM only ask the loop to stop after the current step: a KeyboardInterrupt
+        # raised inside a checkpoint write would tear torch's zip writer and end the run with a
+        # traceback. A second Ctrl+C interrupts a step at once, but never a save.
+        previous_term = signal.signal(signal.SIGTERM, self._on_sigterm)
+        previous_int = signal.signal(signal.SIGINT, self._on_sigint)
         start = time.monotonic()
         try:
             # timers.json gets ML-Agents' node names: start_learning > advance > env_step ...
@@ -90,21 +95,33 @@ class TrainerController:
                     while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
                         with hierarchical_timer("TrainerController.advance"):
                             self._advance()
-                except KeyboardInterrupt:
-                    logger.info("Learning was interrupted. Please wait while the graph is generated.")
+                except KeyboardInterrupt:  # the second Ctrl+C, inside a step
+                    pass
                 finally:
-                    signal.signal(signal.SIGTERM, previous)
+                    self._stop_requested, self._saving = True, True  # from here on, Ctrl+C changes nothing
                     with hierarchical_timer("TrainerController._save_models"):
                         self._save_models()
         finally:
-            for run in self.runs:
-                run.trainer.close()
-            self.write_configuration()
-            write_timing_tree(self.paths.run_logs_dir)
-            logger.info(f"Run finished in {time.monotonic() - start:.1f} s.")
+            self._stop_requested, self._saving = True, True
+            try:
+                for run in self.runs:
+                    run.trainer.close()
+                self.write_configuration()
+                write_timing_tree(self.paths.run_logs_dir)
+                logger.info(f"Run finished in {time.monotonic() - start:.1f} s.")
+            finally:
+                signal.signal(signal.SIGTERM, previous_term)
+                signal.signal(signal.SIGINT, previous_int)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         logger.info("Received SIGTERM: saving and stopping.")
+        self._stop_requested = True
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self._stop_requested and not self._saving:
+            raise KeyboardInterrupt  # asked twice: stop the step itself
+        if not self._stop_requested:
+            logger.info("Learning was interrupted. Please wait while the graph is generated.")
         self._stop_requested = True
 
     def _advance(self) -> None:
@@ -152,9 +169,13 @@ class TrainerController:
     def _save(self, run: BehaviorRun) -> None:
         trainer = run.trainer
         reward = float(np.mean(run.recent_rewards)) if run.recent_rewards else None
-        with hierarchical_timer("save_model"):
-            run.checkpoints.save(trainer.step, trainer.state_dict(), reward,
-                                 lambda path: export_onnx(trainer.actor, trainer.spec, path))  # fmt: skip
+        saving, self._saving = self._saving, True
+        try:
+            with hierarchical_timer("save_model"):
+                run.checkpoints.save(trainer.step, trainer.state_dict(), reward,
+                                     lambda path: export_onnx(trainer.actor, trainer.spec, path))  # fmt: skip
+        finally:
+            self._saving = saving
 
     def _save_models(self) -> None:
         if not self.training:
