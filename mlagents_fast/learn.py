@@ -234,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before training started or after it saved; inside it, Ctrl+C stops the loop
+        print("Interrupted (Ctrl+C) outside the training loop; every file written before it is complete.",
+              file=sys.stderr)  # fmt: skip
+        return 130
     return 0
 
 

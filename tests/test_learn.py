@@ -254,6 +254,19 @@ def test_a_second_ctrl_c_stops_the_step_at_once_and_still_saves(
     assert stopped_at == [status["Basic"]["final_checkpoint"]["steps"]]  # saved at the step it was stopped in
 
 
+def test_ctrl_c_before_training_starts_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import mlagents_fast.learn as learn_module
+
+    def interrupted(*args: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(learn_module, "environments_for", interrupted)
+    assert learn(tmp_path, config(tmp_path), "--run-id=early") == 130
+    assert "Interrupted (Ctrl+C) outside the training loop" in capsys.readouterr().err
+
+
 def test_summaries_fall_on_summary_freq_boundaries(tmp_path: Path) -> None:
     """Three copies of Basic take 3 agent-steps a step: the summaries are still written at 200,
     400 and 600 (ML-Agents labels a summary with the boundary it crossed)."""
