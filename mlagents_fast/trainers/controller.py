@@ -102,7 +102,6 @@ class TrainerController:
                     with hierarchical_timer("TrainerController._save_models"):
                         self._save_models()
         finally:
-            self._stop_requested, self._saving = True, True
             try:
                 for run in self.runs:
                     run.trainer.close()
