@@ -3,7 +3,9 @@
 `get_steps` returns DecisionSteps / TerminalSteps with ML-Agents' fields and Mapping
 behaviour (by agent id). Every agent requests a decision on every step, so
 DecisionSteps holds every slot, as views of the stepper's arrays; TerminalSteps holds
-the agents whose episode ended on the last step (an agent can be in both).
+the agents whose episode ended on the last step (an agent can be in both). As in
+ML-Agents, an ended episode's final reward and group reward are in TerminalSteps only:
+DecisionSteps then holds copies of the reward arrays with 0 on the new episodes' rows.
 """
 
 from __future__ import annotations
@@ -151,11 +153,17 @@ class BaseEnv:
         if batch.action_mask is not None:
             edges = np.cumsum(spec.action_spec.discrete_branches)[:-1]
             masks = np.split(batch.action_mask, edges, axis=1)
-        decisions = DecisionSteps(list(batch.obs), batch.reward, batch.agent_id, masks, batch.group_id,
-                                  batch.group_reward)  # fmt: skip
+        reward, group_reward = batch.reward, batch.group_reward
+        ended = np.flatnonzero(batch.done) if self._stepped else np.zeros(0, np.intp)
+        if ended.size:
+            # The stepper's reward rows of an ended episode hold its final rewards; ML-Agents reports
+            # those in TerminalSteps only, and the new episode's first decision with 0.
+            reward, group_reward = reward.copy(), group_reward.copy()
+            reward[ended] = group_reward[ended] = 0.0
+        decisions = DecisionSteps(list(batch.obs), reward, batch.agent_id, masks, batch.group_id,
+                                  group_reward)  # fmt: skip
         if not self._stepped:
             return decisions, TerminalSteps.empty(spec)
-        ended = np.flatnonzero(batch.done)
         terminals = TerminalSteps(
             [o[ended] for o in batch.terminal_obs], batch.reward[ended], batch.truncated[ended],
             batch.agent_id[ended], batch.group_id[ended], batch.group_reward[ended],

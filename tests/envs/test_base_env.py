@@ -7,6 +7,7 @@ import pytest
 
 from mlagents_fast.envs.base_env import BaseEnv, DecisionSteps, TerminalSteps
 from mlagents_fast.envs.native import NativeVectorEnv
+from mlagents_fast.envs.native_testing import make_multi_agent
 from mlagents_fast.spec import ActionError, ActionTuple
 
 
@@ -63,3 +64,48 @@ def test_bad_actions_and_empty_steps() -> None:
     with pytest.raises(KeyError, match="has no behavior 'Ball'"):
         env.get_steps("Ball")
     assert len(DecisionSteps.empty(spec)) == 0 and len(TerminalSteps.empty(spec)) == 0
+
+
+def _discrete(choices: list[int]) -> ActionTuple:
+    return ActionTuple(np.zeros((len(choices), 0), np.float32), np.array(choices, np.int32)[:, None])
+
+
+def test_final_reward_is_only_in_terminal_steps() -> None:
+    # ML-Agents: the new episode's first DecisionStep carries reward 0; the final reward is
+    # in TerminalSteps only, so a script summing both counts it once.
+    env = BaseEnv(NativeVectorEnv("Basic", 3))
+    env.reset()
+    (name,) = env.behavior_specs
+    for _ in range(7):  # agents 0 and 1 walk right to the large goal; agent 2 stays
+        env.set_actions(name, _discrete([2, 2, 0]))
+        env.step()
+    decisions, terminals = env.get_steps(name)
+    assert set(terminals) == {0, 1}
+    assert terminals[0].reward == pytest.approx(0.99) and terminals[1].reward == pytest.approx(0.99)
+    assert decisions[0].reward == 0.0 and decisions[1].reward == 0.0
+    assert list(decisions.reward) == pytest.approx([0.0, 0.0, -0.01])
+    # The stepper's own arrays keep the final reward: trainers read it there.
+    assert list(env.env.batch(name).reward) == pytest.approx([0.99, 0.99, -0.01])
+    env.set_actions(name, _discrete([0, 0, 0]))
+    env.step()
+    decisions, terminals = env.get_steps(name)
+    assert len(terminals) == 0 and list(decisions.reward) == pytest.approx([-0.01] * 3)
+
+
+def test_final_group_reward_is_only_in_terminal_steps() -> None:
+    env = BaseEnv(make_multi_agent(2, seed=3))
+    env.reset()
+    (name,) = env.behavior_specs
+    for _ in range(20):
+        decisions, _ = env.get_steps(name)
+        goals = decisions.obs[0][:, :1]  # every observation holds the agent's goal (-1 or +1)
+        env.set_actions(name, ActionTuple(goals.astype(np.float32), np.zeros((len(goals), 0), np.int32)))
+        env.step()
+        decisions, terminals = env.get_steps(name)
+        if any(terminals[agent].group_reward != 0.0 for agent in terminals):
+            break
+    ended = [agent for agent in terminals if terminals[agent].group_reward != 0.0]
+    assert ended, "no group finished its episode"
+    for agent in ended:
+        assert terminals[agent].group_reward == pytest.approx(1.06)
+        assert decisions[agent].group_reward == 0.0 and decisions[agent].reward == 0.0
