@@ -104,7 +104,7 @@ def run_training(opts: RunOptions) -> None:
     paths = RunPaths.of(checkpoint.results_dir, checkpoint.run_id)
     init_dir = paths.results_dir / checkpoint.initialize_from if checkpoint.initialize_from else None
     # Check the results folder before anything is made, and make it only once the run can start.
-    validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir)
+    validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir, paths.results_dir)
     device = torch_device(opts.torch_settings.device)
     status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
         paths.training_status_path)  # fmt: skip

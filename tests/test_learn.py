@@ -169,6 +169,20 @@ def test_behavior_without_environment_and_bad_yaml(tmp_path: Path, capsys: pytes
     assert "broken.yaml" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_results_dir_through_a_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], below: str
+) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    results = a_file / below if below else a_file
+    assert main([config(tmp_path), "--run-id=x", f"--results-dir={results}"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"Error: --results-dir (checkpoint_settings.results_dir) {str(results)!r}: ")
+    assert "is a file" in error and "expected a folder" in error
+    assert "Traceback" not in error and error.count("\n") == 1  # one paragraph
+
+
 def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(

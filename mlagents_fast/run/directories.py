@@ -36,6 +36,7 @@ __all__ = [
     "CONFIGURATION_FILE_NAME",
     "RUN_LOGS_DIR_NAME",
     "RunPaths",
+    "check_folder_path",
     "prepare_run_directory",
     "setup_init_paths",
     "validate_existing_directories",
@@ -88,11 +89,47 @@ def _has_checkpoint(run_dir: Path) -> bool:
     return any(run_dir.glob(f"*/{DEFAULT_CHECKPOINT_NAME}"))
 
 
+def check_folder_path(run_dir: str | os.PathLike[str], results_dir: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`UnityTrainerException` when the run folder cannot be a folder: it, the results
+    folder, or a folder above them is an existing file (or anything else that is not a folder).
+
+    The message names ``--results-dir`` when the results folder or a path above it is at fault, and
+    ``--run-id`` when it is the run folder (or a folder between the two: a run id with a slash)."""
+    run_dir = Path(run_dir)
+    results_dir = Path(results_dir) if results_dir is not None else run_dir.parent
+    for path in (run_dir, *run_dir.parents):
+        if path.is_dir():
+            return
+        if not os.path.lexists(path):
+            continue  # created when the run starts
+        what = "a file" if path.is_file() else "not a folder"
+        if path == results_dir or path in results_dir.parents:
+            where = f"--results-dir (checkpoint_settings.results_dir) {str(results_dir)!r}"
+            expected = "a folder, or a path where one can be made, for the results of all runs"
+            fix = "Give another --results-dir, or move the file away"
+        else:
+            where = f"--run-id (checkpoint_settings.run_id) {run_dir.name!r}"
+            expected = f"its run folder {str(run_dir)!r} to be a folder, or a path where one can be made"
+            fix = "Give another --run-id, or move the file away"
+        raise UnityTrainerException(
+            f"{where}: {str(path)!r} is {what}, so the run folder {str(run_dir)!r} cannot be made; expected "
+            f"{expected}. {fix}."
+        )
+
+
 def validate_existing_directories(
-    output_path: str | os.PathLike[str], resume: bool, force: bool, init_path: str | os.PathLike[str] | None = None
+    output_path: str | os.PathLike[str],
+    resume: bool,
+    force: bool,
+    init_path: str | os.PathLike[str] | None = None,
+    results_dir: str | os.PathLike[str] | None = None,
 ) -> None:
-    """Raise :class:`UnityTrainerException` when the flags do not fit what is on disk."""
+    """Raise :class:`UnityTrainerException` when the flags do not fit what is on disk.
+
+    ``results_dir`` (default: the folder above ``output_path``) only words the message when a
+    file stands where a folder of the run must be."""
     output_path = Path(output_path)
+    check_folder_path(output_path, results_dir)
     if output_path.is_dir():
         if not resume and not force:
             raise UnityTrainerException(
@@ -121,8 +158,14 @@ def prepare_run_directory(
 ) -> Path | None:
     """Validate the flags, create ``run_logs/`` and return the folder to initialize from, if any."""
     init_dir = paths.results_dir / initialize_from if initialize_from is not None else None
-    validate_existing_directories(paths.run_dir, resume, force, init_dir)
-    paths.run_logs_dir.mkdir(parents=True, exist_ok=True)
+    validate_existing_directories(paths.run_dir, resume, force, init_dir, paths.results_dir)
+    try:
+        paths.run_logs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # no permission, a read-only disk, a file put there meanwhile...
+        raise UnityTrainerException(
+            f"Could not make the run folder {str(paths.run_logs_dir)!r} (--results-dir {str(paths.results_dir)!r}, "
+            f"--run-id {paths.run_id!r}): {error.strerror or error}. Give a --results-dir where folders can be made."
+        ) from None
     return init_dir
 
 

@@ -86,3 +86,33 @@ def test_configuration_yaml(tmp_path: Path) -> None:
     with pytest.raises(yaml.representer.RepresenterError):
         write_run_options(tmp_path, {"bad": object()})
     assert yaml.safe_load(path.read_text()) == options  # the failed write left the old file whole
+
+
+@pytest.mark.parametrize("below", ["", "sub", "sub/deeper"])
+def test_results_dir_through_a_file_is_a_clear_error(tmp_path: Path, below: str) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    paths = RunPaths.of(a_file / below if below else a_file, "ppo")
+    with pytest.raises(UnityTrainerException) as raised:
+        prepare_run_directory(paths)
+    message = str(raised.value)
+    assert message.startswith(f"--results-dir (checkpoint_settings.results_dir) {str(paths.results_dir)!r}: ")
+    assert f"{str(a_file)!r} is a file" in message and "expected a folder" in message and "\n" not in message
+    with pytest.raises(UnityTrainerException, match="is a file"):  # resuming or forcing changes nothing
+        validate_existing_directories(paths.run_dir, resume=True, force=True)
+    assert a_file.read_text() == "not a folder"
+
+
+def test_run_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "ppo").write_text("")
+    with pytest.raises(UnityTrainerException, match=r"^--run-id \(checkpoint_settings\.run_id\) 'ppo': .* is a file"):
+        prepare_run_directory(RunPaths.of(tmp_path, "ppo"), force=True)
+
+
+def test_unmakeable_run_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(UnityTrainerException, match=r"Could not make the run folder .*: Permission denied\. Give"):
+        prepare_run_directory(RunPaths.of(tmp_path / "results", "ppo"))
