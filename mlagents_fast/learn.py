@@ -20,6 +20,7 @@ from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
 from mlagents_fast.config.settings import RunOptions, TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
+from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
 from mlagents_fast.run.directories import (
@@ -37,7 +38,6 @@ from mlagents_fast.run.timers import add_version_metadata
 from mlagents_fast.run.writers import default_stats_writers
 from mlagents_fast.spec import ActionError
 from mlagents_fast.trainers.controller import BehaviorRun, TrainerController, restore
-from mlagents_fast.trainers.environments import EnvironmentSetupError, environments_for
 from mlagents_fast.trainers.ppo import PPOTrainer
 
 logger = logging.getLogger("mlagents_fast.learn")
