@@ -11,34 +11,34 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
 from mlagents_fast.config.settings import RunOptions, TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
 from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for
-from mlagents_fast.envs.vector import VectorEnv
-from mlagents_fast.run.checkpoints import CheckpointManager
 from mlagents_fast.run.directories import (
     RunPaths,
     prepare_run_directory,
-    setup_init_paths,
     validate_existing_directories,
     write_run_options,
 )
 from mlagents_fast.run.errors import CheckpointLoadError, TrainerError, UnityTrainerException
 from mlagents_fast.run.log import configure_logging
-from mlagents_fast.run.stats import StatsRegistry, StatsReporter, StatsWriter
+from mlagents_fast.run.stats import StatsRegistry, StatsWriter
 from mlagents_fast.run.status import TrainingStatus
-from mlagents_fast.run.timers import add_version_metadata
-from mlagents_fast.run.writers import default_stats_writers
 from mlagents_fast.spec import ActionError
-from mlagents_fast.trainers.controller import BehaviorRun, TrainerController, restore
-from mlagents_fast.trainers.ppo import PPOTrainer
+
+# torch, the trainers, the exporters and the stats writers (TensorBoard) are imported when training
+# starts, never at import: `--help` and a configuration error then answer in a fraction of a second.
+if TYPE_CHECKING:
+    import torch
+
+    from mlagents_fast.envs.vector import VectorEnv
+    from mlagents_fast.trainers.controller import BehaviorRun
 
 logger = logging.getLogger("mlagents_fast.learn")
 
@@ -55,6 +55,8 @@ def torch_device(requested: str | None) -> torch.device:
 
     A device torch does not know, or one this machine lacks, is the user's error: said before
     any environment starts, not as a traceback from the first tensor moved there."""
+    import torch
+
     if not requested:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     where = f"--torch-device (torch_settings.device) {requested!r}"
@@ -85,6 +87,8 @@ def torch_device(requested: str | None) -> torch.device:
 
 def _backend_available(device: torch.device) -> bool:
     """Whether a non-CPU, non-CUDA device (mps, xpu...) can take a tensor."""
+    import torch
+
     try:
         torch.empty(1, device=device)
     except (RuntimeError, AssertionError):
@@ -94,6 +98,18 @@ def _backend_available(device: torch.device) -> bool:
 
 def run_training(opts: RunOptions) -> None:
     checkpoint, env_settings = opts.checkpoint_settings, opts.env_settings
+    paths = RunPaths.of(checkpoint.results_dir, checkpoint.run_id)
+    init_dir = paths.results_dir / checkpoint.initialize_from if checkpoint.initialize_from else None
+    # Check the results folder before anything is made, and make it only once the run can start.
+    validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir, paths.results_dir)
+    # Only a run that can start imports torch, the trainers and the stats writers (about a second).
+    import torch
+
+    from mlagents_fast.run.restore import restore_all
+    from mlagents_fast.run.timers import add_version_metadata
+    from mlagents_fast.run.writers import default_stats_writers
+    from mlagents_fast.trainers.controller import TrainerController
+
     # Small networks are slowed down by intra-op threads; ML-Agents uses half the cores, at most 4.
     torch.set_num_threads(max(min((os.cpu_count() or 2) // 2, 4), 1))
     add_version_metadata()  # timers.json's metadata, as ML-Agents writes it
@@ -101,10 +117,6 @@ def run_training(opts: RunOptions) -> None:
     if seed == -1:
         seed = int(np.random.randint(0, 10000))
         logger.info(f"No seed given; using seed {seed}.")
-    paths = RunPaths.of(checkpoint.results_dir, checkpoint.run_id)
-    init_dir = paths.results_dir / checkpoint.initialize_from if checkpoint.initialize_from else None
-    # Check the results folder before anything is made, and make it only once the run can start.
-    validate_existing_directories(paths.run_dir, checkpoint.resume, checkpoint.force, init_dir, paths.results_dir)
     device = torch_device(opts.torch_settings.device)
     status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
         paths.training_status_path)  # fmt: skip
@@ -114,7 +126,7 @@ def run_training(opts: RunOptions) -> None:
     writers: list[StatsWriter] = []
     try:
         runs = _behavior_runs(opts, envs, paths, status, registry, seed, device)
-        _restore(runs, opts, paths, init_dir)
+        restore_all(runs, checkpoint.resume, init_dir)
         prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
         writers = default_stats_writers(paths.run_dir, checkpoint.resume)
         for writer in writers:
@@ -159,16 +171,21 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
 
 def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths, status: TrainingStatus,
                    registry: StatsRegistry, seed: int, device: torch.device) -> list[BehaviorRun]:  # fmt: skip
+    from mlagents_fast.run.checkpoints import CheckpointManager
+    from mlagents_fast.run.stats import StatsReporter
+    from mlagents_fast.trainers.controller import BehaviorRun
+    from mlagents_fast.trainers.registry import trainer_factory
+
     runs = []
     for offset, (name, env) in enumerate(envs.items()):
         settings = opts.behaviors[name]
         check_trainable(name, settings)
-        trainer = PPOTrainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
-                             device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
-        manager = CheckpointManager(name, paths.behavior_dir(name), status, int(settings.keep_checkpoints),
+        make_trainer = trainer_factory(settings.trainer_type)
+        trainer = make_trainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
+                               device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
+        manager = CheckpointManager(name, paths.behavior_dir(name), status, settings.keep_checkpoints,
                                     paths.final_model_path(name))  # fmt: skip
-        runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager,
-                                int(settings.summary_freq), int(settings.checkpoint_interval), []))  # fmt: skip
+        runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager))
     return runs
 
 
@@ -186,9 +203,13 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
                 f"taken from the working directory, {Path.cwd()}). Record one with the demonstration recorder, or "
                 "fix the path."
             )
+    from mlagents_fast.reward_signals.registry import available_reward_signals
+    from mlagents_fast.trainers.registry import trainer_types
+
+    unpaid = sorted(set(settings.reward_signals) - set(available_reward_signals()))
     not_yet = [
-        ("trainer_type", f"trainer_type {settings.trainer_type!r}", str(settings.trainer_type) != "ppo"),
-        ("reward_signals", "reward signals other than extrinsic", set(settings.reward_signals) != {"extrinsic"}),
+        ("trainer_type", f"trainer_type {settings.trainer_type!r}", settings.trainer_type not in trainer_types()),
+        ("reward_signals", f"the reward signal {unpaid[0]!r}" if unpaid else "", bool(unpaid)),
         ("network_settings.memory", "recurrent networks (memory)", settings.network_settings.memory is not None),
         ("behavioral_cloning", "behavioral cloning", settings.behavioral_cloning is not None),
         ("self_play", "self-play", settings.self_play is not None),
@@ -202,25 +223,6 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             )
 
 
-def _restore(runs: list[BehaviorRun], opts: RunOptions, paths: RunPaths, init_dir: Path | None) -> None:
-    """--resume continues each behavior's checkpoint; --initialize-from / init_path load weights only."""
-    for run in runs:
-        if opts.checkpoint_settings.resume:
-            logger.info(f"Resuming from {run.checkpoints.latest_path.parent}.")
-            restore(run, run.checkpoints.latest_path, reset_step=False)
-            logger.info(f"Resuming training from step {run.trainer.step}.")
-            continue
-        if init_dir is not None:
-            path = setup_init_paths({run.name: run.settings.init_path}, init_dir)[run.name]
-        elif run.settings.init_path:  # as given, relative to the working directory (ML-Agents)
-            path = Path(str(run.settings.init_path))
-            path = path / "checkpoint.pt" if path.is_dir() else path
-        else:
-            continue
-        logger.info(f"Initializing from {path}.")
-        restore(run, path, reset_step=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["upgrade-config"]:
@@ -228,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(upgrade_main(arguments[1:]) or 0)
     try:
+        if not {"-h", "--help"} & set(arguments):  # a plugin trainer_type must parse (not needed for --help)
+            from mlagents_fast.trainers.registry import load_plugins
+
+            load_plugins()
         options = parse_command_line(arguments)
         configure_logging(bool(options.debug))
         run_training(options)

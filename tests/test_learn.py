@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,28 @@ def test_initialize_from_and_inference(tmp_path: Path) -> None:
     assert derived["global_step"] == 200  # counted from zero, not from the source's 200
 
 
+SAFETY_NET_S = 120  # a run that hangs is killed after this long; never a pace the run must keep
+
+
+def interrupt_after(process: subprocess.Popen[str], text: str) -> str:
+    """Ctrl+C for `process` once it prints a line holding `text` (the training loop runs then, and
+    takes Ctrl+C even where SIGINT was ignored at start); returns all it printed."""
+    assert process.stdout is not None
+    watchdog = threading.Timer(SAFETY_NET_S, process.kill)  # ends the reads below if the run hangs
+    watchdog.start()
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if text in line:
+                process.send_signal(signal.SIGINT)
+                break
+        return "".join(lines) + process.communicate()[0]
+    finally:
+        watchdog.cancel()
+        process.kill()
+
+
 def test_inference_runs_the_policy_until_interrupted(tmp_path: Path) -> None:
     """--inference ignores max_steps (it runs until Ctrl+C, as ML-Agents) and saves nothing."""
     yaml = CONFIG.format(max_steps=200).replace("hidden_units: 16", "hidden_units: 16, normalize: true")
@@ -116,14 +138,7 @@ def test_inference_runs_the_policy_until_interrupted(tmp_path: Path) -> None:
          "--initialize-from=source", "--seed=1", f"--results-dir={tmp_path / 'results'}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:  # summaries go on past max_steps (200)
-        lines.append(line)
-        if "Step: 600." in line:
-            break
-    process.send_signal(signal.SIGINT)
-    output = "".join(lines) + process.communicate(timeout=60)[0]
+    output = interrupt_after(process, "Step: 600.")  # summaries go on past max_steps (200)
     assert process.returncode == 0 and "Step: 600." in output, output
     assert "Not Training" in output
     assert not list((tmp_path / "results" / "play").glob("Basic/*.pt"))  # inference saves no checkpoint
@@ -183,6 +198,42 @@ def test_results_dir_through_a_file_is_a_clear_error(
     assert "Traceback" not in error and error.count("\n") == 1  # one paragraph
 
 
+HEAVY_MODULES = ("torch", "numba", "onnx", "tensorboard")
+MODULES_AFTER_MAIN = f"""
+import sys
+from mlagents_fast.learn import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("EXIT", code, "HEAVY", sorted(set({HEAVY_MODULES!r}) & set(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("case", ["-h", "--help", "bad key", "bad yaml", "bad flag value", "results dir a file"])
+def test_help_and_configuration_errors_import_no_torch(tmp_path: Path, case: str) -> None:
+    """--help and a run stopped by a configuration error answer without torch, numba, onnx or
+    TensorBoard: importing them alone takes about a second."""
+    bad_key, bad_yaml, a_file = tmp_path / "bad_key.yaml", tmp_path / "bad.yaml", tmp_path / "a_file"
+    bad_key.write_text(CONFIG.format(max_steps=10).replace("time_horizon:", "bogus_key: 1\n    time_horizon:"))
+    bad_yaml.write_text("behaviors:\n  Basic: [unclosed\n")
+    a_file.write_text("")
+    args = {
+        "-h": ["-h"],
+        "--help": ["--help"],
+        "bad key": [str(bad_key)],
+        "bad yaml": [str(bad_yaml)],
+        "bad flag value": [config(tmp_path), "--num-envs=0"],
+        "results dir a file": [config(tmp_path), f"--results-dir={a_file}"],
+    }[case]
+    result = subprocess.run(
+        [sys.executable, "-c", MODULES_AFTER_MAIN, *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    expected_exit = 0 if case in ("-h", "--help") else 1
+    assert result.stdout.splitlines()[-1] == f"EXIT {expected_exit} HEAVY []", (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+
+
 def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -191,11 +242,7 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )  # fmt: skip
     run = tmp_path / "results" / "stop"
-    deadline = time.monotonic() + 60
-    while not (run / "Basic" / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    output = interrupt_after(process, "Basic-200.onnx")  # the first checkpoint is being written
     assert process.returncode == 0, output
     assert "Learning was interrupted" in output
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
@@ -221,10 +268,13 @@ class _InterruptingFile:
         self.stream.flush()
 
 
+@pytest.mark.parametrize("before", [signal.default_int_handler, signal.SIG_IGN], ids=["default", "ignored"])
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_inside_a_checkpoint_write_still_saves_and_exits_cleanly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, presses: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, presses: int, before: Any
 ) -> None:
+    """The loop takes Ctrl+C even where SIGINT was ignored (a background job starts so, as `nohup`
+    or `cmd &` in a script), and gives the caller back exactly the handler it had."""
     real_save = torch.save
     interrupted: list[bool] = []
 
@@ -236,9 +286,14 @@ def test_ctrl_c_inside_a_checkpoint_write_still_saves_and_exits_cleanly(
 
     monkeypatch.setattr(torch, "save", save)
     caplog.set_level(logging.INFO)
-    assert learn(tmp_path, config(tmp_path, 10_000_000), "--run-id=torn") == 0
+    inherited = signal.signal(signal.SIGINT, before)  # whatever this test run started with, put back below
+    try:
+        assert learn(tmp_path, config(tmp_path, 10_000_000), "--run-id=torn") == 0
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert "Learning was interrupted" in caplog.text
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored for the caller
+    assert after is before  # restored for the caller as it was, not Python's default in its place
     run = tmp_path / "results" / "torn"
     status = json.loads((run / "run_logs" / "training_status.json").read_text())
     assert status["Basic"]["final_checkpoint"]["steps"] == 200  # the step the interrupted save was at
@@ -330,7 +385,7 @@ def test_init_path_is_taken_as_given(
     [
         ("    behavioral_cloning: {demo_path: missing.demo}\n", "'missing.demo' does not exist"),
         ("    reward_signals: {extrinsic: {}, gail: {demo_path: missing.demo}}\n", "'missing.demo' does not exist"),
-        ("    reward_signals: {extrinsic: {}, curiosity: {}}\n", "reward signals other than extrinsic"),
+        ("    reward_signals: {extrinsic: {}, curiosity: {}}\n", "the reward signal 'curiosity'"),
         ("    self_play: {save_steps: 100}\n", "asks for self-play"),
     ],
 )

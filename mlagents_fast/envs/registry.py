@@ -13,7 +13,6 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mlagents_fast.envs.native import NativeVectorEnv, native_names
 from mlagents_fast.envs.vector import VectorEnv
 
 Maker = Callable[..., VectorEnv]
@@ -29,13 +28,30 @@ def register(name: str, maker: Maker) -> None:
     _makers[name] = maker
 
 
+def _native_test_maker(function: str) -> Maker:
+    """A maker that imports the native test environments when first called, not when this module is."""
+
+    def make_test_environment(**kwargs: Any) -> VectorEnv:
+        native_testing = importlib.import_module("mlagents_fast.envs.native_testing")
+        env: VectorEnv = getattr(native_testing, function)(**kwargs)
+        return env
+
+    return make_test_environment
+
+
 def _register_test_environments() -> None:
     """ML-Agents' own test environments, native (one behavior named after the environment by default)."""
-    from mlagents_fast.envs import native_testing
+    register("SimpleEnvironment", _native_test_maker("make_simple"))
+    register("MemoryEnvironment", _native_test_maker("make_memory"))
+    register("MultiAgentEnvironment", _native_test_maker("make_multi_agent"))
 
-    register("SimpleEnvironment", native_testing.make_simple)
-    register("MemoryEnvironment", native_testing.make_memory)
-    register("MultiAgentEnvironment", native_testing.make_multi_agent)
+
+def native_names() -> list[str]:
+    """The built-in native environments (the compiled module is loaded on first use, not at import:
+    `mlagents-learn --help` and a configuration error need none of it)."""
+    from mlagents_fast.envs.native import native_names as names
+
+    return names()
 
 
 def registered_names() -> list[str]:
@@ -64,6 +80,8 @@ def make(
     elif name in _makers:
         env = _makers[name](num_envs=num_envs, seed=seed, **kwargs)
     elif name in native_names():
+        from mlagents_fast.envs.native import NativeVectorEnv
+
         env = NativeVectorEnv(name, num_envs, seed=seed, **kwargs)
     else:
         raise UnknownEnvironmentError(

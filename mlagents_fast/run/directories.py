@@ -30,7 +30,6 @@ from mlagents_fast.run._atomic import atomic_write_text
 from mlagents_fast.run.checkpoints import DEFAULT_CHECKPOINT_NAME
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.run.status import STATUS_FILE_NAME
-from mlagents_fast.run.timers import TIMERS_FILE_NAME
 
 __all__ = [
     "CONFIGURATION_FILE_NAME",
@@ -72,6 +71,8 @@ class RunPaths:
 
     @property
     def timers_path(self) -> Path:
+        from mlagents_fast.run.timers import TIMERS_FILE_NAME  # imports importlib.metadata: not for --help
+
         return self.run_logs_dir / TIMERS_FILE_NAME
 
     @property
