@@ -129,7 +129,9 @@ void bind_envs(py::module_& m) {
         const auto branches = static_cast<py::ssize_t>(e.info().discrete_branches.size());
         return view(self, e.arrays().discrete, {e.num_slots(), branches}, py::dtype::of<std::int32_t>());
       })
-      .def("reset", &VecEnv::reset, py::arg("seed"), py::call_guard<py::gil_scoped_release>())
+      .def("reset", &VecEnv::reset, py::arg("seed") = py::none(),
+           py::call_guard<py::gil_scoped_release>(),
+           "Start every slot's first episode; a seed reseeds the copies, None continues their streams.")
       .def("step", &VecEnv::step, py::call_guard<py::gil_scoped_release>(),
            "Validate the actions (ValueError naming agent and field) and advance every copy one decision.")
       .def(

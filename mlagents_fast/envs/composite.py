@@ -20,7 +20,7 @@ class CompositeVectorEnv(VectorEnv):
     """`envs[behavior]` holds that behavior; all have `num_envs` copies and step together.
 
     `reset(seed)` resets the i-th environment with `behavior_seed(seed, i)`, so behaviors
-    do not repeat each other's episodes.
+    do not repeat each other's episodes; `reset()` lets each continue its own streams.
     """
 
     def __init__(self, name: str, envs: Mapping[str, VectorEnv]) -> None:
@@ -48,7 +48,7 @@ class CompositeVectorEnv(VectorEnv):
 
     def reset(self, seed: int | None = None) -> None:
         for i, env in enumerate(self._envs.values()):
-            env.reset(behavior_seed(seed or 0, i))
+            env.reset(None if seed is None else behavior_seed(seed, i))
 
     def step(self) -> None:
         for env in self._envs.values():

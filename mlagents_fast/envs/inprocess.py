@@ -46,10 +46,10 @@ class InProcessVectorEnv(RowStepper):
 
     def reset(self, seed: int | None = None) -> None:
         self._check_open()
-        self._seed = seed
+        self._remember_seed(seed)
         for i, (copy, _, out) in enumerate(self._jobs):
             try:
-                copy.reset(out, self._copy_seed(i))
+                copy.reset(out, None if seed is None else seed + i)
             except Exception as error:
                 raise self._copy_error(i, "reset", error) from error
         self._check_outputs()

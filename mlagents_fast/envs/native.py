@@ -124,7 +124,8 @@ class NativeVectorEnv(VectorEnv):
         return self._actions
 
     def reset(self, seed: int | None = None) -> None:
-        self._native.reset(0 if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF)
+        """Start new episodes; `seed` reseeds every copy, None continues the streams seeded before."""
+        self._native.reset(None if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF)
 
     def step(self) -> None:
         try:

@@ -98,5 +98,8 @@ class RowStepper(VectorEnv):
                 )
         return samplers
 
-    def _copy_seed(self, copy: int) -> int | None:
-        return None if self._seed is None else self._seed + copy
+    def _remember_seed(self, seed: int | None) -> None:
+        """Keep the last explicit seed: parameters (and restarted copies) are seeded from it, while
+        a reset without a seed lets the copies continue their streams rather than reseeding them."""
+        if seed is not None:
+            self._seed = seed

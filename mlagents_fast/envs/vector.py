@@ -100,7 +100,12 @@ class VectorEnv(ABC):
 
     @abstractmethod
     def reset(self, seed: int | None = None) -> None:
-        """Start a new episode in every slot; rewards and done flags are cleared."""
+        """Start a new episode in every slot; rewards and done flags are cleared.
+
+        `seed` reseeds every copy; without one the copies continue the random streams seeded
+        at construction or by the last `reset(seed)` (never a fixed seed, which would make
+        runs with different seeds alike).
+        """
 
     @abstractmethod
     def step(self) -> None:

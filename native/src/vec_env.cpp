@@ -87,12 +87,16 @@ VecEnv::~VecEnv() {
   for (std::thread& t : workers_) t.join();
 }
 
-void VecEnv::reset(std::uint64_t seed) {
+void VecEnv::reset(std::optional<std::uint64_t> seed) {
   if (in_flight() > 0) throw std::logic_error("reset() while copies are in flight; recv() them first.");
-  seed_ = seed;
-  for (int e = 0; e < num_envs_; ++e) rngs_[static_cast<std::size_t>(e)].reseed(mix(seed, static_cast<std::uint64_t>(e)));
-  for (std::size_t p = 0; p < has_sampler_.size(); ++p) {
-    if (has_sampler_[p]) set_sampler(info_.parameter_names[p], sampler_specs_[p]);
+  if (seed) {
+    seed_ = *seed;
+    for (int e = 0; e < num_envs_; ++e) {
+      rngs_[static_cast<std::size_t>(e)].reseed(mix(seed_, static_cast<std::uint64_t>(e)));
+    }
+    for (std::size_t p = 0; p < has_sampler_.size(); ++p) {
+      if (has_sampler_[p]) set_sampler(info_.parameter_names[p], sampler_specs_[p]);
+    }
   }
   for (int e = 0; e < num_envs_; ++e) reset_copy(e);
 }

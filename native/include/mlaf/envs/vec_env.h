@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,8 +56,9 @@ class VecEnv {
   int num_threads() const { return num_threads_; }
   StepArrays& arrays() { return arrays_; }
 
-  // Seeds every copy (copy e from `seed` and e) and starts every slot's first episode.
-  void reset(std::uint64_t seed);
+  // Starts every slot's first episode. With a seed, first reseeds every copy (copy e from `seed`
+  // and e) and the samplers; without one, the copies' and samplers' streams go on.
+  void reset(std::optional<std::uint64_t> seed);
   // Throws std::invalid_argument naming the agent and field if an action is invalid.
   void step();
   void send(const std::int32_t* env_ids, int count);
