@@ -18,13 +18,17 @@ class NetworkBody(nn.Module):
     Goal signals (ObservationType.GOAL_SIGNAL) are inputs like every observation and, with
     `goal_conditioning_type: hyper` (ML-Agents' default), also condition the last layer through
     a hypernetwork, as in ML-Agents' NetworkBody.
+
+    An observation no processor can take (a visual one smaller than the encoder's minimum, a
+    variable-length one) is an `encoders.NetworkError` here, naming `behavior` when given.
     """
 
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
-                 vis_encode_type: str, goal_conditioning_type: str = "hyper") -> None:  # fmt: skip
+                 vis_encode_type: str, goal_conditioning_type: str = "hyper", behavior: str = "") -> None:  # fmt: skip
         super().__init__()
         self.processors = nn.ModuleList(
-            observation_encoder(o, normalize, vis_encode_type, hidden_units) for o in spec.observation_specs
+            observation_encoder(o, normalize, vis_encode_type, hidden_units, index=index, behavior=behavior)
+            for index, o in enumerate(spec.observation_specs)
         )
         goals = [o.observation_type == ObservationType.GOAL_SIGNAL for o in spec.observation_specs]
         self.hyper = goal_conditioning_type == "hyper" and any(goals)
@@ -53,10 +57,11 @@ class NetworkBody(nn.Module):
 
 class Actor(nn.Module):
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
-                 vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper") -> None:  # fmt: skip
+                 vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper",
+                 behavior: str = "") -> None:  # fmt: skip
         super().__init__()
         self.network_body = NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
-                                        goal_conditioning_type)  # fmt: skip
+                                        goal_conditioning_type, behavior)  # fmt: skip
         self.action_model = ActionModel(hidden_units, spec.action_spec)
 
     def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
@@ -74,10 +79,10 @@ class Critic(nn.Module):
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
                  num_layers: int, vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper",
-                 shared_body: NetworkBody | None = None) -> None:  # fmt: skip
+                 shared_body: NetworkBody | None = None, behavior: str = "") -> None:  # fmt: skip
         super().__init__()
         self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
-                                                       goal_conditioning_type)  # fmt: skip
+                                                       goal_conditioning_type, behavior)  # fmt: skip
         self.value_heads = value_heads(hidden_units, len(signals))
         self.signals = list(signals)
 

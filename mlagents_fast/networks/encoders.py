@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from mlagents_fast.networks.layers import Swish, linear
+from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ObservationSpec
 
 NORMALIZER_CLIP = 5.0
@@ -135,27 +136,68 @@ VISUAL_ENCODERS: dict[str, type[nn.Module]] = {
 }
 
 
-class NetworkError(ValueError):
-    """An observation the chosen encoder cannot take."""
+class NetworkError(UnityTrainerException, ValueError):
+    """An observation the networks cannot take: the user's to fix (mlagents-learn prints it as one
+    paragraph and exits 1), raised while the networks are built, before any step."""
 
 
-def observation_encoder(spec: ObservationSpec, normalize: bool, vis_encode_type: str, hidden_units: int) -> nn.Module:
-    """The processor of one observation; its output width is `encoded_size(...)`."""
-    if len(spec.shape) == 1:
-        return VectorInput(spec.shape[0], normalize)
-    if len(spec.shape) != 3:
-        raise NetworkError(f"Observations of shape {spec.shape} are not supported (vector or C x H x W visual).")
+VIS_ENCODE_KEY = "network_settings.vis_encode_type"
+
+
+def _minimum(encoder: type[nn.Module]) -> int:
+    return int(getattr(encoder, "MIN_RESOLUTION", 1))
+
+
+def check_observation(spec: ObservationSpec, index: int, vis_encode_type: str, behavior: str = "") -> None:
+    """Raise NetworkError, naming the behavior (when given), the observation and the setting to
+    change, if no processor of ours can take observation `index` with this `vis_encode_type`."""
+    key = f"behaviors.{behavior}.{VIS_ENCODE_KEY}" if behavior else VIS_ENCODE_KEY
+    named = f" ({spec.name})" if spec.name else ""
+    prefix = f"Behavior {behavior!r}: observation" if behavior else "Observation"
+    where = f"{prefix} {index}{named} of shape {spec.shape}"
+    rank = len(spec.shape)
+    if rank == 1:
+        return
+    if rank == 2:
+        raise NetworkError(
+            f"{where} is a variable-length observation (entities x features); mlagents-fast does not support "
+            "variable-length observations yet (ML-Agents encodes them with entity self-attention). Train this "
+            "behavior with vector and visual observations only (without a BufferSensor on its agents)."
+        )
+    if rank != 3:
+        raise NetworkError(
+            f"{where} has {rank} dimensions; mlagents-fast takes vector observations (size,) and visual ones "
+            "(channels, height, width) only."
+        )
     encoder = VISUAL_ENCODERS.get(vis_encode_type)
     if encoder is None:
-        raise NetworkError(f"vis_encode_type must be one of {', '.join(VISUAL_ENCODERS)}; got {vis_encode_type!r}.")
-    channels, height, width = spec.shape
-    minimum = int(getattr(encoder, "MIN_RESOLUTION", 1))
-    if height < minimum or width < minimum:
         raise NetworkError(
-            f"Visual observation {spec.name or ''} of {height}x{width} is smaller than the minimum {minimum}x"
-            f"{minimum} of the {vis_encode_type!r} encoder; choose another vis_encode_type."
+            f"{where} is visual, and `{key}` is {vis_encode_type!r}; expected one of {', '.join(VISUAL_ENCODERS)}."
         )
-    return encoder(height, width, channels, hidden_units)
+    _, height, width = spec.shape
+    minimum = _minimum(encoder)
+    if height < minimum or width < minimum:
+        fitting = [f"{name} ({_minimum(e)}x{_minimum(e)})" for name, e in VISUAL_ENCODERS.items()
+                   if 1 < _minimum(e) <= min(height, width)]  # fmt: skip
+        choices = f"fully_connected (any size){''.join(', or ' + f for f in fitting)}"
+        raise NetworkError(
+            f"{where} is a {height}x{width} image, smaller than the {minimum}x{minimum} "
+            f"that `{key}: {vis_encode_type}` needs. Set `{key}` to {choices}, or make the observation at least "
+            f"{minimum}x{minimum}."
+        )
+
+
+def observation_encoder(
+    spec: ObservationSpec, normalize: bool, vis_encode_type: str, hidden_units: int, *, index: int = 0,
+    behavior: str = "",
+) -> nn.Module:  # fmt: skip
+    """The processor of observation `index`; its output width is `encoded_size(...)`. An
+    observation it cannot take is a NetworkError (see `check_observation`)."""
+    check_observation(spec, index, vis_encode_type, behavior)
+    if len(spec.shape) == 1:
+        return VectorInput(spec.shape[0], normalize)
+    channels, height, width = spec.shape
+    return VISUAL_ENCODERS[vis_encode_type](height, width, channels, hidden_units)
 
 
 def encoded_size(spec: ObservationSpec, hidden_units: int) -> int:
