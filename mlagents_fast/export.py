@@ -11,6 +11,7 @@ normalizer is part of the graph (its statistics are buffers of the network).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -82,8 +83,13 @@ def input_names(spec: BehaviorSpec) -> list[str]:
 
 
 def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
-    """Write the policy to `path` atomically (a temporary file in the same folder, then a rename)."""
-    policy = ExportablePolicy(actor, spec).cpu().eval()
+    """Write the policy to `path` atomically (a temporary file in the same folder, then a rename).
+
+    The graph is traced from a CPU copy of `actor`: the trainer's own actor keeps its device, its
+    mode and its parameters (the very tensors its optimizer steps), so training goes on with them
+    after a checkpoint. (Moving the actor itself would leave it on the CPU, detached from an
+    optimizer that keeps stepping the accelerator's tensors.)"""
+    policy = ExportablePolicy(copy.deepcopy(actor).cpu(), spec).eval()
     dummy: list[torch.Tensor] = [torch.zeros(1, *o.shape) for o in spec.observation_specs]
     if spec.action_spec.discrete_branches:
         dummy.append(torch.ones(1, sum(spec.action_spec.discrete_branches)))

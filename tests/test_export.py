@@ -59,3 +59,31 @@ def test_export_replaces_the_file_atomically(tmp_path: Path) -> None:
     path.write_bytes(b"previous")
     export_onnx(Actor(spec, normalize=False, hidden_units=8, num_layers=1), spec, path)
     assert path.read_bytes() != b"previous" and list(tmp_path.iterdir()) == [path]
+
+
+def test_export_leaves_the_actor_it_exports_where_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint exports the trainer's own actor: on a CUDA run, moving that actor to the CPU
+    would leave it there, detached from the optimizer that steps the GPU tensors. Moving a CPU
+    tensor to the CPU is a no-op, so here every `.cpu()` copies, as a move off an accelerator
+    does: the actor's parameters and buffers must stay the same tensors with the same storage,
+    and the actor must stay in training mode."""
+    spec = NativeVectorEnv("GridWorld", 1, resolution=20).behavior_specs["GridWorld"]  # visual, discrete
+    actor = Actor(spec, normalize=True, hidden_units=8, num_layers=1)
+    assert actor.training and any(True for _ in actor.buffers())
+    before = [*actor.parameters(), *actor.buffers()]
+    pointers = [t.data_ptr() for t in before]
+    cpu, moved = torch.Tensor.cpu, []
+
+    def copying_cpu(self: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        moved.append(self)
+        return cpu(self, *args, **kwargs).clone()  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.Tensor, "cpu", copying_cpu)
+    export_onnx(actor, spec, tmp_path / "model.onnx")
+    monkeypatch.undo()
+    assert moved  # a copy of the actor went to the CPU
+    after = [*actor.parameters(), *actor.buffers()]
+    assert all(new is old for new, old in zip(after, before, strict=True)), "the export replaced the actor's tensors"
+    assert [t.data_ptr() for t in after] == pointers, "the export moved the actor's tensors"
+    assert actor.training
+    assert ort.InferenceSession(str(tmp_path / "model.onnx")).get_outputs()[0].name == "version_number"
