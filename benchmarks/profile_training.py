@@ -37,27 +37,33 @@ def frame(functions: str, files: str) -> re.Pattern[str]:
 # the bucket (patterns tried in this order on that frame), so a torch operator counts where
 # it was called from.
 FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
-    ("update: bodies backward (manual)", frame("backward|run_backward|_swish_backward", r"trainers/mlp_bodies\.py")),
+    (
+        "update: bodies backward (fused)",
+        frame("backward|run_backward|_swish_backward", r"trainers/ppo/fused/bodies\.py"),
+    ),
     ("update: optimizer step (FlatAdam)", frame("step", r"trainers/flat_adam\.py")),
     ("update: zero_grad", frame("zero_grad", r"torch/optim/")),
     ("update: optimizer step (Adam)", re.compile(r"\(torch/optim/")),
     ("update: backward", frame("backward|_engine_run_backward", r"torch/_tensor\.py|torch/autograd/")),
-    ("update: gather minibatch", frame("gather", r"trainers/ppo\.py|buffer/gather\.py")),
-    ("update: advantages (horizon cuts, GAE, normalize)", frame("_advantages", r"trainers/ppo\.py")),
-    ("update: heads and loss (manual)", frame("_ppo_step_native|ppo_step", r"trainers/manual_backward\.py")),
+    ("update: gather minibatch", frame("gather|index|_typed", r"trainers/ppo/minibatch\.py|buffer/gather\.py")),
+    ("update: value re-estimation", frame("estimate|critic_values|critic_on", r"trainers/ppo/values\.py")),
+    ("update: heads and loss (fused)", frame("_ppo_step_native|ppo_step", r"trainers/ppo/fused/actor_critic\.py")),
     ("update: forward (actor.evaluate, critic)", frame("evaluate|forward|_call_impl|_wrapped_call_impl", ".")),
-    ("update: losses and glue", frame("_minibatch_step", r"trainers/ppo\.py")),
-    ("update: shuffle, schedules, stats", frame("update", r"trainers/ppo\.py")),
-    ("act: forward (critic + actor, inference)", frame("_forward", r"trainers/ppo\.py")),
-    ("act: normalizers", frame("update|_sync_normalizers", r"ops/normalize\.py|trainers/ppo\.py")),
-    ("act: glue (tensors in, numpy out, buffer writes)", frame("act", r"trainers/ppo\.py")),
-    ("record: truncated-episode values, rewards, ends, stats", frame("record", r"trainers/ppo\.py")),
+    ("update: losses and glue", frame("__call__", r"trainers/ppo/gradient_step\.py")),
+    ("update: GAE, shuffle, schedules, stats", frame("__call__", r"trainers/ppo/update\.py")),
+    ("act: forward (critic + actor, inference)", frame("_forward", r"trainers/ppo/trainer\.py")),
+    ("act: normalizers", frame("update|push_into", r"ops/normalize\.py|networks/observation_normalizer\.py")),
+    ("act: glue (tensors in, numpy out, buffer writes)", frame("act", r"trainers/ppo/trainer\.py")),
+    (
+        "record: truncated-episode values, rewards, ends, stats",
+        frame("record|end_step", r"trainers/ppo/trainer\.py|buffer/rollout_ring\.py"),
+    ),
     ("env step (native)", frame("step", r"envs/native\.py")),
     ("training loop glue", frame("train_ours", r"training_common\.py")),
 ]
 OTHER = "other (imports, setup, interpreter)"
-SETUP = frame("__init__", r"trainers/ppo\.py")
-UPDATE_STEP = frame("_minibatch_step", r"trainers/ppo\.py")
+SETUP = frame("__init__", r"trainers/ppo/trainer\.py")
+UPDATE_STEP = frame("__call__", r"trainers/ppo/gradient_step\.py")
 LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
 
 
@@ -134,31 +140,33 @@ class Timers:
         self.wrap(trainer, "act", "trainer.act (incl. update)")
         self.wrap(trainer, "record", "trainer.record")
         self.wrap(trainer, "_forward", "act: _forward (critic + actor, inference)")
-        self.wrap(trainer, "update", "update (incl.)")
-        self.wrap(trainer, "_advantages", "update: _advantages (cuts, GAE, normalize)")
+        self.wrap(trainer, "_process_ready_trajectories", "update (incl.)")
+        self.wrap(trainer.values, "estimate", "update: value re-estimation (values, bootstraps)")
         self.wrap(trainer.optimizer, "step", "update: optimizer.step")
         self.wrap(trainer.actor, "evaluate", lambda: f"{where()}: actor.evaluate")
         self.wrap(trainer.critic, "forward", lambda: f"{where()}: critic.forward")
         self.wrap(torch.Tensor, "backward", "update: loss.backward")
-        if trainer.manual is not None:  # all-vector MLPs: the hand-written backward, no autograd
-            bodies = trainer.manual.bodies
+        step = trainer.paths.step
+        if trainer.paths.fused:  # all-vector MLPs: the hand-written backward, no autograd
+            bodies = step.fused.bodies
             self.wrap(bodies, "forward", lambda: f"{where()}: bodies forward (actor + critic MLPs)")
             self.wrap(bodies, "backward", "update: bodies backward")
-            self.wrap(trainer.manual, "ppo_step", "update: manual ppo_step (forward, heads + loss, backward)")
-        inner_step = trainer._minibatch_step
+            self.wrap(step.fused, "ppo_step", "update: fused ppo_step (forward, heads + loss, backward)")
+        inner_step = trainer.update.gradient_step
 
-        def minibatch_step(*args: Any) -> Any:
+        def gradient_step(*args: Any) -> Any:
             self.in_update = True
             try:
                 return inner_step(*args)
             finally:
                 self.in_update = False
 
-        trainer._minibatch_step = minibatch_step
-        self.wrap(trainer, "_minibatch_step", "update: _minibatch_step (incl.)")
-        inner_source = trainer._minibatch_source
+        trainer.update.gradient_step = gradient_step
+        self.wrap(trainer.update, "gradient_step", "update: gradient step (incl.)")
+        source = trainer.update.minibatches
+        inner_source = source.for_rows
 
-        def minibatch_source(rows: Any) -> Any:
+        def for_rows(rows: Any) -> Any:
             keys, fetch = inner_source(rows)
 
             def gather(order: Any) -> Any:
@@ -171,7 +179,7 @@ class Timers:
 
             return keys, gather
 
-        trainer._minibatch_source = minibatch_source
+        source.for_rows = for_rows
 
     def report(self, wall: float) -> None:
         print(f"timers over {wall:.2f} s of training loop (inclusive times; share of the loop):")

@@ -24,7 +24,6 @@ from mlagents_fast.envs.parameters import SAMPLER_ARGUMENTS, Sampler
 
 logger = logging.getLogger("mlagents_fast.config")
 
-TrainerType = Literal["ppo", "sac", "poca"]
 ScheduleType = Literal["constant", "linear"]
 EncoderType = Literal["simple", "nature_cnn", "resnet", "match3", "fully_connected"]
 ConditioningType = Literal["hyper", "none"]
@@ -167,11 +166,23 @@ class SACSettings:
 
 
 Hyperparameters = PPOSettings | SACSettings | POCASettings
-HYPERPARAMETER_CLASSES: dict[str, type[PPOSettings] | type[SACSettings] | type[POCASettings]] = {
+# Plugin trainers add theirs with register_hyperparameters (trainers/registry.py).
+HYPERPARAMETER_CLASSES: dict[str, type[Any]] = {
     "ppo": PPOSettings,
     "sac": SACSettings,
     "poca": POCASettings,
 }
+
+
+def register_hyperparameters(trainer_type: str, settings_class: type[Any]) -> None:
+    """A plugin trainer's hyperparameters (a dataclass), so that `trainer_type: <name>` parses."""
+    if not dataclasses.is_dataclass(settings_class):
+        raise TypeError(
+            f"trainer_type {trainer_type!r}: its hyperparameters must be a dataclass; got {settings_class!r}."
+        )
+    HYPERPARAMETER_CLASSES[trainer_type] = settings_class
+
+
 # learning_rate_schedule is copied into these when they are not given (PPO and POCA only)
 SCHEDULES_FOLLOWING_LEARNING_RATE = ("beta_schedule", "epsilon_schedule")
 
@@ -285,7 +296,7 @@ def _default_reward_signals() -> dict[str, RewardSignalSettings]:
 
 @dataclass
 class TrainerSettings:
-    trainer_type: TrainerType = "ppo"
+    trainer_type: str = "ppo"  # a key of HYPERPARAMETER_CLASSES (plugins add theirs)
     hyperparameters: Hyperparameters = field(default_factory=PPOSettings)
     checkpoint_interval: int = 500000
     network_settings: NetworkSettings = field(default_factory=NetworkSettings)
@@ -301,7 +312,8 @@ class TrainerSettings:
     behavioral_cloning: BehavioralCloningSettings | None = None
 
     def __post_init__(self) -> None:
-        _choice(self.trainer_type, "trainer_type", TrainerType)
+        known = HYPERPARAMETER_CLASSES
+        _check(self.trainer_type in known, "trainer_type", "one of " + ", ".join(known), self.trainer_type)
         self._match_hyperparameters()
         _at_least(self.max_steps, 0, "max_steps")
         _at_least(self.time_horizon, 1, "time_horizon")

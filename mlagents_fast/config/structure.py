@@ -264,7 +264,8 @@ class Structurer:
         if trainer_type in ("ppo", "poca") and "learning_rate_schedule" in mapping:
             for key in SCHEDULES_FOLLOWING_LEARNING_RATE:
                 mapping.setdefault(key, mapping["learning_rate_schedule"])
-        return self.build(cls, mapping, path)
+        hyperparameters: Hyperparameters = self.build(cls, mapping, path)
+        return hyperparameters
 
     def reward_signals(self, raw: Any, path: str) -> dict[str, RewardSignalSettings]:
         mapping = self._mapping(raw, path, "a mapping of reward signals (extrinsic, gail, curiosity, rnd)")

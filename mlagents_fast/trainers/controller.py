@@ -17,25 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
-import numpy as np
-
-from mlagents_fast.config.settings import unstructure
+from mlagents_fast.config.settings import TrainerSettings, unstructure
 from mlagents_fast.envs.vector import VectorEnv
-from mlagents_fast.export import export_onnx
-from mlagents_fast.run.checkpoints import CheckpointManager, load_checkpoint
+from mlagents_fast.run.checkpoints import CheckpointManager
 from mlagents_fast.run.directories import RunPaths
-from mlagents_fast.run.errors import CheckpointLoadError
-from mlagents_fast.run.stats import StatsAggregationMethod, StatsPropertyType, StatsReporter
+from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
-from mlagents_fast.trainers.ppo import PPOTrainer
+from mlagents_fast.trainers.protocol import Trainer
 
 logger = logging.getLogger(__name__)
 
-HISTOGRAM_STATS = {"Environment/Cumulative Reward"}
-REWARD_WINDOW = 100  # episodes behind the reward recorded with a checkpoint
 PROGRESS_PERIOD_S = 0.1
 
 
@@ -45,18 +38,31 @@ class BehaviorRun:
 
     name: str
     env: VectorEnv
-    trainer: PPOTrainer
-    settings: Any
+    trainer: Trainer
+    settings: TrainerSettings
     stats: StatsReporter
     checkpoints: CheckpointManager
-    next_summary: int
-    next_checkpoint: int
-    recent_rewards: list[float]
+    next_summary: int = 0  # set from the trainer's step when the loop starts
+    next_checkpoint: int = 0
     next_progress: float = 0.0  # time.monotonic() after which the progress line hears the step again
+
+    def schedule_from(self, step: int) -> None:
+        """The next summary and checkpoint after `step` (0, or a resumed run's)."""
+        summary, interval = self.settings.summary_freq, self.settings.checkpoint_interval
+        self.next_summary = (step // summary + 1) * summary
+        self.next_checkpoint = (step // interval + 1) * interval
+
+    @property
+    def init_path(self) -> str | None:
+        return self.settings.init_path
+
+    @property
+    def latest_checkpoint(self) -> Path:
+        return self.checkpoints.latest_path
 
     @property
     def finished(self) -> bool:
-        return self.trainer.step >= int(self.settings.max_steps)
+        return self.trainer.step >= self.settings.max_steps
 
 
 class TrainerController:
@@ -90,6 +96,7 @@ class TrainerController:
             with hierarchical_timer("TrainerController.start_learning"):
                 try:
                     for run in self.runs:
+                        run.schedule_from(run.trainer.step)
                         run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, unstructure(run.settings))
                         self._freeze_if_finished(run)  # a resumed run's behavior may be done already
                     while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
@@ -135,14 +142,9 @@ class TrainerController:
             self._report(run)
 
     def _report(self, run: BehaviorRun) -> None:
-        for key, values in run.trainer.drain_stats().items():
-            aggregation = StatsAggregationMethod.HISTOGRAM if key in HISTOGRAM_STATS else StatsAggregationMethod.AVERAGE
-            if key == "Environment/Cumulative Reward":
-                run.recent_rewards = (run.recent_rewards + values)[-REWARD_WINDOW:]
-            if key == "Policy/Entropy":  # one value per step: average before reporting
-                values = [float(np.mean(values))]
-            for value in values:
-                run.stats.add_stat(key, value, aggregation)
+        for stat in run.trainer.drain_stats():
+            for value in stat.values:
+                run.stats.add_stat(stat.key, value, stat.aggregation)
         step = run.trainer.step
         now = time.monotonic()
         if now >= run.next_progress:  # drives the progress line on a terminal; ten times a second is enough
@@ -151,12 +153,12 @@ class TrainerController:
         if step >= run.next_summary:
             run.stats.set_stat("Is Training", float(run.trainer.training))
             run.stats.write_stats(run.next_summary)  # labelled with the boundary, as ML-Agents does
-            freq = int(run.settings.summary_freq)
+            freq = run.settings.summary_freq
             run.next_summary = (step // freq + 1) * freq
         self._freeze_if_finished(run)
         if self.training and step >= run.next_checkpoint:  # also past max_steps, as ML-Agents
             self._save(run)
-            interval = int(run.settings.checkpoint_interval)
+            interval = run.settings.checkpoint_interval
             run.next_checkpoint = (step // interval + 1) * interval
 
     def _freeze_if_finished(self, run: BehaviorRun) -> None:
@@ -167,12 +169,11 @@ class TrainerController:
 
     def _save(self, run: BehaviorRun) -> None:
         trainer = run.trainer
-        reward = float(np.mean(run.recent_rewards)) if run.recent_rewards else None
+        reward = trainer.mean_recent_return()
         saving, self._saving = self._saving, True
         try:
             with hierarchical_timer("save_model"):
-                run.checkpoints.save(trainer.step, trainer.state_dict(), reward,
-                                     lambda path: export_onnx(trainer.actor, trainer.spec, path))  # fmt: skip
+                run.checkpoints.save(trainer.step, trainer.state_dict(), reward, trainer.export_policy)
         finally:
             self._saving = saving
 
@@ -185,27 +186,3 @@ class TrainerController:
                 self._save(run)
             run.checkpoints.final(run.trainer.step)
         self.status.save()
-
-
-def restore(run: BehaviorRun, path: Path, reset_step: bool) -> None:
-    """Load a checkpoint into a behavior's trainer (`reset_step` for --initialize-from).
-
-    A checkpoint of another network (hidden_units, num_layers, observations or actions changed
-    since it was saved) is one clear error: the run does not start, and nothing is written."""
-    state = load_checkpoint(path)
-    try:
-        run.trainer.load_state_dict(state, reset_step=reset_step)
-    except (KeyError, RuntimeError, ValueError, TypeError) as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        # torch's message starts "Error(s) in loading state_dict for Actor:"; the next line names the tensor.
-        torch_detail = " ".join(lines[:2]).rstrip(".")
-        detail = f"it has no {error.args[0]!r} entry" if isinstance(error, KeyError) else torch_detail
-        raise CheckpointLoadError(
-            f"Checkpoint {path} does not fit behavior {run.name}'s network as configured ({detail}). It was saved "
-            "with other network_settings, observations or actions; train with the settings it was made with, "
-            "or start without --resume / --initialize-from / init_path."
-        ) from None
-    if not reset_step:
-        interval, summary = int(run.settings.checkpoint_interval), int(run.settings.summary_freq)
-        run.next_checkpoint = (run.trainer.step // interval + 1) * interval
-        run.next_summary = (run.trainer.step // summary + 1) * summary

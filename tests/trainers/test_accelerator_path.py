@@ -12,6 +12,7 @@ depends on timing, so two runs of it differ on any path.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,8 @@ from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs import native_testing
 from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.vector import VectorEnv
-from mlagents_fast.trainers import ppo
-from mlagents_fast.trainers.ppo import PPOTrainer
+from mlagents_fast.export import export_onnx
+from mlagents_fast.trainers.ppo import PPOTrainer, minibatch
 
 CONFIG = {
     "trainer_type": "ppo",
@@ -49,19 +50,29 @@ def host_memory(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> Any:
     return np.empty(shape, dtype)
 
 
-def train(make_env: Any, accelerator_path: bool, steps: int, monkeypatch: pytest.MonkeyPatch) -> PPOTrainer:
+def start(make_env: Any, accelerator_path: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[VectorEnv, PPOTrainer]:
     env = make_env()
     (behavior,) = env.behavior_specs
     settings: Any = run_options_from_dict({"behaviors": {behavior: CONFIG}}, "test").behaviors[behavior]
     trainer = PPOTrainer(behavior, env.behavior_specs[behavior], settings, env.num_agents(behavior), seed=5)
     if accelerator_path:
-        monkeypatch.setattr(ppo, "_pinned", host_memory)
-        trainer._on_cpu = False
-        trainer._host = ppo._host_numpy
+        monkeypatch.setattr(minibatch, "_pinned", host_memory)
+        trainer._on_cpu = False  # acting copies its results back as from a device
+        trainer.update.minibatches.staged = True
+    return env, trainer
+
+
+def run(env: VectorEnv, trainer: PPOTrainer, steps: int) -> None:
+    behavior = trainer.behavior
     for _ in range(steps):
         trainer.act(env.batch(behavior), env.actions(behavior))
         env.step()
         trainer.record(env.batch(behavior))
+
+
+def train(make_env: Any, accelerator_path: bool, steps: int, monkeypatch: pytest.MonkeyPatch) -> PPOTrainer:
+    env, trainer = start(make_env, accelerator_path, monkeypatch)
+    run(env, trainer, steps)
     return trainer
 
 
@@ -69,8 +80,9 @@ def train(make_env: Any, accelerator_path: bool, steps: int, monkeypatch: pytest
 def test_the_accelerator_path_trains_exactly_as_the_cpu_path(make_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = train(make_env, False, 60, monkeypatch)
     accelerator = train(make_env, True, 60, monkeypatch)
-    assert accelerator._staging is not None and accelerator._gatherer is None  # each took its own path
-    assert cpu._gatherer is not None and cpu._staging is None
+    accelerator_source, cpu_source = accelerator.update.minibatches, cpu.update.minibatches
+    assert accelerator_source._staging is not None and accelerator_source._gatherer is None  # each took its own path
+    assert cpu_source._gatherer is not None and cpu_source._staging is None
     assert cpu.gradient_steps == accelerator.gradient_steps >= 6  # several updates, not just one
     ours, theirs = cpu.state_dict(), accelerator.state_dict()
     assert ours.keys() == theirs.keys()
@@ -85,6 +97,49 @@ def test_the_accelerator_path_trains_exactly_as_the_cpu_path(make_env: Any, monk
                 else value == theirs[module][name]
             )
             assert same, f"{module}.{name}"
-    assert cpu.stats.keys() == accelerator.stats.keys()
-    for key, values in cpu.stats.items():
-        np.testing.assert_array_equal(np.asarray(values, np.float64), np.asarray(accelerator.stats[key], np.float64))
+    cpu_stats = {stat.key: stat.values for stat in cpu.drain_stats()}
+    accelerator_stats = {stat.key: stat.values for stat in accelerator.drain_stats()}
+    assert cpu_stats.keys() == accelerator_stats.keys()
+    for key, values in cpu_stats.items():
+        np.testing.assert_array_equal(np.asarray(values, np.float64), np.asarray(accelerator_stats[key], np.float64))
+
+
+def assert_the_actor_is_the_optimizers(trainer: PPOTrainer) -> None:
+    """Every actor parameter is one the optimizer steps, a view of its flat buffer on the
+    trainer's device, and the actor is still in training mode."""
+    held = {id(p) for p in trainer.optimizer.params}
+    flat = trainer.optimizer.flat
+    start, end = flat.data_ptr(), flat.data_ptr() + flat.numel() * flat.element_size()
+    for name, parameter in trainer.actor.named_parameters():
+        assert id(parameter) in held, f"{name} is not the optimizer's parameter"
+        assert parameter.device == trainer.device, f"{name} is on {parameter.device}, not {trainer.device}"
+        assert start <= parameter.data_ptr() < end, f"{name} is no longer a view of the optimizer's flat buffer"
+    assert trainer.actor.training, "the actor was left in eval mode"
+
+
+@pytest.mark.parametrize("make_env", [three_d_ball, visual_hybrid], ids=["3DBall", "visual-hybrid"])
+def test_a_checkpoint_export_before_max_steps_leaves_the_actor_training(
+    make_env: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A checkpoint before max_steps exports the trainer's own actor, then training goes on: the
+    export must leave the actor the optimizer's, where it was (on a CUDA run, moving it to the CPU
+    left it there, detached from the optimizer), and the updates after it must still move it.
+    Moving a CPU tensor to the CPU is a no-op, so during the export every `.cpu()` copies, as a
+    move off an accelerator does."""
+    env, trainer = start(make_env, True, monkeypatch)
+    run(env, trainer, 30)
+    assert trainer.gradient_steps > 0
+    assert_the_actor_is_the_optimizers(trainer)
+    cpu = torch.Tensor.cpu
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.Tensor, "cpu", lambda self, *args, **kwargs: cpu(self, *args, **kwargs).clone())
+        export_onnx(trainer.actor, trainer.spec, tmp_path / "checkpoint.onnx")
+    assert (tmp_path / "checkpoint.onnx").stat().st_size > 0
+    assert_the_actor_is_the_optimizers(trainer)
+    exported = [p.detach().clone() for p in trainer.actor.parameters()]
+    steps = trainer.gradient_steps
+    run(env, trainer, 30)
+    assert trainer.gradient_steps > steps
+    assert_the_actor_is_the_optimizers(trainer)
+    changed = [not torch.equal(p, e) for p, e in zip(trainer.actor.parameters(), exported, strict=True)]
+    assert sum(changed) >= len(changed) // 2, "the updates after the export left the actor as it was"

@@ -24,6 +24,11 @@ CONFIG = {
 }
 
 
+def drained(trainer: PPOTrainer) -> dict[str, list[float]]:
+    """The trainer's stats since the last call, by name."""
+    return {stat.key: stat.values for stat in trainer.drain_stats()}
+
+
 def trainer_for(env: VectorEnv, training: bool = True) -> PPOTrainer:
     settings: Any = run_options_from_dict({"behaviors": {"3DBall": CONFIG}}, "test").behaviors["3DBall"]
     return PPOTrainer("3DBall", env.behavior_specs["3DBall"], settings, env.num_agents("3DBall"), seed=3,
@@ -104,7 +109,7 @@ def test_steps_before_the_first_update_act_with_the_normalizer_prior() -> None:
     run_steps(trainer, env, 3)
     body = trainer.acting_actor.network_body.processors[0]
     assert torch.equal(body.running_mean, torch.zeros(8)) and torch.equal(body.running_variance, torch.ones(8))
-    assert int(trainer.normalizers[0].state_dict()["count"]) == 1 + 3 * 12  # the statistics still gather
+    assert int(trainer.normalizer.statistics[0].state_dict()["count"]) == 1 + 3 * 12  # the statistics still gather
     run_steps(trainer, env, 8)  # past the first update (after 10 steps of 12 agents)
     assert not torch.equal(body.running_mean, torch.zeros(8))
 
@@ -124,11 +129,11 @@ def test_group_rewards_reach_the_extrinsic_signal() -> None:
         batch = env.batch(behavior)
         trainer.record(batch)
         expected = batch.reward + batch.group_reward
-        last_row = (trainer.ring.written - 1) % trainer.ring.ring_steps
+        last_row = (trainer.rollout.ring.written - 1) % trainer.rollout.ring.ring_steps
         np.testing.assert_array_equal(trainer.buffer["rewards"][0, last_row], expected)
         paid_by_group += float(np.abs(batch.group_reward).sum())
     assert paid_by_group > 0  # the case this test is about did happen
-    assert trainer.drain_stats()["Policy/Extrinsic Reward"]
+    assert drained(trainer)["Policy/Extrinsic Reward"]
 
 
 def test_episode_length_is_counted_as_ml_agents_does() -> None:
@@ -142,12 +147,12 @@ def test_episode_length_is_counted_as_ml_agents_does() -> None:
         env.actions("Basic").discrete[...] = 2  # always towards the near goal
         env.step()
         trainer.record(env.batch("Basic"))
-    assert trainer.drain_stats()["Environment/Episode Length"] == [6, 6]
+    assert drained(trainer)["Environment/Episode Length"] == [6, 6]
 
 
 def test_value_estimate_is_averaged_per_trajectory_as_ml_agents() -> None:
     """ML-Agents adds one Value Estimate per processed trajectory: the mean over its steps."""
-    from mlagents_fast.trainers.ppo import trajectory_means
+    from mlagents_fast.trainers.ppo.update import trajectory_means
 
     values = np.arange(14, dtype=np.float32).reshape(2, 7)  # [S=2, M=7]: trajectories of 2, 1, 3 and 1 steps
     closes = np.array([False, True, True, False, False, True, False])  # the last step closes in any case
@@ -162,12 +167,12 @@ def test_value_estimates_are_reported_without_training() -> None:
     env = make("3DBall", 1, seed=0)
     player = trainer_for(env, training=False)
     run_steps(player, env, 25)  # reported where the updates would be, after steps 10 and 20
-    estimates = player.drain_stats()["Policy/Extrinsic Value Estimate"]
+    estimates = drained(player)["Policy/Extrinsic Value Estimate"]
     assert len(estimates) >= 2 * 12 and all(np.isfinite(estimates))
 
 
 def test_trajectory_means_match_a_plain_loop() -> None:
-    from mlagents_fast.trainers.ppo import trajectory_means
+    from mlagents_fast.trainers.ppo.update import trajectory_means
 
     rng = np.random.default_rng(7)
     for _ in range(50):

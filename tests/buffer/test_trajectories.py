@@ -1,4 +1,4 @@
-"""The rollout ring's bookkeeping (trainers/trajectories.py) and PPO's use of it: an update
+"""The rollout ring's bookkeeping (buffer/trajectories.py, buffer/rollout_ring.py) and PPO's use of it: an update
 trains whole trajectories only, each with the advantages ML-Agents computes per trajectory."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlagents_fast.buffer.trajectories import Segments, TrajectoryRing, ring_steps_needed
 from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs.registry import make
 from mlagents_fast.trainers.ppo import PPOTrainer
-from mlagents_fast.trainers.trajectories import Segments, TrajectoryRing, ring_steps_needed
 
 
 def test_segments_cover_each_agents_finished_steps_across_the_wrap() -> None:
@@ -100,7 +100,7 @@ def per_trajectory_returns(trainer: PPOTrainer, segments: Segments) -> dict[int,
     to each end, bootstrapped from the value after a cut or interruption, 0 after a termination.
     Returns {flat ring row: return}."""
     buf, ring_steps, agents = trainer.buffer, segments.ring_steps, len(segments.start)
-    gamma, lambd = trainer.signals[0][1], float(trainer.hyper.lambd)
+    gamma, lambd = trainer.signals[0].gamma, float(trainer.hyper.lambd)
     returns: dict[int, float] = {}
     for agent in range(agents):
         trajectory: list[int] = []
@@ -129,12 +129,12 @@ def test_updates_train_whole_trajectories_with_per_trajectory_gae(monkeypatch: p
               "hyperparameters": {"batch_size": 32, "buffer_size": 100}}  # fmt: skip
     behavior: Any = run_options_from_dict({"behaviors": {"3DBall": config}}, "test").behaviors["3DBall"]
     trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
-    original = trainer._advantages
+    original = trainer.update
     checked: list[int] = []
 
-    def checked_advantages(segments: Segments) -> Any:
-        result = original(segments)
-        rows = result[0]
+    def checked_update(segments: Segments, step: int) -> Any:
+        result = original(segments, step)
+        rows = segments.flat_rows()
         expected = per_trajectory_returns(trainer, segments)
         assert sorted(expected) == sorted(rows.tolist())  # exactly the steps of whole trajectories
         got = trainer.buffer.flat("returns.extrinsic")[rows]
@@ -142,12 +142,12 @@ def test_updates_train_whole_trajectories_with_per_trajectory_gae(monkeypatch: p
         checked.append(len(rows))
         return result
 
-    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    monkeypatch.setattr(trainer, "update", checked_update)
     for _ in range(120):  # the ring holds 19 steps: it wraps several times
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         env.step()
         trainer.record(env.batch("3DBall"))
-    assert trainer.ring.ring_steps < 120 and len(checked) >= 8
+    assert trainer.rollout.ring.ring_steps < 120 and len(checked) >= 8
     assert all(rows > 100 for rows in checked)  # ML-Agents: an update once more than buffer_size wait
 
 
@@ -163,11 +163,11 @@ def test_a_cut_trajectory_is_finished_once_the_next_observation_is_in() -> None:
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         env.step()
         trainer.record(env.batch("3DBall"))
-    assert trainer.buffer["truncated"][2].all() and trainer._cut_at[2].all()
-    assert trainer.ring.ready_rows == 0  # cut, the next observation still to come
+    assert trainer.buffer["truncated"][2].all() and trainer.rollout.cut_at[2].all()
+    assert trainer.rollout.ring.ready_rows == 0  # cut, the next observation still to come
     trainer.act(env.batch("3DBall"), env.actions("3DBall"))
     np.testing.assert_array_equal(trainer.buffer["obs_0"][3], env.batch("3DBall").obs[0])
-    assert trainer.ring.ready_rows == 3 * 12
+    assert trainer.rollout.ring.ready_rows == 3 * 12
 
 
 def trainer_on(env_name: str, config: dict[str, Any]) -> tuple[Any, PPOTrainer]:
@@ -185,21 +185,21 @@ def test_an_update_estimates_values_with_the_critic_it_starts_from(monkeypatch: 
         "trainer_type": "ppo", "time_horizon": 7, "network_settings": {"hidden_units": 16, "normalize": True},
         "hyperparameters": {"batch_size": 32, "buffer_size": 100}})  # fmt: skip
     observed: list[np.ndarray] = []  # the observations each step acted on, by step
-    original = trainer._advantages
+    original = trainer.update
     checked: list[int] = []
 
     def critic_values(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return trainer.critic([torch.from_numpy(obs)])[0].numpy()
 
-    def checked_advantages(segments: Segments) -> Any:
+    def checked_update(segments: Segments, step: int) -> Any:
         agents = len(segments.start)
         steps = [(step, agent) for agent in range(agents)
                  for step in range(int(segments.start[agent]), int(segments.stop[agent]))]  # fmt: skip
         expected = critic_values(np.stack([observed[step][agent] for step, agent in steps]))
-        cuts = [(step, agent) for step, agent in steps if trainer._cut_at[step % segments.ring_steps, agent]]
+        cuts = [(step, agent) for step, agent in steps if trainer.rollout.cut_at[step % segments.ring_steps, agent]]
         expected_bootstrap = critic_values(np.stack([observed[step + 1][agent] for step, agent in cuts]))
-        result = original(segments)
+        result = original(segments, step)
         rows = [(step % segments.ring_steps) * agents + agent for step, agent in steps]
         np.testing.assert_allclose(trainer.buffer.flat("value_estimates.extrinsic")[rows], expected, rtol=1e-6)
         cut_rows = [(step % segments.ring_steps) * agents + agent for step, agent in cuts]
@@ -208,7 +208,7 @@ def test_an_update_estimates_values_with_the_critic_it_starts_from(monkeypatch: 
         checked.append(len(cuts))
         return result
 
-    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    monkeypatch.setattr(trainer, "update", checked_update)
     for _ in range(60):
         observed.append(env.batch("3DBall").obs[0].copy())
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
@@ -226,24 +226,24 @@ def test_an_interrupted_episode_bootstraps_from_its_final_observation(monkeypatc
         "trainer_type": "ppo", "time_horizon": 5, "network_settings": {"hidden_units": 16, "num_layers": 1},
         "hyperparameters": {"batch_size": 16, "buffer_size": 64}})  # fmt: skip
     finals: dict[tuple[int, int], list[np.ndarray]] = {}  # (step, agent) -> final observations
-    original = trainer._advantages
+    original = trainer.update
     checked: list[int] = []
 
-    def checked_advantages(segments: Segments) -> Any:
+    def checked_update(segments: Segments, step: int) -> Any:
         ended = [(step, agent) for (step, agent) in finals if segments.start[agent] <= step < segments.stop[agent]]
         if ended:
             planes = range(len(trainer._obs_planes))
             obs = [torch.from_numpy(np.stack([finals[key][i] for key in ended])) for i in planes]
             with torch.inference_mode():
                 expected = trainer.critic(obs)[0].numpy()
-        result = original(segments)
+        result = original(segments, step)
         if ended:
             rows = [(step % segments.ring_steps) * len(segments.start) + agent for step, agent in ended]
             np.testing.assert_allclose(trainer.buffer.flat("truncated_values.extrinsic")[rows], expected, rtol=1e-5)
         checked.append(len(ended))
         return result
 
-    monkeypatch.setattr(trainer, "_advantages", checked_advantages)
+    monkeypatch.setattr(trainer, "update", checked_update)
     for step in range(130):
         trainer.act(env.batch("GridWorld"), env.actions("GridWorld"))
         env.step()
@@ -269,9 +269,9 @@ def test_a_threaded_update_keeps_its_steps_until_it_is_done() -> None:
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
         if trainer._pending is not None and trainer._pending is not pending:
             handed_over += 1
-            guarded = trainer.ring._in_flight  # the new update's first step, older than any untrained one
-            assert guarded is not None and guarded <= int(trainer.ring.start.min())
+            guarded = trainer.rollout.ring._in_flight  # the new update's first step, older than any untrained one
+            assert guarded is not None and guarded <= int(trainer.rollout.ring.start.min())
         env.step()
         trainer.record(env.batch("3DBall"))
     trainer.close()
-    assert handed_over >= 3 and trainer.ring._in_flight is None
+    assert handed_over >= 3 and trainer.rollout.ring._in_flight is None

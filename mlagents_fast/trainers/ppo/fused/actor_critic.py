@@ -11,7 +11,7 @@ them), a few kernel calls a layer. `act` is the inference forward without module
 value heads with the loss between them are one native call (`_native.ppo_head_loss`, the
 same formulas as `evaluate` + `ppo_loss_gradients` + the heads' part of `backward`, which
 the tests compare); the matrix products stay torch's. On other devices all of it is torch
-ops. The bodies (shared, separate, or batched side by side) are `trainers/mlp_bodies.py`.
+ops. The bodies (shared, separate, or batched side by side) are `bodies.py` beside this file.
 Networks with visual or goal-conditioned inputs are not covered (`supports` says so) and
 keep autograd.
 
@@ -34,14 +34,14 @@ from torch import nn
 from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
-from mlagents_fast.trainers.mlp_bodies import (
+from mlagents_fast.trainers.ppo.fused.bodies import (
     BodyPass,
     SharedBody,
     linear_layers,
     make_bodies,
     native_forward_pays,
 )
-from mlagents_fast.trainers.ppo_loss import ppo_loss_gradients
+from mlagents_fast.trainers.ppo.fused.loss_gradients import ppo_loss_gradients
 
 TWO_PI_E = 2.0 * math.pi * math.e
 

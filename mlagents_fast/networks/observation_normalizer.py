@@ -1,0 +1,63 @@
+"""ML-Agents' `normalize: true`: running statistics of the vector observations, fed to the networks.
+
+The statistics live in one place, the native float64 `RunningNormalizer` of each vector
+observation; the networks' normalizing inputs hold float32 copies (so the ONNX graph and the
+checkpoint carry them), refreshed with `push_into` when a trainer wants them to see the
+statistics so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from mlagents_fast.networks.actor_critic import NetworkBody
+from mlagents_fast.networks.encoders import VectorInput
+from mlagents_fast.ops.normalize import RunningNormalizer
+
+
+class ObservationNormalizer:
+    """The running statistics of the observations a network body normalizes (none if it does not)."""
+
+    def __init__(self, body: NetworkBody, enabled: bool) -> None:
+        self.statistics = (
+            {i: RunningNormalizer(processor.size) for i, processor in body.vector_inputs()} if enabled else {}
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.statistics)
+
+    def update(self, obs: Sequence[NDArray[np.float32]]) -> None:
+        """Add a step's observations (every observation of the behavior, in order)."""
+        for index, normalizer in self.statistics.items():
+            normalizer.update(obs[index])
+
+    def push_into(self, *networks: nn.Module) -> None:
+        """Copy the statistics so far into these networks' normalizing inputs (actor, critic...)."""
+        for index, normalizer in self.statistics.items():
+            mean = torch.as_tensor(normalizer.mean, dtype=torch.float32)
+            variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
+            for network in networks:
+                body = network.network_body
+                assert isinstance(body, NetworkBody)
+                processor = body.processors[index]
+                assert isinstance(processor, VectorInput)
+                processor.set_statistics(mean, variance)
+
+    def state_dict(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Checkpoint entries `normalizer:obs_<i>` (plain tensors, loadable with weights_only)."""
+        return {
+            f"normalizer:obs_{index}": {k: torch.from_numpy(np.asarray(v)) for k, v in normalizer.state_dict().items()}
+            for index, normalizer in self.statistics.items()
+        }
+
+    def load_state_dict(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
+        """Restore the entries `state_dict` wrote; a checkpoint without them keeps the prior."""
+        for index, normalizer in self.statistics.items():
+            saved = state.get(f"normalizer:obs_{index}")
+            if saved is not None:
+                normalizer.load_state_dict({k: v.numpy() for k, v in saved.items()})

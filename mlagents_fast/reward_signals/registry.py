@@ -1,0 +1,37 @@
+"""Reward signal name (a key of `reward_signals`) -> the code that pays it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from mlagents_fast.config.settings import RewardSignalSettings
+from mlagents_fast.reward_signals.base import RewardSignal
+from mlagents_fast.reward_signals.extrinsic import ExtrinsicRewardSignal
+from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.spec import BehaviorSpec
+
+SignalFactory = Callable[[RewardSignalSettings, BehaviorSpec], RewardSignal]
+
+_FACTORIES: dict[str, SignalFactory] = {
+    "extrinsic": lambda settings, spec: ExtrinsicRewardSignal(settings.gamma, settings.strength),
+}
+
+
+def register_reward_signal(name: str, factory: SignalFactory) -> None:
+    """Make `reward_signals.<name>` available to every trainer (replacing any earlier factory)."""
+    _FACTORIES[name] = factory
+
+
+def available_reward_signals() -> list[str]:
+    return sorted(_FACTORIES)
+
+
+def make_reward_signals(settings: Mapping[str, RewardSignalSettings], spec: BehaviorSpec) -> list[RewardSignal]:
+    """The signals `reward_signals` names, in its order; one not implemented yet is a clear error."""
+    missing = [name for name in settings if name not in _FACTORIES]
+    if missing:
+        raise UnityTrainerException(
+            f"Reward signal {missing[0]!r} is not available yet; mlagents-fast pays "
+            f"{', '.join(available_reward_signals())}. Remove `reward_signals.{missing[0]}` to train without it."
+        )
+    return [_FACTORIES[name](signal, spec) for name, signal in settings.items()]

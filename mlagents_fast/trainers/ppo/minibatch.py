@@ -1,0 +1,103 @@
+"""PPO minibatches: typed, and read from the rollout ring where the update's data lies.
+
+On the CPU a native gather fills preallocated arrays that torch views without a copy. On an
+accelerator the update's rows are gathered once into pinned host memory and go over in one
+host-to-device copy, as does each epoch's order; minibatches are indexed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast.buffer.gather import Gatherer
+from mlagents_fast.buffer.rollout import RolloutBuffer
+from mlagents_fast.spec import ActionSpec
+
+
+@dataclass(frozen=True)
+class Minibatch:
+    """One minibatch of B steps on the training device."""
+
+    obs: list[torch.Tensor]
+    continuous_action: torch.Tensor | None  # [B, C]
+    discrete_action: torch.Tensor | None  # [B, D] int32
+    action_mask: torch.Tensor | None  # [B, choices], True where blocked
+    old_log_probs: torch.Tensor  # [B, C + D], per action dimension
+    advantages: torch.Tensor  # [B]
+    old_values: torch.Tensor  # [S, B], one row per value head
+    returns: torch.Tensor  # [S, B]
+
+
+def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
+    """Per-signal planes [B] as one [S, B] tensor (a view when there is one signal)."""
+    return planes[0].unsqueeze(0) if len(planes) == 1 else torch.stack(planes)
+
+
+def _pinned(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:
+    """Page-locked host memory (for an accelerator's non-blocking copies), seen as numpy."""
+    return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True).numpy()
+
+
+class MinibatchSource:
+    """Minibatches of an update's flat ring rows, for one behavior's rollout buffer."""
+
+    def __init__(self, buffer: RolloutBuffer, action: ActionSpec, signals: list[str], rows: int,
+                 device: torch.device) -> None:  # fmt: skip
+        self.buffer, self.action, self.rows, self.device = buffer, action, rows, device
+        self.staged = device.type != "cpu"  # the accelerator's way: one copy of the update's rows
+        self._obs = [name for name in buffer.planes if name.startswith("obs_")]
+        self._returns = [f"returns.{name}" for name in signals]
+        self._values = [f"value_estimates.{name}" for name in signals]
+        self._planes = [p for p in buffer.planes if p not in ("terminated", "truncated")
+                        and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
+        self._gatherer: tuple[Gatherer, dict[str, torch.Tensor]] | None = None
+        self._staging: Gatherer | None = None  # an accelerator's update rows, in pinned host memory
+
+    def for_rows(
+        self, rows: NDArray[np.int64]
+    ) -> tuple[Callable[[NDArray[np.int64]], Any], Callable[[Any], Minibatch]]:
+        """(keys, fetch) for this update's flat ring `rows`: `keys(order)` turns an epoch's order
+        of positions in `rows` into what `fetch(keys[a:b])` reads a minibatch from."""
+        if not self.staged:
+            if self._gatherer is None:
+                gatherer = self.buffer.gatherer(self.rows, self._planes)
+                self._gatherer = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
+            gatherer, tensors = self._gatherer
+
+            def gather(ring_rows: NDArray[np.int64]) -> Minibatch:
+                gatherer.gather(ring_rows)
+                return self._typed(tensors)
+
+            return (lambda order: rows[order]), gather
+        if self._staging is None:  # pinned once, as large as the ring: an update never trains more
+            self._staging = self.buffer.gatherer(self.buffer.rows, self._planes, _pinned)
+        staged = self._staging.gather(rows)
+        on_device = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in staged.items()}
+
+        def index(at: torch.Tensor) -> Minibatch:
+            return self._typed({k: v.index_select(0, at) for k, v in on_device.items()})
+
+        return (lambda order: torch.from_numpy(order).to(self.device, non_blocking=True)), index
+
+    def _typed(self, planes: dict[str, torch.Tensor]) -> Minibatch:
+        continuous, discrete = self.action.continuous_size > 0, len(self.action.discrete_branches) > 0
+        if continuous and discrete:
+            old = torch.cat([planes["continuous_log_probs"], planes["discrete_log_probs"]], dim=1)
+        else:
+            old = planes["continuous_log_probs"] if continuous else planes["discrete_log_probs"]
+        return Minibatch(
+            obs=[planes[name] for name in self._obs],
+            continuous_action=planes.get("continuous_action"),
+            discrete_action=planes.get("discrete_action"),
+            action_mask=planes.get("action_mask"),
+            old_log_probs=old,
+            advantages=planes["advantages"],
+            old_values=_signal_rows([planes[name] for name in self._values]),
+            returns=_signal_rows([planes[name] for name in self._returns]),
+        )

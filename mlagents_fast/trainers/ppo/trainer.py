@@ -1,0 +1,307 @@
+"""PPO for one behavior, with ML-Agents' semantics: the pieces, put together.
+
+Per step, `act` runs one batched forward for every agent of the behavior across all
+environment copies and writes the actions straight into the stepper's action arrays;
+`record` stores what the step returned in the rollout ring (buffer/rollout_ring.py). As in
+ML-Agents, an update trains whole trajectories only: once more than `buffer_size` steps of
+finished trajectories wait, update.py trains on all of them; an unfinished trajectory waits
+for a later update. With `threaded: true` the update runs on its own thread while collection
+goes on with copies of the networks (one update behind, as ML-Agents' threaded trainers).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.fields import rollout_fields
+from mlagents_fast.buffer.rollout import RolloutBuffer
+from mlagents_fast.buffer.rollout_ring import RolloutRing
+from mlagents_fast.config.settings import PPOSettings, TrainerSettings
+from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.networks.actions import ActionOutput
+from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
+from mlagents_fast.reward_signals import RewardInput, make_reward_signals
+from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.run.timers import hierarchical_timer
+from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.ppo.fused.bodies import parameter_order
+from mlagents_fast.trainers.ppo.gradient_step import NetworkClock, choose_paths
+from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
+from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats
+from mlagents_fast.trainers.ppo.values import ValueEstimator
+from mlagents_fast.trainers.stats import Stat, TrainerStats
+
+CONTINUOUS_CLIP = 3.0  # sampled continuous actions are clipped to [-3, 3], then divided by 3
+
+
+def _numpy(tensor: torch.Tensor) -> NDArray[Any]:
+    return tensor.numpy()
+
+
+def _host_numpy(tensor: torch.Tensor) -> NDArray[Any]:
+    return tensor.cpu().numpy()
+
+
+class PPOTrainer:
+    """Collects experience for one behavior's `num_agents` slots and updates its policy."""
+
+    def __init__(self, behavior: str, spec: BehaviorSpec, settings: TrainerSettings, num_agents: int, *,
+                 seed: int = 0, device: torch.device | str = "cpu", training: bool = True) -> None:  # fmt: skip
+        if not isinstance(settings.hyperparameters, PPOSettings):
+            raise UnityTrainerException(f"Behavior {behavior}: the PPO trainer needs PPO hyperparameters; got "
+                                        f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
+        self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
+        self.hyper: PPOSettings = settings.hyperparameters
+        self.training = training  # False: act with the policy, never update it (--inference)
+        self.device = torch.device(device)
+        self.signals = make_reward_signals(settings.reward_signals, spec)
+        names = [s.name for s in self.signals]
+        torch.manual_seed(seed)
+        self.rng = _native.Rng(seed)
+        net = settings.network_settings
+        common: dict[str, Any] = dict(normalize=net.normalize, hidden_units=net.hidden_units, num_layers=net.num_layers,
+                                      vis_encode_type=net.vis_encode_type,
+                                      goal_conditioning_type=net.goal_conditioning_type)  # fmt: skip
+        self.actor = Actor(spec, **common).to(self.device)
+        shared = self.actor.network_body if self.hyper.shared_critic else None
+        self.critic = Critic(spec, names, **common, shared_body=shared).to(self.device)
+        # One Adam over actor and critic (a shared body's parameters once), laid out so that the
+        # fused path can run both bodies as one batched body.
+        self.optimizer = FlatAdam(parameter_order(self.actor, self.critic), lr=self.hyper.learning_rate)
+        self.deterministic = net.deterministic
+        self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
+        self.threaded = settings.threaded and training
+        self.acting_actor, self.acting_critic = self.actor, self.critic
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: Future[UpdateStats] | None = None
+        if self.threaded:
+            self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
+        self.clock = NetworkClock()
+        self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
+                                  self.optimizer, self.clock)  # fmt: skip
+        action = spec.action_spec
+        fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
+                                action.discrete_branches)  # fmt: skip
+        self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
+                                   time_horizon=settings.time_horizon, threaded=self.threaded)  # fmt: skip
+        self.values = ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
+        minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
+        self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
+                                self.paths.step, self.optimizer, self.rng)  # fmt: skip
+        self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
+        self.stats = TrainerStats()
+        self._signal_reward = np.zeros(num_agents, np.float32)
+        self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
+        self._on_cpu = self.device.type == "cpu"
+        arrays = self.rollout.buffer.arrays
+        self._obs_planes = [cast(NDArray[np.float32], arrays[f"obs_{i}"]) for i in range(len(spec.observation_specs))]
+        self._reward_input = RewardInput(
+            self._obs_planes, arrays.get("continuous_action"), arrays.get("discrete_action")
+        )
+
+    @property
+    def buffer(self) -> RolloutBuffer:
+        return self.rollout.buffer
+
+    @property
+    def network_seconds(self) -> float:
+        return self.clock.seconds
+
+    @property
+    def gradient_steps(self) -> int:
+        return self.update.gradient_steps
+
+    # ---------------------------------------------------------------- collection
+    def act(self, batch: StepBatch, actions: ActionTuple) -> None:
+        """Choose actions for every slot from `batch.obs` and write them into `actions`.
+
+        These observations also close the trajectories cut at `time_horizon` on the last step
+        (an update bootstraps them from these observations' values); when more than
+        `buffer_size` steps of finished trajectories wait, the policy is updated first."""
+        if self._on_cpu:  # (a no-op .to() still costs a call per step)
+            obs = [torch.from_numpy(o) for o in batch.obs]
+        else:
+            obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
+        self._take_finished_update()
+        # This step's observations go into the ring first: an update below reads them as the next
+        # observations of the trajectories cut on the last step. (The row holds no untrained step.)
+        t, buf = self.rollout.row, self.rollout.buffer.arrays
+        for plane, o in zip(self._obs_planes, batch.obs, strict=True):
+            plane[t] = o
+        values, out = self._forward(obs, batch.action_mask)
+        self.rollout.finish_cut_trajectories()
+        if self.rollout.ready_rows > self.hyper.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
+            if self._process_ready_trajectories():
+                values, out = self._forward(obs, batch.action_mask)  # with the new weights and statistics
+        if self.training:  # as ML-Agents, the statistics only move while the policy trains
+            self.normalizer.update(batch.obs)
+        host = _numpy if self._on_cpu else _host_numpy
+        buf["value_estimates"][:, t] = host(values)
+        log_probs = host(out.log_probs)
+        c = self.spec.action_spec.continuous_size
+        if c:
+            sampled = host(out.continuous)
+            buf["continuous_action"][t] = sampled
+            buf["continuous_log_probs"][t] = log_probs[:, :c]
+            np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP, out=actions.continuous)
+            np.divide(actions.continuous, CONTINUOUS_CLIP, out=actions.continuous)
+        if self.spec.action_spec.discrete_branches:
+            chosen = host(out.discrete)
+            buf["discrete_action"][t] = chosen
+            buf["discrete_log_probs"][t] = log_probs[:, c:]
+            assert batch.action_mask is not None
+            buf["action_mask"][t] = batch.action_mask
+            actions.discrete[...] = chosen
+        self.stats.add_per_step("Policy/Entropy", out.mean_entropy if out.mean_entropy is not None else
+                                float(out.entropy.mean()))  # fmt: skip
+
+    def record(self, batch: StepBatch) -> None:
+        """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
+        t, buf = self.rollout.row, self.rollout.buffer.arrays
+        step = self._reward_input.at(t, batch)
+        for s, signal in enumerate(self.signals):
+            signal.reward(step, self._signal_reward)
+            paid = np.multiply(self._signal_reward, signal.strength, out=buf["rewards"][s, t])
+            np.add(self._signal_returns[s], paid, out=self._signal_returns[s])
+        buf["terminated"][t] = batch.terminated
+        buf["truncated"][t] = batch.truncated
+        if self.training and np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s cost)
+            # Kept until an update estimates their bootstrap (not kept when nothing will train on it).
+            self.rollout.keep_final_observations(batch.truncated, batch.terminal_obs)
+        done = batch.terminated | batch.truncated
+        any_done = bool(np.count_nonzero(done))
+        if any_done:
+            self.stats.add_episode_returns(batch.episode_return[done].tolist())
+            # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
+            self.stats.add("Environment/Episode Length", np.maximum(batch.episode_length[done] - 1, 0).tolist())
+            for s, signal in enumerate(self.signals):  # what each signal paid over the episode
+                self.stats.add(f"Policy/{signal.stat_name} Reward", self._signal_returns[s, done].tolist())
+                self._signal_returns[s, done] = 0.0
+        self.rollout.end_step(done, any_done)
+        self.step += self.num_agents
+
+    # ---------------------------------------------------------------- update
+    def _process_ready_trajectories(self) -> bool:
+        """Hand the finished trajectories to an update (or, when not training, only report their
+        value estimates). True when the acting networks changed and should act again."""
+        self.wait_for_update()  # threaded: the update in flight gives its steps back first
+        segments = self.rollout.take()
+        if not self.training:
+            rows = segments.flat_rows()
+            values = np.stack([self.rollout.buffer.flat(f"value_estimates.{s.name}")[rows] for s in self.signals])
+            self.stats.add_all(self.update.value_estimate_stats(values, rows))
+            self.rollout.release()
+            return False
+        # As ML-Agents updates the normalizer with each trajectory before estimating its values and
+        # training on it, the update and then the policy see the statistics of every step so far
+        # (the steps before the first update are acted with the prior, mean 0 and variance 1).
+        self.normalizer.push_into(self.actor, self.critic)  # the learner is idle: safe to write
+        if self.threaded:
+            assert self._executor is not None
+            self._pending = self._executor.submit(self.update, segments, self.step)
+            self.normalizer.push_into(self.acting_actor, self.acting_critic)
+        else:
+            with hierarchical_timer("_update_policy"):
+                self.stats.add_all(self.update(segments, self.step))
+            self.rollout.release()
+        return True
+
+    def _take_finished_update(self) -> None:
+        if self._pending is not None and self._pending.done():
+            self.wait_for_update()
+
+    def wait_for_update(self) -> None:
+        """Threaded mode: finish the update in flight and give its weights to the acting networks."""
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        try:
+            self.stats.add_all(pending.result())
+        finally:
+            self.rollout.release()
+        self._copy_to_acting()
+
+    def _copy_to_acting(self) -> None:
+        if self.acting_actor is not self.actor:
+            self.acting_actor.load_state_dict(self.actor.state_dict())
+            self.acting_critic.load_state_dict(self.critic.state_dict())
+
+    def close(self) -> None:
+        self.wait_for_update()
+        if self._executor is not None:
+            self._executor.shutdown()
+
+    def _forward(
+        self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None
+    ) -> tuple[torch.Tensor, ActionOutput]:
+        """Values and actions for one step of every agent: the one batched forward per step."""
+        started = time.perf_counter()
+        with torch.inference_mode():
+            values, out = self.paths.act(obs, action_mask, self.deterministic)
+        self.clock.seconds += time.perf_counter() - started
+        return values, out
+
+    # ---------------------------------------------------------------- run loop
+    def drain_stats(self) -> list[Stat]:
+        return self.stats.drain()
+
+    def mean_recent_return(self) -> float | None:
+        return self.stats.mean_recent_return()
+
+    def export_policy(self, path: Path) -> None:
+        from mlagents_fast.export import export_onnx  # (onnx loads only when a model is written)
+
+        export_onnx(self.actor, self.spec, path)
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as tensors and plain values (loadable with weights_only);
+        module names follow ML-Agents' checkpoints ("Policy", "Optimizer:critic", ...)."""
+        self.wait_for_update()
+        return {
+            "Policy": self.actor.state_dict(),
+            "Optimizer:critic": self.critic.state_dict(),
+            "Optimizer:value_optimizer": self.optimizer.state_dict(),
+            "global_step": self.step,
+            "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
+            **self.normalizer.state_dict(),
+            **{f"reward_signal:{s.name}": state for s in self.signals if (state := s.state_dict())},
+        }
+
+    def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
+        """Restore a checkpoint. `reset_step` (--initialize-from, init_path) loads the networks,
+        normalizer and optimizer as ML-Agents does, but keeps the step count (so the schedules)
+        at zero and this run's own random streams. Trajectories start afresh, as in a new
+        ML-Agents process: steps not trained yet are dropped."""
+        self.wait_for_update()
+        self.actor.load_state_dict(state["Policy"])
+        self.critic.load_state_dict(state["Optimizer:critic"])
+        self.normalizer.load_state_dict(state)
+        for signal in self.signals:
+            if f"reward_signal:{signal.name}" in state:
+                signal.load_state_dict(state[f"reward_signal:{signal.name}"])
+        self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+        if not reset_step:
+            self.step = int(state["global_step"])
+            rng = state.get("rng", {})
+            if "native" in rng:
+                self.rng.set_state(rng["native"])
+            if "torch" in rng:
+                torch.set_rng_state(rng["torch"])
+        # The networks keep the statistics they were saved with (those baked into the ONNX of the
+        # same step), so the loaded policy is the saved one; the running statistics reach them at
+        # the next update.
+        self._copy_to_acting()
+        self.rollout.drop_unfinished()

@@ -1,0 +1,144 @@
+"""One PPO update, top to bottom, with ML-Agents' semantics.
+
+1. re-estimate the values (and bootstraps) of the trajectories taken, with the current critic;
+2. GAE per reward signal with its own gamma (native kernel); returns = advantages + values;
+3. the advantage is the mean over signals, normalized over the update;
+4. `num_epoch` passes of shuffled minibatches of `batch_size` (a last partial one dropped):
+   one gradient step each (gradient_step.py: the plain or the fused form, same math);
+5. stats: the mean losses, the schedules' values, one value estimate per trajectory.
+
+The learning rate, epsilon and beta follow their schedules (linear to ML-Agents' floors at
+max_steps, or constant).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.rollout_ring import RolloutRing
+from mlagents_fast.buffer.trajectories import Segments
+from mlagents_fast.config.settings import PPOSettings
+from mlagents_fast.ops.advantages import gae
+from mlagents_fast.reward_signals import RewardSignal, SignalUpdateBatch
+from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.ppo.gradient_step import GradientStep
+from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
+from mlagents_fast.trainers.ppo.values import ValueEstimator
+from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
+
+ADVANTAGE_EPSILON = 1e-10
+UpdateStats = dict[str, list[float]]
+
+
+def f32(array: NDArray[np.generic]) -> NDArray[np.float32]:
+    return cast(NDArray[np.float32], array)
+
+
+def trajectory_means(values: NDArray[np.float32], closes: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Mean of `values` [S, M] over each trajectory of M steps laid one after another, where
+    `closes` [M] is True at each trajectory's last step (the last step closes one in any case).
+    Returns float64 [S, trajectories], in order. Native: it runs once per update, when a chain
+    of numpy calls would run cold."""
+    return _native.trajectory_means(np.ascontiguousarray(values, np.float32), np.ascontiguousarray(closes))
+
+
+def _mean(losses: list[torch.Tensor | float], absolute: bool = False) -> float:
+    """Mean of per-minibatch losses; tensors (maybe on an accelerator) are stacked first, so the
+    update pays one device-to-host transfer, not one per minibatch."""
+    if not losses:
+        return 0.0
+    if isinstance(losses[0], torch.Tensor):
+        stacked = torch.stack(cast(list[torch.Tensor], losses))
+        return float((stacked.abs() if absolute else stacked).mean().item())
+    values = [abs(float(x)) if absolute else float(x) for x in losses]
+    return sum(values) / len(values)
+
+
+class PPOUpdate:
+    def __init__(self, hyper: PPOSettings, max_steps: int, ring: RolloutRing, signals: list[RewardSignal],
+                 values: ValueEstimator, minibatches: MinibatchSource, step: GradientStep, optimizer: FlatAdam,
+                 rng: _native.Rng) -> None:  # fmt: skip
+        self.hyper, self.max_steps, self.ring, self.signals = hyper, max_steps, ring, signals
+        self.values, self.minibatches, self.gradient_step = values, minibatches, step
+        self.optimizer, self.rng = optimizer, rng
+        self.gradient_steps = 0  # minibatch steps taken (the benchmarks compare work with it)
+
+    def __call__(self, segments: Segments, step: int) -> UpdateStats:
+        """Train on the trajectories of `segments`; the schedules are taken at `step`."""
+        hp, buf = self.hyper, self.ring.buffer
+        window, selected = segments.window_rows(), segments.selected()
+        rows = segments.flat_rows(selected, window)  # the steps, agent by agent in time order
+        values = self.values.estimate(segments, rows, selected, window)
+
+        # GAE over the window of steps that covers every trajectory (copies: it may wrap around the
+        # ring); each ends inside it, so the window's other steps never enter the recursion.
+        gammas = np.array([s.gamma for s in self.signals], np.float32)
+        advantages, returns = gae(
+            f32(np.take(buf["rewards"], window, axis=1)), f32(np.take(buf["value_estimates"], window, axis=1)),
+            np.take(buf["terminated"], window, axis=0), np.take(buf["truncated"], window, axis=0),
+            np.zeros((len(self.signals), self.ring.agents), np.float32), gammas, float(hp.lambd),
+            f32(np.take(buf["truncated_values"], window, axis=1)),
+        )  # fmt: skip
+        by_agent = selected.T  # the order of `rows`
+        mean_advantage = (advantages[0] if len(advantages) == 1 else advantages.mean(axis=0)).T[by_agent]
+        normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
+        f32(buf.flat("advantages"))[rows] = normalized
+        for s, signal in enumerate(self.signals):
+            f32(buf.flat(f"returns.{signal.name}"))[rows] = returns[s].T[by_agent]
+
+        lr = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step, self.max_steps)
+        epsilon = decayed(hp.epsilon_schedule, hp.epsilon, EPSILON_FLOOR, step, self.max_steps)
+        beta = decayed(hp.beta_schedule, hp.beta, BETA_FLOOR, step, self.max_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        count = len(rows)
+        size = min(hp.batch_size, count)
+        keys, fetch = self.minibatches.for_rows(rows)
+        policy_losses: list[torch.Tensor | float] = []
+        value_losses: list[torch.Tensor | float] = []
+        for _ in range(hp.num_epoch):
+            order = keys(_native.shuffled_indices(self.rng, count))
+            for start in range(0, count - size + 1, size):  # a last partial minibatch is dropped, as ML-Agents
+                policy_loss, value_loss = self.gradient_step(fetch(order[start : start + size]), epsilon, beta)
+                policy_losses.append(policy_loss)
+                value_losses.append(value_loss)
+                self.gradient_steps += 1
+
+        stats = self.update_reward_signals(rows)
+        stats |= {"Losses/Policy Loss": [_mean(policy_losses, absolute=True)],
+                 "Losses/Value Loss": [_mean(value_losses)],
+                  "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
+        stats.update(self.value_estimate_stats(values, rows))
+        return stats
+
+    def update_reward_signals(self, rows: NDArray[np.int64]) -> UpdateStats:
+        """Let the signals that learn (curiosity, GAIL...) train on this update's steps."""
+        learning = [signal for signal in self.signals if signal.learns]
+        if not learning:
+            return {}
+        buf = self.ring.buffer
+
+        def take(plane: str) -> NDArray[Any] | None:  # the update's rows of a plane, if the buffer has it
+            return np.take(buf.flat(plane), rows, axis=0) if plane in buf.planes else None
+
+        obs = [f32(buf.flat(name)).take(rows, axis=0) for name in buf.planes if name.startswith("obs_")]
+        batch = SignalUpdateBatch(
+            obs, take("continuous_action"), take("discrete_action"), self.ring.trajectory_ends(rows)
+        )
+        stats: UpdateStats = {}
+        for signal in learning:
+            stats.update({key: [value] for key, value in signal.update(batch).items()})
+        return stats
+
+    def value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> UpdateStats:
+        """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per
+        trajectory it processes (training or not). `values` [S, M] are those of the flat ring
+        `rows`, agent by agent in time order; every agent's steps end with a trajectory's end."""
+        means = trajectory_means(values, self.ring.trajectory_ends(rows))
+        return {f"Policy/{signal.stat_name} Value Estimate": means[s].tolist() for s, signal in
+                enumerate(self.signals)}  # fmt: skip

@@ -1,0 +1,60 @@
+"""What a trainer reports between two summaries, handed to the run loop already reduced."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlagents_fast.run.stats import StatsAggregationMethod
+
+REWARD_WINDOW = 100  # episodes behind the reward recorded with a checkpoint
+EPISODE_RETURN = "Environment/Cumulative Reward"
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Values of one stat, by ML-Agents' name, and how a summary combines them."""
+
+    key: str
+    values: list[float]
+    aggregation: StatsAggregationMethod = StatsAggregationMethod.AVERAGE
+
+
+class TrainerStats:
+    """Collects a trainer's stats; `drain` reduces them (per-step values to one mean)."""
+
+    def __init__(self) -> None:
+        self._values: defaultdict[str, list[float]] = defaultdict(list)
+        self._per_step: defaultdict[str, list[float]] = defaultdict(list)
+        self._recent_returns: deque[float] = deque(maxlen=REWARD_WINDOW)
+
+    def add(self, key: str, values: Iterable[float]) -> None:
+        self._values[key].extend(values)
+
+    def add_all(self, stats: dict[str, list[float]]) -> None:
+        for key, values in stats.items():
+            self._values[key].extend(values)
+
+    def add_per_step(self, key: str, value: float) -> None:
+        """A value every step (the policy's entropy): one mean per drain is reported."""
+        self._per_step[key].append(value)
+
+    def add_episode_returns(self, returns: list[float]) -> None:
+        self._values[EPISODE_RETURN].extend(returns)
+        self._recent_returns.extend(returns)
+
+    def mean_recent_return(self) -> float | None:
+        """Mean return of the last episodes (at most REWARD_WINDOW), or None before any ended."""
+        return float(np.mean(self._recent_returns)) if self._recent_returns else None
+
+    def drain(self) -> list[Stat]:
+        """Everything gathered since the last call, reduced."""
+        stats = [Stat(key, values, StatsAggregationMethod.HISTOGRAM if key == EPISODE_RETURN else
+                      StatsAggregationMethod.AVERAGE) for key, values in self._values.items()]  # fmt: skip
+        stats += [Stat(key, [float(np.mean(values))]) for key, values in self._per_step.items() if values]
+        self._values.clear()
+        self._per_step.clear()
+        return stats
