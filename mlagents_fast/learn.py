@@ -106,12 +106,13 @@ def run_training(opts: RunOptions) -> None:
     import torch
 
     from mlagents_fast.run.restore import restore_all
-    from mlagents_fast.run.timers import add_version_metadata
+    from mlagents_fast.run.timers import add_version_metadata, reset_timers
     from mlagents_fast.run.writers import default_stats_writers
     from mlagents_fast.trainers.controller import TrainerController
 
     # Small networks are slowed down by intra-op threads; ML-Agents uses half the cores, at most 4.
     torch.set_num_threads(max(min((os.cpu_count() or 2) // 2, 4), 1))
+    reset_timers()  # timers.json holds this run's timings only, even when runs share a process
     add_version_metadata()  # timers.json's metadata, as ML-Agents writes it
     seed = int(env_settings.seed)
     if seed == -1:

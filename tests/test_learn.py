@@ -336,6 +336,15 @@ def test_ctrl_c_before_training_starts_is_one_line_not_a_traceback(
     assert "Interrupted (Ctrl+C) outside the training loop" in capsys.readouterr().err
 
 
+def test_each_run_writes_its_own_timers(tmp_path: Path) -> None:
+    """Runs in one process (as here, or a notebook) do not add up their timers.json counts."""
+    for run_id in ("one", "two"):
+        assert learn(tmp_path, config(tmp_path, 200), f"--run-id={run_id}") == 0
+        timers = json.loads((tmp_path / "results" / run_id / "run_logs" / "timers.json").read_text())
+        learning = timers["children"]["TrainerController.start_learning"]["children"]
+        assert learning["TrainerController.advance"]["count"] == 200, run_id  # one per step of the single agent
+
+
 def test_summaries_fall_on_summary_freq_boundaries(tmp_path: Path) -> None:
     """Three copies of Basic take 3 agent-steps a step: the summaries are still written at 200,
     400 and 600 (ML-Agents labels a summary with the boundary it crossed)."""
