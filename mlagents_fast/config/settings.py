@@ -1,7 +1,8 @@
 """Typed settings mirroring ML-Agents' `RunOptions` tree, with ML-Agents' defaults.
 
 Every class checks its own values when built (raising `SettingError` with the field name), so a
-settings object that exists is valid. Reading YAML strictly and naming the dotted key of a bad
+settings object that exists is valid. A behavior's settings (`TrainerSettings` and everything in
+it) are frozen: a trainer reads them and cannot change them. Reading YAML strictly and naming the dotted key of a bad
 value is the job of `config.structure`; merging the command line over the YAML is `config.cli`.
 
 Field order follows ML-Agents' `configuration.yaml` so `RunOptions.to_dict()` reads the same.
@@ -54,7 +55,7 @@ def _positive(value: float, key: str) -> None:
 
 
 # NETWORK ###############################################################################
-@dataclass
+@dataclass(frozen=True)
 class MemorySettings:
     """Recurrent memory (LSTM): `memory_size` floats of state, trained on `sequence_length` steps."""
 
@@ -68,7 +69,7 @@ class MemorySettings:
         _check(even, "memory_size", "an even integer > 0", self.memory_size)
 
 
-@dataclass
+@dataclass(frozen=True)
 class NetworkSettings:
     normalize: bool = False
     hidden_units: int = 128
@@ -105,7 +106,7 @@ def _check_on_policy(hp: PPOSettings | POCASettings) -> None:
     _choice(hp.epsilon_schedule, "epsilon_schedule", ScheduleType)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PPOSettings:
     batch_size: int = 1024
     buffer_size: int = 10240
@@ -123,7 +124,7 @@ class PPOSettings:
         _check_on_policy(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class POCASettings:
     batch_size: int = 1024
     buffer_size: int = 10240
@@ -140,7 +141,7 @@ class POCASettings:
         _check_on_policy(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SACSettings:
     learning_rate: float = 3.0e-4
     learning_rate_schedule: ScheduleType = "constant"
@@ -156,7 +157,7 @@ class SACSettings:
 
     def __post_init__(self) -> None:
         if self.reward_signal_steps_per_update is None:
-            self.reward_signal_steps_per_update = self.steps_per_update
+            object.__setattr__(self, "reward_signal_steps_per_update", self.steps_per_update)
         _check_common(self.batch_size, self.buffer_size, self.learning_rate, self.learning_rate_schedule)
         _at_least(self.buffer_init_steps, 0, "buffer_init_steps")
         _check(0.0 < self.tau <= 1.0, "tau", "a number in (0, 1]", self.tau)
@@ -188,7 +189,7 @@ SCHEDULES_FOLLOWING_LEARNING_RATE = ("beta_schedule", "epsilon_schedule")
 
 
 # REWARD SIGNALS ########################################################################
-@dataclass
+@dataclass(frozen=True)
 class RewardSignalSettings:
     """Settings shared by every reward signal; on its own, the `extrinsic` signal."""
 
@@ -207,7 +208,7 @@ def _check_learned_signal(signal: GAILSettings | CuriositySettings | RNDSettings
         _at_least(signal.encoding_size, 1, "encoding_size")
 
 
-@dataclass
+@dataclass(frozen=True)
 class GAILSettings(RewardSignalSettings):
     learning_rate: float = 3e-4
     encoding_size: int | None = None  # deprecated: sets network_settings.hidden_units when that is absent
@@ -221,7 +222,7 @@ class GAILSettings(RewardSignalSettings):
         _check(bool(self.demo_path), "demo_path", "the path of a .demo file or folder", self.demo_path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CuriositySettings(RewardSignalSettings):
     learning_rate: float = 3e-4
     encoding_size: int | None = None
@@ -231,7 +232,7 @@ class CuriositySettings(RewardSignalSettings):
         _check_learned_signal(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RNDSettings(RewardSignalSettings):
     learning_rate: float = 1e-4
     encoding_size: int | None = None
@@ -250,7 +251,7 @@ REWARD_SIGNAL_CLASSES: dict[str, type[RewardSignalSettings]] = {
 
 
 # IMITATION AND SELF-PLAY ###############################################################
-@dataclass
+@dataclass(frozen=True)
 class BehavioralCloningSettings:
     demo_path: str
     steps: int = 0  # 0: the BC learning rate stays constant
@@ -270,7 +271,7 @@ class BehavioralCloningSettings:
                 _at_least(value, 1, name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SelfPlaySettings:
     save_steps: int = 20000
     # None means 5 x save_steps (ML-Agents' default); always a number after __post_init__
@@ -282,7 +283,7 @@ class SelfPlaySettings:
 
     def __post_init__(self) -> None:
         if self.team_change is None:
-            self.team_change = 5 * self.save_steps
+            object.__setattr__(self, "team_change", 5 * self.save_steps)
         for name in ("save_steps", "team_change", "swap_steps", "window"):
             _at_least(getattr(self, name), 1, name)
         ratio = self.play_against_latest_model_ratio
@@ -294,7 +295,7 @@ def _default_reward_signals() -> dict[str, RewardSignalSettings]:
     return {"extrinsic": RewardSignalSettings()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainerSettings:
     trainer_type: str = "ppo"  # a key of HYPERPARAMETER_CLASSES (plugins add theirs)
     hyperparameters: Hyperparameters = field(default_factory=PPOSettings)
@@ -321,7 +322,7 @@ class TrainerSettings:
         _at_least(self.keep_checkpoints, 0, "keep_checkpoints")
         if self.even_checkpoints:
             _at_least(self.keep_checkpoints, 1, "keep_checkpoints")
-            self.checkpoint_interval = max(1, self.max_steps // self.keep_checkpoints)
+            object.__setattr__(self, "checkpoint_interval", max(1, self.max_steps // self.keep_checkpoints))
         _at_least(self.checkpoint_interval, 1, "checkpoint_interval")
         self._check_reward_signals()
         memory = self.network_settings.memory
@@ -336,7 +337,7 @@ class TrainerSettings:
         if isinstance(self.hyperparameters, wanted):
             return
         if self.hyperparameters == PPOSettings():  # left at the field default: use the trainer's own defaults
-            self.hyperparameters = wanted()
+            object.__setattr__(self, "hyperparameters", wanted())
             return
         found = type(self.hyperparameters).__name__
         raise SettingError("hyperparameters", f"{wanted.__name__} for trainer_type {self.trainer_type}", found)

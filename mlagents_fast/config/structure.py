@@ -279,7 +279,8 @@ class Structurer:
             if encoding_size is not None:
                 logger.warning("%s: %s.encoding_size is deprecated; use network_settings.", self.source, signal_path)
                 if "network_settings" not in value:
-                    signal.network_settings.hidden_units = encoding_size
+                    network = dataclasses.replace(signal.network_settings, hidden_units=encoding_size)
+                    signal = dataclasses.replace(signal, network_settings=network)
             signals[name] = signal
         return signals
 
