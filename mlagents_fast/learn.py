@@ -19,7 +19,7 @@ from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
 from mlagents_fast.config.settings import RunOptions, TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
-from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for
+from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for, stepper_options
 from mlagents_fast.run.directories import (
     RunPaths,
     prepare_run_directory,
@@ -122,7 +122,15 @@ def run_training(opts: RunOptions) -> None:
     status = TrainingStatus.load(paths.training_status_path) if checkpoint.resume else TrainingStatus(
         paths.training_status_path)  # fmt: skip
     parameters = starting_parameters(opts, status)
-    envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters)
+    # Python and gymnasium environments in worker processes: ML-Agents' restart limits and timeout_wait.
+    process_options = stepper_options(
+        env_settings.timeout_wait,
+        env_settings.max_lifetime_restarts,
+        env_settings.restarts_rate_limit_n,
+        env_settings.restarts_rate_limit_period_s,
+    )
+    envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters,
+                            num_areas=int(env_settings.num_areas), process_options=process_options)  # fmt: skip
     registry = StatsRegistry()  # this run's writers only, even when several runs share a process
     writers: list[StatsWriter] = []
     try:
@@ -231,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(upgrade_main(arguments[1:]) or 0)
     try:
+        configure_logging("--debug" in arguments)  # notices given while the command line is read look like the rest
         if not {"-h", "--help"} & set(arguments):  # a plugin trainer_type must parse (not needed for --help)
             from mlagents_fast.trainers.registry import load_plugins
 

@@ -18,6 +18,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mlagents_fast.config.cli import parse_command_line
+from mlagents_fast.envs.selection import EnvironmentSetupError
 from mlagents_fast.learn import main, starting_parameters
 from mlagents_fast.run.checkpoints import load_checkpoint
 from mlagents_fast.run.status import TrainingStatus
@@ -198,6 +199,39 @@ def test_results_dir_through_a_file_is_a_clear_error(
     assert "Traceback" not in error and error.count("\n") == 1  # one paragraph
 
 
+def test_environment_flags_reach_the_environments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """--num-areas multiplies the copies; the restart and timeout flags go to the process stepper;
+    the Unity-only flags are named in one notice."""
+    import mlagents_fast.learn as learn_module
+
+    seen: dict[str, Any] = {}
+
+    def capture(*args: Any, **kwargs: Any) -> None:
+        seen.update(kwargs, args=args)
+        raise EnvironmentSetupError("stopped before any environment is made")
+
+    monkeypatch.setattr(learn_module, "environments_for", capture)
+    flags = ["--num-envs=2", "--num-areas=3", "--timeout-wait=7", "--max-lifetime-restarts=4",
+             "--restarts-rate-limit-n=-1", "--restarts-rate-limit-period-s=30",
+             "--width=100", "--no-graphics"]  # fmt: skip
+    assert learn(tmp_path, config(tmp_path), "--run-id=flags", *flags) == 1
+    assert seen["args"][2] == 2 and seen["num_areas"] == 3
+    assert seen["process_options"] == {"timeout_s": 7.0, "max_lifetime_restarts": 4, "restarts_rate_limit_n": -1,
+                                       "restarts_rate_limit_period_s": 30.0}  # fmt: skip
+    notices = [r.getMessage() for r in caplog.records if "only to Unity builds" in r.getMessage()]
+    assert notices == ["--width, --no-graphics: these apply only to Unity builds and are not used by the built-in "
+                       "environments."]  # fmt: skip
+
+
+def test_num_areas_trains_on_more_agents(tmp_path: Path) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=areas", "--num-areas=2") == 0
+    timers = json.loads((tmp_path / "results" / "areas" / "run_logs" / "timers.json").read_text())
+    learning = timers["children"]["TrainerController.start_learning"]["children"]
+    assert learning["TrainerController.advance"]["count"] == 100  # two agents (areas) step at once
+
+
 HEAVY_MODULES = ("torch", "numba", "onnx", "tensorboard")
 MODULES_AFTER_MAIN = f"""
 import sys
@@ -328,7 +362,7 @@ def test_ctrl_c_before_training_starts_is_one_line_not_a_traceback(
 ) -> None:
     import mlagents_fast.learn as learn_module
 
-    def interrupted(*args: Any) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(learn_module, "environments_for", interrupted)

@@ -45,6 +45,13 @@ SECTION_OF_DEST = {
 }
 # what --slow meant: the Academy's "inference" engine configuration of ML-Agents 0.x
 SLOW_ENGINE_SETTINGS = {"width": 1280, "height": 720, "quality_level": 5, "time_scale": 1.0, "target_frame_rate": 60}
+# Settings only a Unity player reads (ML-Agents puts them on the player's command line or sends them
+# over its engine side channel); the built-in environments have no window, renderer, clock or port.
+UNITY_ONLY_SETTINGS = (
+    ("env_settings", "base_port"),
+    ("env_settings", "env_args"),
+    *(("engine_settings", f.name) for f in dataclasses.fields(EngineSettings)),
+)
 
 
 def _record(namespace: argparse.Namespace, dest: str) -> None:
@@ -234,7 +241,35 @@ def run_options_from_args(args: argparse.Namespace, parser: argparse.ArgumentPar
         template = Structurer("the command line").trainer(per_behavior, "behaviors")
         options.behaviors.unlisted_template = template
     prioritize_resume_init(options.checkpoint_settings, given)
+    unused = unity_only_settings(config.data, overrides.cli_keys)
+    if unused:
+        logger.warning(
+            "%s: %s only to Unity builds and %s not used by the built-in environments.",
+            ", ".join(unused),
+            "this applies" if len(unused) == 1 else "these apply",
+            "is" if len(unused) == 1 else "are",
+        )
     return options
+
+
+def unity_only_settings(file_data: Mapping[str, Any], cli_keys: Mapping[str, str]) -> list[str]:
+    """The Unity-only settings the user set: each flag given on the command line (--slow once for
+    all it sets), and each key of the file's env_settings / engine_settings not at its default
+    (a configuration.yaml written by a run lists every default; those are not the user's)."""
+    defaults = {"env_settings": EnvironmentSettings(), "engine_settings": EngineSettings()}
+    named: list[str] = []
+    for section, key in UNITY_ONLY_SETTINGS:
+        dotted = f"{section}.{key}"
+        in_file = file_data.get(section)
+        if dotted in cli_keys:
+            name = cli_keys[dotted]
+        elif isinstance(in_file, Mapping) and key in in_file and in_file[key] != getattr(defaults[section], key):
+            name = dotted
+        else:
+            continue
+        if name not in named:
+            named.append(name)
+    return named
 
 
 def _flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:

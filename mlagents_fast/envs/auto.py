@@ -16,6 +16,7 @@ worker (one CPU) the process stepper never wins.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -31,6 +32,7 @@ PROCESS_OVERHEAD_S = 14e-6
 PROCESS_OVERHEAD_PER_WORKER_S = 12e-6
 PROCESS_MARGIN = 1.5
 MODES = ("auto", "inprocess", "process")
+logger = logging.getLogger(__name__)
 
 
 def measure_step_s(factory: EnvFactory, max_steps: int = 200, budget_s: float = 0.25, seed: int = 0) -> float:
@@ -70,15 +72,28 @@ def prefer_processes(step_s: float, num_envs: int, num_workers: int) -> bool:
 def make_stepper(
     factory: EnvFactory, num_envs: int, mode: str = "auto", name: str | None = None, **process_options: Any
 ) -> RowStepper:
-    """An InProcessVectorEnv or a ProcessVectorEnv for `factory`; "auto" times one copy to choose."""
+    """An InProcessVectorEnv or a ProcessVectorEnv for `factory`; "auto" times one copy to choose.
+
+    `process_options` are ProcessVectorEnv's (`num_workers`, `timeout_s` (ML-Agents' timeout_wait),
+    `max_lifetime_restarts`, `restarts_rate_limit_n`, `restarts_rate_limit_period_s`,
+    `start_method`): they are checked whichever stepper is chosen and used by the process one
+    (in-process, a copy's exception ends the step at once: there is no worker to restart)."""
     from mlagents_fast.envs.inprocess import InProcessVectorEnv
     from mlagents_fast.envs.process import ProcessVectorEnv
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")
+    unknown = sorted(set(process_options) - set(ProcessVectorEnv.OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"make_stepper got unknown process option(s) {', '.join(unknown)}; expected "
+            f"{', '.join(ProcessVectorEnv.OPTIONS)}."
+        )
     if mode == "auto":
         workers = max(1, min(num_envs, process_options.get("num_workers") or os.cpu_count() or 1))
         mode = "process" if prefer_processes(measure_step_s(factory), num_envs, workers) else "inprocess"
+    where = "in this process" if mode == "inprocess" else "in worker processes"
+    logger.debug(f"{name or factory!r}: {num_envs} copies stepped {where}.")
     if mode == "inprocess":
         return InProcessVectorEnv(factory, num_envs, name=name)
     return ProcessVectorEnv(factory, num_envs, name=name, **process_options)

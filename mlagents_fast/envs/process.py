@@ -14,7 +14,8 @@ module-level function or class, or a `functools.partial` / dataclass instance of
 Ctrl+C reaches the workers too; they ignore it and leave the decision to the parent.
 
 Failures follow ML-Agents' rules for restarting environments. A worker whose process
-died, that did not answer within `timeout_s`, or one of whose copies raised an exception
+died, that did not answer within `timeout_s` (ML-Agents' `--timeout-wait`: for its start, a
+reset or a step), or one of whose copies raised an exception
 (ML-Agents treats an environment's exception as a crash too) is restarted: its copies
 are built again and reset, and their slots end the episode with truncated=True, the last
 observation they held as terminal_obs and episode_return / episode_length 0 (unknown),
@@ -187,6 +188,14 @@ class ProcessVectorEnv(RowStepper):
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1; got {num_envs}.")
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be a positive number of seconds; got {timeout_s}.")
+        if max_lifetime_restarts < -1 or restarts_rate_limit_n < -1 or restarts_rate_limit_period_s < 0:
+            raise ValueError(
+                "max_lifetime_restarts and restarts_rate_limit_n must be -1 (unlimited) or more, and "
+                f"restarts_rate_limit_period_s at least 0; got {max_lifetime_restarts}, {restarts_rate_limit_n} and "
+                f"{restarts_rate_limit_period_s}."
+            )
         self.name = name or default_name(factory)
         self._factory = factory
         self._timeout_s = float(timeout_s)

@@ -65,24 +65,32 @@ def make(
     *,
     seed: int = 0,
     parameters: Mapping[str, Any] | None = None,
+    num_areas: int = 1,
     **kwargs: Any,
 ) -> VectorEnv:
-    """`num_envs` copies of the environment `name`, reset with `seed`.
+    """`num_envs * num_areas` copies of the environment `name`, reset with `seed`.
 
+    `num_areas` is ML-Agents' training areas per environment instance (`--num-areas`): here an
+    area is one more copy, so the environment has `num_areas` times the agents.
     `parameters` are environment parameters (constants or samplers, as in the YAML's
     `environment_parameters`); other keyword arguments go to the environment's maker
-    (for native ones: `num_threads` and construction options such as GridWorld's `resolution`).
+    (for native ones: `num_threads` and construction options such as GridWorld's `resolution`;
+    for gymnasium ones: the process stepper's options such as `timeout_s` and the restart limits).
     """
+    for what, count in (("num_envs", num_envs), ("num_areas", num_areas)):
+        if count < 1:
+            raise ValueError(f"{what} must be at least 1; got {count}.")
+    copies = num_envs * num_areas
     if name.startswith("gym:"):
         # gymnasium is optional: its adapter is imported only when asked for.
         gym_env = importlib.import_module("mlagents_fast.envs.gym_env")
-        env: VectorEnv = gym_env.make_gym(name[len("gym:") :], num_envs, seed=seed, **kwargs)
+        env: VectorEnv = gym_env.make_gym(name[len("gym:") :], copies, seed=seed, **kwargs)
     elif name in _makers:
-        env = _makers[name](num_envs=num_envs, seed=seed, **kwargs)
+        env = _makers[name](num_envs=copies, seed=seed, **kwargs)
     elif name in native_names():
         from mlagents_fast.envs.native import NativeVectorEnv
 
-        env = NativeVectorEnv(name, num_envs, seed=seed, **kwargs)
+        env = NativeVectorEnv(name, copies, seed=seed, **kwargs)
     else:
         raise UnknownEnvironmentError(
             f"There is no environment named {name!r}. Built-in and registered environments: "

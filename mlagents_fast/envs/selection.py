@@ -6,6 +6,11 @@
 - `module:factory`: a Python callable returning a VectorEnv, or a PythonEnv class/factory
   (then run in-process or in worker processes, whichever is faster for it);
 - a Unity executable: not supported yet (a clear error).
+
+Each environment is made with `num_envs * num_areas` copies (ML-Agents' `--num-envs` instances
+of `--num-areas` training areas each: here every area is one copy). Python and gymnasium
+environments run in worker processes take ML-Agents' restart limits and `timeout_wait` as the
+process stepper's options (`stepper_options`); the built-in environments step in this process.
 """
 
 from __future__ import annotations
@@ -28,7 +33,24 @@ class EnvironmentSetupError(ValueError):
     """The run's environment cannot be made (one-paragraph message)."""
 
 
-def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
+def stepper_options(
+    timeout_wait: float = 60,
+    max_lifetime_restarts: int = 10,
+    restarts_rate_limit_n: int = 1,
+    restarts_rate_limit_period_s: float = 60,
+) -> dict[str, Any]:
+    """ML-Agents' env_settings for crashed and hung environments as the process stepper's options:
+    `timeout_wait` is how long the parent waits for a worker to start, reset or step before it
+    treats the worker as hung (restarted within the limits, else an error)."""
+    return {
+        "timeout_s": float(timeout_wait),
+        "max_lifetime_restarts": int(max_lifetime_restarts),
+        "restarts_rate_limit_n": int(restarts_rate_limit_n),
+        "restarts_rate_limit_period_s": float(restarts_rate_limit_period_s),
+    }
+
+
+def _from_module(spec: str, num_envs: int, seed: int, process_options: Mapping[str, Any]) -> VectorEnv:
     module_name, _, attribute = spec.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
@@ -40,6 +62,9 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
     if not (isinstance(factory, type) and issubclass(factory, PythonEnv)):
         made = factory()
         if isinstance(made, VectorEnv):  # the factory builds the batched environment itself
+            if num_envs > 1:
+                logger.warning(f"--env {spec!r} builds its own VectorEnv, so it is not copied {num_envs} times for "
+                               "--num-envs / --num-areas; it trains with the copies it made.")  # fmt: skip
             made.reset(seed)
             return made
         if not isinstance(made, PythonEnv):
@@ -50,8 +75,12 @@ def _from_module(spec: str, num_envs: int, seed: int) -> VectorEnv:
         made.close()  # it built one copy; the stepper builds its own
     from mlagents_fast.envs.auto import make_stepper  # Python environments: in-process or processes
 
-    env: VectorEnv = make_stepper(factory, num_envs)
-    env.reset(seed)
+    env: VectorEnv = make_stepper(factory, num_envs, **process_options)
+    try:
+        env.reset(seed)
+    except BaseException:
+        env.close()
+        raise
     return env
 
 
@@ -75,12 +104,24 @@ def _from_gymnasium(name: str, num_envs: int, seed: int, **options: Any) -> Vect
         ) from None
 
 
-def make_environment(name: str, num_envs: int, seed: int, **options: Any) -> VectorEnv:
-    """One environment by the name given to --env."""
+def make_environment(
+    name: str,
+    num_envs: int,
+    seed: int,
+    *,
+    num_areas: int = 1,
+    process_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> VectorEnv:
+    """One environment by the name given to --env, with `num_envs * num_areas` copies.
+
+    `process_options` (see `stepper_options`) go to the process stepper of Python and gymnasium
+    environments; other keyword arguments go to the environment's maker."""
+    process_options = dict(process_options or {})
     if name.startswith("gym:"):
-        return _from_gymnasium(name, num_envs, seed, **options)
+        return _from_gymnasium(name, num_envs, seed, num_areas=num_areas, **process_options, **options)
     if name in registry.registered_names():
-        return registry.make(name, num_envs, seed=seed, **options)
+        return registry.make(name, num_envs, seed=seed, num_areas=num_areas, **options)
     if name.endswith(UNITY_SUFFIXES) or Path(name).exists():
         raise EnvironmentSetupError(
             f"--env {name!r} looks like a Unity executable; running Unity players is not supported yet. "
@@ -88,7 +129,7 @@ def make_environment(name: str, num_envs: int, seed: int, **options: Any) -> Vec
             "('gym:<id>') or a Python one ('module:factory')."
         )
     if ":" in name:
-        return _from_module(name, num_envs, seed)
+        return _from_module(name, num_envs * num_areas, seed, process_options)
     raise EnvironmentSetupError(
         f"--env {name!r} is not a built-in environment, 'gym:<id>', 'module:factory' or a Unity executable. "
         f"Built-in environments: {', '.join(registry.registered_names())}."
@@ -96,11 +137,20 @@ def make_environment(name: str, num_envs: int, seed: int, **options: Any) -> Vec
 
 
 def environments_for(
-    env_path: str | None, behaviors: list[str], num_envs: int, seed: int, parameters: Mapping[str, Any]
+    env_path: str | None,
+    behaviors: list[str],
+    num_envs: int,
+    seed: int,
+    parameters: Mapping[str, Any],
+    *,
+    num_areas: int = 1,
+    process_options: Mapping[str, Any] | None = None,
 ) -> dict[str, VectorEnv]:
-    """Behavior name -> the environment it trains on (several behaviors may share one)."""
+    """Behavior name -> the environment it trains on (several behaviors may share one), each made
+    with `num_envs * num_areas` copies; `process_options` as for `make_environment`."""
+    made: dict[str, Any] = {"num_areas": num_areas, "process_options": process_options}
     if env_path is not None:
-        env = make_environment(env_path, num_envs, seed)
+        env = make_environment(env_path, num_envs, seed, **made)
         envs = {name: env for name in env.behavior_specs}
     else:
         known = [b for b in behaviors if b in registry.registered_names()]
@@ -119,7 +169,7 @@ def environments_for(
                            f"{untrained} not trained.")  # fmt: skip
         envs = {}
         for offset, name in enumerate(known):
-            env = make_environment(name, num_envs, seed + offset)
+            env = make_environment(name, num_envs, seed + offset, **made)
             envs.update({behavior: env for behavior in env.behavior_specs})
     if parameters:
         for env in {id(e): e for e in envs.values()}.values():

@@ -6,6 +6,7 @@ import pytest
 
 from mlagents_fast.config import ConfigError, RunOptions
 from mlagents_fast.config.cli import build_parser, flags_given, parse_command_line
+from mlagents_fast.config.yaml_io import dump_yaml
 from tests.config.conftest import WriteFile
 
 YAML = """
@@ -148,6 +149,48 @@ def test_several_copies_of_a_built_in_environment_need_no_env_path() -> None:
     assert parse_command_line(["--num-envs", "2"]).env_settings.num_envs == 2
     with pytest.raises(ConfigError, match="num_envs"):
         parse_command_line(["--num-envs", "0"])
+
+
+UNITY_ONLY = "only to Unity builds and"
+
+
+def unity_only_notices(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if UNITY_ONLY in r.getMessage()]
+
+
+def test_unity_only_flags_are_named_in_one_notice(caplog: pytest.LogCaptureFixture) -> None:
+    argv = ["--width=128", "--height", "96", "--quality-level=1", "--time-scale=1", "--target-frame-rate=30",
+            "--capture-frame-rate=30", "--no-graphics", "--no-graphics-monitor", "--base-port=6000", "--num-envs=2",
+            "--env-args", "--level", "3"]  # fmt: skip
+    run = parse_command_line(argv)
+    assert run.engine_settings.width == 128 and run.env_settings.env_args == ["--level", "3"]  # kept, as ML-Agents
+    (notice,) = unity_only_notices(caplog)
+    flags = "--base-port, --env-args, --width, --height, --quality-level, --time-scale, --target-frame-rate, "
+    flags += "--capture-frame-rate, --no-graphics, --no-graphics-monitor"
+    assert notice == f"{flags}: these apply only to Unity builds and are not used by the built-in environments."
+    assert "\n" not in notice and "--num-envs" not in notice
+
+
+def test_unity_only_settings_from_the_file_count_too(write: WriteFile, caplog: pytest.LogCaptureFixture) -> None:
+    parse_command_line([str(write("t.yaml", YAML)), "--no-graphics"])  # base_port 6000, time_scale 7, width 100
+    assert unity_only_notices(caplog) == [
+        "env_settings.base_port, engine_settings.width, engine_settings.time_scale, --no-graphics: these apply only "
+        "to Unity builds and are not used by the built-in environments."
+    ]
+    caplog.clear()
+    parse_command_line(["--slow"])
+    assert unity_only_notices(caplog) == [
+        "--slow: this applies only to Unity builds and is not used by the built-in environments."
+    ]
+
+
+def test_no_unity_only_notice_unless_the_user_set_one(write: WriteFile, caplog: pytest.LogCaptureFixture) -> None:
+    parse_command_line([])
+    parse_command_line(["--num-envs=2", "--num-areas=2", "--timeout-wait=5", "--max-lifetime-restarts=1"])
+    # a configuration.yaml written by a run lists every setting at its default: none of them the user's
+    written = write("configuration.yaml", dump_yaml(RunOptions().to_dict()))
+    parse_command_line([str(written)])
+    assert unity_only_notices(caplog) == []
 
 
 def test_unknown_flag_exits_with_status_2() -> None:

@@ -528,3 +528,16 @@ def test_auto_mode_times_a_copy_and_picks_the_faster_stepper() -> None:
         assert isinstance(slow, ProcessVectorEnv) and slow.num_workers == 2
     with pytest.raises(ValueError, match="mode must be one of"):
         make_stepper(Counter(), 2, mode="threads")
+
+
+def test_process_options_are_checked_whichever_stepper_runs() -> None:
+    """A misspelt option (say timeout_wait for timeout_s) fails even where the in-process stepper
+    is chosen, instead of being dropped; the process stepper's own values are checked too."""
+    with pytest.raises(TypeError, match=r"unknown process option\(s\) timeout_wait"):
+        make_stepper(Counter(), 2, mode="inprocess", timeout_wait=5)
+    with make_stepper(Counter(), 2, mode="inprocess", timeout_s=5, max_lifetime_restarts=0) as env:
+        assert isinstance(env, InProcessVectorEnv)
+    with pytest.raises(ValueError, match="timeout_s must be a positive"):
+        ProcessVectorEnv(Counter(), 1, timeout_s=0)
+    with pytest.raises(ValueError, match="max_lifetime_restarts and restarts_rate_limit_n must be -1"):
+        ProcessVectorEnv(Counter(), 1, max_lifetime_restarts=-2)
