@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mlagents_fast.config.cli import parse_command_line
@@ -476,6 +477,32 @@ def test_lesson_flag_chooses_the_starting_lesson(tmp_path: Path, lesson: int | N
     assert learn(tmp_path, *argv[:2], *([] if lesson is None else [f"--lesson={lesson}"])) == 0
     saved = json.loads((tmp_path / "results" / "lessons" / "run_logs" / "training_status.json").read_text())
     assert saved["goal"]["lesson_num"] == started
+
+
+# RunOptions' fields in ML-Agents 1.1 (mlagents/trainers/settings.py): its loader rejects any other top-level key.
+ML_AGENTS_TOP_LEVEL_KEYS = ["default_settings", "behaviors", "env_settings", "engine_settings",
+                            "environment_parameters", "checkpoint_settings", "torch_settings", "debug"]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:Environment 'Basic' does not read the parameter 'goal'")
+def test_configuration_yaml_after_lesson_has_only_ml_agents_keys_and_resumes(tmp_path: Path) -> None:
+    """--lesson is kept in training_status.json (lesson_num), never as a top-level key ML-Agents rejects;
+    the written configuration.yaml resumes the run."""
+    path = tmp_path / "curriculum.yaml"
+    path.write_text(CONFIG.format(max_steps=200) + CURRICULUM)
+    assert learn(tmp_path, str(path), "--run-id=lesson", "--lesson=1") == 0
+    written = tmp_path / "results" / "lesson" / "configuration.yaml"
+    configuration = yaml.safe_load(written.read_text())
+    assert list(configuration) == ML_AGENTS_TOP_LEVEL_KEYS
+    longer = tmp_path / "longer.yaml"
+    configuration["behaviors"]["Basic"]["max_steps"] = 400
+    longer.write_text(yaml.safe_dump(configuration, sort_keys=False))
+    for config_file in (written, longer):  # the file as written, and edited to train on
+        assert parse_command_line([str(config_file)]).checkpoint_settings.run_id == "lesson"
+    assert main([str(longer), "--resume"]) == 0  # results dir and run id from the file
+    status = json.loads((tmp_path / "results" / "lesson" / "run_logs" / "training_status.json").read_text())
+    assert status["goal"]["lesson_num"] == 1 and status["Basic"]["final_checkpoint"]["steps"] == 400
+    assert list(yaml.safe_load(written.read_text())) == ML_AGENTS_TOP_LEVEL_KEYS
 
 
 def test_behaviors_without_a_built_in_environment_are_left_untrained(

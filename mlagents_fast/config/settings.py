@@ -537,8 +537,9 @@ class RunOptions:
     checkpoint_settings: CheckpointSettings = field(default_factory=CheckpointSettings)
     torch_settings: TorchSettings = field(default_factory=TorchSettings)
     debug: bool = False
-    # Not in ML-Agents 1.x: the lesson every curriculum starts at (legacy --lesson); left out of to_dict when None.
-    start_lesson: int | None = field(default=None, metadata={"omit_if_none": True})
+    # Not in ML-Agents 1.x: the lesson every curriculum starts at (legacy --lesson). Never in to_dict: ML-Agents'
+    # loader rejects unknown top-level keys in configuration.yaml; the lesson is kept in training_status.json.
+    start_lesson: int | None = field(default=None, metadata={"not_written": True})
 
     def __post_init__(self) -> None:
         if not isinstance(self.behaviors, BehaviorSettings):
@@ -561,7 +562,7 @@ def unstructure(value: Any) -> Any:
         return {
             f.name: unstructure(getattr(value, f.name))
             for f in dataclasses.fields(value)
-            if not (f.metadata.get("omit_if_none") and getattr(value, f.name) is None)
+            if not f.metadata.get("not_written")
         }
     if isinstance(value, Mapping):
         return {str(key): unstructure(item) for key, item in value.items()}
