@@ -265,9 +265,9 @@ def test_a_threaded_update_keeps_its_steps_until_it_is_done() -> None:
     trainer = PPOTrainer("3DBall", env.behavior_specs["3DBall"], behavior, env.num_agents("3DBall"), seed=0)
     handed_over = 0
     for _ in range(60):
-        pending = trainer._pending
+        pending = trainer._background.pending
         trainer.act(env.batch("3DBall"), env.actions("3DBall"))
-        if trainer._pending is not None and trainer._pending is not pending:
+        if trainer._background.pending is not None and trainer._background.pending is not pending:
             handed_over += 1
             guarded = trainer.rollout.ring._in_flight  # the new update's first step, older than any untrained one
             assert guarded is not None and guarded <= int(trainer.rollout.ring.start.min())

@@ -145,11 +145,11 @@ def test_threaded_trainer_acts_one_update_behind() -> None:
     assert trainer.acting_actor is not trainer.actor
     for _ in range(40):  # until more than 16 steps of finished trajectories go to the update thread
         trainer.act(env.batch("Basic"), env.actions("Basic"))
-        if trainer._pending is not None:
+        if trainer._background.pending is not None:
             break
         env.step()
         trainer.record(env.batch("Basic"))
-    assert trainer._pending is not None
+    assert trainer._background.pending is not None
     trainer.wait_for_update()
     for acting, learning in zip(trainer.acting_actor.parameters(), trainer.actor.parameters(), strict=True):
         assert torch.equal(acting, learning)

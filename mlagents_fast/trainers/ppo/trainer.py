@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import copy
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,16 +29,19 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
-from mlagents_fast.reward_signals import RewardInput, make_reward_signals
+from mlagents_fast.reward_signals import make_reward_signals
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.run.timers import hierarchical_timer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
 from mlagents_fast.trainers.ppo.fused.bodies import parameter_order
 from mlagents_fast.trainers.ppo.gradient_step import NetworkClock, choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
 from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats
 from mlagents_fast.trainers.ppo.values import ValueEstimator
+from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.stats import Stat, TrainerStats
 
 CONTINUOUS_CLIP = 3.0  # sampled continuous actions are clipped to [-3, 3], then divided by 3
@@ -83,11 +85,10 @@ class PPOTrainer:
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
         self.threaded = settings.threaded and training
         self.acting_actor, self.acting_critic = self.actor, self.critic
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: Future[UpdateStats] | None = None
-        if self.threaded:
+        self._background: BackgroundUpdate[UpdateStats] | None = None
+        if self.threaded:  # collection goes on with copies of the networks while the update runs
             self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"update-{behavior}")
+            self._background = BackgroundUpdate(behavior)
         self.clock = NetworkClock()
         self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
                                   self.optimizer, self.clock)  # fmt: skip
@@ -100,16 +101,14 @@ class PPOTrainer:
         minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
         self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
                                 self.paths.step, self.optimizer, self.rng)  # fmt: skip
+        self.checkpoint = PPOCheckpoint(
+            self.actor, self.critic, self.optimizer, self.normalizer, self.signals, self.rng
+        )
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
         self.stats = TrainerStats()
-        self._signal_reward = np.zeros(num_agents, np.float32)
-        self._signal_returns = np.zeros((len(self.signals), num_agents), np.float32)  # this episode's, per agent
+        self.rewards = SignalRewards(self.signals, num_agents, self.rollout.buffer.arrays)
         self._on_cpu = self.device.type == "cpu"
-        arrays = self.rollout.buffer.arrays
-        self._obs_planes = [cast(NDArray[np.float32], arrays[f"obs_{i}"]) for i in range(len(spec.observation_specs))]
-        self._reward_input = RewardInput(
-            self._obs_planes, arrays.get("continuous_action"), arrays.get("discrete_action")
-        )
+        self._obs_planes = [self.rollout.buffer.arrays[f"obs_{i}"] for i in range(len(spec.observation_specs))]
 
     @property
     def buffer(self) -> RolloutBuffer:
@@ -134,7 +133,8 @@ class PPOTrainer:
             obs = [torch.from_numpy(o) for o in batch.obs]
         else:
             obs = [torch.from_numpy(o).to(self.device, non_blocking=True) for o in batch.obs]
-        self._take_finished_update()
+        if self._background is not None and self._background.finished:
+            self.wait_for_update()
         # This step's observations go into the ring first: an update below reads them as the next
         # observations of the trajectories cut on the last step. (The row holds no untrained step.)
         t, buf = self.rollout.row, self.rollout.buffer.arrays
@@ -170,11 +170,7 @@ class PPOTrainer:
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
         t, buf = self.rollout.row, self.rollout.buffer.arrays
-        step = self._reward_input.at(t, batch)
-        for s, signal in enumerate(self.signals):
-            signal.reward(step, self._signal_reward)
-            paid = np.multiply(self._signal_reward, signal.strength, out=buf["rewards"][s, t])
-            np.add(self._signal_returns[s], paid, out=self._signal_returns[s])
+        self.rewards.pay(t, batch)
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
         if self.training and np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s cost)
@@ -183,12 +179,7 @@ class PPOTrainer:
         done = batch.terminated | batch.truncated
         any_done = bool(np.count_nonzero(done))
         if any_done:
-            self.stats.add_episode_returns(batch.episode_return[done].tolist())
-            # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
-            self.stats.add("Environment/Episode Length", np.maximum(batch.episode_length[done] - 1, 0).tolist())
-            for s, signal in enumerate(self.signals):  # what each signal paid over the episode
-                self.stats.add(f"Policy/{signal.stat_name} Reward", self._signal_returns[s, done].tolist())
-                self._signal_returns[s, done] = 0.0
+            self.rewards.end_episodes(batch, done, self.stats)
         self.rollout.end_step(done, any_done)
         self.step += self.num_agents
 
@@ -208,9 +199,9 @@ class PPOTrainer:
         # training on it, the update and then the policy see the statistics of every step so far
         # (the steps before the first update are acted with the prior, mean 0 and variance 1).
         self.normalizer.push_into(self.actor, self.critic)  # the learner is idle: safe to write
-        if self.threaded:
-            assert self._executor is not None
-            self._pending = self._executor.submit(self.update, segments, self.step)
+        if self._background is not None:
+            step, update = self.step, self.update
+            self._background.start(lambda: update(segments, step))
             self.normalizer.push_into(self.acting_actor, self.acting_critic)
         else:
             with hierarchical_timer("_update_policy"):
@@ -218,17 +209,12 @@ class PPOTrainer:
             self.rollout.release()
         return True
 
-    def _take_finished_update(self) -> None:
-        if self._pending is not None and self._pending.done():
-            self.wait_for_update()
-
     def wait_for_update(self) -> None:
         """Threaded mode: finish the update in flight and give its weights to the acting networks."""
-        if self._pending is None:
+        if self._background is None or self._background.pending is None:
             return
-        pending, self._pending = self._pending, None
         try:
-            self.stats.add_all(pending.result())
+            self.stats.add_all(self._background.take())
         finally:
             self.rollout.release()
         self._copy_to_acting()
@@ -240,8 +226,8 @@ class PPOTrainer:
 
     def close(self) -> None:
         self.wait_for_update()
-        if self._executor is not None:
-            self._executor.shutdown()
+        if self._background is not None:
+            self._background.close()
 
     def _forward(
         self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None
@@ -267,41 +253,15 @@ class PPOTrainer:
 
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs, as tensors and plain values (loadable with weights_only);
-        module names follow ML-Agents' checkpoints ("Policy", "Optimizer:critic", ...)."""
+        """Everything a resumed run needs (checkpoint.py)."""
         self.wait_for_update()
-        return {
-            "Policy": self.actor.state_dict(),
-            "Optimizer:critic": self.critic.state_dict(),
-            "Optimizer:value_optimizer": self.optimizer.state_dict(),
-            "global_step": self.step,
-            "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
-            **self.normalizer.state_dict(),
-            **{f"reward_signal:{s.name}": state for s in self.signals if (state := s.state_dict())},
-        }
+        return self.checkpoint.state_dict(self.step)
 
     def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
-        """Restore a checkpoint. `reset_step` (--initialize-from, init_path) loads the networks,
-        normalizer and optimizer as ML-Agents does, but keeps the step count (so the schedules)
-        at zero and this run's own random streams. Trajectories start afresh, as in a new
-        ML-Agents process: steps not trained yet are dropped."""
+        """Restore a checkpoint (`reset_step`: --initialize-from, init_path). Trajectories start
+        afresh, as in a new ML-Agents process: steps not trained yet are dropped."""
         self.wait_for_update()
-        self.actor.load_state_dict(state["Policy"])
-        self.critic.load_state_dict(state["Optimizer:critic"])
-        self.normalizer.load_state_dict(state)
-        for signal in self.signals:
-            if f"reward_signal:{signal.name}" in state:
-                signal.load_state_dict(state[f"reward_signal:{signal.name}"])
-        self.optimizer.load_state_dict(state["Optimizer:value_optimizer"])
-        if not reset_step:
-            self.step = int(state["global_step"])
-            rng = state.get("rng", {})
-            if "native" in rng:
-                self.rng.set_state(rng["native"])
-            if "torch" in rng:
-                torch.set_rng_state(rng["torch"])
-        # The networks keep the statistics they were saved with (those baked into the ONNX of the
-        # same step), so the loaded policy is the saved one; the running statistics reach them at
-        # the next update.
+        step = self.checkpoint.load_state_dict(state, reset_step)
+        self.step = self.step if step is None else step
         self._copy_to_acting()
         self.rollout.drop_unfinished()

@@ -1,0 +1,41 @@
+"""What the reward signals pay each step, and what each paid over an agent's episode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.reward_signals import RewardInput, RewardSignal
+from mlagents_fast.trainers.stats import TrainerStats
+
+
+class SignalRewards:
+    """Pays every signal into a rollout's reward planes and reports the episodes that end."""
+
+    def __init__(self, signals: list[RewardSignal], num_agents: int, arrays: dict[str, NDArray[Any]]) -> None:
+        """`arrays`: the rollout's fields, `[T, N, ...]` (`rewards` `[S, T, N]`)."""
+        self.signals, self.rewards = signals, arrays["rewards"]
+        obs = [arrays[name] for name in arrays if name.startswith("obs_")]
+        self._input = RewardInput(obs, arrays.get("continuous_action"), arrays.get("discrete_action"))
+        self._paid = np.zeros(num_agents, np.float32)
+        self._episode = np.zeros((len(signals), num_agents), np.float32)  # paid this episode, per agent
+
+    def pay(self, row: int, outcome: StepBatch) -> None:
+        """The rewards (times each signal's strength) of the step in `row` that `outcome` followed."""
+        step = self._input.at(row, outcome)
+        for s, signal in enumerate(self.signals):
+            signal.reward(step, self._paid)
+            paid = np.multiply(self._paid, signal.strength, out=self.rewards[s, row])
+            np.add(self._episode[s], paid, out=self._episode[s])
+
+    def end_episodes(self, outcome: StepBatch, done: NDArray[np.bool_], stats: TrainerStats) -> None:
+        """Report the episodes that ended (`done`) as ML-Agents does, and start their totals afresh."""
+        stats.add_episode_returns(outcome.episode_return[done].tolist())
+        # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
+        stats.add("Environment/Episode Length", np.maximum(outcome.episode_length[done] - 1, 0).tolist())
+        for s, signal in enumerate(self.signals):
+            stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, done].tolist())
+            self._episode[s, done] = 0.0
