@@ -6,11 +6,10 @@ import torch
 from torch import nn
 
 from mlagents_fast.networks.layers import Swish, linear
+from mlagents_fast.ops.normalize import MIN_VARIANCE
+from mlagents_fast.ops.normalize import ML_AGENTS_CLIP as NORMALIZER_CLIP
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ObservationSpec
-
-NORMALIZER_CLIP = 5.0
-MIN_VARIANCE = 1e-8
 
 
 class VectorInput(nn.Module):
