@@ -17,7 +17,8 @@ import numpy as np
 
 from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
-from mlagents_fast.config.settings import RunOptions, TrainerSettings
+from mlagents_fast.config.settings import RunOptions
+from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
 from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for, stepper_options
 from mlagents_fast.run.directories import (

@@ -7,26 +7,28 @@ configuration file on its own; `RunOptions.to_dict()` is the resolved `configura
 from mlagents_fast.config.errors import ConfigError, SettingError
 from mlagents_fast.config.loader import load_config_dict, load_run_options, run_options_from_dict
 from mlagents_fast.config.settings import (
-    BehavioralCloningSettings,
-    BehaviorSettings,
     CheckpointSettings,
     CompletionCriteriaSettings,
-    CuriositySettings,
     EngineSettings,
     EnvironmentParameterSettings,
     EnvironmentSettings,
-    GAILSettings,
     Lesson,
+    RunOptions,
+    TorchSettings,
+)
+from mlagents_fast.config.trainer_settings import (
+    BehavioralCloningSettings,
+    BehaviorSettings,
+    CuriositySettings,
+    GAILSettings,
     MemorySettings,
     NetworkSettings,
     POCASettings,
     PPOSettings,
     RewardSignalSettings,
     RNDSettings,
-    RunOptions,
     SACSettings,
     SelfPlaySettings,
-    TorchSettings,
     TrainerSettings,
 )
 

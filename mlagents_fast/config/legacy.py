@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlagents_fast.config.errors import ConfigError, closest, show
-from mlagents_fast.config.settings import HYPERPARAMETER_CLASSES, MemorySettings, RunOptions, TrainerSettings
+from mlagents_fast.config.settings import RunOptions
+from mlagents_fast.config.trainer_settings import HYPERPARAMETER_CLASSES, MemorySettings, TrainerSettings
 from mlagents_fast.config.yaml_io import read_yaml
 
 logger = logging.getLogger("mlagents_fast.config")

@@ -18,18 +18,20 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 from mlagents_fast.config.errors import ConfigError, SettingError, closest, join_path, show
 from mlagents_fast.config.settings import (
+    CompletionCriteriaSettings,
+    EnvironmentParameterSettings,
+    Lesson,
+    RunOptions,
+    unstructure,
+)
+from mlagents_fast.config.trainer_settings import (
     HYPERPARAMETER_CLASSES,
     REWARD_SIGNAL_CLASSES,
     SCHEDULES_FOLLOWING_LEARNING_RATE,
     BehaviorSettings,
-    CompletionCriteriaSettings,
-    EnvironmentParameterSettings,
     Hyperparameters,
-    Lesson,
     RewardSignalSettings,
-    RunOptions,
     TrainerSettings,
-    unstructure,
 )
 from mlagents_fast.envs.parameters import ParameterError, Sampler, parse_sampler
 

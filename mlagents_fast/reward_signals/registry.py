@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from mlagents_fast.config.settings import RewardSignalSettings
+from mlagents_fast.config.trainer_settings import RewardSignalSettings
 from mlagents_fast.reward_signals.base import RewardSignal
 from mlagents_fast.reward_signals.extrinsic import ExtrinsicRewardSignal
 from mlagents_fast.run.errors import UnityTrainerException

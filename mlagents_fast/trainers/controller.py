@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from mlagents_fast.config.settings import TrainerSettings, unstructure
+from mlagents_fast.config.settings import unstructure
+from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
 from mlagents_fast.run.directories import RunPaths

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mlagents_fast.config.settings import TrainerSettings
+from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.stats import Stat

@@ -12,7 +12,7 @@ import importlib
 import logging
 from importlib.metadata import entry_points
 
-from mlagents_fast.config.settings import register_hyperparameters
+from mlagents_fast.config.trainer_settings import register_hyperparameters
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.trainers.protocol import TrainerFactory
 

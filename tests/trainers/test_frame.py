@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mlagents_fast.config.loader import run_options_from_dict
-from mlagents_fast.config.settings import HYPERPARAMETER_CLASSES, RewardSignalSettings
+from mlagents_fast.config.trainer_settings import HYPERPARAMETER_CLASSES, RewardSignalSettings
 from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.learn import main

@@ -24,7 +24,7 @@ from mlagents_fast import _native
 from mlagents_fast.buffer.fields import rollout_fields
 from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.buffer.rollout_ring import RolloutRing
-from mlagents_fast.config.settings import PPOSettings, TrainerSettings
+from mlagents_fast.config.trainer_settings import PPOSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
@@ -74,7 +74,7 @@ class PPOTrainer:
         net = settings.network_settings
         common: dict[str, Any] = dict(normalize=net.normalize, hidden_units=net.hidden_units, num_layers=net.num_layers,
                                       vis_encode_type=net.vis_encode_type,
-                                      goal_conditioning_type=net.goal_conditioning_type)  # fmt: skip
+                                      goal_conditioning_type=net.goal_conditioning_type, behavior=behavior)  # fmt: skip
         self.actor = Actor(spec, **common).to(self.device)
         shared = self.actor.network_body if self.hyper.shared_critic else None
         self.critic = Critic(spec, names, **common, shared_body=shared).to(self.device)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from mlagents_fast import _native
 from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.buffer.trajectories import Segments
-from mlagents_fast.config.settings import PPOSettings
+from mlagents_fast.config.trainer_settings import PPOSettings
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.reward_signals import RewardSignal, SignalUpdateBatch
 from mlagents_fast.trainers.flat_adam import FlatAdam

@@ -30,7 +30,8 @@ from torch import nn
 
 from mlagents_fast import _native
 from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
-from mlagents_fast.networks.encoders import NORMALIZER_CLIP, VectorInput
+from mlagents_fast.networks.encoders import VectorInput
+from mlagents_fast.ops.normalize import ML_AGENTS_CLIP as NORMALIZER_CLIP
 
 silu_backward = torch.ops.aten.silu_backward
 
