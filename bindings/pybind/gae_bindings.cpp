@@ -34,8 +34,8 @@ Rollout check_rollout(const char* func, const py::handle& rewards, const py::han
                       const py::handle& bootstrap, const py::handle& truncated_values,
                       const py::handle& gammas, bool needs_values) {
   Rollout out;
-  out.single = py::isinstance<py::array>(rewards) &&
-               py::reinterpret_borrow<py::array>(rewards).ndim() == 2;
+  out.single =
+      py::isinstance<py::array>(rewards) && py::reinterpret_borrow<py::array>(rewards).ndim() == 2;
   const char* sig = out.single ? "(T, N)" : "(S, T, N)";
   auto r = out.single ? require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny}, sig)
                       : require(rewards, func, "rewards", Kind::kFloat32, {kAny, kAny, kAny}, sig);
@@ -52,15 +52,15 @@ Rollout check_rollout(const char* func, const py::handle& rewards, const py::han
   auto trunc = require(truncated, func, "truncated", Kind::kFlag, {t, n}, "(T, N)");
   out.inputs.terminated = static_cast<const std::uint8_t*>(term.data());
   out.inputs.truncated = static_cast<const std::uint8_t*>(trunc.data());
-  out.inputs.bootstrap = static_cast<const float*>(
-      require(bootstrap, func, "bootstrap_values", Kind::kFloat32, per_signal(out, {n}),
-              out.single ? "(N,)" : "(S, N)")
-          .data());
+  out.inputs.bootstrap =
+      static_cast<const float*>(require(bootstrap, func, "bootstrap_values", Kind::kFloat32,
+                                        per_signal(out, {n}), out.single ? "(N,)" : "(S, N)")
+                                    .data());
   if (!truncated_values.is_none()) {
-    out.inputs.truncated_values = static_cast<const float*>(
-        require(truncated_values, func, "truncated_values", Kind::kFloat32,
-                per_signal(out, {t, n}), sig)
-            .data());
+    out.inputs.truncated_values =
+        static_cast<const float*>(require(truncated_values, func, "truncated_values",
+                                          Kind::kFloat32, per_signal(out, {t, n}), sig)
+                                      .data());
   } else {
     if (mlaf::any_flag_set(out.inputs.truncated, static_cast<std::size_t>(t * n))) {
       throw py::value_error(std::string(func) +
@@ -87,8 +87,8 @@ Rollout check_rollout(const char* func, const py::handle& rewards, const py::han
   return out;
 }
 
-float* checked_output(const py::handle& obj, const char* func, const char* name,
-                      const Rollout& ro, const std::vector<py::array>& inputs,
+float* checked_output(const py::handle& obj, const char* func, const char* name, const Rollout& ro,
+                      const std::vector<py::array>& inputs,
                       const std::vector<const char*>& input_names) {
   auto a = require(obj, func, name, Kind::kFloat32,
                    per_signal(ro, {static_cast<py::ssize_t>(ro.shape.steps),

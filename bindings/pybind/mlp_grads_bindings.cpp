@@ -34,7 +34,8 @@ void bind_mlp_grads(py::module_& m) {
         py::ssize_t in = inputs;
         for (const auto& layer : layers) {
           if (layer.size() != 2) fail(f, "layers", "(weight, bias) pairs", "another tuple");
-          auto w = require(layer[0], f, "weight", Kind::kFloat32, {groups, width, in}, "(G, H, in)");
+          auto w =
+              require(layer[0], f, "weight", Kind::kFloat32, {groups, width, in}, "(G, H, in)");
           auto b = require(layer[1], f, "bias", Kind::kFloat32, {groups, width}, "(G, H)");
           require_disjoint(o, "out", w, "weight", f);
           specs.push_back({static_cast<const float*>(w.data()), static_cast<const float*>(b.data()),
@@ -57,9 +58,9 @@ void bind_mlp_grads(py::module_& m) {
         std::vector<float> scratch(2 * static_cast<std::size_t>(rows) *
                                    static_cast<std::size_t>(std::max(width, inputs)));
         py::gil_scoped_release release;
-        mlaf::swish_mlp_forward(xp, static_cast<std::size_t>(rows), static_cast<std::size_t>(groups),
-                                mp, vp, clip, specs.data(), specs.size(),
-                                static_cast<std::size_t>(width), op, scratch.data());
+        mlaf::swish_mlp_forward(xp, static_cast<std::size_t>(rows),
+                                static_cast<std::size_t>(groups), mp, vp, clip, specs.data(),
+                                specs.size(), static_cast<std::size_t>(width), op, scratch.data());
       },
       py::arg("x"), py::arg("mean"), py::arg("variance"), py::arg("clip"), py::arg("layers"),
       py::arg("out"),
@@ -129,9 +130,11 @@ void bind_mlp_grads(py::module_& m) {
         std::vector<mlaf::HeadGrad> specs;
         for (const auto& head : heads) {
           if (head.size() != 4) {
-            throw py::value_error(std::string(f) +
-                                  "(): each head must be (weight, grad_out, weight_grad, bias_grad); "
-                                  "got a tuple of " + std::to_string(head.size()) + ".");
+            throw py::value_error(
+                std::string(f) +
+                "(): each head must be (weight, grad_out, weight_grad, bias_grad); "
+                "got a tuple of " +
+                std::to_string(head.size()) + ".");
           }
           auto w = require(head[0], f, "weight", Kind::kFloat32, {kAny, hidden}, "(O, H)");
           const py::ssize_t outputs = w.shape(0);
@@ -159,7 +162,8 @@ void bind_mlp_grads(py::module_& m) {
                              specs.data(), specs.size(), op);
       },
       py::arg("h"), py::arg("heads"), py::arg("grad_h"),
-      "Weight and bias gradients of linear heads on a shared input h, and the gradient reaching h.");
+      "Weight and bias gradients of linear heads on a shared input h, and the gradient reaching "
+      "h.");
 
   m.def(
       "wide_linear_backward",
@@ -171,7 +175,8 @@ void bind_mlp_grads(py::module_& m) {
         auto w = require(weight, f, "weight", Kind::kFloat32, {kAny, hidden}, "(O, H)");
         const py::ssize_t outputs = w.shape(0);
         auto g = require(grad_out, f, "grad_out", Kind::kFloat32, {rows, outputs}, "(B, O)");
-        auto wg = require(weight_grad, f, "weight_grad", Kind::kFloat32, {outputs, hidden}, "(O, H)");
+        auto wg =
+            require(weight_grad, f, "weight_grad", Kind::kFloat32, {outputs, hidden}, "(O, H)");
         auto bg = require(bias_grad, f, "bias_grad", Kind::kFloat32, {outputs}, "(O,)");
         auto gh = require(grad_h, f, "grad_h", Kind::kFloat32, {rows, hidden}, "(B, H)");
         for (const py::array* in : {&input, &w, &g}) {

@@ -23,7 +23,9 @@ void bind_mlp_grads(py::module_& m);
 #endif
 
 PYBIND11_MODULE(_kernels, m) {
-  m.doc() = "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather, native environments, PPO heads.";
+  m.doc() =
+      "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather, native environments, "
+      "PPO heads.";
   m.attr("SOURCE_HASH") = MLAF_SOURCE_HASH;
   mlaf_py::bind_gae(m);
   mlaf_py::bind_normalizer(m);

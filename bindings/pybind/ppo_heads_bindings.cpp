@@ -14,8 +14,9 @@ constexpr const char* kFunc = "ppo_head_loss";
 constexpr const char* kSample = "ppo_head_sample";
 
 template <typename T>
-const T* input(const py::handle& obj, const char* arg, Kind kind, const std::vector<py::ssize_t>& dims,
-               const char* label, std::vector<py::array>& seen, std::vector<const char*>& names,
+const T* input(const py::handle& obj, const char* arg, Kind kind,
+               const std::vector<py::ssize_t>& dims, const char* label,
+               std::vector<py::array>& seen, std::vector<const char*>& names,
                const char* func = kFunc) {
   auto a = require(obj, func, arg, kind, dims, label);
   seen.push_back(a);
@@ -68,7 +69,8 @@ void bind_ppo_heads(py::module_& m) {
         in.advantages =
             input<float>(advantages, "advantages", Kind::kFloat32, {kAny}, "(B,)", ins, names);
         const py::ssize_t rows = ins.back().shape(0);
-        in.values = input<float>(values, "values", Kind::kFloat32, {rows, kAny}, "(B, S)", ins, names);
+        in.values =
+            input<float>(values, "values", Kind::kFloat32, {rows, kAny}, "(B, S)", ins, names);
         const py::ssize_t signals = ins.back().shape(1);
         if (signals < 1) fail(kFunc, "values", "at least one value head (S >= 1)", "S = 0");
         in.old_values = input<float>(old_values, "old_values", Kind::kFloat32, {signals, rows},
@@ -91,11 +93,11 @@ void bind_ppo_heads(py::module_& m) {
                                 "(): no action dimensions: pass 'mu' (continuous) or 'branches'.");
         }
         if (d_size) {
-          in.logits = input<float>(logits, "logits", Kind::kFloat32, {rows, width}, "(B, L)", ins,
-                                   names);
+          in.logits =
+              input<float>(logits, "logits", Kind::kFloat32, {rows, width}, "(B, L)", ins, names);
           if (!action_mask.is_none()) {
-            in.blocked = input<std::uint8_t>(action_mask, "action_mask", Kind::kFlag,
-                                             {rows, width}, "(B, L)", ins, names);
+            in.blocked = input<std::uint8_t>(action_mask, "action_mask", Kind::kFlag, {rows, width},
+                                             "(B, L)", ins, names);
           }
           in.discrete = input<std::int32_t>(discrete, "discrete", Kind::kInt32, {rows, d_size},
                                             "(B, D)", ins, names);
@@ -121,7 +123,8 @@ void bind_ppo_heads(py::module_& m) {
               output(grad_log_sigma, "grad_log_sigma", {1, c_size}, "(1, C)", ins, names, outs);
         }
         if (d_size) {
-          grads.logits = output(grad_logits, "grad_logits", {rows, width}, "(B, L)", ins, names, outs);
+          grads.logits =
+              output(grad_logits, "grad_logits", {rows, width}, "(B, L)", ins, names, outs);
         }
         shape.rows = static_cast<std::size_t>(rows);
         shape.continuous = static_cast<std::size_t>(c_size);
@@ -162,11 +165,11 @@ void bind_ppo_heads(py::module_& m) {
         if (!mu.is_none()) {
           in.mu = input<float>(mu, "mu", Kind::kFloat32, {rows, kAny}, "(B, C)", ins, names, f);
           c_size = ins.back().shape(1);
-          in.log_sigma = input<float>(log_sigma, "log_sigma", Kind::kFloat32, {1, c_size},
-                                      "(1, C)", ins, names, f);
+          in.log_sigma = input<float>(log_sigma, "log_sigma", Kind::kFloat32, {1, c_size}, "(1, C)",
+                                      ins, names, f);
           if (!deterministic) {
-            in.normals = input<float>(normals, "normals", Kind::kFloat32, {rows, c_size},
-                                      "(B, C)", ins, names, f);
+            in.normals = input<float>(normals, "normals", Kind::kFloat32, {rows, c_size}, "(B, C)",
+                                      ins, names, f);
           }
         }
         const py::ssize_t d_size = static_cast<py::ssize_t>(branches.size());
@@ -179,8 +182,8 @@ void bind_ppo_heads(py::module_& m) {
           in.logits = input<float>(logits, "logits", Kind::kFloat32, {rows, width}, "(B, L)", ins,
                                    names, f);
           if (!action_mask.is_none()) {
-            in.blocked = input<std::uint8_t>(action_mask, "action_mask", Kind::kFlag,
-                                             {rows, width}, "(B, L)", ins, names, f);
+            in.blocked = input<std::uint8_t>(action_mask, "action_mask", Kind::kFlag, {rows, width},
+                                             "(B, L)", ins, names, f);
           }
           if (!deterministic) {
             in.uniforms = input<float>(uniforms, "uniforms", Kind::kFloat32, {rows, d_size},
@@ -193,8 +196,8 @@ void bind_ppo_heads(py::module_& m) {
         out.discrete = d_size ? output<std::int32_t>(discrete, "discrete", {rows, d_size}, "(B, D)",
                                                      ins, names, outs, f, Kind::kInt32)
                               : nullptr;
-        out.log_probs =
-            output(log_probs, "log_probs", {rows, c_size + d_size}, "(B, C + D)", ins, names, outs, f);
+        out.log_probs = output(log_probs, "log_probs", {rows, c_size + d_size}, "(B, C + D)", ins,
+                               names, outs, f);
         shape.rows = static_cast<std::size_t>(rows);
         shape.continuous = static_cast<std::size_t>(c_size);
         shape.branches = branches.data();

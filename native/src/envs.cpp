@@ -12,7 +12,8 @@
 
 namespace mlaf::envs {
 
-void check_options(const std::string& env, const Options& options, const std::vector<std::string>& known) {
+void check_options(const std::string& env, const Options& options,
+                   const std::vector<std::string>& known) {
   for (const auto& [key, value] : options) {
     bool found = false;
     for (const std::string& k : known) found = found || k == key;
@@ -57,33 +58,46 @@ double Sampler::draw() {
 }
 
 std::vector<std::string> native_env_names() {
-  return {"3DBall",          "3DBallHard", "Basic", "CartPole", "GridWorld", "MemoryEnvironment", "MultiAgentEnvironment",
+  return {"3DBall",
+          "3DBallHard",
+          "Basic",
+          "CartPole",
+          "GridWorld",
+          "MemoryEnvironment",
+          "MultiAgentEnvironment",
           "SimpleEnvironment"};
 }
 
 std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& options, int num_envs,
                                      int num_threads) {
-  if (name == "Basic") return std::make_unique<VecEnvOf<Basic>>(Basic(options), num_envs, num_threads);
-  if (name == "CartPole") return std::make_unique<VecEnvOf<CartPole>>(CartPole(options), num_envs, num_threads);
+  if (name == "Basic")
+    return std::make_unique<VecEnvOf<Basic>>(Basic(options), num_envs, num_threads);
+  if (name == "CartPole")
+    return std::make_unique<VecEnvOf<CartPole>>(CartPole(options), num_envs, num_threads);
   if (name == "3DBall") {
     return std::make_unique<VecEnvOf<Ball3D>>(Ball3D(options, false), num_envs, num_threads);
   }
   if (name == "3DBallHard") {
     return std::make_unique<VecEnvOf<Ball3D>>(Ball3D(options, true), num_envs, num_threads);
   }
-  if (name == "GridWorld") return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
+  if (name == "GridWorld")
+    return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {
-    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kSimple), num_envs, num_threads);
+    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kSimple), num_envs,
+                                              num_threads);
   }
   if (name == "MemoryEnvironment") {
-    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kMemory), num_envs, num_threads);
+    return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kMemory), num_envs,
+                                              num_threads);
   }
   if (name == "MultiAgentEnvironment") {
-    return std::make_unique<MultiAgentVecEnv>(Simple(options, Simple::Variant::kMultiAgent), num_envs, num_threads);
+    return std::make_unique<MultiAgentVecEnv>(Simple(options, Simple::Variant::kMultiAgent),
+                                              num_envs, num_threads);
   }
   std::string list;
   for (const std::string& n : native_env_names()) list += (list.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("There is no native environment '" + name + "'; the built-in ones are: " + list + ".");
+  throw std::invalid_argument("There is no native environment '" + name +
+                              "'; the built-in ones are: " + list + ".");
 }
 
 }  // namespace mlaf::envs

@@ -65,9 +65,8 @@ MLAF_ALWAYS_INLINE void gae_signal(std::size_t steps, std::size_t stride, std::s
                                           advantages + i, returns + i);
     } else {
       gae_row<kHasTruncatedValues, true>(width, rewards + i, values + i, values + i + stride,
-                                         advantages + i + stride, tv, terminated + i,
-                                         truncated + i, gamma, gamma_lambda, advantages + i,
-                                         returns + i);
+                                         advantages + i + stride, tv, terminated + i, truncated + i,
+                                         gamma, gamma_lambda, advantages + i, returns + i);
     }
   }
 }

@@ -125,8 +125,7 @@ MLAF_SIMD_CLONES void swish_backward_impl(const float* sigmoid, const float* out
 }
 
 MLAF_SIMD_CLONES void heads_backward_impl(const float* h, std::size_t rows, std::size_t hidden,
-                                          const HeadGrad* heads, std::size_t count,
-                                          float* grad_h) {
+                                          const HeadGrad* heads, std::size_t count, float* grad_h) {
   std::fill(grad_h, grad_h + rows * hidden, 0.0f);
   for (std::size_t k = 0; k < count; ++k) {
     const HeadGrad& head = heads[k];
@@ -165,9 +164,9 @@ MLAF_SIMD_CLONES void wide_linear_backward_impl(const float* h, const float* wei
   }
 }
 
-MLAF_SIMD_CLONES void adam_impl(float* param, const float* grad, float* exp_avg,
-                                float* exp_avg_sq, std::size_t count, float beta1, float beta2,
-                                float eps, float step_size, float bias2_sqrt) {
+MLAF_SIMD_CLONES void adam_impl(float* param, const float* grad, float* exp_avg, float* exp_avg_sq,
+                                std::size_t count, float beta1, float beta2, float eps,
+                                float step_size, float bias2_sqrt) {
   for (std::size_t i = 0; i < count; ++i) {
     const float g = grad[i];
     const float m = exp_avg[i] + (g - exp_avg[i]) * (1.0f - beta1);  // torch's lerp_

@@ -71,7 +71,8 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_all();
     }
-    for (std::size_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(context, c);
+    for (std::size_t c; (c = next_.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+      fn(context, c);
     state_.store(open + 1);  // closed: a helper that registers from here on backs off
     // Only chunks a helper already started are left: wait for them.
     if (active_.load() > 0) {

@@ -157,8 +157,7 @@ PPOLosses ppo_head_loss(const PPOHeadShape& shape, const PPOHeadInputs& in, floa
     for (std::size_t c = 0; c < c_size; ++c) {
       const std::size_t i = b * c_size + c;
       const float error = in.continuous[i] - in.mu[i];
-      const float log_prob =
-          -error * error / denominator[c] - (in.log_sigma[c] + kHalfLog2Pi);
+      const float log_prob = -error * error / denominator[c] - (in.log_sigma[c] + kHalfLog2Pi);
       const float g = surrogate(log_prob, old[c], advantage, epsilon, policy_scale, policy_sum);
       grads.mu[i] = g * (2.0f * error / denominator[c]);
       const float d2 = denominator[c] * denominator[c];

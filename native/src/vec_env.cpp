@@ -46,13 +46,17 @@ bool spin_until(Predicate done) {
 
 VecEnv::VecEnv(const EnvInfo& info, int num_envs, int num_threads)
     : info_(info), num_envs_(num_envs), num_threads_(num_threads) {
-  if (num_envs < 1) throw std::invalid_argument("num_envs must be at least 1; got " + std::to_string(num_envs) + ".");
+  if (num_envs < 1)
+    throw std::invalid_argument("num_envs must be at least 1; got " + std::to_string(num_envs) +
+                                ".");
   if (num_threads < 1) {
-    throw std::invalid_argument("num_threads must be at least 1; got " + std::to_string(num_threads) + ".");
+    throw std::invalid_argument("num_threads must be at least 1; got " +
+                                std::to_string(num_threads) + ".");
   }
   if (info.observations.size() > static_cast<std::size_t>(kMaxObservations) ||
       info.parameter_names.size() > static_cast<std::size_t>(kMaxParameters)) {
-    throw std::logic_error(info.behavior + " declares more observations or parameters than a VecEnv holds.");
+    throw std::logic_error(info.behavior +
+                           " declares more observations or parameters than a VecEnv holds.");
   }
   const std::size_t slots = static_cast<std::size_t>(num_slots());
   for (const ObservationInfo& o : info.observations) {
@@ -88,7 +92,8 @@ VecEnv::~VecEnv() {
 }
 
 void VecEnv::reset(std::optional<std::uint64_t> seed) {
-  if (in_flight() > 0) throw std::logic_error("reset() while copies are in flight; recv() them first.");
+  if (in_flight() > 0)
+    throw std::logic_error("reset() while copies are in flight; recv() them first.");
   if (seed) {
     seed_ = *seed;
     for (int e = 0; e < num_envs_; ++e) {
@@ -133,19 +138,21 @@ void VecEnv::validate(int begin_env, int end_env) const {
     for (int i = 0; i < continuous; ++i) {
       if (!std::isfinite(c[i])) {
         std::ostringstream msg;
-        msg << "continuous action " << i << " of agent " << slot << " is " << c[i] << "; actions must be finite";
+        msg << "continuous action " << i << " of agent " << slot << " is " << c[i]
+            << "; actions must be finite";
         throw std::invalid_argument(msg.str());
       }
     }
     const std::int32_t* d = arrays_.discrete.data() + static_cast<std::size_t>(slot) * branches;
-    const std::uint8_t* mask = arrays_.action_mask.data() + static_cast<std::size_t>(slot) * mask_width;
+    const std::uint8_t* mask =
+        arrays_.action_mask.data() + static_cast<std::size_t>(slot) * mask_width;
     int offset = 0;
     for (int b = 0; b < branches; ++b) {
       const int size = info_.discrete_branches[static_cast<std::size_t>(b)];
       if (d[b] < 0 || d[b] >= size) {
         std::ostringstream msg;
-        msg << "discrete action of agent " << slot << " on branch " << b << " is " << d[b] << "; the branch has "
-            << size << " choices (0 to " << size - 1 << ")";
+        msg << "discrete action of agent " << slot << " on branch " << b << " is " << d[b]
+            << "; the branch has " << size << " choices (0 to " << size - 1 << ")";
         throw std::invalid_argument(msg.str());
       }
       if (mask[offset + d[b]]) {
@@ -160,7 +167,8 @@ void VecEnv::validate(int begin_env, int end_env) const {
 }
 
 void VecEnv::step() {
-  if (in_flight() > 0) throw std::logic_error("step() while copies are in flight; recv() them first.");
+  if (in_flight() > 0)
+    throw std::logic_error("step() while copies are in flight; recv() them first.");
   validate(0, num_envs_);
   const int tasks = std::min(num_threads_, num_envs_);
   if (tasks == 1) {
@@ -182,7 +190,9 @@ void VecEnv::start_workers() {
   for (int i = 0; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
-bool VecEnv::has_work() const { return stopping_ || !pending_.empty() || (job_ && job_next_ < job_tasks_); }
+bool VecEnv::has_work() const {
+  return stopping_ || !pending_.empty() || (job_ && job_next_ < job_tasks_);
+}
 
 void VecEnv::run_parallel(int tasks, const std::function<void(int)>& body) {
   start_workers();
@@ -251,10 +261,12 @@ void VecEnv::send(const std::int32_t* env_ids, int count) {
     for (int i = 0; i < count; ++i) {
       const std::int32_t e = env_ids[i];
       if (e < 0 || e >= num_envs_) {
-        throw std::out_of_range("env id " + std::to_string(e) + " is outside 0.." + std::to_string(num_envs_ - 1));
+        throw std::out_of_range("env id " + std::to_string(e) + " is outside 0.." +
+                                std::to_string(num_envs_ - 1));
       }
       if (busy_[static_cast<std::size_t>(e)]) {
-        throw std::logic_error("env id " + std::to_string(e) + " was sent again before it was received");
+        throw std::logic_error("env id " + std::to_string(e) +
+                               " was sent again before it was received");
       }
     }
   }
@@ -275,8 +287,8 @@ void VecEnv::send(const std::int32_t* env_ids, int count) {
 void VecEnv::recv(std::int32_t* env_ids, int count) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (count > in_flight_) {
-    throw std::logic_error("recv(" + std::to_string(count) + ") but only " + std::to_string(in_flight_) +
-                           " copies are in flight");
+    throw std::logic_error("recv(" + std::to_string(count) + ") but only " +
+                           std::to_string(in_flight_) + " copies are in flight");
   }
   work_done_.wait(lock, [this, count] { return static_cast<int>(finished_.size()) >= count; });
   for (int i = 0; i < count; ++i) {

@@ -39,8 +39,7 @@ void gae(const RolloutShape& shape, const RolloutInputs& in, const float* gammas
 // gae() on agents [begin, end) only, on the calling thread; gae() splits a
 // large call into such blocks over the kernel threads (mlaf/parallel.h).
 void gae_agents(const RolloutShape& shape, const RolloutInputs& in, const float* gammas,
-                float lambd, float* advantages, float* returns, std::size_t begin,
-                std::size_t end);
+                float lambd, float* advantages, float* returns, std::size_t begin, std::size_t end);
 // How many blocks gae() splits a call of this shape into with `threads` threads.
 std::size_t gae_chunks(const RolloutShape& shape, int threads);
 

@@ -32,17 +32,17 @@ struct PPOHeadShape {
 };
 
 struct PPOHeadInputs {
-  const float* mu = nullptr;             // [B, C] Gaussian means
-  const float* log_sigma = nullptr;      // [C]
-  const float* continuous = nullptr;     // [B, C] taken (unclipped) continuous actions
-  const float* logits = nullptr;         // [B, L] raw logits
-  const std::uint8_t* blocked = nullptr;  // [B, L] nonzero = masked choice, or nullptr
+  const float* mu = nullptr;               // [B, C] Gaussian means
+  const float* log_sigma = nullptr;        // [C]
+  const float* continuous = nullptr;       // [B, C] taken (unclipped) continuous actions
+  const float* logits = nullptr;           // [B, L] raw logits
+  const std::uint8_t* blocked = nullptr;   // [B, L] nonzero = masked choice, or nullptr
   const std::int32_t* discrete = nullptr;  // [B, D] taken choices
-  const float* old_log_probs = nullptr;  // [B, C + D]
-  const float* advantages = nullptr;     // [B]
-  const float* values = nullptr;         // [B, S] current value estimates (rows)
-  const float* old_values = nullptr;     // [S, B]
-  const float* returns = nullptr;        // [S, B]
+  const float* old_log_probs = nullptr;    // [B, C + D]
+  const float* advantages = nullptr;       // [B]
+  const float* values = nullptr;           // [B, S] current value estimates (rows)
+  const float* old_values = nullptr;       // [S, B]
+  const float* returns = nullptr;          // [S, B]
 };
 
 struct PPOHeadGrads {
@@ -75,10 +75,10 @@ struct PPOSampleInputs {
 };
 
 struct PPOSampleOutputs {
-  float* continuous = nullptr;        // [B, C] unclipped
-  std::int32_t* discrete = nullptr;   // [B, D]
-  float* log_probs = nullptr;         // [B, C + D]
-  float* entropy = nullptr;           // [B]
+  float* continuous = nullptr;       // [B, C] unclipped
+  std::int32_t* discrete = nullptr;  // [B, D]
+  float* log_probs = nullptr;        // [B, C + D]
+  float* entropy = nullptr;          // [B]
 };
 
 // Returns the mean of the rows' entropies.

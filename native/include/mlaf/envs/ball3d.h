@@ -26,7 +26,8 @@ struct Quat {
   double w = 1, x = 0, y = 0, z = 0;
 };
 
-// q * (rotation of `degrees` about the unit axis (ax, ay, az)): Unity's Transform.Rotate in Space.Self.
+// q * (rotation of `degrees` about the unit axis (ax, ay, az)): Unity's Transform.Rotate in
+// Space.Self.
 inline Quat rotate_local(const Quat& q, double ax, double ay, double az, double degrees) {
   const double half = degrees * (M_PI / 360.0);
   const double s = std::sin(half), c = std::cos(half);

@@ -52,7 +52,8 @@ class CartPole {
     const double sintheta = std::sin(a.theta);
     const double total_mass = a.masspole + a.masscart;
     const double polemass_length = a.masspole * a.length;
-    const double temp = (force + polemass_length * (a.theta_dot * a.theta_dot) * sintheta) / total_mass;
+    const double temp =
+        (force + polemass_length * (a.theta_dot * a.theta_dot) * sintheta) / total_mass;
     const double thetaacc =
         (a.gravity * sintheta - costheta * temp) /
         (a.length * (4.0 / 3.0 - a.masspole * (costheta * costheta) / total_mass));

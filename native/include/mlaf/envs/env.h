@@ -12,8 +12,9 @@
 //   const EnvInfo& info() const;
 //   void begin_episode(Agent&, Rng&, const double* parameters) const;  // OnEpisodeBegin
 //   bool tick(Agent&, const AgentAction&, float& reward) const;       // one physics step
-//   void observe(Agent&, float* const* obs) const;                    // CollectObservations (stacks may update)
-//   void write_mask(const Agent&, std::uint8_t* mask) const;          // 1 = action not allowed
+//   void observe(Agent&, float* const* obs) const;                    // CollectObservations
+//   (stacks may update) void write_mask(const Agent&, std::uint8_t* mask) const;          // 1 =
+//   action not allowed
 //
 // `tick` applies Unity's SetReward (assign) or AddReward (add) to `reward`, and returns
 // true when the agent calls EndEpisode. `parameters` holds one value per name in
@@ -69,7 +70,8 @@ struct EnvInfo {
 using Options = std::map<std::string, double>;
 
 // Throws std::invalid_argument unless every key of `options` is in `known`.
-void check_options(const std::string& env, const Options& options, const std::vector<std::string>& known);
+void check_options(const std::string& env, const Options& options,
+                   const std::vector<std::string>& known);
 double option_or(const Options& options, const std::string& key, double fallback);
 
 struct AgentAction {
@@ -79,7 +81,9 @@ struct AgentAction {
 
 // Uniform double in [0, 1) from the top 53 bits.
 inline double uniform01(Rng& rng) { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; }
-inline double uniform(Rng& rng, double low, double high) { return low + (high - low) * uniform01(rng); }
+inline double uniform(Rng& rng, double low, double high) {
+  return low + (high - low) * uniform01(rng);
+}
 
 inline float clampf(float value, float low, float high) {
   return value < low ? low : (value > high ? high : value);

@@ -37,8 +37,9 @@ class GridWorld {
     check_options("GridWorld", options, {"resolution"});
     resolution_ = static_cast<int>(option_or(options, "resolution", 32));
     if (resolution_ < 1 || resolution_ > 512) {
-      throw std::invalid_argument("GridWorld option 'resolution' must be an integer from 1 to 512; got " +
-                                  std::to_string(resolution_) + ".");
+      throw std::invalid_argument(
+          "GridWorld option 'resolution' must be an integer from 1 to 512; got " +
+          std::to_string(resolution_) + ".");
     }
     info_.behavior = "GridWorld";
     info_.agents_per_env = 9;
@@ -57,8 +58,10 @@ class GridWorld {
   void begin_episode(Agent& a, Rng& rng, const double* p) const {
     a.grid_size = std::clamp(static_cast<int>(std::lround(p[0])), 2, kMaxGridSize);
     const int cells = a.grid_size * a.grid_size;
-    const int plus = std::clamp(static_cast<int>(std::lround(p[1])), 0, std::min(kMaxGoals, cells - 1));
-    const int ex = std::clamp(static_cast<int>(std::lround(p[2])), 0, std::min(kMaxGoals - plus, cells - 1 - plus));
+    const int plus =
+        std::clamp(static_cast<int>(std::lround(p[1])), 0, std::min(kMaxGoals, cells - 1));
+    const int ex = std::clamp(static_cast<int>(std::lround(p[2])), 0,
+                              std::min(kMaxGoals - plus, cells - 1 - plus));
     a.num_goals = plus + ex;
     // Distinct cells: rejection sampling is cheap while the grid is mostly empty.
     std::array<int, kMaxGoals + 1> taken{};
@@ -122,10 +125,14 @@ class GridWorld {
       }
     }
     // Row 0 of the image is the top: the largest z.
-    auto cell_of = [&](int x, int z) -> std::uint8_t& { return cells[(side - 2 - z) * side + (x + 1)]; };
-    for (int i = 0; i < a.num_goals; ++i) cell_of(a.goals[i][0], a.goals[i][1]) = static_cast<Cell>(a.goals[i][2]);
+    auto cell_of = [&](int x, int z) -> std::uint8_t& {
+      return cells[(side - 2 - z) * side + (x + 1)];
+    };
+    for (int i = 0; i < a.num_goals; ++i)
+      cell_of(a.goals[i][0], a.goals[i][1]) = static_cast<Cell>(a.goals[i][2]);
     cell_of(a.x, a.z) = kAgent;
-    static constexpr float kColor[5][3] = {{0, 0, 0}, {0.5f, 0.5f, 0.5f}, {0, 1, 0}, {1, 0, 0}, {0, 0, 1}};
+    static constexpr float kColor[5][3] = {
+        {0, 0, 0}, {0.5f, 0.5f, 0.5f}, {0, 1, 0}, {1, 0, 0}, {0, 0, 1}};
     const int r = resolution_;
     const std::size_t plane = static_cast<std::size_t>(r) * r;
     for (int py = 0; py < r; ++py) {

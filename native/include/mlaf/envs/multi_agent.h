@@ -30,7 +30,8 @@ class MultiAgentVecEnv final : public VecEnv {
         waiting_(agents_.size(), 0),
         running_return_(agents_.size(), 0.0),
         running_length_(agents_.size(), 0) {
-    for (int slot = 0; slot < num_slots(); ++slot) arrays_.group_id[slot] = 1 + slot / info_.agents_per_env;
+    for (int slot = 0; slot < num_slots(); ++slot)
+      arrays_.group_id[slot] = 1 + slot / info_.agents_per_env;
   }
 
  protected:
@@ -56,8 +57,9 @@ class MultiAgentVecEnv final : public VecEnv {
       bool done = false;
       if (!waiting_[slot]) {
         Simple::Agent& agent = agents_[slot];
-        const AgentAction action{arrays_.continuous.data() + static_cast<std::size_t>(slot) * continuous,
-                                 arrays_.discrete.data() + static_cast<std::size_t>(slot) * branches};
+        const AgentAction action{
+            arrays_.continuous.data() + static_cast<std::size_t>(slot) * continuous,
+            arrays_.discrete.data() + static_cast<std::size_t>(slot) * branches};
         done = rules_.move(agent, action);
         reward = static_cast<float>(rules_.reward(agent, done));
         if (done) {
@@ -105,7 +107,8 @@ class MultiAgentVecEnv final : public VecEnv {
     }
     rules_.observe(agents_[slot], rows);
     if (!arrays_.action_mask.empty()) {
-      rules_.write_mask(agents_[slot], arrays_.action_mask.data() + static_cast<std::size_t>(slot) * info_.mask_width());
+      rules_.write_mask(agents_[slot], arrays_.action_mask.data() +
+                                           static_cast<std::size_t>(slot) * info_.mask_width());
     }
   }
 

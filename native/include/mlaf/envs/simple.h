@@ -46,14 +46,16 @@ class Simple {
   };
 
   Simple(const Options& options, Variant variant) : variant_(variant) {
-    static const char* const kNames[] = {"SimpleEnvironment", "MemoryEnvironment", "MultiAgentEnvironment"};
+    static const char* const kNames[] = {"SimpleEnvironment", "MemoryEnvironment",
+                                         "MultiAgentEnvironment"};
     const std::string name = kNames[static_cast<int>(variant)];
     std::vector<std::string> known = {"continuous_size", "discrete_size", "step_size"};
     if (variant == Variant::kMemory) {
       known.push_back("num_show_steps");
     } else {
-      known.insert(known.end(), {"num_vector", "num_visual", "num_var_len", "vec_obs_size", "vis_channels",
-                                 "vis_height", "vis_width", "var_len_entities", "var_len_features", "goal_mask"});
+      known.insert(known.end(), {"num_vector", "num_visual", "num_var_len", "vec_obs_size",
+                                 "vis_channels", "vis_height", "vis_width", "var_len_entities",
+                                 "var_len_features", "goal_mask"});
     }
     if (variant == Variant::kMultiAgent) known.push_back("num_agents");
     check_options(name, options, known);
@@ -86,8 +88,10 @@ class Simple {
     const int goal_mask = whole(name, options, "goal_mask", 0, 0, (1 << kMaxObservations) - 1);
 
     info_.behavior = name;
-    info_.agents_per_env = variant == Variant::kMultiAgent ? whole(name, options, "num_agents", 2, 1, 1 << 16) : 1;
-    std::vector<std::vector<int>> shapes(static_cast<std::size_t>(num_vector), std::vector<int>{vec});
+    info_.agents_per_env =
+        variant == Variant::kMultiAgent ? whole(name, options, "num_agents", 2, 1, 1 << 16) : 1;
+    std::vector<std::vector<int>> shapes(static_cast<std::size_t>(num_vector),
+                                         std::vector<int>{vec});
     shapes.insert(shapes.end(), static_cast<std::size_t>(num_visual), visual);
     shapes.insert(shapes.end(), static_cast<std::size_t>(num_var_len), var_len);
     for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -95,7 +99,8 @@ class Simple {
       for (int d : shapes[i]) text += (text.empty() ? "" : ", ") + std::to_string(d);
       if (shapes[i].size() == 1) text += ",";
       info_.observations.push_back(
-          {shapes[i], ((goal_mask >> i) & 1) != 0, "observation " + std::to_string(i) + " with shape (" + text + ")"});
+          {shapes[i], ((goal_mask >> i) & 1) != 0,
+           "observation " + std::to_string(i) + " with shape (" + text + ")"});
     }
     info_.continuous_size = continuous_;
     info_.discrete_branches.assign(static_cast<std::size_t>(discrete_), 2);
@@ -112,10 +117,12 @@ class Simple {
   // Moves every position; true when each one reached an end.
   bool move(Agent& a, const AgentAction& action) const {
     for (int i = 0; i < continuous_; ++i) shift(a, i, static_cast<double>(action.continuous[i]));
-    for (int b = 0; b < discrete_; ++b) shift(a, continuous_ + b, action.discrete[b] != 0 ? 1.0 : -1.0);
+    for (int b = 0; b < discrete_; ++b)
+      shift(a, continuous_ + b, action.discrete[b] != 0 ? 1.0 : -1.0);
     a.step_count += continuous_ + discrete_;
     for (int i = 0; i < continuous_ + discrete_; ++i) {
-      if (a.positions[static_cast<std::size_t>(i)] < 1.0 && a.positions[static_cast<std::size_t>(i)] > -1.0) {
+      if (a.positions[static_cast<std::size_t>(i)] < 1.0 &&
+          a.positions[static_cast<std::size_t>(i)] > -1.0) {
         return false;
       }
     }
@@ -127,7 +134,8 @@ class Simple {
     if (!done) return -kTimePenalty;
     const int n = continuous_ + discrete_;
     double total = 0.0;
-    for (int i = 0; i < n; ++i) total += kSuccessReward * a.positions[static_cast<std::size_t>(i)] * a.goal / n;
+    for (int i = 0; i < n; ++i)
+      total += kSuccessReward * a.positions[static_cast<std::size_t>(i)] * a.goal / n;
     return total;
   }
 
@@ -145,7 +153,9 @@ class Simple {
     }
   }
 
-  void write_mask(const Agent&, std::uint8_t* mask) const { std::fill(mask, mask + 2 * discrete_, 0); }
+  void write_mask(const Agent&, std::uint8_t* mask) const {
+    std::fill(mask, mask + 2 * discrete_, 0);
+  }
 
  private:
   void shift(Agent& a, int i, double delta) const {
@@ -154,12 +164,12 @@ class Simple {
   }
 
   // An option that must be a whole number in [low, high].
-  static int whole(const std::string& env, const Options& options, const std::string& key, int fallback, int low,
-                   int high) {
+  static int whole(const std::string& env, const Options& options, const std::string& key,
+                   int fallback, int low, int high) {
     const double value = option_or(options, key, fallback);
     if (!(value >= low && value <= high) || value != std::floor(value)) {
-      throw std::invalid_argument(env + " option '" + key + "' must be a whole number from " + std::to_string(low) +
-                                  " to " + std::to_string(high) + ".");
+      throw std::invalid_argument(env + " option '" + key + "' must be a whole number from " +
+                                  std::to_string(low) + " to " + std::to_string(high) + ".");
     }
     return static_cast<int>(value);
   }

@@ -37,10 +37,10 @@ struct StepArrays {
   std::vector<std::uint8_t> action_mask;  // [slots, mask_width], 1 = not allowed
   std::vector<float> episode_return;
   std::vector<std::int32_t> episode_length;
-  std::vector<std::int32_t> group_id;     // 0 = no group; written by environments with groups
+  std::vector<std::int32_t> group_id;  // 0 = no group; written by environments with groups
   std::vector<float> group_reward;
-  std::vector<float> continuous;          // [slots, continuous_size], written by the caller
-  std::vector<std::int32_t> discrete;     // [slots, branches], written by the caller
+  std::vector<float> continuous;       // [slots, continuous_size], written by the caller
+  std::vector<std::int32_t> discrete;  // [slots, branches], written by the caller
 };
 
 class VecEnv {
@@ -89,8 +89,9 @@ class VecEnv {
   int num_envs_;
   int num_threads_;
   std::uint64_t seed_ = 0;
-  std::vector<Rng> rngs_;                                   // one per copy, for episode starts
-  std::vector<std::vector<std::unique_ptr<Sampler>>> samplers_;  // [copy][parameter], null = default
+  std::vector<Rng> rngs_;  // one per copy, for episode starts
+  std::vector<std::vector<std::unique_ptr<Sampler>>>
+      samplers_;  // [copy][parameter], null = default
   std::vector<SamplerSpec> sampler_specs_;
   std::vector<bool> has_sampler_;
 
@@ -141,8 +142,9 @@ class VecEnvOf final : public VecEnv {
     const int branches = static_cast<int>(info_.discrete_branches.size());
     for (int slot = env * per; slot < (env + 1) * per; ++slot) {
       typename Env::Agent& agent = agents_[slot];
-      const AgentAction action{arrays_.continuous.data() + static_cast<std::size_t>(slot) * continuous,
-                               arrays_.discrete.data() + static_cast<std::size_t>(slot) * branches};
+      const AgentAction action{
+          arrays_.continuous.data() + static_cast<std::size_t>(slot) * continuous,
+          arrays_.discrete.data() + static_cast<std::size_t>(slot) * branches};
       float reward = 0.0f;
       bool terminated = false, truncated = false;
       for (int tick = 0; tick < info_.decision_period; ++tick) {
@@ -186,7 +188,8 @@ class VecEnvOf final : public VecEnv {
     }
     env_.observe(agents_[slot], rows);
     if (with_mask && !arrays_.action_mask.empty()) {
-      env_.write_mask(agents_[slot], arrays_.action_mask.data() + static_cast<std::size_t>(slot) * info_.mask_width());
+      env_.write_mask(agents_[slot], arrays_.action_mask.data() +
+                                         static_cast<std::size_t>(slot) * info_.mask_width());
     }
   }
 
