@@ -306,7 +306,7 @@ class ProcessVectorEnv(RowStepper):
 
     def reset(self, seed: int | None = None) -> None:
         self._check_open()
-        self._seed = seed
+        self._remember_seed(seed)
         self._run(RESET, seed)
         self._check_outputs()
 

@@ -135,11 +135,7 @@ def closing() -> Iterator[list[VectorEnv]]:
         env.close()
 
 
-# ProcessVectorEnv.reset still sets `self._seed = seed` (its owner is to call `_remember_seed`).
-PROCESS_FORGETS_SEED = pytest.mark.xfail(strict=True, reason="ProcessVectorEnv.reset forgets the seed")
-
-
-@pytest.mark.parametrize("mode", ["inprocess", pytest.param("process", marks=PROCESS_FORGETS_SEED)])
+@pytest.mark.parametrize("mode", ["inprocess", "process"])
 def test_parameters_set_after_a_seedless_reset_follow_the_seed(mode: str, closing: list[VectorEnv]) -> None:
     # Samplers without their own seed are seeded from the environment's seed: a reset()
     # between make and set_parameters must not turn it into 0.
