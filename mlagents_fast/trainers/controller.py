@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from mlagents_fast.config.settings import unstructure
 from mlagents_fast.config.trainer_settings import TrainerSettings
@@ -66,6 +68,19 @@ class BehaviorRun:
         return self.trainer.step >= self.settings.max_steps
 
 
+Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def _install(handlers: dict[signal.Signals, Handler]) -> dict[signal.Signals, Handler]:
+    """Install these signal handlers; returns those they replace. Outside the main thread (a
+    run started from a thread) Python cannot take signals, so nothing changes. A handler that
+    was not set from Python (None) comes back as the default."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.signal(number, signal.SIG_DFL if handler is None else handler)
+            for number, handler in handlers.items()}  # fmt: skip
+
+
 class TrainerController:
     def __init__(
         self,
@@ -89,8 +104,7 @@ class TrainerController:
         # Ctrl+C and SIGTERM only ask the loop to stop after the current step: a KeyboardInterrupt
         # raised inside a checkpoint write would tear torch's zip writer and end the run with a
         # traceback. A second Ctrl+C interrupts a step at once, but never a save.
-        previous_term = signal.signal(signal.SIGTERM, self._on_sigterm)
-        previous_int = signal.signal(signal.SIGINT, self._on_sigint)
+        handlers = _install({signal.SIGTERM: self._on_sigterm, signal.SIGINT: self._on_sigint})
         start = time.monotonic()
         try:
             # timers.json gets ML-Agents' node names: start_learning > advance > env_step ...
@@ -117,8 +131,7 @@ class TrainerController:
                 write_timing_tree(self.paths.run_logs_dir)
                 logger.info(f"Run finished in {time.monotonic() - start:.1f} s.")
             finally:
-                signal.signal(signal.SIGTERM, previous_term)
-                signal.signal(signal.SIGINT, previous_int)
+                _install(handlers)
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         logger.info("Received SIGTERM: saving and stopping.")
