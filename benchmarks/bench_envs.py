@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.reference import make_reference
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.testing.reference import make_reference
 
 Timed = Callable[..., object]
 

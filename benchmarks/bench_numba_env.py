@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.examples.numba_cartpole import make_numba_cartpole
-from mlagents_fast.envs.numba_env import MAX_THREADS, NumbaVectorEnv
+from mlagents_fast.envs.numba.cartpole import make_numba_cartpole
+from mlagents_fast.envs.numba.env import MAX_THREADS, NumbaVectorEnv
 
 gym = pytest.importorskip("gymnasium", reason="the reference needs gymnasium: pip install gymnasium")
 

@@ -30,7 +30,7 @@ With CartPole's ~8 us steps the process stepper cannot beat in-process on 2 core
 py-spy profile of its parent shows ~50% of the time in poll() waiting for the workers,
 ~20% in the one-byte writes that wake them (the woken worker preempts the parent), and
 under 15% in our own Python (checks, bookkeeping). It pays from ~30 us per copy step;
-see mlagents_fast/envs/auto.py.
+see mlagents_fast/envs/python/auto.py.
 
 How the process stepper's signalling was chosen (round trip to 2 workers doing 60 us of
 busy work each, 2-core machine): one byte each way over a socket, polled with the
@@ -47,9 +47,9 @@ import gymnasium
 import numpy as np
 import pytest
 
-from mlagents_fast.envs.gym_env import GymFactory, make_gym
-from mlagents_fast.envs.inprocess import InProcessVectorEnv
-from mlagents_fast.envs.process import ProcessVectorEnv
+from mlagents_fast.envs.gym.adapter import GymFactory, make_gym
+from mlagents_fast.envs.python.inprocess import InProcessVectorEnv
+from mlagents_fast.envs.python.process import ProcessVectorEnv
 from mlagents_fast.envs.vector import VectorEnv
 
 Timed = Callable[..., object]

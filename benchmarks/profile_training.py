@@ -58,7 +58,7 @@ FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
         "record: truncated-episode values, rewards, ends, stats",
         frame("record|end_step", r"trainers/ppo/trainer\.py|buffer/rollout_ring\.py"),
     ),
-    ("env step (native)", frame("step", r"envs/native\.py")),
+    ("env step (native)", frame("step", r"envs/native/env\.py")),
     ("training loop glue", frame("train_ours", r"training_common\.py")),
 ]
 OTHER = "other (imports, setup, interpreter)"

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from mlagents_fast.envs.native import NativeVectorEnv
+from mlagents_fast.envs.native.env import NativeVectorEnv
 from mlagents_fast.export import export_onnx
 from mlagents_fast.networks.actor_critic import Actor
 from mlagents_fast.networks.encoders import VectorInput

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mlagents_fast.envs.inprocess import InProcessVectorEnv
-from mlagents_fast.envs.testing import SimpleEnvironment
+from mlagents_fast.envs.python.inprocess import InProcessVectorEnv
+from mlagents_fast.envs.testing.simple import SimpleEnvironment
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.learn import USER_ERRORS, main
 from mlagents_fast.networks.actor_critic import Actor, Critic

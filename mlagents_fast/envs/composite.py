@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from mlagents_fast.envs.reference.rng import mix
+from mlagents_fast.envs.native.rng import mix
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 

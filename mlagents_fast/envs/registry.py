@@ -32,7 +32,7 @@ def _native_test_maker(function: str) -> Maker:
     """A maker that imports the native test environments when first called, not when this module is."""
 
     def make_test_environment(**kwargs: Any) -> VectorEnv:
-        native_testing = importlib.import_module("mlagents_fast.envs.native_testing")
+        native_testing = importlib.import_module("mlagents_fast.envs.testing.native")
         env: VectorEnv = getattr(native_testing, function)(**kwargs)
         return env
 
@@ -49,7 +49,7 @@ def _register_test_environments() -> None:
 def native_names() -> list[str]:
     """The built-in native environments (the compiled module is loaded on first use, not at import:
     `mlagents-learn --help` and a configuration error need none of it)."""
-    from mlagents_fast.envs.native import native_names as names
+    from mlagents_fast.envs.native.env import native_names as names
 
     return names()
 
@@ -83,12 +83,12 @@ def make(
     copies = num_envs * num_areas
     if name.startswith("gym:"):
         # gymnasium is optional: its adapter is imported only when asked for.
-        gym_env = importlib.import_module("mlagents_fast.envs.gym_env")
+        gym_env = importlib.import_module("mlagents_fast.envs.gym.adapter")
         env: VectorEnv = gym_env.make_gym(name[len("gym:") :], copies, seed=seed, **kwargs)
     elif name in _makers:
         env = _makers[name](num_envs=copies, seed=seed, **kwargs)
     elif name in native_names():
-        from mlagents_fast.envs.native import NativeVectorEnv
+        from mlagents_fast.envs.native.env import NativeVectorEnv
 
         env = NativeVectorEnv(name, copies, seed=seed, **kwargs)
     else:

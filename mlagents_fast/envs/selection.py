@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlagents_fast.envs import registry
-from mlagents_fast.envs.python_env import PythonEnv
+from mlagents_fast.envs.python.env import PythonEnv
 from mlagents_fast.envs.vector import VectorEnv
 
 UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
@@ -70,10 +70,10 @@ def _from_module(spec: str, num_envs: int, seed: int, process_options: Mapping[s
         if not isinstance(made, PythonEnv):
             raise EnvironmentSetupError(
                 f"--env {spec!r}: {attribute} returned {type(made).__name__}; expected a VectorEnv, or one copy "
-                "of a PythonEnv (mlagents_fast.envs.python_env)."
+                "of a PythonEnv (mlagents_fast.envs.python.env)."
             )
         made.close()  # it built one copy; the stepper builds its own
-    from mlagents_fast.envs.auto import make_stepper  # Python environments: in-process or processes
+    from mlagents_fast.envs.python.auto import make_stepper  # Python environments: in-process or processes
 
     env: VectorEnv = make_stepper(factory, num_envs, **process_options)
     try:
@@ -88,7 +88,7 @@ def _from_gymnasium(name: str, num_envs: int, seed: int, **options: Any) -> Vect
     try:
         import gymnasium
 
-        from mlagents_fast.envs.gym_env import UnsupportedSpaceError
+        from mlagents_fast.envs.gym.adapter import UnsupportedSpaceError
     except ImportError:
         raise EnvironmentSetupError(
             f"--env {name!r}: gymnasium is not installed; `pip install gymnasium` to train on its environments."

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mlagents_fast.envs.base_env import BaseEnv, DecisionSteps, TerminalSteps
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.native_testing import make_multi_agent
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.testing.native import make_multi_agent
 from mlagents_fast.spec import ActionError, ActionTuple
 
 

@@ -9,11 +9,11 @@ import gymnasium
 import numpy as np
 import pytest
 
-from mlagents_fast.envs.gym_env import GymEnv, GymFactory, make_gym
-from mlagents_fast.envs.inprocess import InProcessVectorEnv
-from mlagents_fast.envs.process import ProcessVectorEnv
-from mlagents_fast.envs.python_env import EnvFactory
-from mlagents_fast.envs.stepper import RowStepper
+from mlagents_fast.envs.gym.adapter import GymEnv, GymFactory, make_gym
+from mlagents_fast.envs.python.env import EnvFactory
+from mlagents_fast.envs.python.inprocess import InProcessVectorEnv
+from mlagents_fast.envs.python.process import ProcessVectorEnv
+from mlagents_fast.envs.python.stepper import RowStepper
 from mlagents_fast.envs.vector import EnvError, VectorEnv
 from mlagents_fast.spec import ActionSpec, ObservationSpec
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mlagents_fast.envs import registry
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.reference import make_reference
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.testing.reference import make_reference
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionError, ActionTuple, DimensionProperty, ObservationType
 from tests.envs import policies

@@ -11,17 +11,11 @@ import pytest
 
 from mlagents_fast.envs import registry
 from mlagents_fast.envs.composite import CompositeVectorEnv
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.testing import (
-    GROUP_ID,
-    SUCCESS_REWARD,
-    TIME_PENALTY,
-    GoalFollower,
-    MemoryEnvironment,
-    MultiAgentEnvironment,
-    SimpleEnvironment,
-    record_demonstrations,
-)
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.testing.game import SUCCESS_REWARD, TIME_PENALTY
+from mlagents_fast.envs.testing.multi_agent import GROUP_ID, MultiAgentEnvironment
+from mlagents_fast.envs.testing.recorder import GoalFollower, record_demonstrations
+from mlagents_fast.envs.testing.simple import MemoryEnvironment, SimpleEnvironment
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionError, ActionTuple
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from mlagents_fast.envs.examples.numba_cartpole import CARTPOLE, make_numba_cartpole
-from mlagents_fast.envs.numba_env import NumbaEnvDefinition, NumbaVectorEnv
+from mlagents_fast.envs.numba.cartpole import CARTPOLE, make_numba_cartpole
+from mlagents_fast.envs.numba.env import NumbaEnvDefinition, NumbaVectorEnv
 from mlagents_fast.envs.vector import EnvError
 from mlagents_fast.spec import ActionError, ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec
 

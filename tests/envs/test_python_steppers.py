@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlagents_fast.envs import shm
-from mlagents_fast.envs.auto import make_stepper, measure_step_s, prefer_processes
-from mlagents_fast.envs.inprocess import InProcessVectorEnv
 from mlagents_fast.envs.parameters import EnvironmentParameters
-from mlagents_fast.envs.process import ProcessVectorEnv
-from mlagents_fast.envs.python_env import PythonEnv
-from mlagents_fast.envs.stepper import RowStepper
+from mlagents_fast.envs.python import shm
+from mlagents_fast.envs.python.auto import make_stepper, measure_step_s, prefer_processes
+from mlagents_fast.envs.python.env import PythonEnv
+from mlagents_fast.envs.python.inprocess import InProcessVectorEnv
+from mlagents_fast.envs.python.process import ProcessVectorEnv
+from mlagents_fast.envs.python.stepper import RowStepper
 from mlagents_fast.envs.vector import EnvError, StepBatch
 from mlagents_fast.spec import ActionError, ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec
 
@@ -419,7 +419,7 @@ PARENT = textwrap.dedent(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from tests.envs.test_python_steppers import Counter
-    from mlagents_fast.envs.process import ProcessVectorEnv
+    from mlagents_fast.envs.python.process import ProcessVectorEnv
     how, start_method = sys.argv[1:]
     env = ProcessVectorEnv(Counter(), 2, num_workers=2, start_method=start_method)
     env.reset(0)
@@ -509,7 +509,8 @@ def test_a_process_that_only_attaches_leaves_the_block_alone() -> None:
     block = shm.create_block(64)
     try:
         script = (
-            "import sys; from mlagents_fast.envs.shm import attach_block; b = attach_block(sys.argv[1]); b.buf[0] = 7"
+            "import sys; from mlagents_fast.envs.python.shm import attach_block; "
+            "b = attach_block(sys.argv[1]); b.buf[0] = 7"
         )
         done = subprocess.run(
             [sys.executable, "-c", script, block.name],

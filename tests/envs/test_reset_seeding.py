@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.auto import make_stepper
 from mlagents_fast.envs.base_env import BaseEnv
-from mlagents_fast.envs.examples.numba_cartpole import make_numba_cartpole
-from mlagents_fast.envs.gym_env import make_gym
+from mlagents_fast.envs.gym.adapter import make_gym
+from mlagents_fast.envs.numba.cartpole import make_numba_cartpole
 from mlagents_fast.envs.parameters import EnvironmentParameters
-from mlagents_fast.envs.python_env import PythonEnv
+from mlagents_fast.envs.python.auto import make_stepper
+from mlagents_fast.envs.python.env import PythonEnv
 from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 import mlagents_fast.envs
-from mlagents_fast.envs import auto
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.process import ProcessVectorEnv
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.python import auto
+from mlagents_fast.envs.python.process import ProcessVectorEnv
 from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for, make_environment, stepper_options
-from mlagents_fast.envs.testing import SimpleEnvironment
+from mlagents_fast.envs.testing.simple import SimpleEnvironment
 from mlagents_fast.envs.vector import VectorEnv
 
 
@@ -95,8 +95,9 @@ def test_process_options_reach_the_process_stepper(monkeypatch: pytest.MonkeyPat
     try:
         (env,) = made
         assert envs == {"Simple": env} and env.num_envs == 4
-        assert (env._timeout_s, env._max_lifetime_restarts, env._rate_limit_n, env._rate_limit_period_s) == (
-            7.0, 3, -1, 30.0)  # fmt: skip
+        limits = env._restarts
+        assert (env._timeout_s, limits.max_lifetime_restarts, limits.restarts_rate_limit_n,
+                limits.restarts_rate_limit_period_s) == (7.0, 3, -1, 30.0)  # fmt: skip
     finally:
         for made_env in made:
             made_env.close()
@@ -109,7 +110,7 @@ def test_process_options_reach_a_gymnasium_environment() -> None:
                            num_workers=1)  # fmt: skip
     try:
         assert isinstance(env, ProcessVectorEnv) and env.num_agents("CartPole-v1") == 2
-        assert (env._timeout_s, env._max_lifetime_restarts) == (9.0, -1)
+        assert (env._timeout_s, env._restarts.max_lifetime_restarts) == (9.0, -1)
     finally:
         env.close()
 

@@ -9,16 +9,10 @@ import numpy as np
 import pytest
 
 from mlagents_fast.demo_io import INITIAL_POS, read_demonstration, write_demonstration
-from mlagents_fast.envs.testing import (
-    GROUP_ID,
-    SUCCESS_REWARD,
-    TIME_PENALTY,
-    MemoryEnvironment,
-    MultiAgentEnvironment,
-    SimpleEnvironment,
-    UnexpectedExceptionEnvironment,
-    record_demonstrations,
-)
+from mlagents_fast.envs.testing.game import SUCCESS_REWARD, TIME_PENALTY
+from mlagents_fast.envs.testing.multi_agent import GROUP_ID, MultiAgentEnvironment
+from mlagents_fast.envs.testing.recorder import record_demonstrations
+from mlagents_fast.envs.testing.simple import MemoryEnvironment, SimpleEnvironment, UnexpectedExceptionEnvironment
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionTuple, DimensionProperty, ObservationType
 

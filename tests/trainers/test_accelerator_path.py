@@ -20,8 +20,8 @@ import pytest
 import torch
 
 from mlagents_fast.config.loader import run_options_from_dict
-from mlagents_fast.envs import native_testing
 from mlagents_fast.envs.registry import make
+from mlagents_fast.envs.testing import native as native_testing
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.export import export_onnx
 from mlagents_fast.trainers.ppo import PPOTrainer, minibatch

@@ -2,7 +2,7 @@
 
 `make("SimpleEnvironment", num_envs, seed=..., brain_names=["A", "B"], action_sizes=(1, 1))`
 (and likewise `MemoryEnvironment`, `MultiAgentEnvironment`) takes the arguments of the
-classes in `mlagents_fast.envs.testing`, which are the plain-Python reference of these
+classes in `simple.py` and `multi_agent.py`, which are the plain-Python reference of these
 rules (native/include/mlaf/envs/simple.h, multi_agent.h). Each brain name is one behavior:
 one native VecEnv of `num_envs` copies; several brains step together as a
 `CompositeVectorEnv` (behavior i reset with `behavior_seed(seed, i)`). The behavior specs
@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlagents_fast.envs.composite import CompositeVectorEnv
-from mlagents_fast.envs.native import NativeVectorEnv
-from mlagents_fast.envs.testing import OBS_SIZE, STEP_SIZE, VAR_LEN_SIZE, VIS_OBS_SIZE, make_observation_specs
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.testing.game import OBS_SIZE, STEP_SIZE, VAR_LEN_SIZE, VIS_OBS_SIZE, make_observation_specs
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.spec import ActionSpec, BehaviorSpec
 

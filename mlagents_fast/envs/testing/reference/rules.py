@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.reference.rng import Rng
+from mlagents_fast.envs.native.rng import Rng
 
 f32 = np.float32
 Obs = list[NDArray[np.float32]]

@@ -26,139 +26,32 @@ worker fails to start, the step raises EnvError naming the environment, the copy
 limit hit and the worker's exception, and the environment closes. Restarted copies are
 seeded with seed + num_envs * (restarts so far) + copy, so they do not replay the episode
 that failed. NaN or inf written by a copy is not a crash: EnvError at once, as in process.
+
+The workers as the parent sees them (start, handles, stop) are in `pool.py`, the restart
+limits in `restarts.py` and the worker's side of the protocol in `_worker.py`.
 """
 
 from __future__ import annotations
 
-import collections
 import multiprocessing
 import os
 import select
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 from typing import Any
 
-from mlagents_fast.envs import _worker
-from mlagents_fast.envs._worker import CLOSE, FAILED, PARAMETERS, READY, RESET, STEP
-from mlagents_fast.envs.layout import BatchLayout, fill_agent_ids
 from mlagents_fast.envs.parameters import Sampler
-from mlagents_fast.envs.python_env import EnvFactory
-from mlagents_fast.envs.shm import SharedBlock, create_block, guard
-from mlagents_fast.envs.stepper import RowStepper, check_same_specs, default_name
+from mlagents_fast.envs.python import _worker
+from mlagents_fast.envs.python._worker import FAILED, PARAMETERS, READY, RESET, STEP
+from mlagents_fast.envs.python.env import EnvFactory
+from mlagents_fast.envs.python.layout import BatchLayout, fill_agent_ids
+from mlagents_fast.envs.python.pool import Worker, WorkerFailure, WorkerPool, default_start_method, preload, split
+from mlagents_fast.envs.python.restarts import RestartLimits
+from mlagents_fast.envs.python.shm import create_block, guard
+from mlagents_fast.envs.python.stepper import RowStepper, check_same_specs, default_name
 from mlagents_fast.envs.vector import EnvError
-
-
-class WorkerFailure(Exception):
-    """A worker died, hung or reported an exception; `reason` says which, for the error message."""
-
-    def __init__(self, reason: str, copy: int | None = None, traceback_text: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.copy = copy
-        self.traceback_text = traceback_text
-
-
-@dataclass
-class Worker:
-    index: int
-    first: int
-    count: int
-    process: BaseProcess
-    conn: Connection
-    fd: int
-    sentinel: int
-
-    @property
-    def copies(self) -> str:
-        last = self.first + self.count - 1
-        return f"copy {self.first}" if last == self.first else f"copies {self.first}-{last}"
-
-    def exit_reason(self) -> str:
-        self.process.join(1.0)
-        code = self.process.exitcode
-        if code is None:
-            return "its process stopped answering"
-        if code < 0:
-            return f"its process was killed by signal {-code}"
-        return f"its process exited with code {code}"
-
-
-class _Pool:
-    """What must be released when the stepper goes away; owned by a weakref.finalize, never by the stepper."""
-
-    def __init__(self) -> None:
-        self.workers: list[Worker | None] = []
-        self.block: SharedBlock | None = None
-
-    def stop(self, worker: Worker, grace_s: float = 1.0) -> None:
-        try:
-            os.write(worker.fd, CLOSE)
-        except OSError:
-            pass
-        worker.process.join(grace_s)
-        _kill(worker.process)
-        worker.conn.close()
-
-    def shutdown(self) -> None:
-        workers = [w for w in self.workers if w is not None]
-        self.workers = []
-        for worker in workers:  # ask all first, so they exit in parallel
-            try:
-                os.write(worker.fd, CLOSE)
-            except OSError:
-                pass
-        deadline = time.monotonic() + 1.0
-        for worker in workers:
-            worker.process.join(max(0.0, deadline - time.monotonic()))
-            _kill(worker.process)
-            worker.conn.close()
-        if self.block is not None:
-            self.block.release()
-            self.block = None
-
-
-def _kill(process: BaseProcess) -> None:
-    if process.is_alive():
-        process.terminate()
-        process.join(0.5)
-    if process.is_alive():
-        process.kill()
-        process.join()
-
-
-def default_start_method() -> str:
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-_preload_set = False
-
-
-def _preload(context: BaseContext, factory: Any) -> None:
-    """Ask the fork server, before it first starts, to import the worker and the factory's module
-    (besides '__main__', its default): forked workers then start in tens of milliseconds, not
-    the half second a fresh import of numpy and the environment takes. Done once per program."""
-    global _preload_set
-    if _preload_set or context.get_start_method() != "forkserver":
-        return
-    _preload_set = True
-    module = getattr(factory, "__module__", None) or type(factory).__module__
-    modules = ["__main__", _worker.__name__] + ([module] if module and module != "__main__" else [])
-    context.set_forkserver_preload(modules)
-
-
-def split(num_envs: int, num_workers: int) -> list[tuple[int, int]]:
-    """Contiguous (first, count) chunks whose sizes differ by at most one."""
-    base, extra = divmod(num_envs, num_workers)
-    chunks, first = [], 0
-    for w in range(num_workers):
-        count = base + (w < extra)
-        chunks.append((first, count))
-        first += count
-    return chunks
 
 
 class ProcessVectorEnv(RowStepper):
@@ -190,28 +83,19 @@ class ProcessVectorEnv(RowStepper):
             raise ValueError(f"num_envs must be at least 1; got {num_envs}.")
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be a positive number of seconds; got {timeout_s}.")
-        if max_lifetime_restarts < -1 or restarts_rate_limit_n < -1 or restarts_rate_limit_period_s < 0:
-            raise ValueError(
-                "max_lifetime_restarts and restarts_rate_limit_n must be -1 (unlimited) or more, and "
-                f"restarts_rate_limit_period_s at least 0; got {max_lifetime_restarts}, {restarts_rate_limit_n} and "
-                f"{restarts_rate_limit_period_s}."
-            )
+        count = max(1, min(num_envs, num_workers or os.cpu_count() or 1))
+        self._restarts = RestartLimits(
+            count, max_lifetime_restarts, restarts_rate_limit_n, restarts_rate_limit_period_s
+        )
         self.name = name or default_name(factory)
         self._factory = factory
         self._timeout_s = float(timeout_s)
-        self._max_lifetime_restarts = max_lifetime_restarts
-        self._rate_limit_n = restarts_rate_limit_n
-        self._rate_limit_period_s = float(restarts_rate_limit_period_s)
         self._context: BaseContext = multiprocessing.get_context(start_method or default_start_method())
-        _preload(self._context, factory)
-        self._pool = _Pool()
+        preload(self._context, factory)
+        self._pool = WorkerPool()
         self._closed = False
         self._finalizer = guard(self, self._pool.shutdown)
-        count = max(1, min(num_envs, num_workers or os.cpu_count() or 1))
         self._chunks = split(num_envs, count)
-        self._restart_counts = [0] * count
-        self._recent_restarts: list[collections.deque[float]] = [collections.deque() for _ in range(count)]
-        self._total_restarts = 0
         self._parameters: tuple[dict[str, Sampler], int] | None = None
         self._poller = select.poll()
         self._workers: tuple[Worker, ...] = ()
@@ -421,25 +305,6 @@ class ProcessVectorEnv(RowStepper):
                 pass
         return WorkerFailure(worker.exit_reason())
 
-    def _restart_quota_error(self, index: int) -> str | None:
-        """Which of ML-Agents' restart limits `index` has reached, or None."""
-        now = time.monotonic()
-        recent = self._recent_restarts[index]
-        while recent and now - recent[0] > self._rate_limit_period_s:
-            recent.popleft()
-        if self._max_lifetime_restarts != -1 and self._restart_counts[index] >= self._max_lifetime_restarts:
-            return (
-                f"it has been restarted {self._restart_counts[index]} times, the limit "
-                f"(max_lifetime_restarts={self._max_lifetime_restarts})"
-            )
-        if self._rate_limit_n != -1 and len(recent) >= self._rate_limit_n:
-            return (
-                f"it has been restarted {len(recent)} times in the last {self._rate_limit_period_s:g} s, the limit "
-                f"(restarts_rate_limit_n={self._rate_limit_n} per restarts_rate_limit_period_s="
-                f"{self._rate_limit_period_s:g})"
-            )
-        return None
-
     def _restart(self, index: int, failure: WorkerFailure, ended_episodes: bool) -> None:
         old = self._pool.workers[index]
         assert old is not None
@@ -447,12 +312,10 @@ class ProcessVectorEnv(RowStepper):
         described = f"Environment {self.name!r}, {where} (worker {index}): {failure.reason}"
         if failure.traceback_text:
             described += f"\n{failure.traceback_text.rstrip()}"
-        limit = self._restart_quota_error(index)
+        limit = self._restarts.reached(index)
         if limit is not None:
             raise EnvError(f"{described}\nThe worker may not restart: {limit}.")
-        self._restart_counts[index] += 1
-        self._recent_restarts[index].append(time.monotonic())
-        self._total_restarts += 1
+        self._restarts.record(index)
         self._set_worker(index, None)
         for fd in (old.fd, old.sentinel):
             self._poller.unregister(fd)
@@ -472,7 +335,7 @@ class ProcessVectorEnv(RowStepper):
             self._attach(worker)
             if self._parameters is not None:
                 self._send(worker, PARAMETERS, self._parameters)
-            seed = None if self._seed is None else self._seed + self.num_envs * self._total_restarts
+            seed = None if self._seed is None else self._seed + self.num_envs * self._restarts.total
             self._send(worker, RESET, seed)
         except WorkerFailure as again:
             raise EnvError(f"{described}\nRestarting the worker failed too: {again.reason}.") from None

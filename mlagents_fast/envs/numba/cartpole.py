@@ -16,8 +16,8 @@ from typing import Any
 
 from numba import njit
 
-from mlagents_fast.envs.numba_env import NumbaEnvDefinition, NumbaVectorEnv
-from mlagents_fast.envs.numba_rng import random_uniform
+from mlagents_fast.envs.numba.env import NumbaEnvDefinition, NumbaVectorEnv
+from mlagents_fast.envs.numba.rng import random_uniform
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
 
 GRAVITY = 9.8

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from mlagents_fast.envs.checks import ActionCheck, OutputCheck
-from mlagents_fast.envs.layout import BatchLayout, BoundArrays
 from mlagents_fast.envs.parameters import Sampler, parse_parameters
+from mlagents_fast.envs.python.checks import ActionCheck, OutputCheck
+from mlagents_fast.envs.python.layout import BatchLayout, BoundArrays
 from mlagents_fast.envs.vector import EnvError, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from mlagents_fast.envs.layout import BatchLayout, allocate_local
-from mlagents_fast.envs.python_env import EnvFactory
-from mlagents_fast.envs.stepper import RowStepper
+from mlagents_fast.envs.python.env import EnvFactory
+from mlagents_fast.envs.python.layout import BatchLayout, allocate_local
+from mlagents_fast.envs.python.stepper import RowStepper
 
 PROCESS_OVERHEAD_S = 14e-6
 PROCESS_OVERHEAD_PER_WORKER_S = 12e-6
@@ -78,8 +78,8 @@ def make_stepper(
     `max_lifetime_restarts`, `restarts_rate_limit_n`, `restarts_rate_limit_period_s`,
     `start_method`): they are checked whichever stepper is chosen and used by the process one
     (in-process, a copy's exception ends the step at once: there is no worker to restart)."""
-    from mlagents_fast.envs.inprocess import InProcessVectorEnv
-    from mlagents_fast.envs.process import ProcessVectorEnv
+    from mlagents_fast.envs.python.inprocess import InProcessVectorEnv
+    from mlagents_fast.envs.python.process import ProcessVectorEnv
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}.")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlagents_fast.envs.layout import BatchLayout, allocate_local
 from mlagents_fast.envs.parameters import EnvironmentParameters
-from mlagents_fast.envs.python_env import EnvFactory, PythonEnv
-from mlagents_fast.envs.stepper import RowStepper, check_same_specs, default_name
+from mlagents_fast.envs.python.env import EnvFactory, PythonEnv
+from mlagents_fast.envs.python.layout import BatchLayout, allocate_local
+from mlagents_fast.envs.python.stepper import RowStepper, check_same_specs, default_name
 from mlagents_fast.envs.vector import EnvError
 
 

@@ -23,7 +23,7 @@ import gymnasium
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.python_env import PythonEnv
+from mlagents_fast.envs.python.env import PythonEnv
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec
 
@@ -184,12 +184,12 @@ def make_gym(env_id: str, num_envs: int, seed: int | None = None, mode: str = "a
     """`num_envs` copies of gymnasium's `env_id`, reset with `seed` (copy i gets seed + i).
 
     `mode`: "inprocess", "process" (worker processes over shared memory), or "auto" (time one
-    copy's step and pick the faster; see `mlagents_fast.envs.auto`). `rescale_actions` and the
+    copy's step and pick the faster; see `mlagents_fast.envs.python.auto`). `rescale_actions` and the
     process stepper's options (`num_workers`, `timeout_s`, restart limits, `start_method`) pass
     through; other keyword arguments go to `gymnasium.make`.
     """
-    from mlagents_fast.envs.auto import make_stepper
-    from mlagents_fast.envs.process import ProcessVectorEnv
+    from mlagents_fast.envs.python.auto import make_stepper
+    from mlagents_fast.envs.python.process import ProcessVectorEnv
 
     stepper_options = {key: kwargs.pop(key) for key in ProcessVectorEnv.OPTIONS if key in kwargs}
     factory = GymFactory(env_id, bool(kwargs.pop("rescale_actions", False)), kwargs)

@@ -1,4 +1,4 @@
-"""The compiled loops that run every copy of a numba environment (used by `numba_env`).
+"""The compiled loops that run every copy of a numba environment (used by `env.py`).
 
 `compile_drivers` closes over one environment's `reset`, `step` and `mask` functions and
 inlines them into a loop over a range of copies. The loops return how many copies
@@ -12,7 +12,7 @@ Speed notes (CartPole, 1024 copies, one thread):
   roughly halves the time per copy again: each per-copy view otherwise costs atomic
   increments that numba cannot prove away across the loop's branches. Functions that
   allocate arrays need the runtime; for them `compile_drivers(..., nrt=True)` is the
-  fallback (`numba_env` switches on the first compile error).
+  fallback (`env.py` switches on the first compile error).
 - With several threads a `parallel=True` loop (which needs the runtime) hands each
   thread one contiguous range of copies and calls the lean loop on it.
 

@@ -6,7 +6,7 @@ whole batch: it validates the actions, then a compiled loop over copies (no GIL 
 optionally split over threads with `prange`) applies each copy's action, counts steps,
 ends episodes, writes rewards, flags and episode totals, keeps the final observation
 in `terminal_obs` and starts the next episode in the same step (the rules of
-`mlagents_fast.envs.python_env`).
+`mlagents_fast.envs.python.env`).
 
 Writing one
 -----------
@@ -23,12 +23,12 @@ engine owns (zeroed before every `reset`). The functions see one copy at a time:
 
 `obs` is a float32 vector holding every observation of the behavior one after the
 other (for a single vector observation: just that vector). `rng` is this copy's
-random state: draw from it with `mlagents_fast.envs.numba_rng` (deterministic per
+random state: draw from it with `mlagents_fast.envs.numba.rng` (deterministic per
 seed, different per copy); numba's `np.random` is per thread, so avoid it here.
 
     from numba import njit
-    from mlagents_fast.envs.numba_env import NumbaEnvDefinition, NumbaVectorEnv
-    from mlagents_fast.envs.numba_rng import random_uniform
+    from mlagents_fast.envs.numba.env import NumbaEnvDefinition, NumbaVectorEnv
+    from mlagents_fast.envs.numba.rng import random_uniform
     from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
 
     @njit(cache=True)
@@ -58,7 +58,7 @@ Plain Python functions are accepted and compiled with `njit`. The engine inlines
 functions into the loop that drives the copies, compiled once per definition and
 process (one to two seconds), so keep them free of array allocation where you can:
 such functions need numba's reference-counting runtime, which the loop then uses
-at about half the speed (see `numba_driver`).
+at about half the speed (see `driver.py`).
 
 Actions are checked before anything is stepped: shape, dtype, range, NaN and masked
 choices raise `ActionError` (`set_actions` checks and copies a whole `ActionTuple`).
@@ -80,7 +80,7 @@ from numba import njit
 from numba.core.errors import NumbaError
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.numba_driver import (
+from mlagents_fast.envs.numba.driver import (
     ERROR_MASKED_ACTION,
     ERROR_OBS_AFTER_RESET,
     ERROR_OBS_AFTER_STEP,
@@ -88,7 +88,7 @@ from mlagents_fast.envs.numba_driver import (
     Drivers,
     compile_drivers,
 )
-from mlagents_fast.envs.numba_rng import seed_states
+from mlagents_fast.envs.numba.rng import seed_states
 from mlagents_fast.envs.vector import EnvError, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionError, ActionTuple, BehaviorSpec
 

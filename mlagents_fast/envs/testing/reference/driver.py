@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from mlagents_fast.envs.reference import rules
-from mlagents_fast.envs.reference.rng import Rng, mix
+from mlagents_fast.envs.native.rng import Rng, mix
+from mlagents_fast.envs.testing.reference import rules
 
 
 class ReferenceVectorEnv:

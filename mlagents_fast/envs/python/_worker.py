@@ -19,10 +19,10 @@ import signal
 import traceback
 from multiprocessing.connection import Connection
 
-from mlagents_fast.envs.layout import BatchLayout
 from mlagents_fast.envs.parameters import EnvironmentParameters
-from mlagents_fast.envs.python_env import EnvFactory, PythonEnv
-from mlagents_fast.envs.shm import attach_block
+from mlagents_fast.envs.python.env import EnvFactory, PythonEnv
+from mlagents_fast.envs.python.layout import BatchLayout
+from mlagents_fast.envs.python.shm import attach_block
 
 STEP, RESET, PARAMETERS, CLOSE = b"S", b"R", b"P", b"C"
 READY, FAILED = b"K", b"E"

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.layout import BatchLayout, BoundArrays, FieldPlace
+from mlagents_fast.envs.python.layout import BatchLayout, BoundArrays, FieldPlace
 from mlagents_fast.envs.vector import EnvError
 from mlagents_fast.spec import ActionError, ActionTuple
 

@@ -1,1 +1,0 @@
-"""Example environments built on the engine's APIs."""

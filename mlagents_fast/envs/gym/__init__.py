@@ -1,0 +1,1 @@
+"""gymnasium environments as `PythonEnv` copies (adapter.py); gymnasium is imported only there."""
