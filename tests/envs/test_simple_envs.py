@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlagents_fast.demo_io import INITIAL_POS, read_demonstration, write_demonstration
+from mlagents_fast.demonstrations.format import INITIAL_POS
+from mlagents_fast.demonstrations.reader import read_demonstration
+from mlagents_fast.demonstrations.writer import write_demonstration
 from mlagents_fast.envs.testing.game import SUCCESS_REWARD, TIME_PENALTY
 from mlagents_fast.envs.testing.multi_agent import GROUP_ID, MultiAgentEnvironment
 from mlagents_fast.envs.testing.recorder import record_demonstrations

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast.demo_io import DemonstrationMeta, DemonstrationWriter
+from mlagents_fast.demonstrations.format import DemonstrationMeta
+from mlagents_fast.demonstrations.writer import DemonstrationWriter
 from mlagents_fast.envs.testing.simple import SimpleEnvironment
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.spec import ActionTuple

@@ -1,7 +1,7 @@
 """Just enough of the protobuf wire format to read and write ML-Agents' `.demo` files.
 
 Messages are built field by field with `MessageWriter` and parsed into
-`{field number: [raw values]}` with `parse_message`; the `.demo` module knows which
+`{field number: [raw values]}` with `parse_message`; format.py says which
 field is which. Avoiding the protobuf package keeps the install small and lets us
 decode packed float observations straight into numpy.
 

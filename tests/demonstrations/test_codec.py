@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlagents_fast import _png
-from mlagents_fast._protowire import (
+from mlagents_fast.demonstrations import png
+from mlagents_fast.demonstrations.format import INITIAL_POS, DemonstrationError
+from mlagents_fast.demonstrations.reader import read_demonstration
+from mlagents_fast.demonstrations.wire import (
     MessageWriter,
     as_int32,
     decode_varint,
@@ -19,13 +21,7 @@ from mlagents_fast._protowire import (
     repeated_floats,
     repeated_ints,
 )
-from mlagents_fast.demo_io import (
-    INITIAL_POS,
-    DemonstrationError,
-    DemonstrationWriter,
-    read_demonstration,
-    write_demonstration,
-)
+from mlagents_fast.demonstrations.writer import DemonstrationWriter, write_demonstration
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 
 HYBRID = BehaviorSpec(
@@ -160,7 +156,7 @@ def encode_png(image: np.ndarray) -> bytes:
             left,
             previous,
             (left + previous) // 2,
-            _png._paeth(left, previous, up_left),
+            png._paeth(left, previous, up_left),
         ][kind]
         rows.append(bytes([kind]) + ((line - predictor) % 256).astype(np.uint8).tobytes())
         previous = line
@@ -170,23 +166,23 @@ def encode_png(image: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     data = chunk(b"IDAT", zlib.compress(b"".join(rows)))
-    return _png.PNG_SIGNATURE + chunk(b"IHDR", header) + data + chunk(b"IEND", b"")
+    return png.PNG_SIGNATURE + chunk(b"IHDR", header) + data + chunk(b"IEND", b"")
 
 
 def test_png_observations_decode_with_every_filter() -> None:
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)
     encoded = encode_png(rgb)
-    image, end = _png.decode_png(encoded)
+    image, end = png.decode_png(encoded)
     assert end == len(encoded)
     np.testing.assert_allclose(image, np.moveaxis(rgb, -1, 0) / 255.0, atol=1e-7)
     extra = rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)
     both = encode_png(rgb) + encode_png(extra)
-    five = _png.decode_observation(both, 5, [])  # six stored channels, the sixth is padding
+    five = png.decode_observation(both, 5, [])  # six stored channels, the sixth is padding
     np.testing.assert_allclose(five, np.concatenate([rgb, extra], axis=2)[:, :, :5].transpose(2, 0, 1) / 255.0)
-    grey = _png.decode_observation(encode_png(rgb), 1, [])
+    grey = png.decode_observation(encode_png(rgb), 1, [])
     np.testing.assert_allclose(grey[0], rgb.mean(axis=2) / 255.0, atol=1e-6)
-    mapped = _png.decode_observation(both, 2, [0, 0, 1, -1, -1, 1])
+    mapped = png.decode_observation(both, 2, [0, 0, 1, -1, -1, 1])
     expected = np.stack([rgb[:, :, :2].mean(axis=2), (rgb[:, :, 2] / 2 + extra[:, :, 2] / 2)]) / 255.0
     np.testing.assert_allclose(mapped, expected, atol=1e-6)
 
