@@ -1,19 +1,17 @@
-"""Rollout buffer: append one step for 64 agents, gather a shuffled 1024-row minibatch.
+"""Rollout buffer: gather a shuffled 1024-row minibatch.
 
 The layout is a small continuous-control task: one observation (64 floats, or 8),
 4 continuous actions, and the per-signal fields of one reward signal; T=256 steps,
-N=64 agents (16384 rows). The append writes every field; the gather reads either every
-field (310 bytes a row) or what a PPO update reads (observation, actions, log-probs,
-advantages, returns, value estimates).
+N=64 agents (16384 rows). The gather reads either every field (310 bytes a row) or
+what a PPO update reads (observation, actions, log-probs, advantages, returns, value
+estimates).
 
-Ours: a `StepWriter` over every field (one native call per step), and a `Gatherer`
-(one native call per minibatch). References:
+Ours: a `Gatherer` (one native call per minibatch). References:
 
 * `dict_of_lists`: ML-Agents' `AgentBuffer` layout, one Python list per field with one
-  entry per agent and step; appending is a `list.append` per agent and field, a
-  minibatch is `np.asarray` of the picked entries;
-* `numpy_take` (gather only): `np.take(source, indices, axis=0, out=destination)` per field;
-* `numpy_copy_same_bytes` (gather only): `np.copyto` of one contiguous array holding as
+  entry per agent and step; a minibatch is `np.asarray` of the picked entries;
+* `numpy_take`: `np.take(source, indices, axis=0, out=destination)` per field;
+* `numpy_copy_same_bytes`: `np.copyto` of one contiguous array holding as
   many bytes as the minibatch, the bandwidth ceiling; the table gives our bandwidth as a
   share of it.
 """
@@ -32,7 +30,6 @@ from mlagents_fast.buffer import RolloutBuffer, rollout_fields
 Timed = Callable[..., object]
 
 STEPS, AGENTS, MINIBATCH = 256, 64, 1024
-APPEND_GROUP = f"append 1 step x {AGENTS} agents"
 PPO_PLANES = ["obs_0", "continuous_action", "continuous_log_probs", "advantages", "returns.extrinsic",
               "value_estimates.extrinsic"]  # fmt: skip
 # (observation size, planes gathered): every field, and a PPO minibatch at two observation sizes.
@@ -59,55 +56,11 @@ def row_bytes(sources: dict[str, Array]) -> int:
     return sum(array.itemsize * int(np.prod(array.shape[1:])) for array in sources.values())
 
 
-def one_step(sources: dict[str, Array]) -> dict[str, Array]:
-    """One step's values for every agent, as the environment hands them over: `[N, *shape]` per field."""
-    return {name: np.ascontiguousarray(array[:AGENTS]) for name, array in sources.items()}
-
-
 def as_lists(sources: dict[str, Array]) -> dict[str, list[object]]:
     """The same rows in ML-Agents' layout: one entry (its own array, or a scalar) per row."""
     return {
         name: [np.array(row) for row in array] if array.ndim > 1 else list(array) for name, array in sources.items()
     }
-
-
-# Append ---------------------------------------------------------------------------------
-
-
-def test_append_native(timed: Timed) -> None:
-    buffer = make_buffer()
-    sources = planes(buffer)
-    step_values = one_step(sources)
-    writer = buffer.step_writer(list(step_values))
-    values = list(step_values.values())
-    steps = iter(range(1 << 62))
-
-    def run() -> None:
-        writer.write(next(steps) % STEPS, values)
-
-    timed(APPEND_GROUP, dict(role="native", elements=AGENTS, bytes=AGENTS * row_bytes(sources)), run)
-
-
-def test_append_dict_of_lists(timed: Timed) -> None:
-    sources = planes(make_buffer())
-    step = one_step(sources)
-    buf: dict[str, list[object]] = {name: [] for name in step}
-    first = next(iter(buf.values()))
-
-    def run() -> None:
-        if len(first) >= STEPS * AGENTS:  # emptied after each update, as ML-Agents does
-            for lst in buf.values():
-                lst.clear()
-        for name, arr in step.items():
-            lst = buf[name]
-            for i in range(AGENTS):
-                lst.append(arr[i])
-
-    timed(
-        APPEND_GROUP,
-        dict(role="reference:dict_of_lists", elements=AGENTS, bytes=AGENTS * row_bytes(sources), target=10),
-        run,
-    )
 
 
 # Gather ---------------------------------------------------------------------------------

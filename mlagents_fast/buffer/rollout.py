@@ -17,30 +17,12 @@ from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator,
 from mlagents_fast.buffer.gather import Batch, Gatherer
 
 
-class StepWriter:
-    """Writes a fixed list of fields for all agents at step t in one native call."""
-
-    def __init__(self, destinations: list[NDArray[np.generic]], steps: int, agents: int) -> None:
-        self._writer = _native.RowWriter(destinations)
-        self._steps, self._agents = steps, agents
-
-    def write(self, step: int, values: list[NDArray[np.generic]]) -> None:
-        """`values[i]` is `[N, *shape]` for the i-th field (or signal plane) named at creation."""
-        if not 0 <= step < self._steps:
-            raise IndexError(f"StepWriter.write(): step {step} is outside the rollout's [0, {self._steps}) steps.")
-        if values and len(values[0]) != self._agents:
-            raise ValueError(
-                f"StepWriter.write(): values hold {len(values[0])} agents; the rollout has {self._agents}."
-            )
-        self._writer.write(step * self._agents, values)
-
-
 class RolloutBuffer:
     """Struct-of-arrays storage for `steps` x `agents` transitions.
 
     Field arrays are reachable as `buffer[name]`; a per-signal field is indexed
-    by signal as `buffer[name][s]`. Plane names for writers are `name` for plain
-    fields and `name.signal` for one signal of a per-signal field.
+    by signal as `buffer[name][s]`. Plane names (for `flat` and `gatherer`) are `name`
+    for plain fields and `name.signal` for one signal of a per-signal field.
     """
 
     def __init__(
@@ -92,10 +74,6 @@ class RolloutBuffer:
                 f"RolloutBuffer has no field or signal plane {plane!r}; it has {sorted(self._planes)}."
             ) from None
         return array.reshape((self.rows, *array.shape[2:]))
-
-    def step_writer(self, planes: Sequence[str]) -> StepWriter:
-        """A writer for these fields (or `field.signal` planes), in this order."""
-        return StepWriter([self.flat(p) for p in planes], self.steps, self.agents)
 
     def gatherer(
         self, rows: int, planes: Sequence[str] | None = None, allocator: Allocator = default_allocator

@@ -1,4 +1,4 @@
-"""Rollout buffer: in-place step writes, shuffled and sequence minibatches, against numpy indexing."""
+"""Rollout buffer: flat plane views, gathers, shuffled and sequence minibatches, against numpy indexing."""
 
 from __future__ import annotations
 
@@ -25,40 +25,6 @@ def flat_reference(buffer: RolloutBuffer, plane: str, rows: np.ndarray) -> np.nd
     name, _, signal = plane.partition(".")
     array = buffer[name][buffer.signals.index(signal)] if signal else buffer[name]
     return array.reshape(STEPS * AGENTS, *array.shape[2:])[rows]
-
-
-def test_step_writer_writes_row_t_for_all_agents() -> None:
-    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields([(3,)], continuous_size=2))
-    writer = buffer.step_writer(["obs_0", "continuous_action", "value_estimates.extrinsic", "terminated"])
-    for t in range(STEPS):
-        obs = np.full((AGENTS, 3), t, np.float32)
-        actions = np.arange(AGENTS * 2, dtype=np.float32).reshape(AGENTS, 2) + t
-        values = np.arange(AGENTS, dtype=np.float32) * t
-        writer.write(t, [obs, actions, values, np.full(AGENTS, t % 2 == 1)])
-    np.testing.assert_array_equal(buffer["obs_0"][:, 0, 0], np.arange(STEPS))
-    np.testing.assert_array_equal(buffer["continuous_action"][4], np.arange(10).reshape(5, 2) + 4)
-    np.testing.assert_array_equal(buffer["value_estimates"][0, 7], np.arange(AGENTS) * 7)
-    np.testing.assert_array_equal(buffer["terminated"][:, 2], np.arange(STEPS) % 2 == 1)
-
-
-def test_step_writer_rejects_mismatched_values() -> None:
-    buffer = RolloutBuffer(STEPS, AGENTS, rollout_fields([(3,)]))
-    writer = buffer.step_writer(["obs_0", "terminated"])
-    good_obs, good_flags = np.zeros((AGENTS, 3), np.float32), np.zeros(AGENTS, bool)
-    with pytest.raises(ValueError, match=r"sources\[0\] .*float64.* must have the dtype and row shape"):
-        writer.write(0, [good_obs.astype(np.float64), good_flags])
-    with pytest.raises(ValueError, match=r"sources\[1\]"):
-        writer.write(0, [good_obs, np.zeros(AGENTS + 1, bool)])
-    with pytest.raises(ValueError, match="got 1 sources for 2 destinations"):
-        writer.write(0, [good_obs])
-    with pytest.raises(KeyError, match="no field or signal plane 'obs_9'"):
-        buffer.step_writer(["obs_9"])
-    with pytest.raises(IndexError, match=r"step 12 is outside the rollout's \[0, 12\) steps"):
-        writer.write(STEPS, [good_obs, good_flags])
-    with pytest.raises(IndexError, match="step -1"):
-        writer.write(-1, [good_obs, good_flags])
-    with pytest.raises(ValueError, match="values hold 6 agents; the rollout has 5"):
-        writer.write(0, [np.zeros((AGENTS + 1, 3), np.float32), np.zeros(AGENTS + 1, bool)])
 
 
 def test_gatherer_returns_chosen_rows_of_public_flat_views() -> None:
