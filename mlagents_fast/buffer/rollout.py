@@ -7,14 +7,13 @@ gathered by one native call into preallocated, contiguous arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast import _native
 from mlagents_fast.buffer.fields import Allocator, FieldSpec, default_allocator, zeros_arena
-from mlagents_fast.buffer.gather import Batch, Gatherer
+from mlagents_fast.buffer.gather import Gatherer
 
 
 class RolloutBuffer:
@@ -81,54 +80,3 @@ class RolloutBuffer:
         """A `Gatherer` of up to `rows` rows of these planes (all by default)."""
         names = self.planes if planes is None else list(planes)
         return Gatherer({p: self.flat(p) for p in names}, rows, allocator)
-
-    def minibatches(
-        self,
-        batch_size: int,
-        rng: _native.Rng,
-        planes: Sequence[str] | None = None,
-        allocator: Allocator = default_allocator,
-    ) -> Iterator[Batch]:
-        """Shuffled minibatches of `batch_size` rows covering the rollout once.
-
-        The yielded arrays are reused: each is valid until the next minibatch.
-        A last partial minibatch is dropped, as ML-Agents does.
-        """
-        order = _native.shuffled_indices(rng, self.rows)
-        yield from self._gather_batches(order, batch_size, planes, allocator)
-
-    def sequence_minibatches(
-        self,
-        batch_size: int,
-        sequence_length: int,
-        rng: _native.Rng,
-        planes: Sequence[str] | None = None,
-        allocator: Allocator = default_allocator,
-    ) -> Iterator[Batch]:
-        """Minibatches of whole sequences of `sequence_length` consecutive steps of one agent.
-
-        Each minibatch holds `batch_size - batch_size % sequence_length` rows,
-        sequence after sequence in time order. Steps past the end of the rollout
-        are zero padding, marked False in the extra `"mask"` entry.
-        """
-        if not 0 < sequence_length <= batch_size:
-            raise ValueError(f"sequence_length must lie in [1, batch_size={batch_size}]; got {sequence_length}.")
-        order = _native.sequence_indices(rng, self.steps, self.agents, sequence_length)
-        rows = batch_size - batch_size % sequence_length
-        yield from self._gather_batches(order, rows, planes, allocator, with_mask=True)
-
-    def _gather_batches(
-        self,
-        order: NDArray[np.int64],
-        rows: int,
-        planes: Sequence[str] | None,
-        allocator: Allocator,
-        with_mask: bool = False,
-    ) -> Iterator[Batch]:
-        if rows <= 0:
-            raise ValueError(f"batch_size must be > 0; got {rows}.")
-        gatherer = self.gatherer(rows, planes, allocator)
-        for start in range(0, len(order) - rows + 1, rows):
-            chunk = order[start : start + rows]
-            batch = gatherer.gather(chunk)
-            yield {**batch, "mask": chunk >= 0} if with_mask else batch
