@@ -38,7 +38,6 @@ class RolloutBuffer:
         per_signal, plain = (len(self.signals), steps, agents), (steps, agents)
         shapes = {n: ((per_signal if f.per_signal else plain) + f.shape, f.dtype) for n, f in fields.items()}
         self.arrays: dict[str, NDArray[np.generic]] = zeros_arena(shapes)
-        self.bootstrap_values = np.zeros((len(self.signals), agents), np.float32)
         self._planes = self._plane_views()
 
     def __getitem__(self, name: str) -> NDArray[np.generic]:
