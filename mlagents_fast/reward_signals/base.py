@@ -17,13 +17,13 @@ class RewardInput:
     Views into the trainer's rollout storage at the step's row; valid during the call only
     (a trainer reuses one object, so a step costs no allocation)."""
 
-    __slots__ = ("_continuous", "_discrete", "_obs", "_outcome", "row")
+    __slots__ = ("_continuous", "_discrete", "_obs", "outcome", "row")
+    outcome: StepBatch  # what followed the step: rewards, ends of episodes and the next observations
 
     def __init__(self, obs: list[NDArray[np.float32]], continuous: NDArray[Any] | None,
                  discrete: NDArray[Any] | None) -> None:  # fmt: skip
         self._obs, self._continuous, self._discrete = obs, continuous, discrete  # [T, N, ...] each
         self.row = 0
-        self._outcome: StepBatch | None = None
 
     @property
     def obs(self) -> tuple[NDArray[np.float32], ...]:
@@ -37,15 +37,9 @@ class RewardInput:
     def discrete_action(self) -> NDArray[np.int32] | None:
         return None if self._discrete is None else self._discrete[self.row]
 
-    @property
-    def outcome(self) -> StepBatch:
-        """What followed the step: rewards, ends of episodes and the next observations."""
-        assert self._outcome is not None
-        return self._outcome
-
     def at(self, row: int, outcome: StepBatch) -> RewardInput:
         """This object, now describing the step at ring `row` that `outcome` followed."""
-        self.row, self._outcome = row, outcome
+        self.row, self.outcome = row, outcome
         return self
 
 

@@ -38,9 +38,10 @@ class TrainerStats:
         for key, values in stats.items():
             self._values[key].extend(values)
 
-    def add_per_step(self, key: str, value: float) -> None:
-        """A value every step (the policy's entropy): one mean per drain is reported."""
-        self._per_step[key].append(value)
+    def per_step(self, key: str) -> list[float]:
+        """The list to append a value to every step (the policy's entropy; kept across drains,
+        so a trainer looks it up once): one mean per drain is reported."""
+        return self._per_step[key]
 
     def add_episode_returns(self, returns: list[float]) -> None:
         self._values[EPISODE_RETURN].extend(returns)
@@ -56,5 +57,6 @@ class TrainerStats:
                       StatsAggregationMethod.AVERAGE) for key, values in self._values.items()]  # fmt: skip
         stats += [Stat(key, [float(np.mean(values))]) for key, values in self._per_step.items() if values]
         self._values.clear()
-        self._per_step.clear()
+        for values in self._per_step.values():
+            values.clear()
         return stats

@@ -20,7 +20,7 @@ from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.spec import ActionSpec
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Minibatch:
     """One minibatch of B steps on the training device."""
 
@@ -57,6 +57,7 @@ class MinibatchSource:
         self._planes = [p for p in buffer.planes if p not in ("terminated", "truncated")
                         and not p.startswith(("rewards.", "truncated_values."))]  # fmt: skip
         self._gatherer: tuple[Gatherer, dict[str, torch.Tensor]] | None = None
+        self._copies = (action.continuous_size > 0 and len(action.discrete_branches) > 0) or len(signals) > 1
         self._staging: Gatherer | None = None  # an accelerator's update rows, in pinned host memory
 
     def for_rows(
@@ -69,10 +70,13 @@ class MinibatchSource:
                 gatherer = self.buffer.gatherer(self.rows, self._planes)
                 self._gatherer = gatherer, {k: torch.from_numpy(v) for k, v in gatherer.batch.items()}
             gatherer, tensors = self._gatherer
+            # The gather refills the same arrays: a minibatch of views of them is built once, unless
+            # it needs copies (hybrid actions' log probabilities, or several value heads, side by side).
+            fixed = self._typed(tensors) if not self._copies else None
 
             def gather(ring_rows: NDArray[np.int64]) -> Minibatch:
                 gatherer.gather(ring_rows)
-                return self._typed(tensors)
+                return fixed if fixed is not None else self._typed(tensors)
 
             return (lambda order: rows[order]), gather
         if self._staging is None:  # pinned once, as large as the ring: an update never trains more

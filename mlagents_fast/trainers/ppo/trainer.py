@@ -97,6 +97,7 @@ class PPOTrainer:
                                 action.discrete_branches)  # fmt: skip
         self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
                                    time_horizon=settings.time_horizon, threaded=self.threaded)  # fmt: skip
+        self.ring, self._arrays = self.rollout.ring, self.rollout.buffer.arrays  # (read every step)
         self.values = ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
         minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
         self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
@@ -106,6 +107,7 @@ class PPOTrainer:
         )
         self.step = 0  # agent-steps taken by this behavior (ML-Agents' trainer step)
         self.stats = TrainerStats()
+        self._entropy = self.stats.per_step("Policy/Entropy")
         self.rewards = SignalRewards(self.signals, num_agents, self.rollout.buffer.arrays)
         self._on_cpu = self.device.type == "cpu"
         self._obs_planes = [self.rollout.buffer.arrays[f"obs_{i}"] for i in range(len(spec.observation_specs))]
@@ -137,12 +139,12 @@ class PPOTrainer:
             self.wait_for_update()
         # This step's observations go into the ring first: an update below reads them as the next
         # observations of the trajectories cut on the last step. (The row holds no untrained step.)
-        t, buf = self.rollout.row, self.rollout.buffer.arrays
+        t, buf = self.ring.row, self._arrays
         for plane, o in zip(self._obs_planes, batch.obs, strict=True):
             plane[t] = o
         values, out = self._forward(obs, batch.action_mask)
         self.rollout.finish_cut_trajectories()
-        if self.rollout.ready_rows > self.hyper.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
+        if self.ring.ready_rows > self.hyper.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
             if self._process_ready_trajectories():
                 values, out = self._forward(obs, batch.action_mask)  # with the new weights and statistics
         if self.training:  # as ML-Agents, the statistics only move while the policy trains
@@ -164,12 +166,11 @@ class PPOTrainer:
             assert batch.action_mask is not None
             buf["action_mask"][t] = batch.action_mask
             actions.discrete[...] = chosen
-        self.stats.add_per_step("Policy/Entropy", out.mean_entropy if out.mean_entropy is not None else
-                                float(out.entropy.mean()))  # fmt: skip
+        self._entropy.append(out.mean_entropy if out.mean_entropy is not None else float(out.entropy.mean()))
 
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
-        t, buf = self.rollout.row, self.rollout.buffer.arrays
+        t, buf = self.ring.row, self._arrays
         self.rewards.pay(t, batch)
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated

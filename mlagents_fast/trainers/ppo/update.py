@@ -60,6 +60,8 @@ def _mean(losses: list[torch.Tensor | float], absolute: bool = False) -> float:
 
 
 class PPOUpdate:
+    """One behavior's PPO update over its rollout ring (called with the trajectories it takes)."""
+
     def __init__(self, hyper: PPOSettings, max_steps: int, ring: RolloutRing, signals: list[RewardSignal],
                  values: ValueEstimator, minibatches: MinibatchSource, step: GradientStep, optimizer: FlatAdam,
                  rng: _native.Rng) -> None:  # fmt: skip
@@ -111,7 +113,7 @@ class PPOUpdate:
 
         stats = self.update_reward_signals(rows)
         stats |= {"Losses/Policy Loss": [_mean(policy_losses, absolute=True)],
-                 "Losses/Value Loss": [_mean(value_losses)],
+                  "Losses/Value Loss": [_mean(value_losses)],
                   "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
         stats.update(self.value_estimate_stats(values, rows))
         return stats
