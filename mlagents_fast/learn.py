@@ -17,7 +17,7 @@ import numpy as np
 
 from mlagents_fast.config.cli import parse_command_line
 from mlagents_fast.config.errors import ConfigError
-from mlagents_fast.config.settings import RunOptions
+from mlagents_fast.config.settings import EnvironmentSettings, RunOptions
 from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
 from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for, stepper_options
@@ -132,6 +132,7 @@ def run_training(opts: RunOptions) -> None:
     )
     envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters,
                             num_areas=int(env_settings.num_areas), process_options=process_options)  # fmt: skip
+    _note_unused_process_settings(opts, envs)
     registry = StatsRegistry()  # this run's writers only, even when several runs share a process
     writers: list[StatsWriter] = []
     try:
@@ -153,6 +154,23 @@ def run_training(opts: RunOptions) -> None:
             close = getattr(writer, "close", None)
             if callable(close):
                 close()
+
+
+PROCESS_SETTINGS = ("timeout_wait", "max_lifetime_restarts", "restarts_rate_limit_n", "restarts_rate_limit_period_s")
+
+
+def _note_unused_process_settings(opts: RunOptions, envs: dict[str, VectorEnv]) -> None:
+    """The restart and timeout settings act on environments in worker processes only: when the
+    user changed one and no environment of the run has workers, say so once, never silently."""
+    from mlagents_fast.envs.python.process import ProcessVectorEnv
+
+    defaults = EnvironmentSettings()
+    changed = [f"--{key.replace('_', '-')}" for key in PROCESS_SETTINGS
+               if getattr(opts.env_settings, key) != getattr(defaults, key)]  # fmt: skip
+    if changed and not any(isinstance(env, ProcessVectorEnv) for env in envs.values()):
+        logger.warning(f"{', '.join(changed)}: {'this applies' if len(changed) == 1 else 'these apply'} only to "
+                       "environments run in worker processes (Python and gymnasium ones, when the process stepper "
+                       "runs them); this run's environments have none, so it is not used.")  # fmt: skip
 
 
 def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, Any]:

@@ -226,6 +226,19 @@ def test_environment_flags_reach_the_environments(
                        "environments."]  # fmt: skip
 
 
+def test_restart_flags_without_worker_processes_get_one_notice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Built-in native environments have no worker processes to restart or wait for."""
+    flags = ["--timeout-wait=7", "--max-lifetime-restarts=4"]
+    assert learn(tmp_path, config(tmp_path, 100), "--run-id=restarts", *flags) == 0
+    notices = [r.getMessage() for r in caplog.records if "worker processes" in r.getMessage()]
+    assert len(notices) == 1 and notices[0].startswith("--timeout-wait, --max-lifetime-restarts: these apply only")
+    caplog.clear()
+    assert learn(tmp_path, config(tmp_path, 100), "--run-id=quiet") == 0
+    assert not [r for r in caplog.records if "worker processes" in r.getMessage()]
+
+
 def test_num_areas_trains_on_more_agents(tmp_path: Path) -> None:
     assert learn(tmp_path, config(tmp_path, 200), "--run-id=areas", "--num-areas=2") == 0
     timers = json.loads((tmp_path / "results" / "areas" / "run_logs" / "timers.json").read_text())

@@ -11,10 +11,16 @@ from __future__ import annotations
 import importlib
 import logging
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
 from mlagents_fast.config.trainer_settings import register_hyperparameters
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.trainers.protocol import TrainerFactory
+
+if TYPE_CHECKING:  # mypy holds each built-in trainer to the protocol (torch loads only when one is asked for)
+    from mlagents_fast.trainers.ppo import PPOTrainer
+
+    _ppo: TrainerFactory = PPOTrainer
 
 ENTRY_POINT_GROUP = "mlagents.trainer_type"
 logger = logging.getLogger(__name__)
