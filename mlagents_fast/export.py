@@ -88,7 +88,8 @@ def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
     The graph is traced from a CPU copy of `actor`: the trainer's own actor keeps its device, its
     mode and its parameters (the very tensors its optimizer steps), so training goes on with them
     after a checkpoint. (Moving the actor itself would leave it on the CPU, detached from an
-    optimizer that keeps stepping the accelerator's tensors.)"""
+    optimizer that keeps stepping the accelerator's tensors.) Tracing samples actions, so it runs
+    on a fork of torch's random stream: a checkpoint never changes what the run samples next."""
     policy = ExportablePolicy(copy.deepcopy(actor).cpu(), spec).eval()
     dummy: list[torch.Tensor] = [torch.zeros(1, *o.shape) for o in spec.observation_specs]
     if spec.action_spec.discrete_branches:
@@ -98,7 +99,7 @@ def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
     for name in outputs:
         if name.endswith("actions"):
             dynamic[name] = {0: "batch"}
-    with atomic_path(path) as temporary, warnings.catch_warnings():
+    with atomic_path(path) as temporary, warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
         warnings.simplefilter("ignore")  # the exporter's notes about traced constants
         torch.onnx.export(
             policy, tuple(dummy), str(temporary), input_names=inputs, output_names=outputs,

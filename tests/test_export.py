@@ -87,3 +87,14 @@ def test_export_leaves_the_actor_it_exports_where_it_is(tmp_path: Path, monkeypa
     assert [t.data_ptr() for t in after] == pointers, "the export moved the actor's tensors"
     assert actor.training
     assert ort.InferenceSession(str(tmp_path / "model.onnx")).get_outputs()[0].name == "version_number"
+
+
+@pytest.mark.parametrize("name", ["3DBall", "Basic"])  # continuous and discrete sampling in the traced graph
+def test_export_leaves_torch_random_stream_where_it_was(name: str, tmp_path: Path) -> None:
+    """A checkpoint's export must not change what training samples next."""
+    env = NativeVectorEnv(name, 1, seed=0)
+    actor = Actor(env.behavior_specs[name], normalize=False, hidden_units=8, num_layers=1)
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    export_onnx(actor, env.behavior_specs[name], tmp_path / "policy.onnx")
+    assert torch.equal(torch.get_rng_state(), before)
