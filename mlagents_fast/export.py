@@ -14,17 +14,16 @@ from __future__ import annotations
 import copy
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from mlagents_fast.networks.actor_critic import Actor
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.spec import BehaviorSpec
 
 MODEL_API_VERSION = 3  # ML-Agents' MLAgents2_0 model API
 OPSET = 9  # as ML-Agents exports, for Barracuda and Sentis alike
-CONTINUOUS_CLIP = 3.0
 
 
 class ExportablePolicy(nn.Module):
@@ -33,7 +32,9 @@ class ExportablePolicy(nn.Module):
     continuous_shape: torch.Tensor
     discrete_shape: torch.Tensor
 
-    def __init__(self, actor: Actor, spec: BehaviorSpec) -> None:
+    def __init__(self, actor: nn.Module, spec: BehaviorSpec) -> None:
+        """`actor`: a policy network with `network_body` and an `action_model` that has
+        `exported_continuous`, `_masked_logits` and `deterministic_discrete` (PPO's, SAC's)."""
         super().__init__()
         self.actor = actor
         self.continuous_size = spec.action_spec.continuous_size
@@ -49,17 +50,13 @@ class ExportablePolicy(nn.Module):
             *obs, masks = inputs
         else:
             obs, masks = list(inputs), torch.ones(inputs[0].shape[0], 0)
-        model = self.actor.action_model
-        h = self.actor.network_body(list(obs))
+        actor: Any = self.actor
+        model = actor.action_model
+        h = actor.network_body(list(obs))
         outputs: list[torch.Tensor] = [self.version_number, self.memory_size]
         if self.continuous_size:
-            mu = model.deterministic_continuous(h)
-            sampled = mu + torch.randn_like(mu) * torch.exp(model.log_sigma)
-            outputs += [
-                torch.clamp(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
-                self.continuous_shape,
-                torch.clamp(mu, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
-            ]
+            sampled, deterministic = model.exported_continuous(h)
+            outputs += [sampled, self.continuous_shape, deterministic]
         if self.branches:
             logits = model._masked_logits(h, masks)
             sampled_choices = [torch.multinomial(torch.softmax(branch, dim=1), 1) for branch in logits]
@@ -82,7 +79,7 @@ def input_names(spec: BehaviorSpec) -> list[str]:
     return names + (["action_masks"] if spec.action_spec.discrete_branches else [])
 
 
-def export_onnx(actor: Actor, spec: BehaviorSpec, path: Path) -> None:
+def export_onnx(actor: nn.Module, spec: BehaviorSpec, path: Path) -> None:
     """Write the policy to `path` atomically (a temporary file in the same folder, then a rename).
 
     The graph is traced from a CPU copy of `actor`: the trainer's own actor keeps its device, its

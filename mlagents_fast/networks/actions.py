@@ -19,6 +19,7 @@ from mlagents_fast.spec import ActionSpec
 LOG_2PI = math.log(2.0 * math.pi)
 EPSILON = 1e-7  # ML-Agents' epsilon inside log-probabilities and entropies
 MASK_PENALTY = 1e8  # blocked logits are pushed down by this much, as ML-Agents does
+CONTINUOUS_CLIP = 3.0  # a Gaussian's actions reach the environment clipped to [-3, 3], then divided by 3
 
 
 @dataclass
@@ -112,6 +113,14 @@ class ActionModel(nn.Module):
 
     def deterministic_continuous(self, h: torch.Tensor) -> torch.Tensor:
         return self.mu(h)
+
+    def exported_continuous(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sampled, deterministic) continuous actions as the environment takes them: clipped to
+        [-3, 3] and divided by 3, as ML-Agents' unsquashed policies send them."""
+        mu = self.mu(h)
+        sampled = mu + torch.randn_like(mu) * torch.exp(self.log_sigma)
+        return (torch.clamp(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
+                torch.clamp(mu, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP)  # fmt: skip
 
     def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
         return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)

@@ -24,8 +24,11 @@ class NetworkBody(nn.Module):
     """
 
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
-                 vis_encode_type: str, goal_conditioning_type: str = "hyper", behavior: str = "") -> None:  # fmt: skip
+                 vis_encode_type: str, goal_conditioning_type: str = "hyper", behavior: str = "",
+                 action_inputs: int = 0) -> None:  # fmt: skip
+        """`action_inputs`: continuous actions fed beside the encoded observations (SAC's Q networks)."""
         super().__init__()
+        self.action_inputs = action_inputs
         self.processors = nn.ModuleList(
             observation_encoder(o, normalize, vis_encode_type, hidden_units, index=index, behavior=behavior)
             for index, o in enumerate(spec.observation_specs)
@@ -34,7 +37,7 @@ class NetworkBody(nn.Module):
         self.hyper = goal_conditioning_type == "hyper" and any(goals)
         self.goal_mask = goals
         sizes = [encoded_size(o, hidden_units) for o in spec.observation_specs]
-        inputs = sum(sizes)
+        inputs = sum(sizes) + action_inputs
         self.body: nn.Module
         if self.hyper:
             goal_size = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if goal)
@@ -46,12 +49,14 @@ class NetworkBody(nn.Module):
         """(observation index, processor) of every vector observation: the ones the normalizer feeds."""
         return [(i, p) for i, p in enumerate(self.processors) if isinstance(p, VectorInput)]
 
-    def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, obs: list[torch.Tensor], actions: torch.Tensor | None = None) -> torch.Tensor:
         encoded = [p(o) for p, o in zip(self.processors, obs, strict=True)]
+        if actions is not None:
+            encoded.append(actions)
         inputs = encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
         if not self.hyper:
             return self.body(inputs)
-        goals = [e for e, goal in zip(encoded, self.goal_mask, strict=True) if goal]
+        goals = [e for e, goal in zip(encoded[: len(self.goal_mask)], self.goal_mask, strict=True) if goal]
         return self.body(inputs, goals[0] if len(goals) == 1 else torch.cat(goals, dim=1))
 
 

@@ -38,7 +38,7 @@ silu_backward = torch.ops.aten.silu_backward
 
 def linear_layers(body: NetworkBody) -> list[nn.Linear] | None:
     """The body's Linear layers when it is a plain Swish MLP over vector inputs, else None."""
-    if body.hyper or not all(isinstance(p, VectorInput) for p in body.processors):
+    if body.hyper or body.action_inputs or not all(isinstance(p, VectorInput) for p in body.processors):
         return None
     layers = list(body.body.children())
     linears = [m for m in layers if isinstance(m, nn.Linear)]
