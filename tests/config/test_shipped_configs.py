@@ -1,4 +1,4 @@
-"""Every configuration shipped under config/ loads, and the PPO ones carry ML-Agents' values."""
+"""Every configuration shipped under config/ loads, and the PPO and SAC ones carry ML-Agents' values."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from mlagents_fast.config import PPOSettings, load_run_options
+from mlagents_fast.config import PPOSettings, SACSettings, load_run_options
+from mlagents_fast.envs import registered_names
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 SHIPPED = sorted(CONFIG_DIR.rglob("*.yaml"))
+SAC = sorted((CONFIG_DIR / "sac").glob("*.yaml"))
+# config/sac files whose values are ML-Agents' own config/sac/<Env>.yaml (release 21); the
+# others are starting values and say so on their first line.
+ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld"}
+STARTING_VALUES = "# Not an ML-Agents config; starting values, to be tuned."
 
 
 def test_configs_are_shipped() -> None:
@@ -61,6 +67,78 @@ def test_ppo_values_match_ml_agents(
     assert (settings.network_settings.hidden_units, settings.network_settings.num_layers) == (hidden, layers)
     assert settings.reward_signals["extrinsic"].gamma == gamma
     assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (horizon, summary, 500000)
+
+
+def test_every_built_in_environment_with_a_ppo_config_has_a_sac_config() -> None:
+    ppo = {path.stem for path in (CONFIG_DIR / "ppo").glob("*.yaml")} & set(registered_names())
+    assert ppo >= {"3DBall", "3DBallHard", "Basic", "CartPole", "GridWorld"}
+    assert ppo <= {path.stem for path in SAC}
+
+
+@pytest.mark.parametrize("path", SAC, ids=[p.stem for p in SAC])
+def test_sac_config_trains_its_environment_with_sac(path: Path) -> None:
+    run = load_run_options(path)
+    assert list(run.behaviors) == [path.stem]
+    assert path.stem in registered_names()
+    settings = run.behaviors[path.stem]
+    assert settings.trainer_type == "sac"
+    assert isinstance(settings.hyperparameters, SACSettings)
+    first_line = path.read_text().splitlines()[0]
+    assert (first_line == STARTING_VALUES) == (path.stem not in ML_AGENTS_SAC)
+
+
+@pytest.mark.parametrize(
+    (
+        "name",
+        "batch",
+        "buffer",
+        "init",
+        "entcoef",
+        "hidden",
+        "layers",
+        "normalize",
+        "gamma",
+        "horizon",
+        "summary",
+        "steps",
+    ),
+    [
+        ("3DBall", 64, 200000, 0, 0.5, 64, 2, True, 0.99, 1000, 12000, 200000),
+        ("3DBallHard", 256, 500000, 0, 1.0, 128, 2, True, 0.99, 1000, 12000, 500000),
+        ("Basic", 64, 50000, 0, 0.01, 20, 2, False, 0.99, 10, 2000, 500000),
+        ("GridWorld", 128, 50000, 1000, 0.5, 128, 1, False, 0.9, 5, 20000, 500000),
+    ],
+)
+def test_sac_values_match_ml_agents(
+    name: str,
+    batch: int,
+    buffer: int,
+    init: int,
+    entcoef: float,
+    hidden: int,
+    layers: int,
+    normalize: bool,
+    gamma: float,
+    horizon: int,
+    summary: int,
+    steps: int,
+) -> None:
+    settings = load_run_options(CONFIG_DIR / "sac" / f"{name}.yaml").behaviors[name]
+    hp = settings.hyperparameters
+    assert isinstance(hp, SACSettings)
+    assert (hp.batch_size, hp.buffer_size, hp.buffer_init_steps, hp.init_entcoef) == (batch, buffer, init, entcoef)
+    assert (hp.learning_rate, hp.learning_rate_schedule, hp.tau, hp.save_replay_buffer) == (
+        3e-4,
+        "constant",
+        0.005,
+        False,
+    )
+    assert (hp.steps_per_update, hp.reward_signal_steps_per_update) == (10.0, 10.0)
+    network = settings.network_settings
+    assert (network.hidden_units, network.num_layers, network.normalize) == (hidden, layers, normalize)
+    assert (settings.reward_signals["extrinsic"].gamma, settings.reward_signals["extrinsic"].strength) == (gamma, 1.0)
+    assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (horizon, summary, steps)
+    assert (settings.keep_checkpoints, settings.threaded) == (5, False)
 
 
 def test_randomized_3dball_samples_mass_gravity_and_scale() -> None:
