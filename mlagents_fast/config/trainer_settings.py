@@ -296,6 +296,11 @@ class TrainerSettings:
             object.__setattr__(self, "checkpoint_interval", max(1, self.max_steps // self.keep_checkpoints))
         _at_least(self.checkpoint_interval, 1, "checkpoint_interval")
         self._check_reward_signals()
+        if isinstance(self.hyperparameters, SACSettings):
+            # SAC does not update before buffer_init_steps: past max_steps, the run would never train
+            init_steps, max_steps = self.hyperparameters.buffer_init_steps, self.max_steps
+            expected = f"at most max_steps ({max_steps}; SAC's updates start only after buffer_init_steps)"
+            _check(init_steps <= max_steps, "hyperparameters.buffer_init_steps", expected, init_steps)
         memory = self.network_settings.memory
         if memory is not None:
             # a minibatch holds whole sequences

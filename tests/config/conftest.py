@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -20,3 +22,26 @@ def write(tmp_path: Path) -> WriteFile:
         return path
 
     return _write
+
+
+HEAVY_MODULES = ("torch", "numba", "onnx", "tensorboard")
+MAIN = f"""
+import sys
+from mlagents_fast.learn import main
+code = main(sys.argv[1:])
+print("EXIT", code, "HEAVY", sorted(set({HEAVY_MODULES!r}) & set(sys.modules)))
+"""
+
+
+def learn_error(tmp_path: Path, text: str) -> str:
+    """mlagents-learn on a configuration it refuses: its error output, checked to be one paragraph
+    given before torch (or any heavy module) was imported."""
+    path = tmp_path / "trainer.yaml"
+    path.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-c", MAIN, str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert result.stdout.splitlines()[-1] == "EXIT 1 HEAVY []", (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert f"Error: Invalid configuration in {path} at " in result.stderr
+    return result.stderr
