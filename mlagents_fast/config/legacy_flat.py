@@ -2,8 +2,9 @@
 
 Flat keys per behavior and a `default:` section, e.g. `trainer: ppo`, `batch_size`,
 `use_recurrent` + `sequence_length` + `memory_size`, `hidden_units`, SAC's `train_interval`/
-`num_update`, imitation's `pretraining:` section. `config.legacy` detects the format and calls
-`upgrade_flat_behaviors`; `config.structure` then checks the result.
+`num_update` (and `reward_signals.reward_signal_num_update`), imitation's `pretraining:` section.
+`config.legacy` detects the format and calls `upgrade_flat_behaviors`; `config.structure` then
+checks the result.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ REMOVED_TRAINERS = {
     "imitation": "the imitation trainer was removed in ML-Agents 0.5",
 }
 BC_KEYS = ("demo_path", "strength", "steps", "batch_size", "num_epoch", "samples_per_update")
+# SAC keys a 0.x file may write under reward_signals; the upgrade makes them hyperparameters
+SIGNAL_SECTION_KEYS = frozenset({"reward_signal_num_update", "reward_signal_steps_per_update"})
+# 0.10-0.15 SAC's counts (each 1 when not given), divided into steps per update by the upgrade
+SAC_COUNTS = {
+    "train_interval": "steps between updates",
+    "num_update": "updates every train_interval steps",
+    "reward_signal_num_update": "reward signal updates every train_interval steps",
+}
 
 
 def _error(source: str, key: str, expected: str, found: str, suggestion: str | None = None) -> ConfigError:
@@ -70,8 +79,21 @@ def upgrade_flat_behaviors(raw: Mapping[str, Any], source: str) -> dict[str, Any
             continue
         config = dict(default)
         config.update(_flat_section(raw, name, source))  # shallow, as the old trainer merged them
-        behaviors[str(name)] = upgrade_flat_behavior(config, str(name), source)
+        behaviors[str(name)] = upgrade_flat_behavior(config, str(name), source, _written_in(raw, name))
     return behaviors
+
+
+def _written_in(raw: Mapping[str, Any], name: Any) -> dict[str, str]:
+    """For behavior `name` of a 0.x file: each key it uses -> the section that writes it
+    (`default`, its own section, or the section its entry names)."""
+    default = raw.get("default")
+    section, section_name = raw[name], str(name)
+    if isinstance(section, str) and isinstance(raw.get(section), Mapping):  # reuses another section
+        section_name, section = section, raw[section]
+    where = {str(key): "default" for key in default} if isinstance(default, Mapping) else {}
+    if isinstance(section, Mapping):
+        where.update({str(key): section_name for key in section})
+    return where
 
 
 # Where the upgrade puts a flat key, under behaviors.<name>, when it is not a plain
@@ -96,22 +118,26 @@ def key_origins(raw: Mapping[str, Any]) -> dict[str, str]:
     """For a 0.x flat file: the current-format dotted key of each value the upgrade reads,
     mapped to the key as the file writes it (`default.max_steps`, `3DBall.batch_size`), so an
     error can name both."""
-    default = raw.get("default")
     origins: dict[str, str] = {}
-    for name, section in raw.items():
+    for name in raw:
         if name == "default":
             continue
-        written_in = str(name)
-        if isinstance(section, str) and isinstance(raw.get(section), Mapping):  # reuses another section
-            written_in, section = section, raw[section]
-        where = {str(key): "default" for key in default} if isinstance(default, Mapping) else {}
-        if isinstance(section, Mapping):
-            where.update({str(key): written_in for key in section})
+        where = _written_in(raw, name)
         for key, section_name in where.items():
             place = _flat_key_place(key)
             if place is not None:
                 origins.setdefault(f"behaviors.{name}.{place}", f"{section_name}.{key}")
+        if _in_reward_signals(raw, where, "reward_signal_steps_per_update"):  # where reward_signal_num_update was
+            written = f"{where['reward_signals']}.reward_signals.reward_signal_steps_per_update"
+            origins.setdefault(f"behaviors.{name}.hyperparameters.reward_signal_steps_per_update", written)
     return origins
+
+
+def _in_reward_signals(raw: Mapping[str, Any], where: Mapping[str, str], key: str) -> bool:
+    """Whether a behavior's `reward_signals` (`where`: the section that writes each key) hold `key`."""
+    section = where.get("reward_signals")
+    signals = raw[section].get("reward_signals") if section is not None else None
+    return isinstance(signals, Mapping) and key in signals
 
 
 def _flat_key_place(key: str) -> str | None:
@@ -125,7 +151,12 @@ def _flat_key_place(key: str) -> str | None:
     return f"hyperparameters.{key}" if key in HYPERPARAMETER_KEYS else None
 
 
-def upgrade_flat_behavior(config: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
+def upgrade_flat_behavior(
+    config: Mapping[str, Any], name: str, source: str, written_in: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One behavior's merged 0.x keys -> its current TrainerSettings dict. `written_in`: each key ->
+    the section that writes it (`default` or the behavior's own), for errors; else the behavior."""
+    written_in = written_in or {}
     trainer = config.get("trainer")
     if trainer in REMOVED_TRAINERS:
         raise _error(
@@ -149,10 +180,17 @@ def upgrade_flat_behavior(config: Mapping[str, Any], name: str, source: str) -> 
         if key in TRAINER_KEYS:
             new[key] = value
     if trainer == "sac":
-        _upgrade_sac(config, new)
+        _upgrade_sac(config, new, _Where(name, source, written_in))
     _upgrade_reward_signals(config, new)
     if "pretraining" in config:
-        new["behavioral_cloning"] = {k: v for k, v in dict(config["pretraining"] or {}).items() if k in BC_KEYS}
+        pretraining = config["pretraining"] or {}
+        if not isinstance(pretraining, Mapping):
+            expected = f"a mapping of imitation settings ({', '.join(BC_KEYS)})"
+            written = f"{written_in.get('pretraining', name)}.pretraining"
+            raise ConfigError.invalid(
+                source, f"behaviors.{name}.behavioral_cloning", expected, show(pretraining), written_as=written
+            )
+        new["behavioral_cloning"] = {k: v for k, v in pretraining.items() if k in BC_KEYS}
     return new
 
 
@@ -166,24 +204,63 @@ def _flat_network(config: Mapping[str, Any]) -> dict[str, Any]:
     return network
 
 
-def _upgrade_sac(config: Mapping[str, Any], new: dict[str, Any]) -> None:
-    """0.15 SAC: `train_interval` steps between updates, `num_update` updates each time (ML-Agents PR 3690)."""
+@dataclasses.dataclass(frozen=True)
+class _Where:
+    """A 0.x behavior being upgraded: its name, the file, and the section that writes each key."""
+
+    name: str
+    source: str
+    written_in: Mapping[str, str]
+
+    def count(self, section: Mapping[str, Any], key: str, place: str) -> int:
+        """0.x SAC's count `key` from `section` (the behavior's keys, or its reward_signals), checked;
+        1 when not given. `place`: the hyperparameter it becomes (errors name both)."""
+        if key not in section:
+            return 1
+        value = section[key]
+        number = _whole_number(value)
+        if number is None or number < 1:
+            in_signals = key in SIGNAL_SECTION_KEYS
+            written = f"{self.written_in.get('reward_signals' if in_signals else key, self.name)}."
+            written += f"reward_signals.{key}" if in_signals else key
+            current = f"behaviors.{self.name}.hyperparameters.{place}"
+            expected = f"an integer >= 1 ({SAC_COUNTS[key]})"
+            raise ConfigError.invalid(self.source, current, expected, show(value), written_as=written)
+        return number
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _upgrade_sac(config: Mapping[str, Any], new: dict[str, Any], where: _Where) -> None:
+    """0.10-0.15 SAC updated `num_update` times every `train_interval` steps, and its reward signals
+    `reward_signals.reward_signal_num_update` times (else num_update); ML-Agents PR 3690 made these
+    `steps_per_update` and `reward_signal_steps_per_update`. The second is also taken from under
+    `reward_signals`, where the older key was. A key the file gives in the current form wins."""
     hyperparameters = new["hyperparameters"]
     signals = config.get("reward_signals")
-    signal_updates = signals.get("reward_signal_num_update") if isinstance(signals, Mapping) else None
-    if "steps_per_update" not in hyperparameters and ("train_interval" in config or "num_update" in config):
-        interval = float(config.get("train_interval", 1))
-        hyperparameters["steps_per_update"] = interval / float(config.get("num_update", 1))
-        if signal_updates is not None:
-            hyperparameters.setdefault("reward_signal_steps_per_update", interval / float(signal_updates))
-    elif signal_updates is not None:
-        hyperparameters.setdefault("reward_signal_steps_per_update", 1.0 / float(signal_updates))
+    signals = signals if isinstance(signals, Mapping) else {}
+    spu, signal_spu = "steps_per_update", "reward_signal_steps_per_update"
+    if spu not in hyperparameters and ("train_interval" in config or "num_update" in config):
+        hyperparameters[spu] = where.count(config, "train_interval", spu) / where.count(config, "num_update", spu)
+    if signal_spu in signals:
+        hyperparameters.setdefault(signal_spu, signals[signal_spu])
+    if "reward_signal_num_update" in signals and signal_spu not in hyperparameters:
+        interval = where.count(config, "train_interval", signal_spu)
+        hyperparameters[signal_spu] = interval / where.count(signals, "reward_signal_num_update", signal_spu)
 
 
 def _upgrade_reward_signals(config: Mapping[str, Any], new: dict[str, Any]) -> None:
     signals = config.get("reward_signals")
     if isinstance(signals, Mapping):
-        new["reward_signals"] = {key: value for key, value in signals.items() if key != "reward_signal_num_update"}
+        new["reward_signals"] = {key: value for key, value in signals.items() if key not in SIGNAL_SECTION_KEYS}
         return
     # before 0.9: a top-level gamma and use_curiosity flags instead of reward_signals
     if "gamma" in config or config.get("use_curiosity"):
