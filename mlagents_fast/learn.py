@@ -245,9 +245,9 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
     for key, what, asked in not_yet:
         if asked:
             raise UnityTrainerException(
-                f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO with "
-                "the extrinsic reward, feed-forward networks, no demonstrations and no self-play. Remove the setting "
-                "to train without it."
+                f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO and "
+                "SAC with the extrinsic reward, feed-forward networks, no demonstrations and no self-play. Remove the "
+                "setting to train without it."
             )
 
 

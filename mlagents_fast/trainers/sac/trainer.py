@@ -1,0 +1,252 @@
+"""SAC for one behavior, with ML-Agents' semantics (its OffPolicyTrainer and TorchSACOptimizer).
+
+Per step, `act` runs one batched forward of the squashed-Gaussian actor for every agent; `record`
+adds each agent's transition (observations, actions, rewards, the next observations, whether the
+episode terminated) to the replay ring. An interrupted episode's transition bootstraps from its
+final observation, as ML-Agents clears `done` on an interrupted step; off-policy, a
+`time_horizon` cut needs nothing more (every transition carries its next observation).
+
+Updates, as ML-Agents: none before `buffer_init_steps` agent-steps or `batch_size` transitions;
+then as many gradient steps (update.py) as keep `(step - buffer_init_steps) / updates` at most
+`steps_per_update`.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mlagents_fast import _native
+from mlagents_fast.buffer.fields import FieldSpec
+from mlagents_fast.buffer.replay import ReplayBuffer
+from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
+from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.networks.actor_critic import Critic, NetworkBody
+from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
+from mlagents_fast.reward_signals import make_reward_signals
+from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.rewards import SignalRewards
+from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
+from mlagents_fast.trainers.sac.update import EntropyCoefficients, ReplayMinibatch, SACStep
+from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
+from mlagents_fast.trainers.stats import Stat, TrainerStats
+
+
+def _refuse_what_is_not_done(behavior: str, settings: TrainerSettings, hyper: SACSettings) -> None:
+    """Settings SAC does not do yet here: a clear error, never a silently ignored setting."""
+    for key, asked in (
+        ("threaded", settings.threaded),
+        ("hyperparameters.save_replay_buffer", hyper.save_replay_buffer),
+    ):
+        if asked:
+            raise UnityTrainerException(
+                f"`behaviors.{behavior}.{key}` is not available for SAC yet in mlagents-fast; set it to false "
+                "(or remove it) to train with SAC."
+            )
+
+
+class SACTrainer:
+    """Collects transitions for one behavior's `num_agents` slots and trains its policy off-policy."""
+
+    def __init__(self, behavior: str, spec: BehaviorSpec, settings: TrainerSettings, num_agents: int, *,
+                 seed: int = 0, device: torch.device | str = "cpu", training: bool = True) -> None:  # fmt: skip
+        if not isinstance(settings.hyperparameters, SACSettings):
+            raise UnityTrainerException(f"Behavior {behavior}: the SAC trainer needs SAC hyperparameters; got "
+                                        f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
+        self.hyper: SACSettings = settings.hyperparameters
+        _refuse_what_is_not_done(behavior, settings, self.hyper)
+        self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
+        self.training, self.device = training, torch.device(device)
+        self.signals = make_reward_signals(settings.reward_signals, spec)
+        names = [s.name for s in self.signals]
+        torch.manual_seed(seed)
+        self.rng = _native.Rng(seed)
+        net, action = settings.network_settings, spec.action_spec
+
+        def body(action_inputs: int = 0) -> NetworkBody:
+            return NetworkBody(spec, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
+                               net.goal_conditioning_type, behavior, action_inputs)  # fmt: skip
+
+        self.actor = SACActor(spec, body(), net.hidden_units).to(self.device)
+        self.q1 = QNetwork(spec, names, body(action.continuous_size), net.hidden_units).to(self.device)
+        self.q2 = QNetwork(spec, names, body(action.continuous_size), net.hidden_units).to(self.device)
+        self.critic = Critic(spec, names, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
+                             net.goal_conditioning_type, behavior=behavior).to(self.device)  # fmt: skip
+        self.target = copy.deepcopy(self.critic)  # hard copy at the start, then soft updates
+        self.coefficients = EntropyCoefficients(self.hyper.init_entcoef, len(action.discrete_branches)).to(self.device)
+        self.gradient_step = SACStep(self.actor, self.q1, self.q2, self.critic, self.target, self.coefficients,
+                                     [s.gamma for s in self.signals], self.hyper.tau,
+                                     self.hyper.learning_rate)  # fmt: skip
+        self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
+        self.deterministic = net.deterministic
+        self.replay = ReplayBuffer(self.hyper.buffer_size, self._fields(names))
+        # This step's transition of every agent, gathered as the step goes, then added in one call.
+        self.step_arrays = {name: np.zeros((num_agents, *f.shape), f.dtype) for name, f in self._fields(names).items()}
+        rewards = np.zeros((len(names), 1, num_agents), np.float32)
+        # SignalRewards reads a rollout's [T, N, ...] fields: this step's, as a rollout of one step.
+        one_step = {name: a[None] for name, a in self.step_arrays.items() if not name.startswith("next_")}
+        self.rewards = SignalRewards(self.signals, num_agents, {**one_step, "rewards": rewards})
+        self._step_rewards = rewards[:, 0]
+        self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
+        self.step, self.updates, self.gradient_steps = 0, 1, 0  # ML-Agents counts update steps from 1
+        self.stats = TrainerStats()
+        self._entropy = self.stats.per_step("Policy/Entropy")
+
+    def _fields(self, signals: list[str]) -> dict[str, FieldSpec]:
+        obs = {f"obs_{i}": FieldSpec.of(o.shape, np.float32) for i, o in enumerate(self.spec.observation_specs)}
+        action = self.spec.action_spec
+        fields = {**obs, **{f"next_{name}": spec for name, spec in obs.items()}}
+        if action.continuous_size:
+            fields["continuous_action"] = FieldSpec.of((action.continuous_size,), np.float32)
+        if action.discrete_branches:
+            fields["discrete_action"] = FieldSpec.of((len(action.discrete_branches),), np.int64)
+            fields["action_mask"] = FieldSpec.of((sum(action.discrete_branches),), np.bool_)
+        fields.update({f"reward_{name}": FieldSpec.of((), np.float32) for name in signals})
+        fields["done"] = FieldSpec.of((), np.float32)
+        return fields
+
+    # ---------------------------------------------------------------- collection
+    def act(self, batch: StepBatch, actions: ActionTuple) -> None:
+        """Choose actions for every slot from `batch.obs` and write them into `actions`."""
+        obs = [torch.from_numpy(o).to(self.device) for o in batch.obs]
+        allowed = self._allowed_all if batch.action_mask is None else torch.from_numpy(~batch.action_mask).to(
+            self.device, torch.float32)  # fmt: skip
+        with torch.inference_mode():
+            out = self.actor(obs, allowed, deterministic=self.deterministic)
+        step = self.step_arrays
+        for i, o in enumerate(batch.obs):
+            step[f"obs_{i}"][...] = o
+        if self.spec.action_spec.continuous_size:
+            step["continuous_action"][...] = actions.continuous[...] = out.continuous.cpu().numpy()
+        if self.spec.action_spec.discrete_branches:
+            step["discrete_action"][...] = chosen = out.discrete.cpu().numpy()
+            actions.discrete[...] = chosen
+            assert batch.action_mask is not None
+            step["action_mask"][...] = batch.action_mask
+        if self.training:
+            self.normalizer.update(batch.obs)
+        self._entropy.append(float(out.entropy.mean()))
+
+    def record(self, batch: StepBatch) -> None:
+        """Add the step's transitions, report ended episodes, and train as ML-Agents' ratio allows."""
+        self.rewards.pay(0, batch)
+        done = batch.terminated | batch.truncated
+        if self.training:
+            step = self.step_arrays
+            ended = np.flatnonzero(done)
+            for i, o in enumerate(batch.obs):  # the next observation; an ended episode's final one
+                next_obs = step[f"next_obs_{i}"]
+                next_obs[...] = o
+                next_obs[ended] = batch.terminal_obs[i][ended]
+            for s, signal in enumerate(self.signals):
+                step[f"reward_{signal.name}"][...] = self._step_rewards[s]
+            step["done"][...] = batch.terminated  # interrupted episodes bootstrap
+            self.replay.add([step[name] for name in self.replay.names])
+        if np.count_nonzero(done):
+            self.rewards.end_episodes(batch, done, self.stats)
+        self.step += self.num_agents
+        if self.training:
+            self._update()
+
+    # ---------------------------------------------------------------- update
+    def _update(self) -> None:
+        hp = self.hyper
+        if self.replay.size < hp.batch_size or self.step < hp.buffer_init_steps:
+            return
+        self.normalizer.push_into(self.actor, self.q1, self.q2, self.critic, self.target)
+        learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, self.step,
+                                self.settings.max_steps)  # fmt: skip
+        totals: dict[str, list[float]] = {}
+        while (self.step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
+            for key, value in self.gradient_step(self._minibatch(), learning_rate).items():
+                totals.setdefault(key, []).append(value)
+            self.gradient_steps += 1
+            self.updates += 1
+        if totals:
+            values = totals.pop("values")
+            self.stats.add_all({key: [float(np.mean(v))] for key, v in totals.items()})
+            for signal in self.signals:  # (the critic's mean over the sampled observations)
+                self.stats.add(f"Policy/{signal.stat_name} Value Estimate", [float(np.mean(values))])
+
+    def _minibatch(self) -> ReplayMinibatch:
+        sample = self.replay.sample(self.hyper.batch_size, self.rng)
+
+        def tensor(name: str) -> torch.Tensor:
+            return torch.from_numpy(sample[name]).to(self.device)
+
+        count, rows = len(self.spec.observation_specs), self.hyper.batch_size
+        action = self.spec.action_spec
+        return ReplayMinibatch(
+            obs=[tensor(f"obs_{i}") for i in range(count)],
+            next_obs=[tensor(f"next_obs_{i}") for i in range(count)],
+            continuous_action=tensor("continuous_action") if action.continuous_size else torch.zeros(rows, 0),
+            discrete_action=tensor("discrete_action") if action.discrete_branches else torch.zeros(rows, 0).long(),
+            allowed=(~tensor("action_mask")).float() if action.discrete_branches else torch.ones(rows, 0),
+            rewards=torch.stack([tensor(f"reward_{s.name}") for s in self.signals]),
+            done=tensor("done"),
+        )
+
+    # ---------------------------------------------------------------- run loop
+    def drain_stats(self) -> list[Stat]:
+        return self.stats.drain()
+
+    def mean_recent_return(self) -> float | None:
+        return self.stats.mean_recent_return()
+
+    def export_policy(self, path: Path) -> None:
+        from mlagents_fast.export import export_onnx  # (onnx loads only when a model is written)
+
+        export_onnx(self.actor, self.spec, path)
+
+    def wait_for_update(self) -> None:
+        pass  # updates run inside `record`
+
+    def close(self) -> None:
+        pass
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs but the replay buffer, under ML-Agents' module names."""
+        step = self.gradient_step
+        return {
+            "Policy": self.actor.state_dict(),
+            "Optimizer:q1_network": self.q1.state_dict(),
+            "Optimizer:q2_network": self.q2.state_dict(),
+            "Optimizer:value_network": self.critic.state_dict(),
+            "Optimizer:target_network": self.target.state_dict(),
+            "Optimizer:log_ent_coef": self.coefficients.state_dict(),
+            "Optimizer:policy_optimizer": step.policy_optimizer.state_dict(),
+            "Optimizer:value_optimizer": step.value_optimizer.state_dict(),
+            "Optimizer:entropy_optimizer": step.entropy_optimizer.state_dict(),
+            "global_step": self.step,
+            "update_steps": self.updates,
+            "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
+            **self.normalizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
+        """Restore a checkpoint (`reset_step`: --initialize-from, init_path: networks, coefficients
+        and optimizers, with this run's step, schedules and random streams)."""
+        step = self.gradient_step
+        self.actor.load_state_dict(state["Policy"])
+        self.q1.load_state_dict(state["Optimizer:q1_network"])
+        self.q2.load_state_dict(state["Optimizer:q2_network"])
+        self.critic.load_state_dict(state["Optimizer:value_network"])
+        self.target.load_state_dict(state["Optimizer:target_network"])
+        self.coefficients.load_state_dict(state["Optimizer:log_ent_coef"])
+        step.policy_optimizer.load_state_dict(state["Optimizer:policy_optimizer"])
+        step.value_optimizer.load_state_dict(state["Optimizer:value_optimizer"])
+        step.entropy_optimizer.load_state_dict(state["Optimizer:entropy_optimizer"])
+        self.normalizer.load_state_dict(state)
+        if not reset_step:
+            self.step, self.updates = int(state["global_step"]), int(state["update_steps"])
+            rng = state.get("rng", {})
+            if "native" in rng:
+                self.rng.set_state(rng["native"])
+            if "torch" in rng:
+                torch.set_rng_state(rng["torch"])

@@ -1,0 +1,92 @@
+"""SAC learns: seeded CPU runs that must reach ML-Agents' SAC test thresholds.
+
+SimpleEnvironment runs use ML-Agents' own SAC test configuration (learning rate 5e-3
+constant, batch 8, buffer_init_steps 100, buffer 5000, tau 0.01, init_entcoef 0.01, one
+layer of 16 units, 1000 steps) and its success measure: the mean of the last 5 episode
+returns above 0.9 (0.8 for the 2-D variant, as ML-Agents' test_2d_sac).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.envs.vector import VectorEnv
+from mlagents_fast.trainers.sac import SACTrainer
+
+pytestmark = pytest.mark.learning
+
+ML_AGENTS_SAC_TEST_CONFIG: dict[str, Any] = {
+    "trainer_type": "sac",
+    "hyperparameters": {"learning_rate": 5.0e-3, "learning_rate_schedule": "constant", "batch_size": 8,
+                        "buffer_init_steps": 100, "buffer_size": 5000, "tau": 0.01, "init_entcoef": 0.01},
+    "network_settings": {"num_layers": 1, "hidden_units": 16},
+    "summary_freq": 100,
+    "max_steps": 1000,
+}  # fmt: skip
+
+
+def with_hyperparameters(**changes: Any) -> dict[str, Any]:
+    return {**ML_AGENTS_SAC_TEST_CONFIG, "hyperparameters": {**ML_AGENTS_SAC_TEST_CONFIG["hyperparameters"], **changes}}
+
+
+def train(env: VectorEnv, behaviors: dict[str, dict[str, Any]], seed: int = 1337) -> dict[str, list[float]]:
+    """Train every behavior of `env` to its max_steps; returns each behavior's episode returns."""
+    torch.set_num_threads(1)
+    settings = run_options_from_dict({"behaviors": behaviors}, "test").behaviors
+    trainers = {name: SACTrainer(name, spec, settings[name], env.num_agents(name), seed=seed)
+                for name, spec in env.behavior_specs.items()}  # fmt: skip
+    returns: dict[str, list[float]] = {name: [] for name in trainers}
+    while any(t.step < settings[n].max_steps for n, t in trainers.items()):
+        for name, trainer in trainers.items():
+            trainer.act(env.batch(name), env.actions(name))
+        env.step()
+        for name, trainer in trainers.items():
+            batch = env.batch(name)
+            trainer.record(batch)
+            returns[name] += batch.episode_return[batch.terminated | batch.truncated].tolist()
+    for name, trainer in trainers.items():
+        assert trainer.gradient_steps > 0, f"{name} never updated"
+    return returns
+
+
+def last5(returns: list[float]) -> float:
+    assert len(returns) >= 5, "too few episodes finished to judge"
+    return float(np.mean(returns[-5:]))
+
+
+@pytest.mark.parametrize("action_sizes", [(1, 0), (0, 1)], ids=["continuous", "discrete"])
+def test_simple_sac(action_sizes: tuple[int, int]) -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=action_sizes)
+    assert last5(train(env, {"SimpleEnvironment": ML_AGENTS_SAC_TEST_CONFIG})["SimpleEnvironment"]) > 0.9
+
+
+@pytest.mark.parametrize("action_sizes", [(2, 0), (0, 2)], ids=["continuous", "discrete"])
+def test_2d_sac(action_sizes: tuple[int, int]) -> None:
+    """ML-Agents' test_2d_sac: step 0.8, buffer_init_steps 2000, 3000 steps, threshold 0.8."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=action_sizes, step_size=0.8)
+    config = {**with_hyperparameters(buffer_init_steps=2000), "max_steps": 3000}
+    assert last5(train(env, {"SimpleEnvironment": config})["SimpleEnvironment"]) > 0.8
+
+
+def test_hybrid_sac() -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(1, 1))
+    assert last5(train(env, {"SimpleEnvironment": ML_AGENTS_SAC_TEST_CONFIG})["SimpleEnvironment"]) > 0.9
+
+
+def test_visual_sac() -> None:
+    """ML-Agents' test_visual_sac: one 20x20 camera, learning rate 3e-4."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(0, 1), num_visual=1, num_vector=0)
+    config = with_hyperparameters(learning_rate=3e-4)
+    assert last5(train(env, {"SimpleEnvironment": config})["SimpleEnvironment"]) > 0.9
+
+
+def test_two_sac_behaviors_at_once() -> None:
+    env = make("SimpleEnvironment", 1, seed=1337, brain_names=["First", "Second"], action_sizes=(0, 1))
+    returns = train(env, {"First": ML_AGENTS_SAC_TEST_CONFIG, "Second": ML_AGENTS_SAC_TEST_CONFIG})
+    assert last5(returns["First"]) > 0.9 and last5(returns["Second"]) > 0.9

@@ -1,0 +1,136 @@
+"""SAC's pieces against plain references: the squashed Gaussian, the Q bookkeeping, the losses'
+targets, the ONNX export, checkpoints, and the settings it refuses."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from mlagents_fast.config.loader import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.export import export_onnx
+from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.trainers.sac import SACTrainer, losses
+from mlagents_fast.trainers.sac.networks import SquashedActionModel
+
+CONFIG: dict[str, Any] = {
+    "trainer_type": "sac",
+    "hyperparameters": {"batch_size": 8, "buffer_init_steps": 20, "buffer_size": 500},
+    "network_settings": {"num_layers": 1, "hidden_units": 16, "normalize": True},
+}
+
+
+def trainer_for(name: str, config: dict[str, Any], **env_options: Any) -> tuple[Any, SACTrainer]:
+    env = make(name, 1, seed=0, **env_options)
+    settings = run_options_from_dict({"behaviors": {name: config}}, "test").behaviors[name]
+    return env, SACTrainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=0)
+
+
+def run(env: Any, trainer: SACTrainer, steps: int) -> None:
+    for _ in range(steps):
+        trainer.act(env.batch(trainer.behavior), env.actions(trainer.behavior))
+        env.step()
+        trainer.record(env.batch(trainer.behavior))
+
+
+def test_squashed_gaussian_log_probs_match_torch_distributions() -> None:
+    torch.manual_seed(0)
+    spec = make("3DBall", 1).behavior_specs["3DBall"].action_spec
+    model = SquashedActionModel(8, spec)
+    h = torch.randn(64, 8)
+    out = model(h, torch.ones(64, 0))
+    mu, log_sigma = model._gaussian(h)
+    reference = torch.distributions.TransformedDistribution(
+        torch.distributions.Normal(mu, log_sigma.exp()), [torch.distributions.TanhTransform()]
+    )
+    clipped = out.continuous.clamp(-1 + 1e-6, 1 - 1e-6)
+    torch.testing.assert_close(out.continuous_log_probs, reference.log_prob(clipped), atol=2e-3, rtol=1e-3)
+    assert out.continuous.abs().max() <= 1.0
+
+
+def test_taken_q_picks_each_branch_choice_and_averages_branches() -> None:
+    q = torch.arange(2 * 3 * 5, dtype=torch.float32).view(2, 3, 5)  # 2 signals, 3 rows, branches (2, 3)
+    discrete = torch.tensor([[0, 2], [1, 0], [1, 1]])
+    expected = torch.stack([torch.stack([(q[s, b, discrete[b, 0]] + q[s, b, 2 + discrete[b, 1]]) / 2
+                                         for b in range(3)]) for s in range(2)])  # fmt: skip
+    torch.testing.assert_close(losses.taken_q(q, discrete, (2, 3)), expected)
+
+
+def test_q_backup_bootstraps_unless_the_episode_terminated() -> None:
+    rewards, next_values = torch.tensor([[1.0, 1.0]]), torch.tensor([[10.0, 10.0]])
+    q = torch.zeros(1, 2)
+    q1_loss, _ = losses.q_losses(q, q, next_values, rewards, torch.tensor([0.0, 1.0]), torch.tensor([0.5]))
+    assert q1_loss.item() == pytest.approx(0.5 * ((1 + 0.5 * 10) ** 2 + 1**2) / 2)
+
+
+def test_entropy_coefficient_grows_when_entropy_is_below_its_target() -> None:
+    log_coef = torch.zeros(1, requires_grad=True)
+    confident = torch.full((16, 2), 3.0)  # log-probabilities far above -target: entropy too low
+    loss = losses.entropy_loss(confident, torch.zeros(16, 0), log_coef, torch.zeros(0), -2.0, torch.zeros(0), ())
+    loss.backward()
+    assert log_coef.grad is not None and log_coef.grad.item() < 0  # a gradient step raises the coefficient
+
+
+def test_discrete_entropy_targets_are_ml_agents() -> None:
+    _, trainer = trainer_for("SimpleEnvironment", CONFIG, action_sizes=(0, 2))
+    step = trainer.gradient_step
+    torch.testing.assert_close(step.target_discrete, torch.full((2,), 0.2 * math.log(2.0)))
+    assert trainer.coefficients.discrete.exp().tolist() == pytest.approx([1.0, 1.0])  # init_entcoef's default
+
+
+def test_onnx_export_matches_the_squashed_policy(tmp_path: Path) -> None:
+    env, trainer = trainer_for("3DBall", CONFIG)
+    run(env, trainer, 10)  # through updates, so the normalizer's statistics are in the networks
+    path = tmp_path / "sac.onnx"
+    export_onnx(trainer.actor, trainer.spec, path)
+    obs = np.random.default_rng(0).normal(size=(5, *trainer.spec.observation_specs[0].shape)).astype(np.float32)
+    session = ort.InferenceSession(str(path))
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(None, {"obs_0": obs}), strict=True))
+    with torch.no_grad():
+        h = trainer.actor.network_body([torch.from_numpy(obs)])
+        expected = torch.tanh(trainer.actor.action_model.mu(h)).numpy()
+    np.testing.assert_allclose(outputs["deterministic_continuous_actions"], expected, atol=1e-5)
+    assert np.abs(outputs["continuous_actions"]).max() <= 1.0
+
+
+def test_checkpoint_restores_networks_coefficients_and_step() -> None:
+    env, trainer = trainer_for("3DBall", CONFIG)
+    run(env, trainer, 10)
+    state = trainer.state_dict()
+    _, fresh = trainer_for("3DBall", CONFIG)
+    fresh.load_state_dict(state)
+    assert fresh.step == trainer.step and fresh.updates == trainer.updates
+    for mine, theirs in ((trainer.actor, fresh.actor), (trainer.q1, fresh.q1), (trainer.target, fresh.target)):
+        for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+    torch.testing.assert_close(fresh.coefficients.continuous, trainer.coefficients.continuous)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [({"threaded": True}, "threaded"),
+     ({"hyperparameters": {**CONFIG["hyperparameters"], "save_replay_buffer": True}}, "save_replay_buffer")],
+)  # fmt: skip
+def test_settings_not_done_for_sac_yet_are_refused(change: dict[str, Any], key: str) -> None:
+    with pytest.raises(UnityTrainerException, match=key):
+        trainer_for("3DBall", {**CONFIG, **change})
+
+
+def test_updates_keep_ml_agents_ratio() -> None:
+    """No update before buffer_init_steps; then (step - buffer_init_steps) / updates <= steps_per_update."""
+    config = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "buffer_init_steps": 36,
+                                            "steps_per_update": 2.0}}  # fmt: skip
+    env, trainer = trainer_for("3DBall", config)  # 12 agents a step
+    run(env, trainer, 2)
+    assert trainer.gradient_steps == 0  # 24 agent-steps: before buffer_init_steps
+    # 120 agent-steps: updates until (120 - 36) / update_steps <= 2, update_steps counted from 1 as
+    # in ML-Agents: 42 update steps, 41 gradient steps
+    run(env, trainer, 8)
+    assert trainer.gradient_steps == 41 and trainer.updates == 42
