@@ -161,17 +161,20 @@ class SACTrainer:
         self.normalizer.push_into(self.actor, self.q1, self.q2, self.critic, self.target)
         learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, self.step,
                                 self.settings.max_steps)  # fmt: skip
-        totals: dict[str, list[float]] = {}
+        totals: dict[str, float] = {}
+        count = 0
         while (self.step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
             for key, value in self.gradient_step(self._minibatch(), learning_rate).items():
-                totals.setdefault(key, []).append(value)
-            self.gradient_steps += 1
+                totals[key] = totals.get(key, 0.0) + value
+            count += 1
             self.updates += 1
-        if totals:
-            values = totals.pop("values")
-            self.stats.add_all({key: [float(np.mean(v))] for key, v in totals.items()})
+        if count:  # one mean per call, as ML-Agents reports the mean of an update's minibatches
+            self.gradient_steps += count
+            value_estimate = totals.pop("values") / count
+            for key, total in totals.items():
+                self.stats.add(key, (total / count,))
             for signal in self.signals:  # (the critic's mean over the sampled observations)
-                self.stats.add(f"Policy/{signal.stat_name} Value Estimate", [float(np.mean(values))])
+                self.stats.add(f"Policy/{signal.stat_name} Value Estimate", (value_estimate,))
 
     def _minibatch(self) -> ReplayMinibatch:
         sample = self.replay.sample(self.hyper.batch_size, self.rng)
@@ -220,9 +223,7 @@ class SACTrainer:
             "Optimizer:value_network": self.critic.state_dict(),
             "Optimizer:target_network": self.target.state_dict(),
             "Optimizer:log_ent_coef": self.coefficients.state_dict(),
-            "Optimizer:policy_optimizer": step.policy_optimizer.state_dict(),
-            "Optimizer:value_optimizer": step.value_optimizer.state_dict(),
-            "Optimizer:entropy_optimizer": step.entropy_optimizer.state_dict(),
+            "Optimizer:optimizer": step.optimizer.state_dict(),
             "global_step": self.step,
             "update_steps": self.updates,
             "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
@@ -239,9 +240,7 @@ class SACTrainer:
         self.critic.load_state_dict(state["Optimizer:value_network"])
         self.target.load_state_dict(state["Optimizer:target_network"])
         self.coefficients.load_state_dict(state["Optimizer:log_ent_coef"])
-        step.policy_optimizer.load_state_dict(state["Optimizer:policy_optimizer"])
-        step.value_optimizer.load_state_dict(state["Optimizer:value_optimizer"])
-        step.entropy_optimizer.load_state_dict(state["Optimizer:entropy_optimizer"])
+        step.optimizer.load_state_dict(state["Optimizer:optimizer"])
         self.normalizer.load_state_dict(state)
         if not reset_step:
             self.step, self.updates = int(state["global_step"]), int(state["update_steps"])

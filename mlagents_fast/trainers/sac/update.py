@@ -3,8 +3,9 @@
 1. the policy samples actions for the minibatch's observations (with their log-probabilities);
 2. Q1 and Q2 of those actions, Q1 and Q2 of the stored actions, V of the observations and the
    target network's V of the next observations;
-3. the four losses (losses.py); one Adam step for the policy, one for Q1 + Q2 + V, one for the
-   entropy coefficients; then the target network moves `tau` of the way to V.
+3. the four losses (losses.py); their gradients, and one Adam step over every parameter (the
+   policy's, Q1 + Q2 + V's and the entropy coefficients': ML-Agents' three Adams as one); then
+   the target network moves `tau` of the way to V.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from mlagents_fast.networks.actor_critic import Critic
+from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.sac import losses
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 
@@ -38,6 +40,16 @@ class EntropyCoefficients(torch.nn.Module):
         self.discrete = torch.nn.Parameter(torch.log(torch.full((branches,), init_entcoef)))
 
 
+def _pack(parameters: list[torch.nn.Parameter]) -> torch.Tensor:
+    """Lay `parameters` side by side in one flat tensor (each becomes a view of it); returns it."""
+    flat = torch.cat([p.detach().reshape(-1) for p in parameters])
+    offset = 0
+    for p in parameters:
+        p.data = flat[offset : offset + p.numel()].view_as(p)
+        offset += p.numel()
+    return flat
+
+
 class SACStep:
     def __init__(self, actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
                  coefficients: EntropyCoefficients, gammas: list[float], tau: float,
@@ -52,10 +64,17 @@ class SACStep:
         self.target_continuous = -1.0 * model.continuous_size
         self.target_discrete = torch.tensor([0.2 * float(torch.log(torch.tensor(float(b)))) for b in self.branches],
                                             device=device)  # fmt: skip
-        self.policy_optimizer = torch.optim.Adam(actor.parameters(), lr=learning_rate)
-        value_parameters = [*q1.parameters(), *q2.parameters(), *critic.parameters()]
-        self.value_optimizer = torch.optim.Adam(value_parameters, lr=learning_rate)
-        self.entropy_optimizer = torch.optim.Adam(coefficients.parameters(), lr=learning_rate)
+        # One Adam over every trained parameter: ML-Agents' three Adams (policy, Q1 + Q2 + V, entropy
+        # coefficients) share the learning rate and betas and step together, and Adam is elementwise,
+        # so one step over the flat buffer is theirs. V's parameters come first, as one slice.
+        self.critic_parameters = sum(p.numel() for p in critic.parameters())
+        self.trained = [p for p in (*critic.parameters(), *q1.parameters(), *q2.parameters(), *actor.parameters(),
+                                    *coefficients.parameters()) if p.numel()]  # fmt: skip
+        self.optimizer = FlatAdam(self.trained, lr=learning_rate)
+        self.actor_parameters = list(actor.parameters())
+        self.target_parameters = list(target.parameters())
+        self.target_flat = _pack(self.target_parameters)
+        self._gradients_checked = False
 
     def __call__(self, mb: ReplayMinibatch, learning_rate: float) -> dict[str, float]:
         sampled = self.actor(mb.obs, mb.allowed)
@@ -78,16 +97,19 @@ class SACStep:
                                            log_continuous, log_discrete, self.target_continuous, self.target_discrete,
                                            self.branches)  # fmt: skip
 
-        for optimizer, loss in ((self.policy_optimizer, policy_loss), (self.value_optimizer, q1_loss + q2_loss +
-                                value_loss), (self.entropy_optimizer, entropy_loss)):  # fmt: skip
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        with torch.no_grad():  # the target follows V slowly
-            for target, source in zip(self.target.parameters(), self.critic.parameters(), strict=True):
-                target.lerp_(source, self.tau)
+        self.optimizer.param_groups[0]["lr"] = learning_rate
+        self.optimizer.zero_grad()
+        # The policy's gradient reaches the actor through Q1 of its actions; Q1's own parameters take
+        # theirs from the Q losses only (ML-Agents clears what the policy loss left in them).
+        policy_loss.backward(inputs=self.actor_parameters)
+        (q1_loss + q2_loss + value_loss + entropy_loss).backward()
+        if not self._gradients_checked:
+            self.optimizer.check_gradients_in_place()
+            self._gradients_checked = True
+        self.optimizer.step()
+        with torch.no_grad():  # the target follows V slowly (V's parameters: the flat buffer's first slice)
+            self.target_flat.lerp_(self.optimizer.flat[: self.critic_parameters], self.tau)
+        torch.autograd.graph.increment_version(self.target_parameters)
         return {
             "Losses/Policy Loss": policy_loss.item(),
             "Losses/Value Loss": value_loss.item(),
