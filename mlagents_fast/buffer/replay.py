@@ -39,6 +39,30 @@ class ReplayBuffer:
         self._head = (self._head + count) % self.capacity
         self.size = min(self.size + count, self.capacity)
 
+    def state(self) -> dict[str, NDArray[np.generic]]:
+        """The stored transitions, oldest first, by field name (copies), for saving."""
+        order = (np.arange(self.size) + (self._head - self.size)) % self.capacity
+        return {name: self.arrays[name][order] for name in self.names}
+
+    def load_state(self, state: dict[str, NDArray[np.generic]]) -> None:
+        """Refill from what `state` returned (the newest `capacity` transitions if it held more).
+        A state of other fields, shapes or dtypes is a ValueError naming what differs; the buffer
+        is unchanged then."""
+        if sorted(state) != sorted(self.names):
+            raise ValueError(f"it holds the fields {sorted(state)}; this buffer has {sorted(self.names)}")
+        sizes = {len(values) for values in state.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"its fields hold different numbers of transitions ({sorted(sizes)})")
+        for name in self.names:
+            mine, theirs = self.arrays[name], state[name]
+            if theirs.shape[1:] != mine.shape[1:] or theirs.dtype != mine.dtype:
+                raise ValueError(f"field {name!r} is {theirs.dtype}{list(theirs.shape[1:])}; "
+                                 f"expected {mine.dtype}{list(mine.shape[1:])}")  # fmt: skip
+        count = min(sizes.pop(), self.capacity)
+        for name in self.names:
+            self.arrays[name][:count] = state[name][len(state[name]) - count :]
+        self.size, self._head = count, count % self.capacity
+
     def sample(self, batch_size: int, rng: _native.Rng) -> Batch:
         """`batch_size` transitions drawn uniformly with replacement.
 

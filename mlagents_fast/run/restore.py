@@ -66,6 +66,9 @@ def restore_all(targets: Sequence[RestoreTarget], resume: bool, init_dir: Path |
         if resume:
             logger.info(f"Resuming from {target.latest_checkpoint.parent}.")
             restore(target.name, target.trainer, target.latest_checkpoint, reset_step=False)
+            load_files = getattr(target.trainer, "load_files", None)
+            if callable(load_files):  # files a trainer keeps beside its checkpoints (SAC's replay buffer)
+                load_files(target.latest_checkpoint.parent)
             logger.info(f"Resuming training from step {target.trainer.step}.")
             continue
         if init_dir is not None:

@@ -28,7 +28,7 @@ from mlagents_fast.run.directories import RunPaths
 from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
-from mlagents_fast.trainers.protocol import Trainer
+from mlagents_fast.trainers.protocol import SavesFiles, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +188,8 @@ class TrainerController:
         try:
             with hierarchical_timer("save_model"):
                 run.checkpoints.save(trainer.step, trainer.state_dict(), reward, trainer.export_policy)
+                if isinstance(trainer, SavesFiles):  # (files beside the checkpoints, SAC's replay buffer)
+                    trainer.save_files(run.checkpoints.behavior_dir)
         finally:
             self._saving = saving
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
@@ -57,6 +57,16 @@ class Trainer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SavesFiles(Protocol):
+    """Optional for a trainer: files it keeps beside its checkpoints (SAC's replay buffer). The run
+    loop calls `save_files` after each checkpoint; `--resume` calls `load_files` after the state."""
+
+    def save_files(self, folder: Path) -> None: ...
+
+    def load_files(self, folder: Path) -> None: ...
 
 
 class TrainerFactory(Protocol):

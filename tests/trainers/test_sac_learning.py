@@ -8,6 +8,7 @@ returns above 0.9 (0.8 for the 2-D variant, as ML-Agents' test_2d_sac).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,3 +91,29 @@ def test_two_sac_behaviors_at_once() -> None:
     env = make("SimpleEnvironment", 1, seed=1337, brain_names=["First", "Second"], action_sizes=(0, 1))
     returns = train(env, {"First": ML_AGENTS_SAC_TEST_CONFIG, "Second": ML_AGENTS_SAC_TEST_CONFIG})
     assert last5(returns["First"]) > 0.9 and last5(returns["Second"]) > 0.9
+
+
+def test_save_replay_buffer_resume_continues_the_curve(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """mlagents-learn with save_replay_buffer: a run stopped at 500 steps and resumed to 1200 goes
+    on from the saved buffer and networks, and ends above ML-Agents' threshold."""
+    import yaml
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from mlagents_fast.learn import main
+
+    config = with_hyperparameters(save_replay_buffer=True)
+    path = tmp_path / "sac.yaml"
+
+    def learn(max_steps: int, *flags: str) -> int:
+        path.write_text(yaml.safe_dump({"behaviors": {"SimpleEnvironment": {**config, "max_steps": max_steps}}}))
+        return main([str(path), "--run-id=resumed", f"--results-dir={tmp_path}", "--seed=1337", *flags])
+
+    assert learn(500) == 0
+    saved = tmp_path / "resumed" / "SimpleEnvironment" / "last_replay_buffer.npz"
+    assert saved.exists()
+    assert learn(1200, "--resume") == 0
+    assert "resumed with 500 transitions" in caplog.text
+    events = EventAccumulator(str(tmp_path / "resumed" / "SimpleEnvironment"))
+    events.Reload()
+    rewards = [(e.step, e.value) for e in events.Scalars("Environment/Cumulative Reward")]
+    assert rewards[-1][0] >= 1100 and rewards[-1][1] > 0.9

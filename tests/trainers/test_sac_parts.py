@@ -113,14 +113,52 @@ def test_checkpoint_restores_networks_coefficients_and_step() -> None:
     torch.testing.assert_close(fresh.coefficients.continuous, trainer.coefficients.continuous)
 
 
-@pytest.mark.parametrize(
-    ("change", "key"),
-    [({"threaded": True}, "threaded"),
-     ({"hyperparameters": {**CONFIG["hyperparameters"], "save_replay_buffer": True}}, "save_replay_buffer")],
-)  # fmt: skip
-def test_settings_not_done_for_sac_yet_are_refused(change: dict[str, Any], key: str) -> None:
-    with pytest.raises(UnityTrainerException, match=key):
-        trainer_for("3DBall", {**CONFIG, **change})
+def test_threaded_is_refused_until_it_is_done() -> None:
+    with pytest.raises(UnityTrainerException, match="threaded"):
+        trainer_for("3DBall", {**CONFIG, "threaded": True})
+
+
+SAVING = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "save_replay_buffer": True}}
+
+
+def test_replay_buffer_is_saved_and_restored(tmp_path: Path) -> None:
+    env, trainer = trainer_for("3DBall", SAVING)
+    run(env, trainer, 10)
+    trainer.save_files(tmp_path)
+    _, resumed = trainer_for("3DBall", SAVING)
+    resumed.load_files(tmp_path)
+    assert resumed.replay.size == trainer.replay.size == 120
+    for name, values in trainer.replay.state().items():
+        np.testing.assert_array_equal(resumed.replay.state()[name], values)
+    assert not [p for p in tmp_path.iterdir() if p.name != "last_replay_buffer.npz"]  # no temporary left
+
+
+def test_replay_buffer_wraps_and_keeps_the_newest(tmp_path: Path) -> None:
+    small = {**SAVING, "hyperparameters": {**SAVING["hyperparameters"], "buffer_size": 50}}
+    env, trainer = trainer_for("3DBall", small)
+    run(env, trainer, 10)  # 120 transitions into 50 rows
+    newest = trainer.replay.state()
+    assert trainer.replay.size == 50
+    trainer.save_files(tmp_path)
+    _, resumed = trainer_for("3DBall", small)
+    resumed.load_files(tmp_path)
+    np.testing.assert_array_equal(resumed.replay.state()["obs_0"], newest["obs_0"])
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "other network"])
+def test_an_unreadable_replay_buffer_is_a_warning(tmp_path: Path, damage: str,
+                                                   caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    path = tmp_path / "last_replay_buffer.npz"
+    if damage == "corrupt":
+        path.write_bytes(b"not a zip file")
+    elif damage == "other network":
+        np.savez(path, obs_0=np.zeros((3, 2), np.float32))
+    _, trainer = trainer_for("3DBall", SAVING)
+    before = path.read_bytes() if path.exists() else None
+    trainer.load_files(tmp_path)
+    assert trainer.replay.size == 0
+    assert "resuming with an empty one" in caplog.text
+    assert (path.read_bytes() if path.exists() else None) == before  # nothing on disk is lost
 
 
 def test_updates_keep_ml_agents_ratio() -> None:

@@ -14,6 +14,8 @@ then as many gradient steps (update.py) as keep `(step - buffer_init_steps) / up
 from __future__ import annotations
 
 import copy
+import logging
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
 from mlagents_fast.reward_signals import make_reward_signals
+from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.rewards import SignalRewards
@@ -36,13 +39,13 @@ from mlagents_fast.trainers.sac.update import EntropyCoefficients, ReplayMinibat
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
 from mlagents_fast.trainers.stats import Stat, TrainerStats
 
+REPLAY_FILE = "last_replay_buffer.npz"
+logger = logging.getLogger(__name__)
 
-def _refuse_what_is_not_done(behavior: str, settings: TrainerSettings, hyper: SACSettings) -> None:
+
+def _refuse_what_is_not_done(behavior: str, settings: TrainerSettings) -> None:
     """Settings SAC does not do yet here: a clear error, never a silently ignored setting."""
-    for key, asked in (
-        ("threaded", settings.threaded),
-        ("hyperparameters.save_replay_buffer", hyper.save_replay_buffer),
-    ):
+    for key, asked in (("threaded", settings.threaded),):
         if asked:
             raise UnityTrainerException(
                 f"`behaviors.{behavior}.{key}` is not available for SAC yet in mlagents-fast; set it to false "
@@ -59,7 +62,7 @@ class SACTrainer:
             raise UnityTrainerException(f"Behavior {behavior}: the SAC trainer needs SAC hyperparameters; got "
                                         f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
         self.hyper: SACSettings = settings.hyperparameters
-        _refuse_what_is_not_done(behavior, settings, self.hyper)
+        _refuse_what_is_not_done(behavior, settings)
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
         self.signals = make_reward_signals(settings.reward_signals, spec)
@@ -213,6 +216,31 @@ class SACTrainer:
         pass
 
     # ---------------------------------------------------------------- checkpoints
+    def save_files(self, folder: Path) -> None:
+        """With `save_replay_buffer`, the replay buffer beside the checkpoints (written atomically;
+        ML-Agents writes last_replay_buffer.hdf5, this is the same content as numpy arrays)."""
+        if self.hyper.save_replay_buffer:
+            with atomic_path(folder / REPLAY_FILE) as temporary, open(temporary, "wb") as stream:
+                save_arrays: Any = np.savez  # (its stubs take a keyword named allow_pickle for an array)
+                save_arrays(stream, **self.replay.state())
+
+    def load_files(self, folder: Path) -> None:
+        """`--resume` with `save_replay_buffer`: refill the replay buffer. One that is missing or
+        unreadable is a warning: training resumes with an empty buffer, and no file is changed."""
+        if not self.hyper.save_replay_buffer:
+            return
+        path = folder / REPLAY_FILE
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                self.replay.load_state({name: saved[name] for name in saved.files})
+        except FileNotFoundError:
+            logger.warning(f"Behavior {self.behavior}: no saved replay buffer at {path}; resuming with an empty one.")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            logger.warning(f"Behavior {self.behavior}: the saved replay buffer {path} cannot be read ({error}); "
+                           "resuming with an empty one. The file is left as it is.")  # fmt: skip
+        else:
+            logger.info(f"Behavior {self.behavior}: resumed with {self.replay.size} transitions from {path}.")
+
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs but the replay buffer, under ML-Agents' module names."""
         step = self.gradient_step
