@@ -117,3 +117,10 @@ def test_save_replay_buffer_resume_continues_the_curve(tmp_path: Path, caplog: p
     events.Reload()
     rewards = [(e.step, e.value) for e in events.Scalars("Environment/Cumulative Reward")]
     assert rewards[-1][0] >= 1100 and rewards[-1][1] > 0.9
+
+
+def test_threaded_sac_learns() -> None:
+    """`threaded: true`: gradient steps on their own thread while the next steps are collected."""
+    env = make("SimpleEnvironment", 1, seed=1337, action_sizes=(0, 1))
+    config = {**ML_AGENTS_SAC_TEST_CONFIG, "threaded": True, "max_steps": 2000}
+    assert last5(train(env, {"SimpleEnvironment": config})["SimpleEnvironment"]) > 0.9

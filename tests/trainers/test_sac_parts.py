@@ -15,7 +15,6 @@ import torch
 from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs.registry import make
 from mlagents_fast.export import export_onnx
-from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.trainers.sac import SACTrainer, losses
 from mlagents_fast.trainers.sac.networks import SquashedActionModel
 
@@ -113,9 +112,18 @@ def test_checkpoint_restores_networks_coefficients_and_step() -> None:
     torch.testing.assert_close(fresh.coefficients.continuous, trainer.coefficients.continuous)
 
 
-def test_threaded_is_refused_until_it_is_done() -> None:
-    with pytest.raises(UnityTrainerException, match="threaded"):
-        trainer_for("3DBall", {**CONFIG, "threaded": True})
+def test_threaded_sac_acts_one_update_behind() -> None:
+    env, trainer = trainer_for("3DBall", {**CONFIG, "threaded": True})
+    assert trainer.acting_actor is not trainer.actor
+    background = trainer._background
+    assert background is not None
+    while background.pending is None:
+        run(env, trainer, 1)
+    trainer.wait_for_update()
+    for acting, learning in zip(trainer.acting_actor.parameters(), trainer.actor.parameters(), strict=True):
+        assert torch.equal(acting, learning)
+    assert trainer.gradient_steps > 0 and any(s.key == "Losses/Q1 Loss" for s in trainer.drain_stats())
+    trainer.close()
 
 
 SAVING = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "save_replay_buffer": True}}

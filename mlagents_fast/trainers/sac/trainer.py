@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from mlagents_fast.reward_signals import make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, ReplayMinibatch, SACStep
@@ -41,16 +43,6 @@ from mlagents_fast.trainers.stats import Stat, TrainerStats
 
 REPLAY_FILE = "last_replay_buffer.npz"
 logger = logging.getLogger(__name__)
-
-
-def _refuse_what_is_not_done(behavior: str, settings: TrainerSettings) -> None:
-    """Settings SAC does not do yet here: a clear error, never a silently ignored setting."""
-    for key, asked in (("threaded", settings.threaded),):
-        if asked:
-            raise UnityTrainerException(
-                f"`behaviors.{behavior}.{key}` is not available for SAC yet in mlagents-fast; set it to false "
-                "(or remove it) to train with SAC."
-            )
 
 
 class SACTrainer:
@@ -62,7 +54,6 @@ class SACTrainer:
             raise UnityTrainerException(f"Behavior {behavior}: the SAC trainer needs SAC hyperparameters; got "
                                         f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
         self.hyper: SACSettings = settings.hyperparameters
-        _refuse_what_is_not_done(behavior, settings)
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
         self.signals = make_reward_signals(settings.reward_signals, spec)
@@ -86,6 +77,15 @@ class SACTrainer:
                                      [s.gamma for s in self.signals], self.hyper.tau,
                                      self.hyper.learning_rate)  # fmt: skip
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
+        # `threaded: true`: gradient steps run on their own thread while collection goes on with a
+        # copy of the actor, one update behind (ML-Agents' threaded trainers).
+        self.acting_actor = self.actor
+        self._background: BackgroundUpdate[tuple[int, dict[str, float]]] | None = None
+        if settings.threaded and training:
+            self.acting_actor = copy.deepcopy(self.actor)
+            self._background = BackgroundUpdate(behavior)
+        self._replay_lock = threading.Lock()
+        self._round_start, self._round_size = 0, 1  # the step the update in flight started at, its gradient steps
         self.deterministic = net.deterministic
         self.replay = ReplayBuffer(self.hyper.buffer_size, self._fields(names))
         # This step's transition of every agent, gathered as the step goes, then added in one call.
@@ -120,7 +120,7 @@ class SACTrainer:
         allowed = self._allowed_all if batch.action_mask is None else torch.from_numpy(~batch.action_mask).to(
             self.device, torch.float32)  # fmt: skip
         with torch.inference_mode():
-            out = self.actor(obs, allowed, deterministic=self.deterministic)
+            out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
         step = self.step_arrays
         for i, o in enumerate(batch.obs):
             step[f"obs_{i}"][...] = o
@@ -149,7 +149,8 @@ class SACTrainer:
             for s, signal in enumerate(self.signals):
                 step[f"reward_{signal.name}"][...] = self._step_rewards[s]
             step["done"][...] = batch.terminated  # interrupted episodes bootstrap
-            self.replay.add([step[name] for name in self.replay.names])
+            with self._replay_lock:  # (an update thread may be sampling)
+                self.replay.add([step[name] for name in self.replay.names])
         if np.count_nonzero(done):
             self.rewards.end_episodes(batch, done, self.stats)
         self.step += self.num_agents
@@ -158,20 +159,44 @@ class SACTrainer:
 
     # ---------------------------------------------------------------- update
     def _update(self) -> None:
+        """Train as far as the ratio allows now, or, threaded, hand that to the update thread."""
         hp = self.hyper
+        if self._background is not None and self._background.finished:
+            self.wait_for_update()
         if self.replay.size < hp.batch_size or self.step < hp.buffer_init_steps:
             return
+        if self._background is not None and self._background.pending is not None:
+            # Collection may run ahead of the update in flight by as many steps as it trains on, no
+            # more: then it waits, so the ratio holds however fast the environment steps.
+            if self.step - self._round_start < self._round_size * hp.steps_per_update:
+                return
+            self.wait_for_update()
         self.normalizer.push_into(self.actor, self.q1, self.q2, self.critic, self.target)
-        learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, self.step,
+        if self._background is None:
+            self._report(self._update_round(self.step))
+        else:
+            step = self._round_start = self.step
+            self._round_size = max(int((step - hp.buffer_init_steps) / hp.steps_per_update) - self.updates + 1, 1)
+            self._background.start(lambda: self._update_round(step))
+
+    def _update_round(self, step: int) -> tuple[int, dict[str, float]]:
+        """As many gradient steps as keep (step - buffer_init_steps) / update_steps <= steps_per_update
+        (ML-Agents counts update steps from 1); returns their count and summed stats."""
+        hp = self.hyper
+        learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
                                 self.settings.max_steps)  # fmt: skip
         totals: dict[str, float] = {}
         count = 0
-        while (self.step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
+        while (step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
             for key, value in self.gradient_step(self._minibatch(), learning_rate).items():
                 totals[key] = totals.get(key, 0.0) + value
             count += 1
             self.updates += 1
-        if count:  # one mean per call, as ML-Agents reports the mean of an update's minibatches
+        return count, totals
+
+    def _report(self, round_: tuple[int, dict[str, float]]) -> None:
+        count, totals = round_
+        if count:  # one mean per round, as ML-Agents reports the mean of an update's minibatches
             self.gradient_steps += count
             value_estimate = totals.pop("values") / count
             for key, total in totals.items():
@@ -180,7 +205,8 @@ class SACTrainer:
                 self.stats.add(f"Policy/{signal.stat_name} Value Estimate", (value_estimate,))
 
     def _minibatch(self) -> ReplayMinibatch:
-        sample = self.replay.sample(self.hyper.batch_size, self.rng)
+        with self._replay_lock:
+            sample = self.replay.sample(self.hyper.batch_size, self.rng)
 
         def tensor(name: str) -> torch.Tensor:
             return torch.from_numpy(sample[name]).to(self.device)
@@ -210,10 +236,16 @@ class SACTrainer:
         export_onnx(self.actor, self.spec, path)
 
     def wait_for_update(self) -> None:
-        pass  # updates run inside `record`
+        """Threaded: finish the update in flight and give its weights to the acting policy."""
+        if self._background is None or self._background.pending is None:
+            return
+        self._report(self._background.take())
+        self.acting_actor.load_state_dict(self.actor.state_dict())
 
     def close(self) -> None:
-        pass
+        self.wait_for_update()
+        if self._background is not None:
+            self._background.close()
 
     # ---------------------------------------------------------------- checkpoints
     def save_files(self, folder: Path) -> None:
@@ -243,6 +275,7 @@ class SACTrainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs but the replay buffer, under ML-Agents' module names."""
+        self.wait_for_update()
         step = self.gradient_step
         return {
             "Policy": self.actor.state_dict(),
@@ -261,6 +294,7 @@ class SACTrainer:
     def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
         """Restore a checkpoint (`reset_step`: --initialize-from, init_path: networks, coefficients
         and optimizers, with this run's step, schedules and random streams)."""
+        self.wait_for_update()
         step = self.gradient_step
         self.actor.load_state_dict(state["Policy"])
         self.q1.load_state_dict(state["Optimizer:q1_network"])
@@ -277,3 +311,5 @@ class SACTrainer:
                 self.rng.set_state(rng["native"])
             if "torch" in rng:
                 torch.set_rng_state(rng["torch"])
+        if self.acting_actor is not self.actor:
+            self.acting_actor.load_state_dict(self.actor.state_dict())
