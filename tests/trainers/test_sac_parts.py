@@ -180,3 +180,24 @@ def test_updates_keep_ml_agents_ratio() -> None:
     # in ML-Agents: 42 update steps, 41 gradient steps
     run(env, trainer, 8)
     assert trainer.gradient_steps == 41 and trainer.updates == 42
+
+
+def test_a_learning_reward_signal_trains_on_its_own_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reward-signal seam serves SAC too: a signal that learns is updated every
+    reward_signal_steps_per_update agent-steps, on replay samples, and pays into the replay."""
+    from mlagents_fast.reward_signals import registry as signal_registry
+    from tests.trainers.test_frame import ConstantSignal
+
+    made: list[ConstantSignal] = []
+    monkeypatch.setitem(signal_registry._FACTORIES, "curiosity",
+                        lambda settings, spec: made.append(ConstantSignal(settings)) or made[-1])  # fmt: skip
+    config = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "buffer_init_steps": 24,
+                                            "steps_per_update": 4.0, "reward_signal_steps_per_update": 12.0},
+              "reward_signals": {"extrinsic": {}, "curiosity": {"strength": 0.5}}}  # fmt: skip
+    env, trainer = trainer_for("3DBall", config)
+    run(env, trainer, 10)  # 120 agent-steps: (120 - 24) / 12 -> 8 signal update steps, counted from 1 -> 7
+    (signal,) = made
+    assert len(signal.updates) == 7 and len(signal.updates[0].obs[0]) == CONFIG["hyperparameters"]["batch_size"]
+    np.testing.assert_array_equal(trainer.replay.state()["reward_curiosity"], np.full(120, 0.5, np.float32))
+    stats = {s.key: s.values for s in trainer.drain_stats()}
+    assert stats["Losses/Curiosity Forward Loss"][-1] == 0.5

@@ -17,6 +17,7 @@ import copy
 import logging
 import threading
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
-from mlagents_fast.reward_signals import make_reward_signals
+from mlagents_fast.reward_signals import SignalUpdateBatch, make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -43,6 +44,21 @@ from mlagents_fast.trainers.stats import Stat, TrainerStats
 
 REPLAY_FILE = "last_replay_buffer.npz"
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UpdateRound:
+    """What one round of updates did: counts, and stats summed over its steps."""
+
+    policy_steps: int = 0
+    signal_steps: int = 0
+    policy: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def add(totals: dict[str, float], stats: dict[str, float]) -> None:
+        for key, value in stats.items():
+            totals[key] = totals.get(key, 0.0) + value
 
 
 class SACTrainer:
@@ -80,7 +96,7 @@ class SACTrainer:
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
         self.acting_actor = self.actor
-        self._background: BackgroundUpdate[tuple[int, dict[str, float]]] | None = None
+        self._background: BackgroundUpdate[UpdateRound] | None = None
         if settings.threaded and training:
             self.acting_actor = copy.deepcopy(self.actor)
             self._background = BackgroundUpdate(behavior)
@@ -96,7 +112,8 @@ class SACTrainer:
         self.rewards = SignalRewards(self.signals, num_agents, {**one_step, "rewards": rewards})
         self._step_rewards = rewards[:, 0]
         self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
-        self.step, self.updates, self.gradient_steps = 0, 1, 0  # ML-Agents counts update steps from 1
+        # ML-Agents counts update steps (and reward signal update steps) from 1
+        self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
         self.stats = TrainerStats()
         self._entropy = self.stats.per_step("Policy/Entropy")
 
@@ -179,30 +196,48 @@ class SACTrainer:
             self._round_size = max(int((step - hp.buffer_init_steps) / hp.steps_per_update) - self.updates + 1, 1)
             self._background.start(lambda: self._update_round(step))
 
-    def _update_round(self, step: int) -> tuple[int, dict[str, float]]:
+    def _update_round(self, step: int) -> UpdateRound:
         """As many gradient steps as keep (step - buffer_init_steps) / update_steps <= steps_per_update
-        (ML-Agents counts update steps from 1); returns their count and summed stats."""
+        (ML-Agents counts update steps from 1), and as many reward signal updates as their own ratio
+        allows; returns their counts and summed stats."""
         hp = self.hyper
         learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
                                 self.settings.max_steps)  # fmt: skip
-        totals: dict[str, float] = {}
-        count = 0
+        done = UpdateRound()
         while (step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
-            for key, value in self.gradient_step(self._minibatch(), learning_rate).items():
-                totals[key] = totals.get(key, 0.0) + value
-            count += 1
+            done.add(done.policy, self.gradient_step(self._minibatch(), learning_rate))
+            done.policy_steps += 1
             self.updates += 1
-        return count, totals
+        # Signals that learn (curiosity, GAIL...) train on their own ratio, on replay samples.
+        learning = [signal for signal in self.signals if signal.learns]
+        while learning and (step - hp.buffer_init_steps) / self.signal_updates > hp.reward_signal_steps_per_update:
+            batch = self._signal_batch()
+            for signal in learning:
+                done.add(done.signals, signal.update(batch))
+            done.signal_steps += 1
+            self.signal_updates += 1
+        return done
 
-    def _report(self, round_: tuple[int, dict[str, float]]) -> None:
-        count, totals = round_
-        if count:  # one mean per round, as ML-Agents reports the mean of an update's minibatches
-            self.gradient_steps += count
-            value_estimate = totals.pop("values") / count
-            for key, total in totals.items():
-                self.stats.add(key, (total / count,))
+    def _signal_batch(self) -> SignalUpdateBatch:
+        with self._replay_lock:
+            sample = self.replay.sample(self.hyper.batch_size, self.rng)
+            count = len(self.spec.observation_specs)
+            return SignalUpdateBatch([sample[f"obs_{i}"].copy() for i in range(count)],
+                                     sample["continuous_action"].copy() if "continuous_action" in sample else None,
+                                     sample["discrete_action"].copy() if "discrete_action" in sample else None,
+                                     np.greater(sample["done"], 0))  # fmt: skip
+
+    def _report(self, done: UpdateRound) -> None:
+        """One mean per round, as ML-Agents reports the mean of an update's minibatches."""
+        if done.policy_steps:
+            self.gradient_steps += done.policy_steps
+            value_estimate = done.policy.pop("values") / done.policy_steps
+            for key, total in done.policy.items():
+                self.stats.add(key, (total / done.policy_steps,))
             for signal in self.signals:  # (the critic's mean over the sampled observations)
                 self.stats.add(f"Policy/{signal.stat_name} Value Estimate", (value_estimate,))
+        for key, total in done.signals.items():
+            self.stats.add(key, (total / done.signal_steps,))
 
     def _minibatch(self) -> ReplayMinibatch:
         with self._replay_lock:
@@ -287,6 +322,7 @@ class SACTrainer:
             "Optimizer:optimizer": step.optimizer.state_dict(),
             "global_step": self.step,
             "update_steps": self.updates,
+            "reward_signal_update_steps": self.signal_updates,
             "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
             **self.normalizer.state_dict(),
         }
@@ -306,6 +342,7 @@ class SACTrainer:
         self.normalizer.load_state_dict(state)
         if not reset_step:
             self.step, self.updates = int(state["global_step"]), int(state["update_steps"])
+            self.signal_updates = int(state.get("reward_signal_update_steps", 1))
             rng = state.get("rng", {})
             if "native" in rng:
                 self.rng.set_state(rng["native"])
