@@ -14,6 +14,14 @@ REWARD_WINDOW = 100  # episodes behind the reward recorded with a checkpoint
 EPISODE_RETURN = "Environment/Cumulative Reward"
 
 
+class NetworkClock:
+    """Seconds a trainer spends in its networks' forward and backward passes (the benchmarks'
+    share of wall time outside them is 1 - seconds / wall)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+
 @dataclass(frozen=True)
 class Stat:
     """Values of one stat, by ML-Agents' name, and how a summary combines them."""

@@ -23,13 +23,7 @@ from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.fused.actor_critic import ManualActorCritic
 from mlagents_fast.trainers.ppo.loss import ppo_loss
 from mlagents_fast.trainers.ppo.minibatch import Minibatch
-
-
-class NetworkClock:
-    """Seconds spent in the networks' forward and backward passes (the benchmarks' share)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
+from mlagents_fast.trainers.stats import NetworkClock
 
 
 class ActingForward(Protocol):

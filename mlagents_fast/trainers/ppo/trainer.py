@@ -37,12 +37,12 @@ from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
 from mlagents_fast.trainers.ppo.fused.bodies import parameter_order
-from mlagents_fast.trainers.ppo.gradient_step import NetworkClock, choose_paths
+from mlagents_fast.trainers.ppo.gradient_step import choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
 from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.rewards import SignalRewards
-from mlagents_fast.trainers.stats import Stat, TrainerStats
+from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats
 
 CONTINUOUS_CLIP = 3.0  # sampled continuous actions are clipped to [-3, 3], then divided by 3
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.buffer.trajectories import Segments
 from mlagents_fast.networks.actor_critic import Critic
-from mlagents_fast.trainers.ppo.gradient_step import NetworkClock
+from mlagents_fast.trainers.stats import NetworkClock
 
 
 class ValueEstimator:

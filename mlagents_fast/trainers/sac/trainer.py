@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, ReplayMinibatch, SACStep
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
-from mlagents_fast.trainers.stats import Stat, TrainerStats
+from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats
 
 REPLAY_FILE = "last_replay_buffer.npz"
 logger = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class SACTrainer:
         # ML-Agents counts update steps (and reward signal update steps) from 1
         self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
         self.stats = TrainerStats()
+        self.clock = NetworkClock()
         self._entropy = self.stats.per_step("Policy/Entropy")
 
     def _fields(self, signals: list[str]) -> dict[str, FieldSpec]:
@@ -136,8 +138,10 @@ class SACTrainer:
         obs = [torch.from_numpy(o).to(self.device) for o in batch.obs]
         allowed = self._allowed_all if batch.action_mask is None else torch.from_numpy(~batch.action_mask).to(
             self.device, torch.float32)  # fmt: skip
+        started = time.perf_counter()
         with torch.inference_mode():
             out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
+        self.clock.seconds += time.perf_counter() - started
         step = self.step_arrays
         for i, o in enumerate(batch.obs):
             step[f"obs_{i}"][...] = o
@@ -205,7 +209,10 @@ class SACTrainer:
                                 self.settings.max_steps)  # fmt: skip
         done = UpdateRound()
         while (step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
-            done.add(done.policy, self.gradient_step(self._minibatch(), learning_rate))
+            minibatch = self._minibatch()
+            started = time.perf_counter()
+            done.add(done.policy, self.gradient_step(minibatch, learning_rate))
+            self.clock.seconds += time.perf_counter() - started  # (with Adam's step, unlike PPO's clock)
             done.policy_steps += 1
             self.updates += 1
         # Signals that learn (curiosity, GAIL...) train on their own ratio, on replay samples.
@@ -257,6 +264,10 @@ class SACTrainer:
             rewards=torch.stack([tensor(f"reward_{s.name}") for s in self.signals]),
             done=tensor("done"),
         )
+
+    @property
+    def network_seconds(self) -> float:
+        return self.clock.seconds
 
     # ---------------------------------------------------------------- run loop
     def drain_stats(self) -> list[Stat]:
