@@ -63,14 +63,22 @@ class ReplayBuffer:
             self.arrays[name][:count] = state[name][len(state[name]) - count :]
         self.size, self._head = count, count % self.capacity
 
+    def sample_rows(self, count: int, rng: _native.Rng) -> NDArray[np.int64]:
+        """`count` stored rows drawn uniformly with replacement (what `sample` gathers)."""
+        if self.size == 0:
+            raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
+        return _native.uniform_indices(rng, self.size, count)
+
+    def gatherer(self, rows: int, allocator: Allocator | None = None) -> Gatherer:
+        """A gatherer of up to `rows` rows of every field, into memory from `allocator`."""
+        return Gatherer(self.arrays, rows, allocator or self._allocator)
+
     def sample(self, batch_size: int, rng: _native.Rng) -> Batch:
         """`batch_size` transitions drawn uniformly with replacement.
 
         The arrays are reused: a batch is valid until the next `sample` of the same size.
         """
-        if self.size == 0:
-            raise ValueError("ReplayBuffer.sample(): the buffer is empty; add transitions first.")
         gatherer = self._gatherers.get(batch_size)
         if gatherer is None:
             gatherer = self._gatherers[batch_size] = Gatherer(self.arrays, batch_size, self._allocator)
-        return gatherer.gather(_native.uniform_indices(rng, self.size, batch_size))
+        return gatherer.gather(self.sample_rows(batch_size, rng))

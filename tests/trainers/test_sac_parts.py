@@ -201,3 +201,21 @@ def test_a_learning_reward_signal_trains_on_its_own_ratio(monkeypatch: pytest.Mo
     np.testing.assert_array_equal(trainer.replay.state()["reward_curiosity"], np.full(120, 0.5, np.float32))
     stats = {s.key: s.values for s in trainer.drain_stats()}
     assert stats["Losses/Curiosity Forward Loss"][-1] == 0.5
+
+
+def test_a_round_draws_the_minibatches_separate_samples_would() -> None:
+    """One draw and one gather per round (one host-to-device copy on an accelerator) gives each
+    minibatch the rows that one sample per minibatch would, across the staging's chunks."""
+    from mlagents_fast import _native
+    from mlagents_fast.trainers.sac import replay_batches
+
+    env, trainer = trainer_for("3DBall", CONFIG)
+    run(env, trainer, 3)
+    batches, rows = trainer.batches, CONFIG["hyperparameters"]["batch_size"]
+    count = replay_batches.MINIBATCHES_PER_GATHER + 3  # two gathers
+    drawn = [mb.obs[0].clone() for mb in batches.minibatches(count, _native.Rng(7))]
+    rng = _native.Rng(7)
+    separate = [torch.from_numpy(batches.buffer.sample(rows, rng)["obs_0"].copy()) for _ in range(count)]
+    assert len(drawn) == count
+    for mine, theirs in zip(drawn, separate, strict=True):
+        assert torch.equal(mine, theirs)

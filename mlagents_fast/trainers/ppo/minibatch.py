@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from mlagents_fast.buffer.gather import Gatherer
 from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.spec import ActionSpec
+from mlagents_fast.trainers.memory import pinned as _pinned
 
 
 @dataclass(slots=True)
@@ -37,11 +38,6 @@ class Minibatch:
 def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
     """Per-signal planes [B] as one [S, B] tensor (a view when there is one signal)."""
     return planes[0].unsqueeze(0) if len(planes) == 1 else torch.stack(planes)
-
-
-def _pinned(shape: tuple[int, ...], dtype: np.dtype[np.generic]) -> NDArray[np.generic]:
-    """Page-locked host memory (for an accelerator's non-blocking copies), seen as numpy."""
-    return torch.empty(shape, dtype=torch.from_numpy(np.empty(0, dtype)).dtype, pin_memory=True).numpy()
 
 
 class MinibatchSource:

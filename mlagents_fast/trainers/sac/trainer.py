@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -26,20 +25,19 @@ import numpy as np
 import torch
 
 from mlagents_fast import _native
-from mlagents_fast.buffer.fields import FieldSpec
-from mlagents_fast.buffer.replay import ReplayBuffer
 from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
-from mlagents_fast.reward_signals import SignalUpdateBatch, make_reward_signals
+from mlagents_fast.reward_signals import make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
-from mlagents_fast.trainers.sac.update import EntropyCoefficients, ReplayMinibatch, SACStep
+from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
+from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
 from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats
 
@@ -101,12 +99,13 @@ class SACTrainer:
         if settings.threaded and training:
             self.acting_actor = copy.deepcopy(self.actor)
             self._background = BackgroundUpdate(behavior)
-        self._replay_lock = threading.Lock()
         self._round_start, self._round_size = 0, 1  # the step the update in flight started at, its gradient steps
         self.deterministic = net.deterministic
-        self.replay = ReplayBuffer(self.hyper.buffer_size, self._fields(names))
+        self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device)
+        self.replay = self.batches.buffer
         # This step's transition of every agent, gathered as the step goes, then added in one call.
-        self.step_arrays = {name: np.zeros((num_agents, *f.shape), f.dtype) for name, f in self._fields(names).items()}
+        fields = replay_fields(spec, names)
+        self.step_arrays = {name: np.zeros((num_agents, *f.shape), f.dtype) for name, f in fields.items()}
         rewards = np.zeros((len(names), 1, num_agents), np.float32)
         # SignalRewards reads a rollout's [T, N, ...] fields: this step's, as a rollout of one step.
         one_step = {name: a[None] for name, a in self.step_arrays.items() if not name.startswith("next_")}
@@ -118,19 +117,6 @@ class SACTrainer:
         self.stats = TrainerStats()
         self.clock = NetworkClock()
         self._entropy = self.stats.per_step("Policy/Entropy")
-
-    def _fields(self, signals: list[str]) -> dict[str, FieldSpec]:
-        obs = {f"obs_{i}": FieldSpec.of(o.shape, np.float32) for i, o in enumerate(self.spec.observation_specs)}
-        action = self.spec.action_spec
-        fields = {**obs, **{f"next_{name}": spec for name, spec in obs.items()}}
-        if action.continuous_size:
-            fields["continuous_action"] = FieldSpec.of((action.continuous_size,), np.float32)
-        if action.discrete_branches:
-            fields["discrete_action"] = FieldSpec.of((len(action.discrete_branches),), np.int64)
-            fields["action_mask"] = FieldSpec.of((sum(action.discrete_branches),), np.bool_)
-        fields.update({f"reward_{name}": FieldSpec.of((), np.float32) for name in signals})
-        fields["done"] = FieldSpec.of((), np.float32)
-        return fields
 
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
@@ -170,8 +156,7 @@ class SACTrainer:
             for s, signal in enumerate(self.signals):
                 step[f"reward_{signal.name}"][...] = self._step_rewards[s]
             step["done"][...] = batch.terminated  # interrupted episodes bootstrap
-            with self._replay_lock:  # (an update thread may be sampling)
-                self.replay.add([step[name] for name in self.replay.names])
+            self.batches.add([step[name] for name in self.replay.names])
         if np.count_nonzero(done):
             self.rewards.end_episodes(batch, done, self.stats)
         self.step += self.num_agents
@@ -208,8 +193,10 @@ class SACTrainer:
         learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
                                 self.settings.max_steps)  # fmt: skip
         done = UpdateRound()
-        while (step - hp.buffer_init_steps) / self.updates > hp.steps_per_update:
-            minibatch = self._minibatch()
+        due = 0
+        while (step - hp.buffer_init_steps) / (self.updates + due) > hp.steps_per_update:
+            due += 1
+        for minibatch in self.batches.minibatches(due, self.rng):
             started = time.perf_counter()
             done.add(done.policy, self.gradient_step(minibatch, learning_rate))
             self.clock.seconds += time.perf_counter() - started  # (with Adam's step, unlike PPO's clock)
@@ -218,21 +205,12 @@ class SACTrainer:
         # Signals that learn (curiosity, GAIL...) train on their own ratio, on replay samples.
         learning = [signal for signal in self.signals if signal.learns]
         while learning and (step - hp.buffer_init_steps) / self.signal_updates > hp.reward_signal_steps_per_update:
-            batch = self._signal_batch()
+            batch = self.batches.signal_batch(self.rng)
             for signal in learning:
                 done.add(done.signals, signal.update(batch))
             done.signal_steps += 1
             self.signal_updates += 1
         return done
-
-    def _signal_batch(self) -> SignalUpdateBatch:
-        with self._replay_lock:
-            sample = self.replay.sample(self.hyper.batch_size, self.rng)
-            count = len(self.spec.observation_specs)
-            return SignalUpdateBatch([sample[f"obs_{i}"].copy() for i in range(count)],
-                                     sample["continuous_action"].copy() if "continuous_action" in sample else None,
-                                     sample["discrete_action"].copy() if "discrete_action" in sample else None,
-                                     np.greater(sample["done"], 0))  # fmt: skip
 
     def _report(self, done: UpdateRound) -> None:
         """One mean per round, as ML-Agents reports the mean of an update's minibatches."""
@@ -245,25 +223,6 @@ class SACTrainer:
                 self.stats.add(f"Policy/{signal.stat_name} Value Estimate", (value_estimate,))
         for key, total in done.signals.items():
             self.stats.add(key, (total / done.signal_steps,))
-
-    def _minibatch(self) -> ReplayMinibatch:
-        with self._replay_lock:
-            sample = self.replay.sample(self.hyper.batch_size, self.rng)
-
-        def tensor(name: str) -> torch.Tensor:
-            return torch.from_numpy(sample[name]).to(self.device)
-
-        count, rows = len(self.spec.observation_specs), self.hyper.batch_size
-        action = self.spec.action_spec
-        return ReplayMinibatch(
-            obs=[tensor(f"obs_{i}") for i in range(count)],
-            next_obs=[tensor(f"next_obs_{i}") for i in range(count)],
-            continuous_action=tensor("continuous_action") if action.continuous_size else torch.zeros(rows, 0),
-            discrete_action=tensor("discrete_action") if action.discrete_branches else torch.zeros(rows, 0).long(),
-            allowed=(~tensor("action_mask")).float() if action.discrete_branches else torch.ones(rows, 0),
-            rewards=torch.stack([tensor(f"reward_{s.name}") for s in self.signals]),
-            done=tensor("done"),
-        )
 
     @property
     def network_seconds(self) -> float:
