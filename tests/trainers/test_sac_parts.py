@@ -219,3 +219,40 @@ def test_a_round_draws_the_minibatches_separate_samples_would() -> None:
     assert len(drawn) == count
     for mine, theirs in zip(drawn, separate, strict=True):
         assert torch.equal(mine, theirs)
+
+
+def test_sac_through_mlagents_learn_resume_and_initialize_from(tmp_path: Path) -> None:
+    """The CLI's run control serves SAC as it does PPO: a run, --resume to more steps, and
+    --initialize-from (weights only, the step counted from zero)."""
+    import yaml
+
+    from mlagents_fast.learn import main
+    from mlagents_fast.run.checkpoints import load_checkpoint
+
+    path = tmp_path / "sac.yaml"
+
+    def learn(max_steps: int, *flags: str) -> int:
+        config = {**CONFIG, "max_steps": max_steps, "summary_freq": 120, "checkpoint_interval": 120}
+        path.write_text(yaml.safe_dump({"behaviors": {"3DBall": config}}))
+        return main([str(path), f"--results-dir={tmp_path}", "--seed=3", *flags])
+
+    assert learn(240, "--run-id=first") == 0
+    first = load_checkpoint(tmp_path / "first" / "3DBall" / "checkpoint.pt")
+    assert first["global_step"] == 240 and first["update_steps"] > 1
+    assert learn(480, "--run-id=first", "--resume") == 0
+    assert load_checkpoint(tmp_path / "first" / "3DBall" / "checkpoint.pt")["global_step"] == 480
+    assert learn(120, "--run-id=derived", "--initialize-from=first") == 0
+    derived = load_checkpoint(tmp_path / "derived" / "3DBall" / "checkpoint.pt")
+    assert derived["global_step"] == 120
+    assert (tmp_path / "derived" / "3DBall.onnx").exists()
+
+
+def test_inference_acts_without_storing_or_training() -> None:
+    env = make("3DBall", 1, seed=0)
+    settings = run_options_from_dict({"behaviors": {"3DBall": CONFIG}}, "test").behaviors["3DBall"]
+    player = SACTrainer("3DBall", env.behavior_specs["3DBall"], settings, 12, seed=0, training=False)
+    before = [p.clone() for p in player.actor.parameters()]
+    run(env, player, 20)
+    assert player.replay.size == 0 and player.gradient_steps == 0 and player.step == 240
+    assert all(torch.equal(a, b) for a, b in zip(before, player.actor.parameters(), strict=True))
+    assert int(player.normalizer.statistics[0].count) == 1  # the statistics move only while training
