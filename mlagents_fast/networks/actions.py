@@ -42,7 +42,23 @@ def _sample(log_p: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cdf, draw, right=True).clamp_max_(log_p.shape[1] - 1)
 
 
-class ActionModel(nn.Module):
+class MaskedBranches(nn.Module):
+    """The discrete branches' part every action model shares: `logits` [hidden -> sum(branches)]."""
+
+    branches: tuple[int, ...]
+    logits: nn.Linear
+
+    def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
+        """Per branch, logits with blocked choices set to -1e8: the values of ML-Agents'
+        `logits * allowed - 1e8 * (1 - allowed)`, in one op instead of four."""
+        logits = torch.where(allowed > 0.5, self.logits(h), -MASK_PENALTY)
+        return [logits] if len(self.branches) == 1 else list(torch.split(logits, list(self.branches), dim=1))
+
+    def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)
+
+
+class ActionModel(MaskedBranches):
     def __init__(self, hidden_units: int, spec: ActionSpec) -> None:
         super().__init__()
         self.continuous_size = spec.continuous_size
@@ -52,12 +68,6 @@ class ActionModel(nn.Module):
             self.log_sigma = nn.Parameter(torch.zeros(1, self.continuous_size))
         if self.branches:
             self.logits = linear(hidden_units, sum(self.branches), gain=0.1)
-
-    def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
-        """Per branch, logits with blocked choices set to -1e8: the values of ML-Agents'
-        `logits * allowed - 1e8 * (1 - allowed)`, in one op instead of four."""
-        logits = torch.where(allowed > 0.5, self.logits(h), -MASK_PENALTY)
-        return [logits] if len(self.branches) == 1 else list(torch.split(logits, list(self.branches), dim=1))
 
     def forward(self, h: torch.Tensor, allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
         """Sample actions (or take the most likely ones) with their log-probabilities and entropy."""
@@ -121,6 +131,3 @@ class ActionModel(nn.Module):
         sampled = mu + torch.randn_like(mu) * torch.exp(self.log_sigma)
         return (torch.clamp(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP,
                 torch.clamp(mu, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP)  # fmt: skip
-
-    def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)

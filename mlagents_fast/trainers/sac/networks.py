@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY
+from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MaskedBranches
 from mlagents_fast.networks.actor_critic import NetworkBody
 from mlagents_fast.networks.layers import linear
 from mlagents_fast.spec import ActionSpec, BehaviorSpec
@@ -37,7 +37,7 @@ class SACActions:
     entropy: torch.Tensor  # [B] (the unsquashed Gaussian's, averaged over dims, plus the branches')
 
 
-class SquashedActionModel(nn.Module):
+class SquashedActionModel(MaskedBranches):
     def __init__(self, hidden_units: int, spec: ActionSpec) -> None:
         super().__init__()
         self.continuous_size = spec.continuous_size
@@ -47,10 +47,6 @@ class SquashedActionModel(nn.Module):
             self.log_sigma = linear(hidden_units, self.continuous_size, gain=0.2)
         if self.branches:
             self.logits = linear(hidden_units, sum(self.branches), gain=0.1)
-
-    def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
-        logits = torch.where(allowed > 0.5, self.logits(h), -MASK_PENALTY)
-        return [logits] if len(self.branches) == 1 else list(torch.split(logits, list(self.branches), dim=1))
 
     def _gaussian(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.mu(h), torch.clamp(self.log_sigma(h), LOG_SIGMA_MIN, LOG_SIGMA_MAX)
@@ -85,9 +81,6 @@ class SquashedActionModel(nn.Module):
         """(sampled, deterministic) actions as the environment takes them: squashed into [-1, 1]."""
         mu, log_sigma = self._gaussian(h)
         return torch.tanh(mu + torch.randn_like(mu) * torch.exp(log_sigma)), torch.tanh(mu)
-
-    def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)
 
 
 class SACActor(nn.Module):
