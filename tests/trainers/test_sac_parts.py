@@ -256,3 +256,8 @@ def test_inference_acts_without_storing_or_training() -> None:
     assert player.replay.size == 0 and player.gradient_steps == 0 and player.step == 240
     assert all(torch.equal(a, b) for a, b in zip(before, player.actor.parameters(), strict=True))
     assert int(player.normalizer.statistics[0].count) == 1  # the statistics move only while training
+
+
+def test_a_batch_larger_than_the_buffer_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    trainer_for("3DBall", {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "batch_size": 600}})
+    assert "will not update the policy" in caplog.text

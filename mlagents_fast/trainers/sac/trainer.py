@@ -69,6 +69,10 @@ class SACTrainer:
             raise UnityTrainerException(f"Behavior {behavior}: the SAC trainer needs SAC hyperparameters; got "
                                         f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
         self.hyper: SACSettings = settings.hyperparameters
+        if training and self.hyper.batch_size > self.hyper.buffer_size:  # (ML-Agents accepts it too)
+            logger.warning(f"Behavior {behavior}: hyperparameters.batch_size ({self.hyper.batch_size}) is larger than "
+                           f"buffer_size ({self.hyper.buffer_size}); the replay buffer never holds a minibatch, so "
+                           "SAC will not update the policy.")  # fmt: skip
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
         self.signals = make_reward_signals(settings.reward_signals, spec)
