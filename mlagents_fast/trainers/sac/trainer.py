@@ -109,12 +109,18 @@ class SACTrainer:
         self.replay = self.batches.buffer
         # This step's transition of every agent, gathered as the step goes, then added in one call.
         fields = replay_fields(spec, names)
-        self.step_arrays = {name: np.zeros((num_agents, *f.shape), f.dtype) for name, f in fields.items()}
+        # The signals pay straight into the step's reward fields (views of one [S, 1, N] array).
         rewards = np.zeros((len(names), 1, num_agents), np.float32)
+        self.step_arrays = {name: rewards[names.index(name[len("reward_") :]), 0] if name.startswith("reward_") else
+                            np.zeros((num_agents, *f.shape), f.dtype) for name, f in fields.items()}  # fmt: skip
         # SignalRewards reads a rollout's [T, N, ...] fields: this step's, as a rollout of one step.
-        one_step = {name: a[None] for name, a in self.step_arrays.items() if not name.startswith("next_")}
+        one_step = {name: a[None] for name, a in self.step_arrays.items() if not name.startswith(("next_", "reward_"))}
         self.rewards = SignalRewards(self.signals, num_agents, {**one_step, "rewards": rewards})
-        self._step_rewards = rewards[:, 0]
+        count = len(spec.observation_specs)
+        self._obs_planes = [self.step_arrays[f"obs_{i}"] for i in range(count)]
+        self._next_obs_planes = [self.step_arrays[f"next_obs_{i}"] for i in range(count)]
+        self._transition = [self.step_arrays[name] for name in self.replay.names]  # in the replay's field order
+        self._on_cpu = self.device.type == "cpu"
         self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
         # ML-Agents counts update steps (and reward signal update steps) from 1
         self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
@@ -125,7 +131,7 @@ class SACTrainer:
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         """Choose actions for every slot from `batch.obs` and write them into `actions`."""
-        obs = [torch.from_numpy(o).to(self.device) for o in batch.obs]
+        obs = [torch.from_numpy(o) if self._on_cpu else torch.from_numpy(o).to(self.device) for o in batch.obs]
         allowed = self._allowed_all if batch.action_mask is None else torch.from_numpy(~batch.action_mask).to(
             self.device, torch.float32)  # fmt: skip
         started = time.perf_counter()
@@ -133,8 +139,8 @@ class SACTrainer:
             out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
         self.clock.seconds += time.perf_counter() - started
         step = self.step_arrays
-        for i, o in enumerate(batch.obs):
-            step[f"obs_{i}"][...] = o
+        for plane, o in zip(self._obs_planes, batch.obs, strict=True):
+            plane[...] = o
         if self.spec.action_spec.continuous_size:
             step["continuous_action"][...] = actions.continuous[...] = out.continuous.cpu().numpy()
         if self.spec.action_spec.discrete_branches:
@@ -150,18 +156,16 @@ class SACTrainer:
         """Add the step's transitions, report ended episodes, and train as ML-Agents' ratio allows."""
         self.rewards.pay(0, batch)
         done = batch.terminated | batch.truncated
+        any_done = bool(np.count_nonzero(done))
         if self.training:
-            step = self.step_arrays
-            ended = np.flatnonzero(done)
-            for i, o in enumerate(batch.obs):  # the next observation; an ended episode's final one
-                next_obs = step[f"next_obs_{i}"]
-                next_obs[...] = o
-                next_obs[ended] = batch.terminal_obs[i][ended]
-            for s, signal in enumerate(self.signals):
-                step[f"reward_{signal.name}"][...] = self._step_rewards[s]
-            step["done"][...] = batch.terminated  # interrupted episodes bootstrap
-            self.batches.add([step[name] for name in self.replay.names])
-        if np.count_nonzero(done):
+            ended = np.flatnonzero(done) if any_done else None
+            for i, (next_obs, o) in enumerate(zip(self._next_obs_planes, batch.obs, strict=True)):
+                next_obs[...] = o  # the next observation; an ended episode's final one
+                if ended is not None:
+                    next_obs[ended] = batch.terminal_obs[i][ended]
+            self.step_arrays["done"][...] = batch.terminated  # interrupted episodes bootstrap
+            self.batches.add(self._transition)
+        if any_done:
             self.rewards.end_episodes(batch, done, self.stats)
         self.step += self.num_agents
         if self.training:
