@@ -10,6 +10,34 @@ import pytest
 
 WriteFile = Callable[[str, str], Path]
 
+# The usual `default:` section of a 0.x trainer_config.yaml (ML-Agents 0.10-0.16 shipped this PPO default).
+PPO_DEFAULT_0X = """
+default:
+    trainer: ppo
+    batch_size: 1024
+    beta: 5.0e-3
+    buffer_size: 10240
+    epsilon: 0.2
+    hidden_units: 128
+    lambd: 0.95
+    learning_rate: 3.0e-4
+    learning_rate_schedule: linear
+    max_steps: 5.0e5
+    memory_size: 128
+    normalize: false
+    num_epoch: 3
+    num_layers: 2
+    time_horizon: 64
+    sequence_length: 64
+    summary_freq: 10000
+    use_recurrent: false
+    vis_encode_type: simple
+    reward_signals:
+        extrinsic:
+            strength: 1.0
+            gamma: 0.99
+"""
+
 
 @pytest.fixture
 def write(tmp_path: Path) -> WriteFile:

@@ -20,35 +20,12 @@ from mlagents_fast.config.upgrade import main as upgrade_main
 from mlagents_fast.config.upgrade import upgrade_config, upgraded_config
 from mlagents_fast.config.yaml_io import read_yaml
 from mlagents_fast.envs.parameters import Sampler
-from tests.config.conftest import WriteFile
+from tests.config.conftest import PPO_DEFAULT_0X, WriteFile
 
 # A 0.15-era trainer_config.yaml: a PPO default, a recurrent behavior, a SAC behavior with old SAC keys.
-TRAINER_CONFIG_0X = """
-default:
-    trainer: ppo
-    batch_size: 1024
-    beta: 5.0e-3
-    buffer_size: 10240
-    epsilon: 0.2
-    hidden_units: 128
-    lambd: 0.95
-    learning_rate: 3.0e-4
-    learning_rate_schedule: linear
-    max_steps: 5.0e5
-    memory_size: 128
-    normalize: false
-    num_epoch: 3
-    num_layers: 2
-    time_horizon: 64
-    sequence_length: 64
-    summary_freq: 10000
-    use_recurrent: false
-    vis_encode_type: simple
-    reward_signals:
-        extrinsic:
-            strength: 1.0
-            gamma: 0.99
-
+TRAINER_CONFIG_0X = (
+    PPO_DEFAULT_0X
+    + """
 Hallway:
     use_recurrent: true
     sequence_length: 32
@@ -95,6 +72,7 @@ Hallway:
             strength: 1.0
             gamma: 0.99
 """
+)
 
 OLD_SAMPLER = """
 resampling-interval: 5000

@@ -21,37 +21,14 @@ from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.config.upgrade import main as upgrade_main
 from mlagents_fast.config.upgrade import upgraded_config
 from mlagents_fast.config.yaml_io import read_yaml
-from tests.config.conftest import WriteFile, learn_error
+from tests.config.conftest import PPO_DEFAULT_0X, WriteFile, learn_error
 
 # A 0.x trainer_config.yaml: the usual PPO default, a 0.10-0.15 SAC behavior with every SAC key of
 # its time, a 0.16 one (steps_per_update; reward_signal_steps_per_update under reward_signals), and
 # one that reuses the first's section.
-SAC_0X = """
-default:
-    trainer: ppo
-    batch_size: 1024
-    beta: 5.0e-3
-    buffer_size: 10240
-    epsilon: 0.2
-    hidden_units: 128
-    lambd: 0.95
-    learning_rate: 3.0e-4
-    learning_rate_schedule: linear
-    max_steps: 5.0e5
-    memory_size: 128
-    normalize: false
-    num_epoch: 3
-    num_layers: 2
-    time_horizon: 64
-    sequence_length: 64
-    summary_freq: 10000
-    use_recurrent: false
-    vis_encode_type: simple
-    reward_signals:
-        extrinsic:
-            strength: 1.0
-            gamma: 0.99
-
+SAC_0X = (
+    PPO_DEFAULT_0X
+    + """
 Walker:
     trainer: sac
     batch_size: 256
@@ -92,6 +69,7 @@ Crawler:
 
 WalkerCopy: Walker
 """
+)
 
 WALKER = SACSettings(
     learning_rate=1e-4,
