@@ -17,6 +17,7 @@ from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.trainers.ppo import PPOTrainer
+from tests.trainers.training import last5, train_behaviors
 
 pytestmark = pytest.mark.learning
 
@@ -41,27 +42,7 @@ def settings(behaviors: dict[str, dict[str, Any]]) -> Any:
 
 def train(env: VectorEnv, behaviors: dict[str, dict[str, Any]], seed: int = 1337) -> dict[str, list[float]]:
     """Train every behavior of `env` to its max_steps; returns each behavior's episode returns."""
-    torch.set_num_threads(1)
-    all_settings = settings(behaviors)
-    trainers = {
-        name: PPOTrainer(name, spec, all_settings[name], env.num_agents(name), seed=seed)
-        for name, spec in env.behavior_specs.items()
-    }
-    returns: dict[str, list[float]] = {name: [] for name in trainers}
-    while any(t.step < int(all_settings[n].max_steps) for n, t in trainers.items()):
-        for name, trainer in trainers.items():
-            trainer.act(env.batch(name), env.actions(name))
-        env.step()
-        for name, trainer in trainers.items():
-            batch = env.batch(name)
-            trainer.record(batch)
-            returns[name] += batch.episode_return[batch.terminated | batch.truncated].tolist()
-    return returns
-
-
-def last5(returns: list[float]) -> float:
-    assert len(returns) >= 5, "too few episodes finished to judge"
-    return float(np.mean(returns[-5:]))
+    return train_behaviors(PPOTrainer, env, behaviors, seed)[0]
 
 
 @pytest.mark.parametrize("action_sizes", [(1, 0), (0, 1)], ids=["continuous", "discrete"])
