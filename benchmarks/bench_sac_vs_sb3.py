@@ -242,7 +242,9 @@ def sb3_vec_env(seed: int) -> Any:
             setattr(self, attr_name, value)
 
         def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
-            raise NotImplementedError(method_name)
+            # Abstract in SB3's VecEnv; SB3's SAC never calls it, and the native copies have no
+            # per-copy methods to call, so a call would be a bug in this adapter: say so loudly.
+            raise NotImplementedError(f"env_method({method_name!r}) is not offered by the native 3DBall adapter")
 
         def env_is_wrapped(self, wrapper_class: Any, indices: Any = None) -> list[bool]:
             return [False] * len(self._get_indices(indices))
