@@ -39,7 +39,7 @@ def frame(functions: str, files: str) -> re.Pattern[str]:
 FRAME_BUCKETS: list[tuple[str, re.Pattern[str]]] = [
     (
         "update: bodies backward (fused)",
-        frame("backward|run_backward|_swish_backward", r"trainers/ppo/fused/bodies\.py"),
+        frame("backward|run_backward|_swish_backward", r"trainers/fused_bodies\.py"),
     ),
     ("update: optimizer step (FlatAdam)", frame("step", r"trainers/flat_adam\.py")),
     ("update: zero_grad", frame("zero_grad", r"torch/optim/")),

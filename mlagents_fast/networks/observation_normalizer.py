@@ -20,6 +20,18 @@ from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.normalize import RunningNormalizer
 
 
+def share_statistics(source: NetworkBody, *bodies: NetworkBody) -> None:
+    """Make `bodies`' normalizing inputs hold `source`'s statistics tensors themselves (networks
+    that always see the same statistics, as SAC's five): a push into `source` reaches them all.
+    Each network's checkpoint entries stay, all holding the same values."""
+    for body in bodies:
+        pairs = zip(body.vector_inputs(), source.vector_inputs(), strict=True)
+        for (index, processor), (source_index, origin) in pairs:
+            assert index == source_index and processor.size == origin.size
+            processor.running_mean = origin.running_mean
+            processor.running_variance = origin.running_variance
+
+
 class ObservationNormalizer:
     """The running statistics of the observations a network body normalizes (none if it does not)."""
 

@@ -11,8 +11,8 @@ from mlagents_fast import _native
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.fused_bodies import SeparateBodies, SharedBody, StackedBodies, parameter_order
 from mlagents_fast.trainers.ppo.fused.actor_critic import ManualActorCritic
-from mlagents_fast.trainers.ppo.fused.bodies import SeparateBodies, SharedBody, StackedBodies, parameter_order
 from mlagents_fast.trainers.ppo.fused.loss_gradients import ppo_loss_gradients
 from mlagents_fast.trainers.ppo.loss import ppo_loss
 

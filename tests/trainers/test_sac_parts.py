@@ -17,6 +17,7 @@ from mlagents_fast.envs.registry import make
 from mlagents_fast.export import export_onnx
 from mlagents_fast.trainers.sac import SACTrainer, losses
 from mlagents_fast.trainers.sac.networks import SquashedActionModel
+from mlagents_fast.trainers.sac.update import AutogradSACGradients
 
 CONFIG: dict[str, Any] = {
     "trainer_type": "sac",
@@ -78,8 +79,9 @@ def test_entropy_coefficient_grows_when_entropy_is_below_its_target() -> None:
 
 def test_discrete_entropy_targets_are_ml_agents() -> None:
     _, trainer = trainer_for("SimpleEnvironment", CONFIG, action_sizes=(0, 2))
-    step = trainer.gradient_step
-    torch.testing.assert_close(step.target_discrete, torch.full((2,), 0.2 * math.log(2.0)))
+    gradients = trainer.gradient_step.gradients
+    assert isinstance(gradients, AutogradSACGradients)  # (discrete actions take the plain path)
+    torch.testing.assert_close(gradients.target_discrete, torch.full((2,), 0.2 * math.log(2.0)))
     assert trainer.coefficients.discrete.exp().tolist() == pytest.approx([1.0, 1.0])  # init_entcoef's default
 
 

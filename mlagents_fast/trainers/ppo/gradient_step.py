@@ -128,9 +128,8 @@ def choose_paths(
     - anything else (visual encoders, hypernetwork conditioning): the plain path, the torch
       modules with autograd and the plain loss.
 
-    Both paths end with the same FlatAdam step (trainers/flat_adam.py), which by its size runs
-    as one native pass (CPU, up to 16k parameters), five torch ops (other devices), or torch's
-    fused Adam on the one flat tensor (larger networks).
+    Both paths end with the same FlatAdam step (trainers/flat_adam.py): one native pass on the
+    CPU below a measured size, else torch's fused Adam on the one flat tensor.
 
     `acting` are the networks that choose actions (copies of `learning` when the update runs on
     its own thread). The optimizer must already hold the parameters: the fused path keeps

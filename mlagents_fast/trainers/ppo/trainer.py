@@ -35,8 +35,8 @@ from mlagents_fast.run.timers import hierarchical_timer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.flat_adam import FlatAdam
+from mlagents_fast.trainers.fused_bodies import parameter_order
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
-from mlagents_fast.trainers.ppo.fused.bodies import parameter_order
 from mlagents_fast.trainers.ppo.gradient_step import choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
 from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats

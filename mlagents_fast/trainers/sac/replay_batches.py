@@ -22,7 +22,7 @@ from mlagents_fast.buffer.replay import ReplayBuffer
 from mlagents_fast.reward_signals import SignalUpdateBatch
 from mlagents_fast.spec import BehaviorSpec
 from mlagents_fast.trainers.memory import pinned
-from mlagents_fast.trainers.sac.update import ReplayMinibatch
+from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 
 MINIBATCHES_PER_GATHER = 32  # the staging memory holds this many minibatches
 

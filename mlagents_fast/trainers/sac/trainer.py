@@ -28,13 +28,14 @@ from mlagents_fast import _native
 from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
-from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
+from mlagents_fast.networks.observation_normalizer import ObservationNormalizer, share_statistics
 from mlagents_fast.reward_signals import make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.rewards import SignalRewards
+from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
@@ -96,6 +97,9 @@ class SACTrainer:
                                      [s.gamma for s in self.signals], self.hyper.tau,
                                      self.hyper.learning_rate)  # fmt: skip
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
+        # Every network reads the same statistics: one set of tensors, written once per push.
+        share_statistics(self.actor.network_body, *(n.network_body for n in (self.q1, self.q2, self.critic,
+                                                                           self.target)))  # fmt: skip
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
         self.acting_actor = self.actor
@@ -103,6 +107,7 @@ class SACTrainer:
         if settings.threaded and training:
             self.acting_actor = copy.deepcopy(self.actor)
             self._background = BackgroundUpdate(behavior)
+        self.acting = NativeActing.create(self.acting_actor) or ModuleActing(self.acting_actor, self.device)
         self._round_start, self._round_size = 0, 1  # the step the update in flight started at, its gradient steps
         self.deterministic = net.deterministic
         self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device)
@@ -120,7 +125,6 @@ class SACTrainer:
         self._obs_planes = [self.step_arrays[f"obs_{i}"] for i in range(count)]
         self._next_obs_planes = [self.step_arrays[f"next_obs_{i}"] for i in range(count)]
         self._transition = [self.step_arrays[name] for name in self.replay.names]  # in the replay's field order
-        self._on_cpu = self.device.type == "cpu"
         self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
         # ML-Agents counts update steps (and reward signal update steps) from 1
         self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
@@ -131,26 +135,23 @@ class SACTrainer:
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         """Choose actions for every slot from `batch.obs` and write them into `actions`."""
-        obs = [torch.from_numpy(o) if self._on_cpu else torch.from_numpy(o).to(self.device) for o in batch.obs]
         allowed = self._allowed_all if batch.action_mask is None else torch.from_numpy(~batch.action_mask).to(
             self.device, torch.float32)  # fmt: skip
         started = time.perf_counter()
-        with torch.inference_mode():
-            out = self.acting_actor(obs, allowed, deterministic=self.deterministic)
+        out = self.acting(batch.obs, allowed, self.deterministic)
         self.clock.seconds += time.perf_counter() - started
         step = self.step_arrays
         for plane, o in zip(self._obs_planes, batch.obs, strict=True):
             plane[...] = o
         if self.spec.action_spec.continuous_size:
-            step["continuous_action"][...] = actions.continuous[...] = out.continuous.cpu().numpy()
+            step["continuous_action"][...] = actions.continuous[...] = out.continuous
         if self.spec.action_spec.discrete_branches:
-            step["discrete_action"][...] = chosen = out.discrete.cpu().numpy()
-            actions.discrete[...] = chosen
+            step["discrete_action"][...] = actions.discrete[...] = out.discrete
             assert batch.action_mask is not None
             step["action_mask"][...] = batch.action_mask
         if self.training:
             self.normalizer.update(batch.obs)
-        self._entropy.append(float(out.entropy.mean()))
+        self._entropy.append(out.entropy)
 
     def record(self, batch: StepBatch) -> None:
         """Add the step's transitions, report ended episodes, and train as ML-Agents' ratio allows."""
@@ -185,7 +186,7 @@ class SACTrainer:
             if self.step - self._round_start < self._round_size * hp.steps_per_update:
                 return
             self.wait_for_update()
-        self.normalizer.push_into(self.actor, self.q1, self.q2, self.critic, self.target)
+        self.normalizer.push_into(self.actor)  # (the other networks share its statistics)
         if self._background is None:
             self._report(self._update_round(self.step))
         else:

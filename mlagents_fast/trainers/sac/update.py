@@ -6,29 +6,27 @@
 3. the four losses (losses.py); their gradients, and one Adam step over every parameter (the
    policy's, Q1 + Q2 + V's and the entropy coefficients': ML-Agents' three Adams as one); then
    the target network moves `tau` of the way to V.
+
+The gradients come from one of two paths, chosen once from what the networks are: the plain
+one below (the modules, losses.py, autograd) or fused.py's hand-written one (continuous
+actions, all-vector MLPs), parity-tested against it. Both step the same FlatAdam, whose flat
+buffer `parameter_order` lays out so that the fused path can run network pairs as one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
+from torch import nn
 
 from mlagents_fast.networks.actor_critic import Critic
+from mlagents_fast.trainers import fused_bodies
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.sac import losses
+from mlagents_fast.trainers.sac.fused import FusedSACGradients
+from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 
-
-@dataclass(slots=True)
-class ReplayMinibatch:
-    obs: list[torch.Tensor]
-    next_obs: list[torch.Tensor]
-    continuous_action: torch.Tensor  # [B, C] (C may be 0)
-    discrete_action: torch.Tensor  # [B, D] int64 (D may be 0)
-    allowed: torch.Tensor  # [B, A] 1 where a choice is allowed
-    rewards: torch.Tensor  # [S, B], each signal's strength applied
-    done: torch.Tensor  # [B] 1 where the episode terminated (an interrupted one bootstraps)
+__all__ = ["EntropyCoefficients", "ReplayMinibatch", "SACStep", "parameter_order"]
 
 
 class EntropyCoefficients(torch.nn.Module):
@@ -40,43 +38,57 @@ class EntropyCoefficients(torch.nn.Module):
         self.discrete = torch.nn.Parameter(torch.log(torch.full((branches,), init_entcoef)))
 
 
-def _pack(parameters: list[torch.nn.Parameter]) -> torch.Tensor:
-    """Lay `parameters` side by side in one flat tensor (each becomes a view of it); returns it."""
-    flat = torch.cat([p.detach().reshape(-1) for p in parameters])
-    offset = 0
-    for p in parameters:
-        p.data = flat[offset : offset + p.numel()].view_as(p)
-        offset += p.numel()
-    return flat
+def parameter_order(actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic,
+                    coefficients: EntropyCoefficients) -> list[nn.Parameter]:  # fmt: skip
+    """Every trained parameter once: the actor's and V's body layers side by side, then their
+    heads; Q1's and Q2's layers and heads side by side; the coefficients. (Networks that cannot
+    pair, visual ones, keep their module order; the fused path then does not run.)"""
+    ordered = [*fused_bodies.parameter_order(actor, critic),
+               *fused_bodies.parameter_order(q1, q2, with_actions=True, extra_pairs=[(q1.heads, q2.heads)]),
+               *coefficients.parameters()]  # fmt: skip
+    return [p for p in ordered if p.numel()]
 
 
-class SACStep:
+class TargetNetwork:
+    """The target's parameters in a buffer that mirrors the span of V's parameters in the flat
+    buffer (the actor's layers lie between V's, side by side), so the soft update is one lerp
+    over that span; the slots between V's are never read."""
+
+    def __init__(self, target: Critic, critic: Critic, flat: torch.Tensor) -> None:
+        base, size = flat.data_ptr(), flat.element_size()
+        spans = [((p.data_ptr() - base) // size, p.numel()) for p in critic.parameters()]
+        self.start, self.end = min(o for o, _ in spans), max(o + n for o, n in spans)
+        self.flat = flat.detach()[self.start : self.end].clone()
+        self.parameters = list(target.parameters())
+        with torch.no_grad():
+            for p, (offset, count) in zip(self.parameters, spans, strict=True):
+                view = self.flat[offset - self.start : offset - self.start + count].view_as(p)
+                view.copy_(p)
+                p.data = view
+
+    def follow(self, flat: torch.Tensor, tau: float) -> None:
+        with torch.no_grad():
+            self.flat.lerp_(flat[self.start : self.end], tau)
+        torch.autograd.graph.increment_version(self.parameters)
+
+
+class AutogradSACGradients:
+    """The plain gradients: the modules' forward, losses.py's losses, two backward passes."""
+
     def __init__(self, actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
-                 coefficients: EntropyCoefficients, gammas: list[float], tau: float,
-                 learning_rate: float) -> None:  # fmt: skip
+                 coefficients: EntropyCoefficients, gammas: torch.Tensor, optimizer: FlatAdam) -> None:  # fmt: skip
         self.actor, self.q1, self.q2, self.critic, self.target = actor, q1, q2, critic, target
-        self.coefficients, self.tau = coefficients, tau
+        self.coefficients, self.gammas, self.optimizer = coefficients, gammas, optimizer
         model = actor.action_model
         self.branches = model.branches
-        device = next(actor.parameters()).device
-        self.gammas = torch.tensor(gammas, device=device)
         # ML-Agents' targets: -1 per continuous dimension, 0.2 log(size) per branch
         self.target_continuous = -1.0 * model.continuous_size
         self.target_discrete = torch.tensor([0.2 * float(torch.log(torch.tensor(float(b)))) for b in self.branches],
-                                            device=device)  # fmt: skip
-        # One Adam over every trained parameter: ML-Agents' three Adams (policy, Q1 + Q2 + V, entropy
-        # coefficients) share the learning rate and betas and step together, and Adam is elementwise,
-        # so one step over the flat buffer is theirs. V's parameters come first, as one slice.
-        self.critic_parameters = sum(p.numel() for p in critic.parameters())
-        self.trained = [p for p in (*critic.parameters(), *q1.parameters(), *q2.parameters(), *actor.parameters(),
-                                    *coefficients.parameters()) if p.numel()]  # fmt: skip
-        self.optimizer = FlatAdam(self.trained, lr=learning_rate)
+                                            device=gammas.device)  # fmt: skip
         self.actor_parameters = list(actor.parameters())
-        self.target_parameters = list(target.parameters())
-        self.target_flat = _pack(self.target_parameters)
         self._gradients_checked = False
 
-    def __call__(self, mb: ReplayMinibatch, learning_rate: float) -> dict[str, float]:
+    def __call__(self, mb: ReplayMinibatch) -> torch.Tensor:
         sampled = self.actor(mb.obs, mb.allowed)
         q1_policy = self.q1(mb.obs, sampled.continuous)
         with torch.no_grad():
@@ -97,7 +109,6 @@ class SACStep:
                                            log_continuous, log_discrete, self.target_continuous, self.target_discrete,
                                            self.branches)  # fmt: skip
 
-        self.optimizer.param_groups[0]["lr"] = learning_rate
         self.optimizer.zero_grad()
         # The policy's gradient reaches the actor through Q1 of its actions; Q1's own parameters take
         # theirs from the Q losses only (ML-Agents clears what the policy loss left in them).
@@ -106,17 +117,42 @@ class SACStep:
         if not self._gradients_checked:
             self.optimizer.check_gradients_in_place()
             self._gradients_checked = True
+        return torch.stack([policy_loss, value_loss, q1_loss, q2_loss, values.mean()]).detach()
+
+
+class SACStep:
+    def __init__(self, actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
+                 coefficients: EntropyCoefficients, gammas: list[float], tau: float, learning_rate: float,
+                 fused: bool = True) -> None:  # fmt: skip
+        """`fused`: use fused.py's gradients where the networks allow them (tests compare the two)."""
+        self.coefficients, self.tau, self.branches = coefficients, tau, actor.action_model.branches
+        device = next(actor.parameters()).device
+        gamma_tensor = torch.tensor(gammas, device=device)
+        # One Adam over every trained parameter: ML-Agents' three Adams (policy, Q1 + Q2 + V, entropy
+        # coefficients) share the learning rate and betas and step together, and Adam is elementwise,
+        # so one step over the flat buffer is theirs.
+        self.optimizer = FlatAdam(parameter_order(actor, q1, q2, critic, coefficients), lr=learning_rate)
+        self.target = TargetNetwork(target, critic, self.optimizer.flat)
+        plain = AutogradSACGradients(actor, q1, q2, critic, target, coefficients, gamma_tensor, self.optimizer)
+        fast = FusedSACGradients.create(actor, q1, q2, critic, target, coefficients.continuous, gamma_tensor,
+                                        plain.target_continuous) if fused else None  # fmt: skip
+        self.gradients: AutogradSACGradients | FusedSACGradients = fast or plain
+        self.fused = fast is not None
+
+    def __call__(self, mb: ReplayMinibatch, learning_rate: float) -> dict[str, float]:
+        results = self.gradients(mb)
+        self.optimizer.param_groups[0]["lr"] = learning_rate
         self.optimizer.step()
-        with torch.no_grad():  # the target follows V slowly (V's parameters: the flat buffer's first slice)
-            self.target_flat.lerp_(self.optimizer.flat[: self.critic_parameters], self.tau)
-        torch.autograd.graph.increment_version(self.target_parameters)
+        self.target.follow(self.optimizer.flat, self.tau)
+        policy, value, q1, q2, values = results.tolist()
+        coefficients = self.coefficients.continuous.detach(), self.coefficients.discrete.detach()
         return {
-            "Losses/Policy Loss": policy_loss.item(),
-            "Losses/Value Loss": value_loss.item(),
-            "Losses/Q1 Loss": q1_loss.item(),
-            "Losses/Q2 Loss": q2_loss.item(),
-            "Policy/Continuous Entropy Coeff": log_continuous.detach().exp().mean().item(),
-            "Policy/Discrete Entropy Coeff": log_discrete.detach().exp().mean().item() if self.branches else 0.0,
+            "Losses/Policy Loss": policy,
+            "Losses/Value Loss": value,
+            "Losses/Q1 Loss": q1,
+            "Losses/Q2 Loss": q2,
+            "Policy/Continuous Entropy Coeff": coefficients[0].exp().mean().item(),
+            "Policy/Discrete Entropy Coeff": coefficients[1].exp().mean().item() if self.branches else 0.0,
             "Policy/Learning Rate": learning_rate,
-            "values": values.detach().mean().item(),
+            "values": values,
         }

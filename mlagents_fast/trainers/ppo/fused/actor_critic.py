@@ -34,7 +34,7 @@ from torch import nn
 from mlagents_fast import _native
 from mlagents_fast.networks.actions import EPSILON, LOG_2PI, MASK_PENALTY, ActionModel, ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
-from mlagents_fast.trainers.ppo.fused.bodies import (
+from mlagents_fast.trainers.fused_bodies import (
     BodyPass,
     SharedBody,
     linear_layers,

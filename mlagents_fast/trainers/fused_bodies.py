@@ -1,4 +1,5 @@
-"""The actor's and critic's Swish MLP bodies as plain tensor ops, with a hand-written backward.
+"""Swish MLP bodies as plain tensor ops, with a hand-written backward: the fused gradient
+steps of PPO (trainers/ppo/fused/) and SAC (trainers/sac/fused.py) run their networks on these.
 
 Three ways to run the pair, one interface (`forward` -> (actor features, critic features),
 `backward` from the gradients reaching both, stacked [2, B, H]):
@@ -19,6 +20,7 @@ and a separate sum.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -29,16 +31,28 @@ from numpy.typing import NDArray
 from torch import nn
 
 from mlagents_fast import _native
-from mlagents_fast.networks.actor_critic import Actor, Critic, NetworkBody
+from mlagents_fast.networks.actor_critic import NetworkBody
 from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.normalize import ML_AGENTS_CLIP as NORMALIZER_CLIP
 
 silu_backward = torch.ops.aten.silu_backward
 
 
-def linear_layers(body: NetworkBody) -> list[nn.Linear] | None:
-    """The body's Linear layers when it is a plain Swish MLP over vector inputs, else None."""
-    if body.hyper or body.action_inputs or not all(isinstance(p, VectorInput) for p in body.processors):
+class WithBody(Protocol):
+    """A network on a `NetworkBody` (PPO's actor and critic, SAC's actor, critic and Q networks)."""
+
+    @property
+    def network_body(self) -> NetworkBody: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+
+def linear_layers(body: NetworkBody, with_actions: bool = False) -> list[nn.Linear] | None:
+    """The body's Linear layers when it is a plain Swish MLP over vector inputs (and, with
+    `with_actions`, maybe continuous actions beside them), else None."""
+    if body.hyper or (body.action_inputs and not with_actions):
+        return None
+    if not all(isinstance(p, VectorInput) for p in body.processors):
         return None
     layers = list(body.body.children())
     linears = [m for m in layers if isinstance(m, nn.Linear)]
@@ -87,7 +101,7 @@ def native_forward_pays(rows: int, width: int) -> bool:
     return rows * width * width <= NATIVE_FORWARD_MAX_WORK
 
 
-def _native_forward(processors: list[list[VectorInput]], layers: list[tuple[NDArray[np.float32], ...]],
+def native_forward(processors: list[list[VectorInput]], layers: list[tuple[NDArray[np.float32], ...]],
                     obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:  # fmt: skip
     """`_native.swish_mlp_forward` over the groups' processors and stacked layers."""
     x = obs[0].numpy() if len(obs) == 1 else np.concatenate([o.numpy() for o in obs], axis=1)
@@ -101,7 +115,7 @@ def _native_forward(processors: list[list[VectorInput]], layers: list[tuple[NDAr
     return True
 
 
-def _swish(z: torch.Tensor, keep: BodyPass | None, native: bool) -> torch.Tensor:
+def swish(z: torch.Tensor, keep: BodyPass | None, native: bool) -> torch.Tensor:
     """swish(z), keeping what the chosen backward needs."""
     if keep is None:
         return F.silu(z)
@@ -115,7 +129,7 @@ def _swish(z: torch.Tensor, keep: BodyPass | None, native: bool) -> torch.Tensor
     return output
 
 
-def _swish_backward(
+def swish_backward(
     grad: torch.Tensor, kept: BodyPass, layer: int, native: bool, bias_grad: torch.Tensor
 ) -> torch.Tensor:
     """d loss / d z of layer `layer` from d loss / d swish(z), [G, B, H] or [B, H]; writes the
@@ -131,7 +145,7 @@ def _swish_backward(
     return grad
 
 
-def _encode(processors: list[VectorInput], obs: list[torch.Tensor]) -> torch.Tensor:
+def encode(processors: list[VectorInput], obs: list[torch.Tensor]) -> torch.Tensor:
     encoded = []
     for processor, x in zip(processors, obs, strict=True):
         if processor.normalize:
@@ -154,19 +168,19 @@ class Body:
         self.native = self.weights[0].device.type == "cpu"
 
     def run(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> torch.Tensor:
-        h = _encode(self.processors, obs)
+        h = encode(self.processors, obs)
         for weight, bias in zip(self.weights, self.biases, strict=True):
             z = F.linear(h, weight, bias)
             if keep is not None:
                 keep.inputs.append(h)
-            h = _swish(z, keep, self.native)
+            h = swish(z, keep, self.native)
         return h
 
     def run_backward(self, grad: torch.Tensor, kept: BodyPass) -> None:
         for i in reversed(range(len(self.weights))):
             weight, bias = self.weights[i], self.biases[i]
             assert weight.grad is not None and bias.grad is not None
-            grad = _swish_backward(grad, kept, i, self.native, bias.grad)
+            grad = swish_backward(grad, kept, i, self.native, bias.grad)
             torch.mm(grad.t(), kept.inputs[i], out=weight.grad)
             if i:
                 grad = torch.mm(grad, weight)
@@ -191,7 +205,7 @@ class SharedBody:
         if self._layers is None:
             self._layers = [(w.detach().numpy()[None], b.detach().numpy()[None])
                             for w, b in zip(self.body.weights, self.body.biases, strict=True)]  # fmt: skip
-        return _native_forward([self.body.processors], self._layers, obs, out)
+        return native_forward([self.body.processors], self._layers, obs, out)
 
 
 class SeparateBodies:
@@ -216,7 +230,7 @@ class SeparateBodies:
         return False  # the two bodies' parameters are not side by side
 
 
-def _side_by_side(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor | None:
+def side_by_side(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor | None:
     """A [2, *shape] view over two same-shaped tensors that lie one after the other in memory."""
     if first.shape != second.shape or not (first.is_contiguous() and second.is_contiguous()):
         return None
@@ -247,7 +261,7 @@ class StackedBodies:
         for pair in (*zip(actor.weights, critic.weights, strict=True), *zip(actor.biases, critic.biases, strict=True)):
             if pair[0].grad is None or pair[1].grad is None:
                 return None
-            values, grads = _side_by_side(pair[0], pair[1]), _side_by_side(pair[0].grad, pair[1].grad)
+            values, grads = side_by_side(pair[0], pair[1]), side_by_side(pair[0].grad, pair[1].grad)
             if values is None or grads is None:
                 return None
             is_weight = pair[0].dim() == 2
@@ -257,21 +271,21 @@ class StackedBodies:
 
     def forward(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         if self.normalizes:
-            h = torch.stack([_encode(self.actor.processors, obs), _encode(self.critic.processors, obs)])
+            h = torch.stack([encode(self.actor.processors, obs), encode(self.critic.processors, obs)])
         else:
-            x = _encode(self.actor.processors, obs)
+            x = encode(self.actor.processors, obs)
             h = x.unsqueeze(0).expand(2, *x.shape)
         for transposed, bias in zip(self.transposed, self.bias_rows, strict=True):
             z = torch.baddbmm(bias, h, transposed)
             if keep is not None:
                 keep.inputs.append(h)
-            h = _swish(z, keep, self.native)
+            h = swish(z, keep, self.native)
         return h[0], h[1]
 
     def backward(self, grads: torch.Tensor, kept: BodyPass) -> None:
         grad = grads
         for i in reversed(range(len(self.weights))):
-            grad = _swish_backward(grad, kept, i, self.native, self.bias_grads[i])
+            grad = swish_backward(grad, kept, i, self.native, self.bias_grads[i])
             torch.bmm(grad.transpose(1, 2), kept.inputs[i], out=self.weight_grads[i])
             if i:
                 grad = torch.bmm(grad, self.weights[i])
@@ -282,10 +296,10 @@ class StackedBodies:
     def native_features(self, obs: list[torch.Tensor], out: NDArray[np.float32]) -> bool:
         if self._layers is None:
             self._layers = [(w.numpy(), b.numpy()) for w, b in zip(self.weights, self.biases, strict=True)]
-        return _native_forward([self.actor.processors, self.critic.processors], self._layers, obs, out)
+        return native_forward([self.actor.processors, self.critic.processors], self._layers, obs, out)
 
 
-def make_bodies(actor: Actor, critic: Critic) -> Bodies:
+def make_bodies(actor: WithBody, critic: WithBody) -> Bodies:
     actor_layers, critic_layers = linear_layers(actor.network_body), linear_layers(critic.network_body)
     if actor_layers is None or critic_layers is None:
         raise ValueError("The manual backward needs plain MLP bodies over vector observations; see supports().")
@@ -296,15 +310,22 @@ def make_bodies(actor: Actor, critic: Critic) -> Bodies:
     return StackedBodies.create(actor_body, critic_body) or SeparateBodies(actor_body, critic_body)
 
 
-def parameter_order(actor: Actor, critic: Critic) -> list[nn.Parameter]:
-    """Every parameter of the actor and critic once, each body layer's actor and critic weights
-    (then biases) side by side, so a flat buffer packed in this order lets `StackedBodies` run."""
+def pairs_side_by_side(pairs: list[tuple[nn.Linear, nn.Linear]]) -> list[nn.Parameter]:
+    """Per pair of same-shaped layers, the two weights, then the two biases."""
+    return [cast(nn.Parameter, t) for a, c in pairs for t in (a.weight, c.weight, a.bias, c.bias)]
+
+
+def parameter_order(actor: WithBody, critic: WithBody, with_actions: bool = False,
+                    extra_pairs: list[tuple[nn.Linear, nn.Linear]] | None = None) -> list[nn.Parameter]:  # fmt: skip
+    """Every parameter of the two networks once, each body layer's two weights (then biases)
+    side by side, so a flat buffer packed in this order lets `StackedBodies` run; then the
+    `extra_pairs` (heads of the same shape) side by side, then the rest in module order."""
     ordered: list[nn.Parameter] = []
-    actor_layers, critic_layers = linear_layers(actor.network_body), linear_layers(critic.network_body)
+    actor_layers = linear_layers(actor.network_body, with_actions)
+    critic_layers = linear_layers(critic.network_body, with_actions)
     separate = critic.network_body is not actor.network_body
     if separate and actor_layers is not None and critic_layers is not None and len(actor_layers) == len(critic_layers):
-        for a, c in zip(actor_layers, critic_layers, strict=True):
-            ordered += [cast(nn.Parameter, t) for t in (a.weight, c.weight, a.bias, c.bias)]
+        ordered = pairs_side_by_side([*zip(actor_layers, critic_layers, strict=True), *(extra_pairs or [])])
     seen = {id(p) for p in ordered}
     for p in [*actor.parameters(), *critic.parameters()]:
         if id(p) not in seen:

@@ -1,0 +1,18 @@
+"""One SAC minibatch of replayed transitions, as the gradient step reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(slots=True)
+class ReplayMinibatch:
+    obs: list[torch.Tensor]
+    next_obs: list[torch.Tensor]
+    continuous_action: torch.Tensor  # [B, C] (C may be 0)
+    discrete_action: torch.Tensor  # [B, D] int64 (D may be 0)
+    allowed: torch.Tensor  # [B, A] 1 where a choice is allowed
+    rewards: torch.Tensor  # [S, B], each signal's strength applied
+    done: torch.Tensor  # [B] 1 where the episode terminated (an interrupted one bootstraps)
