@@ -191,3 +191,32 @@ class NativeVecEnv:
     def set_sampler(self, name: str, kind: int, intervals: list[tuple[float, float]], seed: int) -> bool: ...
 
 def native_env_names() -> list[str]: ...
+def sac_squash_forward(
+    mu: NDArray[np.float32],
+    raw_log_sigma: NDArray[np.float32],
+    noise: NDArray[np.float32],
+    action: NDArray[np.float32],
+    log_prob_sums: NDArray[np.float32],
+) -> None: ...
+def sac_squash_backward(
+    mu: NDArray[np.float32],
+    raw_log_sigma: NDArray[np.float32],
+    noise: NDArray[np.float32],
+    grad_action: NDArray[np.float32],
+    grad_log_prob: float,
+    grad_mu: NDArray[np.float32],
+    grad_raw_log_sigma: NDArray[np.float32],
+) -> None: ...
+def sac_losses(
+    q: NDArray[np.float32],
+    values: NDArray[np.float32],
+    next_values: NDArray[np.float32],
+    rewards: NDArray[np.float32],
+    done: NDArray[np.float32],
+    gammas: NDArray[np.float32],
+    log_prob_sums: NDArray[np.float32],
+    alpha: float,
+    target_entropy: float,
+    grad_q: NDArray[np.float32],
+    grad_values: NDArray[np.float32],
+) -> tuple[float, float, float, float, float, float]: ...

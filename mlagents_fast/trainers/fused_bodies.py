@@ -168,7 +168,9 @@ class Body:
         self.native = self.weights[0].device.type == "cpu"
 
     def run(self, obs: list[torch.Tensor], keep: BodyPass | None = None) -> torch.Tensor:
-        h = encode(self.processors, obs)
+        return self.run_encoded(encode(self.processors, obs), keep)
+
+    def run_encoded(self, h: torch.Tensor, keep: BodyPass | None = None) -> torch.Tensor:
         for weight, bias in zip(self.weights, self.biases, strict=True):
             z = F.linear(h, weight, bias)
             if keep is not None:
@@ -275,6 +277,13 @@ class StackedBodies:
         else:
             x = encode(self.actor.processors, obs)
             h = x.unsqueeze(0).expand(2, *x.shape)
+        return self.run_stacked(h, keep)
+
+    def forward_encoded(self, x: torch.Tensor, keep: BodyPass | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """From inputs both bodies encode alike (networks sharing their statistics), [B, I]."""
+        return self.run_stacked(x.unsqueeze(0).expand(2, *x.shape), keep)
+
+    def run_stacked(self, h: torch.Tensor, keep: BodyPass | None) -> tuple[torch.Tensor, torch.Tensor]:
         for transposed, bias in zip(self.transposed, self.bias_rows, strict=True):
             z = torch.baddbmm(bias, h, transposed)
             if keep is not None:

@@ -14,6 +14,7 @@ from mlagents_fast.reward_signals import registry as signal_registry
 from mlagents_fast.trainers.sac import SACTrainer
 from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing
 from mlagents_fast.trainers.sac.fused import FusedSACGradients
+from mlagents_fast.trainers.sac.heads import NativeHeads, TorchHeads
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 from mlagents_fast.trainers.sac.update import AutogradSACGradients, SACStep
 from tests.trainers.test_frame import ConstantSignal
@@ -41,13 +42,19 @@ def _plain_twin(trainer: SACTrainer) -> SACStep:
     return twin
 
 
+@pytest.mark.parametrize("heads", ["native", "torch"])
 @pytest.mark.parametrize(
     "config", [CONFIG, {**CONFIG, "network_settings": {"num_layers": 2, "hidden_units": 12, "normalize": False}}]
 )
-def test_fused_gradients_match_autograd(config: dict[str, Any]) -> None:
+def test_fused_gradients_match_autograd(config: dict[str, Any], heads: str) -> None:
+    """On the CPU the fused step's heads are native; elsewhere tensor ops, checked here too."""
     trainer = _filled("3DBall", config)
     step = trainer.gradient_step
     assert step.fused, "3DBall's all-vector MLPs with continuous actions take the fused path"
+    fused = step.gradients
+    assert isinstance(fused, FusedSACGradients) and isinstance(fused.heads, NativeHeads)
+    if heads == "torch":
+        fused.heads = TorchHeads()
     mb = _minibatch(trainer)
     plain = _plain_twin(trainer)
     for _ in range(3):  # a few steps: the parameters, the Adam state and the target move alike
@@ -56,7 +63,7 @@ def test_fused_gradients_match_autograd(config: dict[str, Any]) -> None:
         torch.manual_seed(5)
         plain_results = plain.gradients(mb)
         torch.testing.assert_close(step.optimizer.grad, plain.optimizer.grad, atol=1e-6, rtol=1e-4)
-        torch.testing.assert_close(fused_results, plain_results, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(torch.as_tensor(fused_results), plain_results, atol=1e-6, rtol=1e-5)
         for s in (step, plain):
             s.optimizer.step()
             s.target.follow(s.optimizer.flat, s.tau)
@@ -82,7 +89,7 @@ def test_fused_gradients_with_two_signals_and_clamped_sigma(monkeypatch: pytest.
     torch.manual_seed(1)
     plain_results = plain.gradients(mb)
     torch.testing.assert_close(trainer.gradient_step.optimizer.grad, plain.optimizer.grad, atol=1e-6, rtol=1e-4)
-    torch.testing.assert_close(fused_results, plain_results, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(fused_results), plain_results, atol=1e-6, rtol=1e-5)
     assert trainer.actor.action_model.log_sigma.bias.grad is not None
     assert trainer.actor.action_model.log_sigma.bias.grad[0] == 0.0
 
@@ -120,3 +127,16 @@ def test_native_acting_matches_the_module(deterministic: bool) -> None:
 def test_acting_takes_the_modules_for_discrete_actions() -> None:
     _, trainer = trainer_for("Basic", CONFIG)
     assert isinstance(trainer.acting, ModuleActing)
+
+
+def test_networks_with_their_own_statistics_take_the_plain_path() -> None:
+    """The fused path encodes the observations once for all five networks, so it runs only where
+    they share one set of normalizer statistics (as the trainer makes them)."""
+    _, trainer = trainer_for("3DBall", CONFIG)
+    networks = copy.deepcopy((trainer.actor, trainer.q1, trainer.q2, trainer.critic, trainer.target,
+                              trainer.coefficients))  # fmt: skip
+    assert SACStep(*networks, [0.99], 0.005, 3e-4).fused
+    q1 = networks[1]
+    processor = q1.network_body.processors[0]
+    processor.running_mean = processor.running_mean.clone()  # Q1's own copy
+    assert not SACStep(*networks, [0.99], 0.005, 3e-4).fused

@@ -10,7 +10,9 @@ as PPO's fused path does (at batch 64 and 64 units a torch call costs more than 
   policy loss reaches the actor through Q1's policy rows, which pass their gradient down to
   the actions without adding to Q1's parameters (ML-Agents clears what the policy loss left
   there), and through the log-probabilities; the value loss reaches V; the entropy loss the
-  log coefficient. Every gradient is written into FlatAdam's buffer, not accumulated.
+  log coefficient. Every gradient is written into FlatAdam's buffer, not accumulated;
+- the element-wise work between the matrix products (the squashed Gaussian, the losses and
+  their derivatives) is heads.py's: three native calls on the CPU, tensor ops elsewhere.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from mlagents_fast.networks.actions import EPSILON, LOG_2PI
 from mlagents_fast.networks.actor_critic import Critic
 from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.trainers.fused_bodies import (
@@ -31,8 +32,23 @@ from mlagents_fast.trainers.fused_bodies import (
     swish,
     swish_backward,
 )
+from mlagents_fast.trainers.sac.heads import Heads, NativeHeads, TorchHeads
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
-from mlagents_fast.trainers.sac.networks import LOG_2, LOG_SIGMA_MAX, LOG_SIGMA_MIN, QNetwork, SACActor
+from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
+
+
+def _share_statistics(networks: list[SACActor | QNetwork | Critic]) -> bool:
+    """Whether every network normalizes with the same statistics tensors (or none normalizes),
+    as the trainer arranges (`share_statistics`): then one encoding serves them all."""
+    inputs = [[p for p in n.network_body.processors if isinstance(p, VectorInput)] for n in networks]
+    if not any(p.normalize for group in inputs for p in group):
+        return True
+
+    def same(p: VectorInput, o: VectorInput) -> bool:
+        return p.normalize and p.running_mean is o.running_mean and p.running_variance is o.running_variance
+
+    first = inputs[0]
+    return all(len(group) == len(first) and all(map(same, group, first)) for group in inputs)
 
 
 class StackedQ:
@@ -104,7 +120,7 @@ class FusedSACGradients:
         assert actor_layers is not None and critic_layers is not None and target_layers is not None
         bodies = StackedBodies.create(Body(actor.network_body, actor_layers), Body(critic.network_body, critic_layers))
         q = StackedQ.create(q1, q2)
-        assert bodies is not None and q is not None, "supports() said these networks can run fused"
+        assert bodies is not None and q is not None, "create() checked that these networks can run fused"
         self.bodies, self.q = bodies, q
         self.target = Body(target.network_body, target_layers)
         self.target_heads = target.value_heads
@@ -112,7 +128,7 @@ class FusedSACGradients:
         self.value_heads = critic.value_heads
         self.log_coefficient, self.gammas, self.target_entropy = log_coefficient, gammas, target_entropy
         self.observations = sum(p.size for p in q.processors)  # Q's first inputs; the actions follow
-        self._policy_rows: dict[tuple[int, int], torch.Tensor] = {}
+        self.heads: Heads = NativeHeads() if self.q.native else TorchHeads()
 
     @staticmethod
     def create(actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
@@ -129,66 +145,37 @@ class FusedSACGradients:
         assert bodies[0] is not None and bodies[1] is not None
         if StackedBodies.create(Body(actor.network_body, bodies[0]), Body(critic.network_body, bodies[1])) is None:
             return None
-        if StackedQ.create(q1, q2) is None:
+        if StackedQ.create(q1, q2) is None or not _share_statistics([actor, q1, q2, critic, target]):
             return None
         return FusedSACGradients(actor, q1, q2, critic, target, log_coefficient, gammas, target_entropy)
 
-    def _policy_row_gradients(self, rows: int, signals: int) -> torch.Tensor:
-        """d policy loss / d Q of the policy's rows, [2, B, S]: -1 / (B S) for Q1, none for Q2."""
-        key = (rows, signals)
-        if key not in self._policy_rows:
-            grad = torch.zeros(2, rows, signals, device=self.gammas.device)
-            grad[0] = -1.0 / (rows * signals)
-            self._policy_rows[key] = grad
-        return self._policy_rows[key]
-
     @torch.no_grad()
-    def __call__(self, mb: ReplayMinibatch) -> torch.Tensor:
+    def __call__(self, mb: ReplayMinibatch) -> torch.Tensor | list[float]:
         """Write every trained parameter's gradient; return (policy, value, Q1, Q2 losses, mean V)."""
-        rows, signals = mb.done.shape[0], mb.rewards.shape[0]
-        # ---- forward: the actor's sampled actions and V, then Q1 and Q2, then the target's V
+        rows = mb.done.shape[0]
+        # ---- forward. The five networks share their normalizer's statistics: the observations
+        # and the next ones are encoded once, together.
+        both = encode(self.q.processors, [torch.cat(pair) for pair in zip(mb.obs, mb.next_obs, strict=True)])
+        x, x_next = both[:rows], both[rows:]
         kept = BodyPass()
-        h_actor, h_value = self.bodies.forward(mb.obs, kept)
+        h_actor, h_value = self.bodies.forward_encoded(x, kept)
         mu = F.linear(h_actor, self.mu.weight, self.mu.bias)
         raw_log_sigma = F.linear(h_actor, self.log_sigma.weight, self.log_sigma.bias)
-        log_sigma = torch.clamp(raw_log_sigma, LOG_SIGMA_MIN, LOG_SIGMA_MAX)
-        sigma = torch.exp(log_sigma)
-        noise = torch.randn_like(mu)
-        unsquashed = mu + noise * sigma
-        action = torch.tanh(unsquashed)
-        offset = unsquashed - mu
-        spread = 2.0 * sigma * sigma + EPSILON
-        gaussian = -torch.square(offset) / spread - log_sigma - 0.5 * LOG_2PI
-        log_probs = gaussian - 2.0 * (LOG_2 - unsquashed - F.softplus(-2.0 * unsquashed))
+        policy = self.heads.squash(mu, raw_log_sigma)
         values = F.linear(h_value, self.value_heads.weight, self.value_heads.bias)  # [B, S]
-
-        x = encode(self.q.processors, mb.obs)
         q_kept = BodyPass()
-        q = self.q.forward(torch.cat([torch.cat([x, mb.continuous_action], 1), torch.cat([x, action], 1)]), q_kept)
-        q_taken, q_policy = q[:, :rows], q[:, rows:]  # [2, B, S] each
-        next_values = F.linear(self.target.run(mb.next_obs), self.target_heads.weight, self.target_heads.bias)
-
-        # ---- the losses (losses.py, written for [B, S] rows)
-        backup = mb.rewards.t() + (1.0 - mb.done)[:, None] * self.gammas * next_values
-        q_error = q_taken - backup
+        q_input = torch.cat([torch.cat([x, mb.continuous_action], 1), torch.cat([x, policy.action], 1)])
+        q = self.q.forward(q_input, q_kept)  # [2, 2B, S]
+        next_values = F.linear(self.target.run_encoded(x_next), self.target_heads.weight, self.target_heads.bias)
         alpha = self.log_coefficient.exp()
-        log_prob_sums = log_probs.sum(dim=1)
-        value_error = values - (torch.min(q_policy[0], q_policy[1]) - alpha * log_prob_sums[:, None])
-        policy_loss = (alpha * log_prob_sums - q_policy[0].mean(dim=1)).mean()
+        grads = self.heads.losses(q, values, next_values, mb.rewards, mb.done, self.gammas, policy.log_prob_sums,
+                                  alpha, self.target_entropy)  # fmt: skip
 
         # ---- backward: Q1 and Q2 (their own losses; the policy loss through Q1 to the actions)
-        scale = 1.0 / (rows * signals)
-        dq = torch.cat([q_error * scale, self._policy_row_gradients(rows, signals)], dim=1)
-        dz = self.q.backward(dq, q_kept, rows)
+        dz = self.q.backward(grads.grad_q, q_kept, rows)
         d_action = torch.mm(dz[0, rows:], self.q.weights[0][0, :, self.observations :])  # [B, C]
-        # the squashed Gaussian: log_probs and the action, through mu and log sigma
-        d_log_prob = alpha / rows
-        d_gaussian = -2.0 * offset / spread  # d gaussian / d unsquashed; -(this) / d mu directly
-        d_unsquashed = d_log_prob * (d_gaussian + 2.0 * action) + d_action * (1.0 - action * action)
-        d_mu = d_unsquashed - d_log_prob * d_gaussian
-        d_sigma = d_unsquashed * noise + d_log_prob * 4.0 * sigma * torch.square(offset) / torch.square(spread)
-        inside = (raw_log_sigma >= LOG_SIGMA_MIN) & (raw_log_sigma <= LOG_SIGMA_MAX)
-        d_log_sigma = (d_sigma * sigma - d_log_prob) * inside
+        # the squashed Gaussian: the log-probabilities (alpha / B each) and the action
+        d_mu, d_log_sigma = self.heads.squash_backward(policy, d_action, alpha / rows)
         assert self.mu.weight.grad is not None and self.mu.bias.grad is not None
         assert self.log_sigma.weight.grad is not None and self.log_sigma.bias.grad is not None
         torch.mm(d_mu.t(), h_actor, out=self.mu.weight.grad)
@@ -197,16 +184,15 @@ class FusedSACGradients:
         torch.sum(d_log_sigma, dim=0, out=self.log_sigma.bias.grad)
         d_h_actor = torch.addmm(torch.mm(d_mu, self.mu.weight), d_log_sigma, self.log_sigma.weight)
         # V's head, then both bodies at once
-        d_values = value_error * scale
         heads = self.value_heads
         assert heads.weight.grad is not None and heads.bias.grad is not None
-        torch.mm(d_values.t(), h_value, out=heads.weight.grad)
-        torch.sum(d_values, dim=0, out=heads.bias.grad)
-        self.bodies.backward(torch.stack([d_h_actor, torch.mm(d_values, heads.weight)]), kept)
+        torch.mm(grads.grad_values.t(), h_value, out=heads.weight.grad)
+        torch.sum(grads.grad_values, dim=0, out=heads.bias.grad)
+        self.bodies.backward(torch.stack([d_h_actor, torch.mm(grads.grad_values, heads.weight)]), kept)
         # the entropy coefficient moves the policy's entropy toward its target
         assert self.log_coefficient.grad is not None
-        torch.mean(log_prob_sums + self.target_entropy, dim=0, keepdim=True, out=self.log_coefficient.grad).neg_()
-
-        q_losses = 0.5 * torch.square(q_error).mean(dim=(1, 2))
-        value_loss = 0.5 * torch.square(value_error).mean()
-        return torch.stack([policy_loss, value_loss, q_losses[0], q_losses[1], values.mean()])
+        if isinstance(grads.grad_log_alpha, float):
+            self.log_coefficient.grad.fill_(grads.grad_log_alpha)
+        else:
+            self.log_coefficient.grad.copy_(grads.grad_log_alpha)
+        return grads.stats

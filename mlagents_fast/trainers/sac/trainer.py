@@ -92,14 +92,14 @@ class SACTrainer:
         self.critic = Critic(spec, names, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
                              net.goal_conditioning_type, behavior=behavior).to(self.device)  # fmt: skip
         self.target = copy.deepcopy(self.critic)  # hard copy at the start, then soft updates
+        # Every network reads the same statistics: one set of tensors, written once per push.
+        share_statistics(self.actor.network_body, *(n.network_body for n in (self.q1, self.q2, self.critic,
+                                                                           self.target)))  # fmt: skip
         self.coefficients = EntropyCoefficients(self.hyper.init_entcoef, len(action.discrete_branches)).to(self.device)
         self.gradient_step = SACStep(self.actor, self.q1, self.q2, self.critic, self.target, self.coefficients,
                                      [s.gamma for s in self.signals], self.hyper.tau,
                                      self.hyper.learning_rate)  # fmt: skip
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
-        # Every network reads the same statistics: one set of tensors, written once per push.
-        share_statistics(self.actor.network_body, *(n.network_body for n in (self.q1, self.q2, self.critic,
-                                                                           self.target)))  # fmt: skip
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
         self.acting_actor = self.actor

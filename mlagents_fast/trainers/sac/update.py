@@ -144,7 +144,7 @@ class SACStep:
         self.optimizer.param_groups[0]["lr"] = learning_rate
         self.optimizer.step()
         self.target.follow(self.optimizer.flat, self.tau)
-        policy, value, q1, q2, values = results.tolist()
+        policy, value, q1, q2, values = results if isinstance(results, list) else results.tolist()
         coefficients = self.coefficients.continuous.detach(), self.coefficients.discrete.detach()
         return {
             "Losses/Policy Loss": policy,
