@@ -35,12 +35,12 @@ interleaved ours, SB3 with the same seed:
 
 (a) agent-steps/s over --rate-steps agent-steps after --warmup agent-steps, and the gradient
     steps each side took in those steps;
-(b) our share of wall time outside the networks: SACTrainer keeps no network clock, so this
-    script times from outside the trainer's gradient steps (everything in SACStep: forward,
-    losses, backward, the Adam step and the target update; not the replay sampling) and the
-    actor's forward passes in `act` (forward hooks); 1 - those seconds / wall. (PPO's
-    network_seconds leaves Adam's step out; this clock does not.) Where the trainer has its own
-    `network_seconds`, that is reported beside it;
+(b) our share of wall time outside the networks: this script times from outside the trainer's
+    gradient steps (everything in SACStep: forward, losses, backward, the Adam step and the
+    target update; not the replay sampling) and the acting forward passes in `act` (the
+    trainer's `acting` callable, or forward hooks on the actor where it has none); 1 - those
+    seconds / wall. (PPO's network_seconds leaves Adam's step out; this clock does not.) The
+    trainer's own `network_seconds` (the same two parts) is reported beside it;
 (c) with --solve, ours only: agent-steps and wall seconds until a summary_freq window (12,000
     agent-steps) whose episodes' mean return reaches 100, ML-Agents' console "Mean Reward"
     criterion; 3DBall's maximum return is 100.0 (1000 decisions x 0.1) and float sums of 0.1
@@ -87,7 +87,7 @@ def sac_settings() -> Any:
 
 # ------------------------------------------------------------------ ours
 class NetworkClock:
-    """Seconds inside the trainer's gradient steps and the actor's forward passes outside them."""
+    """Seconds inside the trainer's gradient steps and its acting forward passes."""
 
     def __init__(self, trainer: Any) -> None:
         self.seconds, self.inside_update, self.started = 0.0, False, 0.0
@@ -114,6 +114,18 @@ class NetworkClock:
                 self.seconds += time.perf_counter() - self.started
 
         trainer.gradient_step = timed_step
+        acting = getattr(trainer, "acting", None)
+        if callable(acting):
+
+            def timed_acting(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return acting(*args, **kwargs)
+                finally:
+                    self.seconds += time.perf_counter() - started
+
+            trainer.acting = timed_acting
+            return
         actor.register_forward_pre_hook(before)
         actor.register_forward_hook(after)
 
