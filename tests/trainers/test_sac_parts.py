@@ -12,11 +12,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from mlagents_fast import _native
 from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs.registry import make
 from mlagents_fast.export import export_onnx
 from mlagents_fast.trainers.sac import SACTrainer, losses
 from mlagents_fast.trainers.sac.networks import SquashedActionModel
+from mlagents_fast.trainers.sac.replay_batches import ReplayBatches
 from mlagents_fast.trainers.sac.update import AutogradSACGradients
 
 CONFIG: dict[str, Any] = {
@@ -263,3 +265,25 @@ def test_inference_acts_without_storing_or_training() -> None:
 def test_a_batch_larger_than_the_buffer_is_said(caplog: pytest.LogCaptureFixture) -> None:
     trainer_for("3DBall", {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "batch_size": 600}})
     assert "will not update the policy" in caplog.text
+
+
+def test_staged_minibatches_equal_the_gathered_ones() -> None:
+    """The accelerator's data path (pinned staging, then one copy per field into preallocated
+    device memory), run on the CPU with plain memory standing in: the same minibatches."""
+    env, trainer = trainer_for("Basic", CONFIG)
+    run(env, trainer, 40)
+    spec, names = trainer.spec, [s.name for s in trainer.signals]
+    direct = ReplayBatches(spec, names, 500, 8, torch.device("cpu"))
+    staged = ReplayBatches(spec, names, 500, 8, torch.device("cpu"), staged=True)
+    assert staged.staged and not direct.staged and staged._tensors is not staged._host
+    state = trainer.replay.state()
+    direct.buffer.load_state(state)
+    staged.buffer.load_state(state)
+    first, second = _native.Rng(7), _native.Rng(7)
+    for ours, theirs in zip(direct.minibatches(40, first), staged.minibatches(40, second), strict=True):  # two rounds
+        for field in ("obs", "next_obs"):
+            for a, b in zip(getattr(ours, field), getattr(theirs, field), strict=True):
+                torch.testing.assert_close(a, b, atol=0.0, rtol=0.0)
+        for field in ("continuous_action", "discrete_action", "allowed", "rewards", "done"):
+            torch.testing.assert_close(getattr(ours, field), getattr(theirs, field), atol=0.0, rtol=0.0)
+        assert ours.discrete_action.shape == (8, 1) and ours.rewards.shape == (1, 8)

@@ -1,9 +1,10 @@
 """SAC's minibatches from the native replay ring.
 
 An update round's minibatches are drawn together: one native draw of their rows, one native
-gather into preallocated (on an accelerator, pinned) memory, one host-to-device copy per field,
-then each minibatch is a slice of those tensors. The draws are the same as one per minibatch
-(the generator is sequential), so a round trains on what separate samples would give.
+gather into preallocated (on an accelerator, pinned) memory, on an accelerator one copy per
+field into preallocated device memory, then each minibatch is a slice of those tensors. The
+draws are the same as one per minibatch (the generator is sequential), so a round trains on
+what separate samples would give.
 """
 
 from __future__ import annotations
@@ -46,40 +47,59 @@ class ReplayBatches:
     """The replay ring of one behavior and the minibatches an update round takes from it."""
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], capacity: int, batch_size: int,
-                 device: torch.device) -> None:  # fmt: skip
+                 device: torch.device, staged: bool | None = None) -> None:  # fmt: skip
+        """`staged` (default: on an accelerator): gather into pinned host memory and copy to
+        device memory; else the gathered memory is the minibatches' (tests run both on the CPU)."""
         self.spec, self.signals, self.batch_size, self.device = spec, signals, batch_size, device
         self.buffer = ReplayBuffer(capacity, replay_fields(spec, signals))
         self.lock = threading.Lock()  # adds (collection) and draws (an update thread) take turns
-        staging = default_allocator if device.type == "cpu" else pinned
+        self.staged = device.type != "cpu" if staged is None else staged
+        staging = pinned if self.staged and device.type != "cpu" else default_allocator
         self._round = self.buffer.gatherer(batch_size * MINIBATCHES_PER_GATHER, staging)
+        self._host = {name: torch.from_numpy(a) for name, a in self._round.batch.items()}
+        self._tensors = (self._host if not self.staged else
+                         {name: torch.empty_like(t, device=device) for name, t in self._host.items()})  # fmt: skip
+        self._none = torch.zeros(batch_size, 0, device=device)
+        self._no_choices = self._none.long()
+        # What never changes between rounds: each minibatch's slices of the round's tensors.
+        count = len(spec.observation_specs)
+        self._fixed = [self._slices(m, count) for m in range(MINIBATCHES_PER_GATHER)]
 
     def add(self, values: list[NDArray[Any]]) -> None:
         with self.lock:
             self.buffer.add(values)
 
+    def _slices(self, m: int, count: int) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor,
+                                                   torch.Tensor, torch.Tensor]:  # fmt: skip
+        rows = slice(m * self.batch_size, (m + 1) * self.batch_size)
+        t, action = self._tensors, self.spec.action_spec
+        return ([t[f"obs_{i}"][rows] for i in range(count)], [t[f"next_obs_{i}"][rows] for i in range(count)],
+                t["continuous_action"][rows] if action.continuous_size else self._none,
+                t["discrete_action"][rows] if action.discrete_branches else self._no_choices,
+                t["done"][rows])  # fmt: skip
+
     def minibatches(self, count: int, rng: _native.Rng) -> Iterator[ReplayMinibatch]:
-        """`count` minibatches of `batch_size` transitions drawn uniformly with replacement."""
+        """`count` minibatches of `batch_size` transitions drawn uniformly with replacement. Each is
+        valid until the next is drawn (they share the round's memory)."""
         rows = self.batch_size
         for first in range(0, count, MINIBATCHES_PER_GATHER):
             chunk = min(MINIBATCHES_PER_GATHER, count - first)
             with self.lock:
-                planes = self._round.gather(self.buffer.sample_rows(chunk * rows, rng))
-            tensors = {name: torch.from_numpy(a).to(self.device, non_blocking=True) for name, a in planes.items()}
+                self._round.gather(self.buffer.sample_rows(chunk * rows, rng))
+            if self.staged:
+                for name, tensor in self._tensors.items():
+                    tensor[: chunk * rows].copy_(self._host[name][: chunk * rows], non_blocking=True)
+            rewards = [self._tensors[f"reward_{name}"][: chunk * rows] for name in self.signals]
+            all_rewards = rewards[0].unsqueeze(0) if len(rewards) == 1 else torch.stack(rewards)  # [S, chunk x B]
+            allowed = None
+            if self.spec.action_spec.discrete_branches:
+                allowed = (~self._tensors["action_mask"][: chunk * rows]).float()
             for m in range(chunk):
-                yield self._minibatch({name: t[m * rows : (m + 1) * rows] for name, t in tensors.items()})
-
-    def _minibatch(self, planes: dict[str, torch.Tensor]) -> ReplayMinibatch:
-        count, rows, action = len(self.spec.observation_specs), self.batch_size, self.spec.action_spec
-        none = torch.zeros(rows, 0, device=self.device)
-        return ReplayMinibatch(
-            obs=[planes[f"obs_{i}"] for i in range(count)],
-            next_obs=[planes[f"next_obs_{i}"] for i in range(count)],
-            continuous_action=planes["continuous_action"] if action.continuous_size else none,
-            discrete_action=planes["discrete_action"] if action.discrete_branches else none.long(),
-            allowed=(~planes["action_mask"]).float() if action.discrete_branches else none,
-            rewards=torch.stack([planes[f"reward_{name}"] for name in self.signals]),
-            done=planes["done"],
-        )
+                obs, next_obs, continuous, discrete, done = self._fixed[m]
+                part = slice(m * rows, (m + 1) * rows)
+                yield ReplayMinibatch(obs, next_obs, continuous, discrete,
+                                      allowed[part] if allowed is not None else self._none, all_rewards[:, part],
+                                      done)  # fmt: skip
 
     def signal_batch(self, rng: _native.Rng) -> SignalUpdateBatch:
         """Transitions for a reward signal's own update (copies, on the host)."""
