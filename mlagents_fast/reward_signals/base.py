@@ -63,7 +63,8 @@ class RewardSignal(Protocol):
 
     @property
     def stat_name(self) -> str:
-        """The word in its stats: `Policy/<stat_name> Reward`, `Policy/<stat_name> Value Estimate`."""
+        """The word in its stats: `Policy/<stat_name> Reward`, `Policy/<stat_name> Value Estimate` (PPO)
+        or `Policy/<stat_name> Value` (SAC)."""
         ...
 
     def reward(self, step: RewardInput, out: NDArray[np.float32]) -> None:

@@ -68,3 +68,30 @@ class TrainerStats:
         for values in self._per_step.values():
             values.clear()
         return stats
+
+
+class TrajectoryMeans:
+    """Per agent, the mean of a per-step quantity over each trajectory (an episode, or the
+    `horizon` steps ML-Agents cuts one at), as ML-Agents adds one value per processed trajectory
+    (SAC's `Policy/<Signal> Value`)."""
+
+    def __init__(self, rows: int, agents: int, horizon: int) -> None:
+        self.sums = np.zeros((rows, agents))
+        self.counts = np.zeros(agents, np.int64)
+        self.horizon = horizon
+
+    def add(self, values: np.ndarray) -> None:
+        """This step's values, [rows, agents]."""
+        self.sums += values
+        self.counts += 1
+
+    def finish(self, ended: np.ndarray) -> np.ndarray | None:
+        """The means [rows, k] of the trajectories that end now (the agents whose episode ended,
+        and those `horizon` steps long), or None; those agents start new ones."""
+        ended = ended | (self.counts >= self.horizon)
+        if not np.count_nonzero(ended):
+            return None
+        means = self.sums[:, ended] / self.counts[ended]
+        self.sums[:, ended] = 0.0
+        self.counts[ended] = 0
+        return means

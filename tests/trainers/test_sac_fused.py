@@ -112,7 +112,7 @@ def test_native_acting_matches_the_module(deterministic: bool) -> None:
     env, trainer = trainer_for("3DBall", CONFIG)
     run(env, trainer, 30)  # trained a little, with the normalizer's statistics pushed in
     assert isinstance(trainer.acting, NativeActing)
-    module = ModuleActing(trainer.actor, torch.device("cpu"))
+    module = ModuleActing(trainer.actor, trainer.critic, torch.device("cpu"))
     obs = [o.copy() for o in env.batch("3DBall").obs]
     no_choices = torch.ones(len(obs[0]), 0)
     torch.manual_seed(3)
@@ -121,6 +121,8 @@ def test_native_acting_matches_the_module(deterministic: bool) -> None:
     plain = module(obs, no_choices, deterministic)
     np.testing.assert_allclose(native.continuous, plain.continuous, atol=1e-5)
     assert native.entropy == pytest.approx(plain.entropy, abs=1e-5)
+    np.testing.assert_allclose(native.values, plain.values, atol=1e-5)
+    assert native.values.shape == (1, len(obs[0]))
     assert native.discrete.shape == plain.discrete.shape == (len(obs[0]), 0)
 
 

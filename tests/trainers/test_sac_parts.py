@@ -287,3 +287,29 @@ def test_staged_minibatches_equal_the_gathered_ones() -> None:
         for field in ("continuous_action", "discrete_action", "allowed", "rewards", "done"):
             torch.testing.assert_close(getattr(ours, field), getattr(theirs, field), atol=0.0, rtol=0.0)
         assert ours.discrete_action.shape == (8, 1) and ours.rewards.shape == (1, 8)
+
+
+def test_value_stat_is_one_mean_per_trajectory() -> None:
+    """ML-Agents' SAC adds `Policy/<Signal> Value`, the mean of V over a trajectory's steps, once
+    per trajectory: at each episode's end, and every time_horizon steps of a longer one."""
+    horizon = 7
+    env, trainer = trainer_for("3DBall", {**CONFIG, "time_horizon": horizon})
+    trainer.drain_stats()
+    expected: list[float] = []
+    trajectories: list[list[float]] = [[] for _ in range(trainer.num_agents)]
+    for _ in range(40):
+        trainer.act(env.batch("3DBall"), env.actions("3DBall"))
+        with torch.inference_mode():  # V of the observations each agent acted on
+            values = trainer.critic([torch.from_numpy(o) for o in trainer._obs_planes])[0].tolist()
+        env.step()
+        batch = env.batch("3DBall")
+        trainer.record(batch)
+        for agent, value in enumerate(values):
+            trajectories[agent].append(value)
+            if batch.terminated[agent] or batch.truncated[agent] or len(trajectories[agent]) == horizon:
+                expected.append(float(np.mean(trajectories[agent])))
+                trajectories[agent] = []
+    stats = {stat.key: stat.values for stat in trainer.drain_stats()}
+    assert "Policy/Extrinsic Value Estimate" not in stats  # (PPO's name)
+    assert sorted(stats["Policy/Extrinsic Value"]) == pytest.approx(sorted(expected), rel=1e-5, abs=1e-6)
+    assert len(expected) > 40  # cut at the horizon and at episode ends

@@ -40,7 +40,7 @@ from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
-from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats
+from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats, TrajectoryMeans
 
 REPLAY_FILE = "last_replay_buffer.npz"
 logger = logging.getLogger(__name__)
@@ -102,12 +102,15 @@ class SACTrainer:
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
-        self.acting_actor = self.actor
+        self.acting_actor, self.acting_critic = self.actor, self.critic
         self._background: BackgroundUpdate[UpdateRound] | None = None
         if settings.threaded and training:
-            self.acting_actor = copy.deepcopy(self.actor)
+            self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
             self._background = BackgroundUpdate(behavior)
-        self.acting = NativeActing.create(self.acting_actor) or ModuleActing(self.acting_actor, self.device)
+        self.acting = NativeActing.create(self.acting_actor, self.acting_critic) or ModuleActing(
+            self.acting_actor, self.acting_critic, self.device)  # fmt: skip
+        # ML-Agents' Policy/<Signal> Value: V of a trajectory's observations, one mean per trajectory
+        self.trajectory_values = TrajectoryMeans(len(names), num_agents, settings.time_horizon)
         self._round_start, self._round_size = 0, 1  # the step the update in flight started at, its gradient steps
         self.deterministic = net.deterministic
         self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device)
@@ -152,6 +155,7 @@ class SACTrainer:
         if self.training:
             self.normalizer.update(batch.obs)
         self._entropy.append(out.entropy)
+        self.trajectory_values.add(out.values)
 
     def record(self, batch: StepBatch) -> None:
         """Add the step's transitions, report ended episodes, and train as ML-Agents' ratio allows."""
@@ -168,6 +172,10 @@ class SACTrainer:
             self.batches.add(self._transition)
         if any_done:
             self.rewards.end_episodes(batch, done, self.stats)
+        means = self.trajectory_values.finish(done)
+        if means is not None:
+            for signal, signal_means in zip(self.signals, means, strict=True):
+                self.stats.add(f"Policy/{signal.stat_name} Value", signal_means.tolist())
         self.step += self.num_agents
         if self.training:
             self._update()
@@ -225,11 +233,8 @@ class SACTrainer:
         """One mean per round, as ML-Agents reports the mean of an update's minibatches."""
         if done.policy_steps:
             self.gradient_steps += done.policy_steps
-            value_estimate = done.policy.pop("values") / done.policy_steps
             for key, total in done.policy.items():
                 self.stats.add(key, (total / done.policy_steps,))
-            for signal in self.signals:  # (the critic's mean over the sampled observations)
-                self.stats.add(f"Policy/{signal.stat_name} Value Estimate", (value_estimate,))
         for key, total in done.signals.items():
             self.stats.add(key, (total / done.signal_steps,))
 
@@ -255,6 +260,7 @@ class SACTrainer:
             return
         self._report(self._background.take())
         self.acting_actor.load_state_dict(self.actor.state_dict())
+        self.acting_critic.load_state_dict(self.critic.state_dict())
 
     def close(self) -> None:
         self.wait_for_update()
@@ -329,3 +335,4 @@ class SACTrainer:
                 torch.set_rng_state(rng["torch"])
         if self.acting_actor is not self.actor:
             self.acting_actor.load_state_dict(self.actor.state_dict())
+            self.acting_critic.load_state_dict(self.critic.state_dict())

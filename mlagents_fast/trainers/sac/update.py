@@ -144,7 +144,7 @@ class SACStep:
         self.optimizer.param_groups[0]["lr"] = learning_rate
         self.optimizer.step()
         self.target.follow(self.optimizer.flat, self.tau)
-        policy, value, q1, q2, values = results if isinstance(results, list) else results.tolist()
+        policy, value, q1, q2, _ = results if isinstance(results, list) else results.tolist()  # (and V's mean)
         coefficients = self.coefficients.continuous.detach(), self.coefficients.discrete.detach()
         return {
             "Losses/Policy Loss": policy,
@@ -154,5 +154,4 @@ class SACStep:
             "Policy/Continuous Entropy Coeff": coefficients[0].exp().mean().item(),
             "Policy/Discrete Entropy Coeff": coefficients[1].exp().mean().item() if self.branches else 0.0,
             "Policy/Learning Rate": learning_rate,
-            "values": values,
         }
