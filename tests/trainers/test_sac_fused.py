@@ -42,7 +42,7 @@ def _plain_twin(trainer: SACTrainer) -> SACStep:
     return twin
 
 
-@pytest.mark.parametrize("heads", ["native", "torch"])
+@pytest.mark.parametrize("heads", ["native", "torch"])  # the CPU's path, and the accelerator's on the CPU
 @pytest.mark.parametrize(
     "config", [CONFIG, {**CONFIG, "network_settings": {"num_layers": 2, "hidden_units": 12, "normalize": False}}]
 )
@@ -53,8 +53,10 @@ def test_fused_gradients_match_autograd(config: dict[str, Any], heads: str) -> N
     assert step.fused, "3DBall's all-vector MLPs with continuous actions take the fused path"
     fused = step.gradients
     assert isinstance(fused, FusedSACGradients) and isinstance(fused.heads, NativeHeads)
-    if heads == "torch":
+    if heads == "torch":  # everything an accelerator runs: torch's heads and Swish backward
         fused.heads = TorchHeads()
+        fused.q.native = False
+        fused.bodies.set_native(False)
     mb = _minibatch(trainer)
     plain = _plain_twin(trainer)
     for _ in range(3):  # a few steps: the parameters, the Adam state and the target move alike
