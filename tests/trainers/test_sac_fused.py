@@ -29,14 +29,15 @@ def _filled(name: str, config: dict[str, Any], steps: int = 60, **env_options: A
 
 def _minibatch(trainer: SACTrainer) -> ReplayMinibatch:
     trainer.normalizer.push_into(trainer.actor, trainer.q1, trainer.q2, trainer.critic, trainer.target)
-    return next(iter(trainer.batches.minibatches(1, trainer.rng)))
+    return trainer.batches.draw(1, trainer.rng)[0]
 
 
 def _plain_twin(trainer: SACTrainer) -> SACStep:
     """Copies of the trainer's networks with its optimizer state, stepped by the plain gradients."""
     networks = copy.deepcopy((trainer.actor, trainer.q1, trainer.q2, trainer.critic, trainer.target,
                               trainer.coefficients))  # fmt: skip
-    twin = SACStep(*networks, [s.gamma for s in trainer.signals], trainer.hyper.tau, 3e-4, fused=False)
+    twin = SACStep(*networks, [s.gamma for s in trainer.signals], trainer.hyper.tau, 3e-4, fused=False,
+                   generator=torch.Generator())  # fmt: skip
     assert not twin.fused
     twin.optimizer.load_state_dict(trainer.gradient_step.optimizer.state_dict())
     return twin
@@ -60,9 +61,10 @@ def test_fused_gradients_match_autograd(config: dict[str, Any], heads: str) -> N
     mb = _minibatch(trainer)
     plain = _plain_twin(trainer)
     for _ in range(3):  # a few steps: the parameters, the Adam state and the target move alike
-        torch.manual_seed(5)
+        for s in (step, plain):  # the same draws of the policy's noise
+            assert s.gradients.generator is not None
+            s.gradients.generator.manual_seed(5)
         fused_results = step.gradients(mb)
-        torch.manual_seed(5)
         plain_results = plain.gradients(mb)
         torch.testing.assert_close(step.optimizer.grad, plain.optimizer.grad, atol=1e-6, rtol=1e-4)
         torch.testing.assert_close(torch.as_tensor(fused_results), plain_results, atol=1e-6, rtol=1e-5)
@@ -86,9 +88,10 @@ def test_fused_gradients_with_two_signals_and_clamped_sigma(monkeypatch: pytest.
         trainer.actor.action_model.log_sigma.bias[0] = 30.0
     mb = _minibatch(trainer)
     plain = _plain_twin(trainer)
-    torch.manual_seed(1)
+    trainer.update_generator.manual_seed(1)
     fused_results = trainer.gradient_step.gradients(mb)
-    torch.manual_seed(1)
+    assert plain.gradients.generator is not None
+    plain.gradients.generator.manual_seed(1)
     plain_results = plain.gradients(mb)
     torch.testing.assert_close(trainer.gradient_step.optimizer.grad, plain.optimizer.grad, atol=1e-6, rtol=1e-4)
     torch.testing.assert_close(torch.as_tensor(fused_results), plain_results, atol=1e-6, rtol=1e-5)

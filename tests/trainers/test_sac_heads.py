@@ -25,9 +25,9 @@ def _head_inputs(rows: int = 64, dims: int = 3) -> tuple[torch.Tensor, torch.Ten
 def test_squash_matches_the_reference_and_the_actor_module() -> None:
     mu, raw = _head_inputs()
     torch.manual_seed(4)
-    native = NativeHeads().squash(mu, raw)
+    native = NativeHeads().squash(mu, raw, None)
     torch.manual_seed(4)
-    reference = TorchHeads().squash(mu, raw)
+    reference = TorchHeads().squash(mu, raw, None)
     torch.testing.assert_close(native.noise, reference.noise, atol=0.0, rtol=0.0)  # the same draw
     torch.testing.assert_close(native.action, reference.action, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(native.log_prob_sums, reference.log_prob_sums, atol=1e-4, rtol=1e-5)
@@ -49,12 +49,12 @@ def test_squash_backward_matches_autograd() -> None:
     mu_leaf, raw_leaf = mu.clone().requires_grad_(), raw.clone().requires_grad_()
     torch.manual_seed(2)
     with torch.enable_grad():
-        forward = TorchHeads().squash(mu_leaf, raw_leaf)
+        forward = TorchHeads().squash(mu_leaf, raw_leaf, None)
         (forward.action * grad_action).sum().add(grad_log_prob * forward.log_prob_sums.sum()).backward()
     assert mu_leaf.grad is not None and raw_leaf.grad is not None
     for heads in (TorchHeads(), NativeHeads()):
         torch.manual_seed(2)
-        kept = heads.squash(mu, raw)
+        kept = heads.squash(mu, raw, None)
         d_mu, d_raw = heads.squash_backward(kept, grad_action, grad_log_prob)
         torch.testing.assert_close(d_mu, mu_leaf.grad, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(d_raw, raw_leaf.grad, atol=1e-5, rtol=1e-4)

@@ -209,15 +209,16 @@ def test_a_learning_reward_signal_trains_on_its_own_ratio(monkeypatch: pytest.Mo
 
 def test_a_round_draws_the_minibatches_separate_samples_would() -> None:
     """One draw and one gather per round (one host-to-device copy on an accelerator) gives each
-    minibatch the rows that one sample per minibatch would, across the staging's chunks."""
+    minibatch the rows that one sample per minibatch would, in a round larger than the staging
+    first held (it grows)."""
     from mlagents_fast import _native
     from mlagents_fast.trainers.sac import replay_batches
 
     env, trainer = trainer_for("3DBall", CONFIG)
     run(env, trainer, 3)
     batches, rows = trainer.batches, CONFIG["hyperparameters"]["batch_size"]
-    count = replay_batches.MINIBATCHES_PER_GATHER + 3  # two gathers
-    drawn = [mb.obs[0].clone() for mb in batches.minibatches(count, _native.Rng(7))]
+    count = replay_batches.MINIBATCHES_PER_GATHER + 3
+    drawn = [mb.obs[0].clone() for mb in batches.draw(count, _native.Rng(7))]
     rng = _native.Rng(7)
     separate = [torch.from_numpy(batches.buffer.sample(rows, rng)["obs_0"].copy()) for _ in range(count)]
     assert len(drawn) == count
@@ -280,7 +281,7 @@ def test_staged_minibatches_equal_the_gathered_ones() -> None:
     direct.buffer.load_state(state)
     staged.buffer.load_state(state)
     first, second = _native.Rng(7), _native.Rng(7)
-    for ours, theirs in zip(direct.minibatches(40, first), staged.minibatches(40, second), strict=True):  # two rounds
+    for ours, theirs in zip(direct.draw(40, first), staged.draw(40, second), strict=True):  # (staging grows)
         for field in ("obs", "next_obs"):
             for a, b in zip(getattr(ours, field), getattr(theirs, field), strict=True):
                 torch.testing.assert_close(a, b, atol=0.0, rtol=0.0)
@@ -313,3 +314,30 @@ def test_value_stat_is_one_mean_per_trajectory() -> None:
     assert "Policy/Extrinsic Value Estimate" not in stats  # (PPO's name)
     assert sorted(stats["Policy/Extrinsic Value"]) == pytest.approx(sorted(expected), rel=1e-5, abs=1e-6)
     assert len(expected) > 40  # cut at the horizon and at episode ends
+
+
+def test_threaded_training_does_not_depend_on_the_update_threads_speed() -> None:
+    """`threaded: true`: the minibatches are drawn before a round starts, the round's noise comes
+    from the update's own generator, and the acting policy changes one round later at the same
+    steps whatever the timing: a slowed update thread trains to the same weights."""
+    import time
+
+    def threaded_run(slow: bool) -> dict[str, torch.Tensor]:
+        env, trainer = trainer_for("3DBall", {**CONFIG, "threaded": True})
+        assert trainer._background is not None
+        if slow:
+            step = trainer.gradient_step
+
+            def slowed(*args: Any) -> Any:
+                time.sleep(0.002)  # (the collecting thread goes on meanwhile)
+                return step(*args)
+
+            trainer.gradient_step = slowed  # type: ignore[assignment]
+        run(env, trainer, 40)
+        trainer.close()
+        assert trainer.gradient_steps > 10
+        return {k: v.clone() for k, v in trainer.actor.state_dict().items()}
+
+    fast, slow = threaded_run(False), threaded_run(True)
+    for name, value in fast.items():
+        torch.testing.assert_close(slow[name], value, atol=0.0, rtol=0.0)

@@ -129,6 +129,7 @@ class FusedSACGradients:
         self.log_coefficient, self.gammas, self.target_entropy = log_coefficient, gammas, target_entropy
         self.observations = sum(p.size for p in q.processors)  # Q's first inputs; the actions follow
         self.heads: Heads = NativeHeads() if self.q.native else TorchHeads()
+        self.generator: torch.Generator | None = None  # the policy's noise; torch's default if None
 
     @staticmethod
     def create(actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
@@ -161,7 +162,7 @@ class FusedSACGradients:
         h_actor, h_value = self.bodies.forward_encoded(x, kept)
         mu = F.linear(h_actor, self.mu.weight, self.mu.bias)
         raw_log_sigma = F.linear(h_actor, self.log_sigma.weight, self.log_sigma.bias)
-        policy = self.heads.squash(mu, raw_log_sigma)
+        policy = self.heads.squash(mu, raw_log_sigma, self.generator)
         values = F.linear(h_value, self.value_heads.weight, self.value_heads.bias)  # [B, S]
         q_kept = BodyPass()
         q_input = torch.cat([torch.cat([x, mb.continuous_action], 1), torch.cat([x, policy.action], 1)])

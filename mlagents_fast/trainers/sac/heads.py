@@ -41,7 +41,9 @@ class LossGradients:
 
 
 class Heads(Protocol):
-    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor) -> Squashed: ...
+    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor, generator: torch.Generator | None) -> Squashed:
+        """The noise from `generator` (torch's default if None), as the actor module draws it."""
+        ...
 
     def losses(self, q: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor, rewards: torch.Tensor,
                done: torch.Tensor, gammas: torch.Tensor, log_prob_sums: torch.Tensor, alpha: torch.Tensor,
@@ -56,10 +58,10 @@ class Heads(Protocol):
 
 
 class TorchHeads:
-    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor) -> Squashed:
+    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor, generator: torch.Generator | None) -> Squashed:
         log_sigma = torch.clamp(raw_log_sigma, LOG_SIGMA_MIN, LOG_SIGMA_MAX)
         sigma = torch.exp(log_sigma)
-        noise = torch.randn_like(mu)  # (the actor module's draw)
+        noise = torch.randn(mu.shape, generator=generator, device=mu.device)  # (the actor module's draw)
         unsquashed = mu + noise * sigma
         gaussian = -torch.square(unsquashed - mu) / (2.0 * sigma * sigma + EPSILON) - log_sigma - 0.5 * LOG_2PI
         log_probs = gaussian - 2.0 * (LOG_2 - unsquashed - F.softplus(-2.0 * unsquashed))
@@ -111,10 +113,10 @@ class NativeHeads:
             buffer = self._buffers[name] = torch.empty(shape)
         return buffer
 
-    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor) -> Squashed:
+    def squash(self, mu: torch.Tensor, raw_log_sigma: torch.Tensor, generator: torch.Generator | None) -> Squashed:
         rows, dims = mu.shape
         action, log_prob_sums = self._buffer("action", rows, dims), self._buffer("log_prob_sums", rows)
-        noise = torch.randn_like(mu)  # (the actor module's draw)
+        noise = torch.randn(mu.shape, generator=generator)  # (the actor module's draw)
         _native.sac_squash_forward(mu.numpy(), raw_log_sigma.numpy(), noise.numpy(), action.numpy(),
                                    log_prob_sums.numpy())  # fmt: skip
         return Squashed(action, log_prob_sums, mu, raw_log_sigma, noise)

@@ -51,14 +51,17 @@ class SquashedActionModel(MaskedBranches):
     def _gaussian(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.mu(h), torch.clamp(self.log_sigma(h), LOG_SIGMA_MIN, LOG_SIGMA_MAX)
 
-    def forward(self, h: torch.Tensor, allowed: torch.Tensor, deterministic: bool = False) -> SACActions:
+    def forward(self, h: torch.Tensor, allowed: torch.Tensor, deterministic: bool = False,
+                generator: torch.Generator | None = None) -> SACActions:  # fmt: skip
+        """`generator`: where the noise and the choices are drawn from (torch's default if None)."""
         batch, device = h.shape[0], h.device
         continuous = log_probs = torch.zeros(batch, 0, device=device)
         entropy = torch.zeros(batch, device=device)
         if self.continuous_size:
             mu, log_sigma = self._gaussian(h)
             sigma = torch.exp(log_sigma)
-            unsquashed = mu if deterministic else mu + torch.randn_like(mu) * sigma
+            noise = None if deterministic else torch.randn(mu.shape, generator=generator, device=device)
+            unsquashed = mu if noise is None else mu + noise * sigma
             continuous = torch.tanh(unsquashed)
             gaussian = -torch.square(unsquashed - mu) / (2.0 * sigma * sigma + EPSILON) - log_sigma - 0.5 * LOG_2PI
             # log |d tanh(x) / dx| = 2 (log 2 - x - softplus(-2x)), the stable form of log(1 - tanh(x)^2)
@@ -72,7 +75,8 @@ class SquashedActionModel(MaskedBranches):
             if deterministic:
                 discrete = torch.cat([lp.argmax(dim=1, keepdim=True) for lp in branch_log_probs], dim=1)
             else:
-                discrete = torch.cat([torch.multinomial(torch.exp(lp), 1) for lp in branch_log_probs], dim=1)
+                discrete = torch.cat([torch.multinomial(torch.exp(lp), 1, generator=generator)
+                                      for lp in branch_log_probs], dim=1)  # fmt: skip
             for lp in branch_log_probs:
                 entropy = entropy - (torch.exp(lp) * lp).sum(dim=1)
         return SACActions(continuous, log_probs, discrete, all_log_probs, entropy)
@@ -89,8 +93,9 @@ class SACActor(nn.Module):
         self.network_body = body
         self.action_model = SquashedActionModel(hidden_units, spec.action_spec)
 
-    def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False) -> SACActions:
-        return self.action_model(self.network_body(obs), allowed, deterministic)
+    def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False,
+                generator: torch.Generator | None = None) -> SACActions:  # fmt: skip
+        return self.action_model(self.network_body(obs), allowed, deterministic, generator)
 
 
 def _q_heads(inputs: int, signals: int, outputs: int) -> nn.Linear:

@@ -4,13 +4,13 @@ An update round's minibatches are drawn together: one native draw of their rows,
 gather into preallocated (on an accelerator, pinned) memory, on an accelerator one copy per
 field into preallocated device memory, then each minibatch is a slice of those tensors. The
 draws are the same as one per minibatch (the generator is sequential), so a round trains on
-what separate samples would give.
+what separate samples would give. Every draw happens on the collecting thread, before a round
+starts (`threaded: true` trains on them on another thread): what a round trains on does not
+depend on how fast the environment steps.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -52,22 +52,24 @@ class ReplayBatches:
         device memory; else the gathered memory is the minibatches' (tests run both on the CPU)."""
         self.spec, self.signals, self.batch_size, self.device = spec, signals, batch_size, device
         self.buffer = ReplayBuffer(capacity, replay_fields(spec, signals))
-        self.lock = threading.Lock()  # adds (collection) and draws (an update thread) take turns
         self.staged = device.type != "cpu" if staged is None else staged
-        staging = pinned if self.staged and device.type != "cpu" else default_allocator
-        self._round = self.buffer.gatherer(batch_size * MINIBATCHES_PER_GATHER, staging)
-        self._host = {name: torch.from_numpy(a) for name, a in self._round.batch.items()}
-        self._tensors = (self._host if not self.staged else
-                         {name: torch.empty_like(t, device=device) for name, t in self._host.items()})  # fmt: skip
         self._none = torch.zeros(batch_size, 0, device=device)
         self._no_choices = self._none.long()
-        # What never changes between rounds: each minibatch's slices of the round's tensors.
-        count = len(spec.observation_specs)
-        self._fixed = [self._slices(m, count) for m in range(MINIBATCHES_PER_GATHER)]
+        self._allocate(MINIBATCHES_PER_GATHER)
+
+    def _allocate(self, minibatches: int) -> None:
+        """Staging (and device) memory for rounds of up to `minibatches`, and each minibatch's
+        slices of it, made once: they never change between rounds."""
+        staging = pinned if self.staged and self.device.type != "cpu" else default_allocator
+        self._round = self.buffer.gatherer(self.batch_size * minibatches, staging)
+        self._host = {name: torch.from_numpy(a) for name, a in self._round.batch.items()}
+        self._tensors = (self._host if not self.staged else
+                         {name: torch.empty_like(t, device=self.device) for name, t in self._host.items()})  # fmt: skip
+        count = len(self.spec.observation_specs)
+        self._fixed = [self._slices(m, count) for m in range(minibatches)]
 
     def add(self, values: list[NDArray[Any]]) -> None:
-        with self.lock:
-            self.buffer.add(values)
+        self.buffer.add(values)
 
     def _slices(self, m: int, count: int) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor,
                                                    torch.Tensor, torch.Tensor]:  # fmt: skip
@@ -78,35 +80,36 @@ class ReplayBatches:
                 t["discrete_action"][rows] if action.discrete_branches else self._no_choices,
                 t["done"][rows])  # fmt: skip
 
-    def minibatches(self, count: int, rng: _native.Rng) -> Iterator[ReplayMinibatch]:
-        """`count` minibatches of `batch_size` transitions drawn uniformly with replacement. Each is
-        valid until the next is drawn (they share the round's memory)."""
-        rows = self.batch_size
-        for first in range(0, count, MINIBATCHES_PER_GATHER):
-            chunk = min(MINIBATCHES_PER_GATHER, count - first)
-            with self.lock:
-                self._round.gather(self.buffer.sample_rows(chunk * rows, rng))
-            if self.staged:
-                for name, tensor in self._tensors.items():
-                    tensor[: chunk * rows].copy_(self._host[name][: chunk * rows], non_blocking=True)
-            rewards = [self._tensors[f"reward_{name}"][: chunk * rows] for name in self.signals]
-            all_rewards = rewards[0].unsqueeze(0) if len(rewards) == 1 else torch.stack(rewards)  # [S, chunk x B]
-            allowed = None
-            if self.spec.action_spec.discrete_branches:
-                allowed = (~self._tensors["action_mask"][: chunk * rows]).float()
-            for m in range(chunk):
-                obs, next_obs, continuous, discrete, done = self._fixed[m]
-                part = slice(m * rows, (m + 1) * rows)
-                yield ReplayMinibatch(obs, next_obs, continuous, discrete,
-                                      allowed[part] if allowed is not None else self._none, all_rewards[:, part],
-                                      done)  # fmt: skip
+    def draw(self, count: int, rng: _native.Rng) -> list[ReplayMinibatch]:
+        """`count` minibatches of `batch_size` transitions drawn uniformly with replacement, all
+        gathered now (an update thread trains on them while collection adds to the ring). They
+        share the round's memory: valid until the next draw."""
+        if count > len(self._fixed):
+            self._allocate(count)
+        total = count * self.batch_size
+        self._round.gather(self.buffer.sample_rows(total, rng))
+        if self.staged:
+            for name, tensor in self._tensors.items():
+                tensor[:total].copy_(self._host[name][:total], non_blocking=True)
+        rewards = [self._tensors[f"reward_{name}"][:total] for name in self.signals]
+        all_rewards = rewards[0].unsqueeze(0) if len(rewards) == 1 else torch.stack(rewards)  # [S, count x B]
+        allowed = None
+        if self.spec.action_spec.discrete_branches:
+            allowed = (~self._tensors["action_mask"][:total]).float()
+        minibatches = []
+        for m in range(count):
+            obs, next_obs, continuous, discrete, done = self._fixed[m]
+            part = slice(m * self.batch_size, (m + 1) * self.batch_size)
+            minibatches.append(ReplayMinibatch(obs, next_obs, continuous, discrete,
+                                               allowed[part] if allowed is not None else self._none,
+                                               all_rewards[:, part], done))  # fmt: skip
+        return minibatches
 
     def signal_batch(self, rng: _native.Rng) -> SignalUpdateBatch:
         """Transitions for a reward signal's own update (copies, on the host)."""
-        with self.lock:
-            sample = self.buffer.sample(self.batch_size, rng)
-            count = len(self.spec.observation_specs)
-            return SignalUpdateBatch([sample[f"obs_{i}"].copy() for i in range(count)],
-                                     sample["continuous_action"].copy() if "continuous_action" in sample else None,
-                                     sample["discrete_action"].copy() if "discrete_action" in sample else None,
-                                     np.greater(sample["done"], 0))  # fmt: skip
+        sample = self.buffer.sample(self.batch_size, rng)
+        count = len(self.spec.observation_specs)
+        return SignalUpdateBatch([sample[f"obs_{i}"].copy() for i in range(count)],
+                                 sample["continuous_action"].copy() if "continuous_action" in sample else None,
+                                 sample["discrete_action"].copy() if "discrete_action" in sample else None,
+                                 np.greater(sample["done"], 0))  # fmt: skip

@@ -29,13 +29,14 @@ from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer, share_statistics
-from mlagents_fast.reward_signals import make_reward_signals
+from mlagents_fast.reward_signals import SignalUpdateBatch, make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing
+from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
@@ -59,6 +60,15 @@ class UpdateRound:
     def add(totals: dict[str, float], stats: dict[str, float]) -> None:
         for key, value in stats.items():
             totals[key] = totals.get(key, 0.0) + value
+
+
+@dataclass
+class RoundPlan:
+    """What one round of updates trains on, drawn before it starts."""
+
+    learning_rate: float
+    minibatches: list[ReplayMinibatch]
+    signal_batches: list[SignalUpdateBatch]
 
 
 class SACTrainer:
@@ -96,9 +106,11 @@ class SACTrainer:
         share_statistics(self.actor.network_body, *(n.network_body for n in (self.q1, self.q2, self.critic,
                                                                            self.target)))  # fmt: skip
         self.coefficients = EntropyCoefficients(self.hyper.init_entcoef, len(action.discrete_branches)).to(self.device)
+        # The gradient steps draw the policy's noise from their own generator, apart from acting's.
+        self.update_generator = torch.Generator(self.device).manual_seed(seed)
         self.gradient_step = SACStep(self.actor, self.q1, self.q2, self.critic, self.target, self.coefficients,
-                                     [s.gamma for s in self.signals], self.hyper.tau,
-                                     self.hyper.learning_rate)  # fmt: skip
+                                     [s.gamma for s in self.signals], self.hyper.tau, self.hyper.learning_rate,
+                                     generator=self.update_generator)  # fmt: skip
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
@@ -184,49 +196,55 @@ class SACTrainer:
     def _update(self) -> None:
         """Train as far as the ratio allows now, or, threaded, hand that to the update thread."""
         hp = self.hyper
-        if self._background is not None and self._background.finished:
-            self.wait_for_update()
         if self.replay.size < hp.batch_size or self.step < hp.buffer_init_steps:
             return
         if self._background is not None and self._background.pending is not None:
-            # Collection may run ahead of the update in flight by as many steps as it trains on, no
-            # more: then it waits, so the ratio holds however fast the environment steps.
+            # Collection runs ahead of the update in flight by as many steps as it trains on, then
+            # waits for it: the ratio holds however fast the environment steps, and the acting
+            # policy changes at the same steps whatever the timing (it is one round behind).
             if self.step - self._round_start < self._round_size * hp.steps_per_update:
                 return
             self.wait_for_update()
         self.normalizer.push_into(self.actor)  # (the other networks share its statistics)
+        plan = self._plan_round(self.step)
         if self._background is None:
-            self._report(self._update_round(self.step))
+            self._report(self._run_round(plan))
         else:
-            step = self._round_start = self.step
-            self._round_size = max(int((step - hp.buffer_init_steps) / hp.steps_per_update) - self.updates + 1, 1)
-            self._background.start(lambda: self._update_round(step))
+            self._round_start, self._round_size = self.step, max(len(plan.minibatches), 1)
+            self._background.start(lambda: self._run_round(plan))
 
-    def _update_round(self, step: int) -> UpdateRound:
+    def _plan_round(self, step: int) -> RoundPlan:
         """As many gradient steps as keep (step - buffer_init_steps) / update_steps <= steps_per_update
         (ML-Agents counts update steps from 1), and as many reward signal updates as their own ratio
-        allows; returns their counts and summed stats."""
+        allows, with every minibatch drawn now, on the collecting thread."""
         hp = self.hyper
-        learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
-                                self.settings.max_steps)  # fmt: skip
-        done = UpdateRound()
         due = 0
         while (step - hp.buffer_init_steps) / (self.updates + due) > hp.steps_per_update:
             due += 1
-        for minibatch in self.batches.minibatches(due, self.rng):
+        self.updates += due
+        # Signals that learn (curiosity, GAIL...) train on their own ratio, on replay samples.
+        signal_batches = []
+        if any(signal.learns for signal in self.signals):
+            while (step - hp.buffer_init_steps) / self.signal_updates > hp.reward_signal_steps_per_update:
+                signal_batches.append(self.batches.signal_batch(self.rng))
+                self.signal_updates += 1
+        learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
+                                self.settings.max_steps)  # fmt: skip
+        return RoundPlan(learning_rate, self.batches.draw(due, self.rng) if due else [], signal_batches)
+
+    def _run_round(self, plan: RoundPlan) -> UpdateRound:
+        """The round's gradient steps, then its reward signal updates; their counts and summed stats."""
+        done = UpdateRound()
+        for minibatch in plan.minibatches:
             started = time.perf_counter()
-            done.add(done.policy, self.gradient_step(minibatch, learning_rate))
+            done.add(done.policy, self.gradient_step(minibatch, plan.learning_rate))
             self.clock.seconds += time.perf_counter() - started  # (with Adam's step, unlike PPO's clock)
             done.policy_steps += 1
-            self.updates += 1
-        # Signals that learn (curiosity, GAIL...) train on their own ratio, on replay samples.
-        learning = [signal for signal in self.signals if signal.learns]
-        while learning and (step - hp.buffer_init_steps) / self.signal_updates > hp.reward_signal_steps_per_update:
-            batch = self.batches.signal_batch(self.rng)
-            for signal in learning:
-                done.add(done.signals, signal.update(batch))
+        for batch in plan.signal_batches:
+            for signal in self.signals:
+                if signal.learns:
+                    done.add(done.signals, signal.update(batch))
             done.signal_steps += 1
-            self.signal_updates += 1
         return done
 
     def _report(self, done: UpdateRound) -> None:
@@ -308,7 +326,11 @@ class SACTrainer:
             "global_step": self.step,
             "update_steps": self.updates,
             "reward_signal_update_steps": self.signal_updates,
-            "rng": {"native": [int(w) for w in self.rng.state()], "torch": torch.get_rng_state()},
+            "rng": {
+                "native": [int(w) for w in self.rng.state()],
+                "torch": torch.get_rng_state(),
+                "update": self.update_generator.get_state(),
+            },
             **self.normalizer.state_dict(),
         }
 
@@ -333,6 +355,8 @@ class SACTrainer:
                 self.rng.set_state(rng["native"])
             if "torch" in rng:
                 torch.set_rng_state(rng["torch"])
+            if "update" in rng:
+                self.update_generator.set_state(rng["update"])
         if self.acting_actor is not self.actor:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())

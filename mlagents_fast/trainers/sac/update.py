@@ -87,9 +87,10 @@ class AutogradSACGradients:
                                             device=gammas.device)  # fmt: skip
         self.actor_parameters = list(actor.parameters())
         self._gradients_checked = False
+        self.generator: torch.Generator | None = None  # the policy's noise; torch's default if None
 
     def __call__(self, mb: ReplayMinibatch) -> torch.Tensor:
-        sampled = self.actor(mb.obs, mb.allowed)
+        sampled = self.actor(mb.obs, mb.allowed, generator=self.generator)
         q1_policy = self.q1(mb.obs, sampled.continuous)
         with torch.no_grad():
             q2_policy = self.q2(mb.obs, sampled.continuous)
@@ -123,8 +124,10 @@ class AutogradSACGradients:
 class SACStep:
     def __init__(self, actor: SACActor, q1: QNetwork, q2: QNetwork, critic: Critic, target: Critic,
                  coefficients: EntropyCoefficients, gammas: list[float], tau: float, learning_rate: float,
-                 fused: bool = True) -> None:  # fmt: skip
-        """`fused`: use fused.py's gradients where the networks allow them (tests compare the two)."""
+                 fused: bool = True, generator: torch.Generator | None = None) -> None:  # fmt: skip
+        """`fused`: use fused.py's gradients where the networks allow them (tests compare the two).
+        `generator`: where the policy's noise comes from (torch's default if None): its own, so
+        that an update thread's draws do not interleave with acting's."""
         self.coefficients, self.tau, self.branches = coefficients, tau, actor.action_model.branches
         device = next(actor.parameters()).device
         gamma_tensor = torch.tensor(gammas, device=device)
@@ -137,6 +140,7 @@ class SACStep:
         fast = FusedSACGradients.create(actor, q1, q2, critic, target, coefficients.continuous, gamma_tensor,
                                         plain.target_continuous) if fused else None  # fmt: skip
         self.gradients: AutogradSACGradients | FusedSACGradients = fast or plain
+        self.gradients.generator = generator
         self.fused = fast is not None
 
     def __call__(self, mb: ReplayMinibatch, learning_rate: float) -> dict[str, float]:
