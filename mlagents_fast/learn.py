@@ -106,6 +106,7 @@ def run_training(opts: RunOptions) -> None:
     # Only a run that can start imports torch, the trainers and the stats writers (about a second).
     import torch
 
+    from mlagents_fast.run.curriculum import Curriculum
     from mlagents_fast.run.restore import restore_all
     from mlagents_fast.run.timers import add_version_metadata, reset_timers
     from mlagents_fast.run.writers import default_stats_writers
@@ -146,7 +147,9 @@ def run_training(opts: RunOptions) -> None:
         def write_configuration() -> None:
             write_run_options(paths.run_dir, opts.to_dict())
 
-        TrainerController(runs, paths, status, write_configuration, training=not checkpoint.inference).start_learning()
+        curriculum = Curriculum(opts.environment_parameters or {}, status)
+        TrainerController(runs, paths, status, write_configuration, training=not checkpoint.inference,
+                          curriculum=curriculum).start_learning()  # fmt: skip
     finally:
         for env in {id(e): e for e in envs.values()}.values():
             env.close()
@@ -181,6 +184,14 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
     as the parameter's lesson_num in training_status.json."""
     parameters: dict[str, Any] = {}
     for name, setting in (opts.environment_parameters or {}).items():
+        for index, each in enumerate(setting.curriculum):
+            criteria = each.completion_criteria
+            if criteria is not None and criteria.behavior not in opts.behaviors:
+                raise UnityTrainerException(
+                    f"environment_parameters.{name}.curriculum[{index}].completion_criteria.behavior: "
+                    f"{criteria.behavior!r} is not a behavior of this run; expected one of "
+                    f"{', '.join(sorted(opts.behaviors))}."
+                )
         last = len(setting.curriculum) - 1
         saved = status.lesson_num(name) if opts.checkpoint_settings.resume else None
         lesson = saved if saved is not None else int(opts.start_lesson or 0)
@@ -191,9 +202,8 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
         status.set_lesson_num(name, lesson)
         parameters[name] = setting.curriculum[lesson].value
         if last > 0:
-            lesson_name = setting.curriculum[lesson].name
-            logger.warning(f"Environment parameter {name}: curriculum lessons do not advance yet in mlagents-fast; "
-                           f"it stays at lesson {lesson} ({lesson_name}) for the whole run.")  # fmt: skip
+            logger.info(f"Environment parameter {name}: starting in lesson {lesson} "
+                        f"('{setting.curriculum[lesson].name}') of {last + 1}.")  # fmt: skip
     return parameters
 
 

@@ -24,11 +24,13 @@ from mlagents_fast.config.settings import unstructure
 from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
+from mlagents_fast.run.curriculum import Curriculum
 from mlagents_fast.run.directories import RunPaths
 from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
-from mlagents_fast.trainers.protocol import SavesFiles, Trainer
+from mlagents_fast.trainers.protocol import EndsEpisodes, SavesFiles, Trainer
+from mlagents_fast.trainers.stats import EPISODE_RETURN
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +91,13 @@ class TrainerController:
         status: TrainingStatus,
         write_configuration: Callable[[], None],
         training: bool = True,
+        curriculum: Curriculum | None = None,
     ) -> None:
         self.runs, self.paths, self.status = runs, paths, status
         self.write_configuration = write_configuration
         self.training = training
+        self.curriculum = curriculum if curriculum else None  # (only one whose lessons can advance)
+        self.lesson_numbers: dict[str, int] = curriculum.lesson_numbers() if curriculum is not None else {}
         self.envs: list[VectorEnv] = list({id(r.env): r.env for r in runs}.values())
         self._stop_requested = False
         self._saving = False  # while True, Ctrl+C never raises: a torn torch.save is a traceback
@@ -154,11 +159,34 @@ class TrainerController:
                 run.trainer.record(run.env.batch(run.name))
         for run in self.runs:
             self._report(run)
+        if self.curriculum is not None and self.training:
+            self._advance_lessons(self.curriculum)
+
+    def _advance_lessons(self, curriculum: Curriculum) -> None:
+        """ML-Agents' reset_env_if_ready: lessons whose criteria hold advance; the environments
+        take the new values at each episode's next reset, or at once when a finished lesson asks
+        for `require_reset` (the trainers then forget the episodes in progress)."""
+        steps = {run.name: run.trainer.step for run in self.runs}
+        updated, must_reset = curriculum.update(steps, {run.name: run.settings.max_steps for run in self.runs})
+        if not updated:
+            return
+        self.lesson_numbers = curriculum.lesson_numbers()
+        values = curriculum.values()
+        for env in self.envs:
+            env.set_parameters(values)
+            if must_reset:
+                env.reset()
+        if must_reset:
+            for run in self.runs:
+                if isinstance(run.trainer, EndsEpisodes):
+                    run.trainer.end_episodes()
 
     def _report(self, run: BehaviorRun) -> None:
         for stat in run.trainer.drain_stats():
             for value in stat.values:
                 run.stats.add_stat(stat.key, value, stat.aggregation)
+            if self.curriculum is not None and stat.key == EPISODE_RETURN:  # (a reward-measured lesson's)
+                self.curriculum.add_returns(run.name, list(stat.values))
         step = run.trainer.step
         now = time.monotonic()
         if now >= run.next_progress:  # drives the progress line on a terminal; ten times a second is enough
@@ -166,6 +194,8 @@ class TrainerController:
             run.next_progress = now + PROGRESS_PERIOD_S
         if step >= run.next_summary:
             run.stats.set_stat("Is Training", float(run.trainer.training))
+            for parameter, lesson in self.lesson_numbers.items():  # (ML-Agents sets them every step)
+                run.stats.set_stat(f"Environment/Lesson Number/{parameter}", float(lesson))
             run.stats.write_stats(run.next_summary)  # labelled with the boundary, as ML-Agents does
             freq = run.settings.summary_freq
             run.next_summary = (step // freq + 1) * freq

@@ -69,6 +69,15 @@ class SavesFiles(Protocol):
     def load_files(self, folder: Path) -> None: ...
 
 
+@runtime_checkable
+class EndsEpisodes(Protocol):
+    """Optional for a trainer: the environments were reset mid-episode (a curriculum lesson that
+    asks for `require_reset`); forget the episodes in progress without reporting them, as
+    ML-Agents' `end_episode` drops its agents' unfinished trajectories."""
+
+    def end_episodes(self) -> None: ...
+
+
 class TrainerFactory(Protocol):
     """How the registry builds a trainer (a trainer class's constructor has this signature)."""
 

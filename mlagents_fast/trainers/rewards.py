@@ -39,3 +39,7 @@ class SignalRewards:
         for s, signal in enumerate(self.signals):
             stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, done].tolist())
             self._episode[s, done] = 0.0
+
+    def forget_episodes(self) -> None:
+        """The environments were reset mid-episode: every episode's totals start afresh, unreported."""
+        self._episode[...] = 0.0

@@ -95,3 +95,8 @@ class TrajectoryMeans:
         self.sums[:, ended] = 0.0
         self.counts[ended] = 0
         return means
+
+    def forget(self) -> None:
+        """Every agent starts a new trajectory, unreported (the environments were reset)."""
+        self.sums[...] = 0.0
+        self.counts[...] = 0

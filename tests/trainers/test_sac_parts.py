@@ -341,3 +341,17 @@ def test_threaded_training_does_not_depend_on_the_update_threads_speed() -> None
     fast, slow = threaded_run(False), threaded_run(True)
     for name, value in fast.items():
         torch.testing.assert_close(slow[name], value, atol=0.0, rtol=0.0)
+
+
+def test_end_episodes_forgets_the_episodes_in_progress() -> None:
+    """A curriculum's require_reset resets the environments mid-episode: the episodes in
+    progress end unreported; the transitions already stored stay."""
+    from mlagents_fast.trainers.protocol import EndsEpisodes
+
+    env, trainer = trainer_for("3DBall", CONFIG)
+    run(env, trainer, 5)
+    stored = trainer.replay.size
+    assert isinstance(trainer, EndsEpisodes) and trainer.trajectory_values.counts.max() > 0
+    trainer.end_episodes()
+    assert trainer.trajectory_values.counts.max() == 0 and not trainer.rewards._episode.any()
+    assert trainer.replay.size == stored

@@ -225,6 +225,14 @@ class PPOTrainer:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
 
+    def end_episodes(self) -> None:
+        """The environments were reset mid-episode (a curriculum's `require_reset`): the episodes
+        in progress end unreported, and the steps not trained yet are dropped, as ML-Agents drops
+        its agents' unfinished trajectories (their next observations are gone)."""
+        self.wait_for_update()
+        self.rollout.drop_unfinished()
+        self.rewards.forget_episodes()
+
     def close(self) -> None:
         self.wait_for_update()
         if self._background is not None:

@@ -256,6 +256,12 @@ class SACTrainer:
         for key, total in done.signals.items():
             self.stats.add(key, (total / done.signal_steps,))
 
+    def end_episodes(self) -> None:
+        """The environments were reset mid-episode (a curriculum's `require_reset`): the episodes
+        in progress end unreported. Their transitions so far stay in the replay buffer."""
+        self.rewards.forget_episodes()
+        self.trajectory_values.forget()
+
     @property
     def network_seconds(self) -> float:
         return self.clock.seconds

@@ -1,0 +1,160 @@
+"""Curriculum lessons that advance (run/curriculum.py), against ML-Agents' rules, and end to end
+through mlagents-learn: the lesson stat, training_status.json, --resume and require_reset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from mlagents_fast.config.settings import CompletionCriteriaSettings, EnvironmentParameterSettings, Lesson
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.parameters import parse_sampler
+from mlagents_fast.learn import main
+from mlagents_fast.run.curriculum import Curriculum, lesson_is_done
+from mlagents_fast.run.status import TrainingStatus
+
+
+def criteria(**changes: Any) -> CompletionCriteriaSettings:
+    return CompletionCriteriaSettings(**{"behavior": "CartPole", "measure": "reward", "threshold": 0.5, **changes})
+
+
+def test_a_lesson_waits_for_min_lesson_length_episodes() -> None:
+    rule = criteria(min_lesson_length=3, signal_smoothing=False)
+    assert lesson_is_done(rule, 0.0, [1.0, 1.0], 0.0) == (False, 0.0)
+    assert lesson_is_done(rule, 0.0, [1.0, 1.0, 1.0], 0.0) == (True, 0.0)
+    assert lesson_is_done(rule, 0.0, [0.2, 0.4, 0.6], 0.0)[0] is False  # mean 0.4
+
+
+def test_reward_smoothing_and_progress_are_ml_agents() -> None:
+    """Smoothed = 0.25 x previous + 0.75 x the mean, compared strictly; progress = steps / max_steps."""
+    done, smoothed = lesson_is_done(criteria(), 0.0, [0.6], 0.4)
+    assert smoothed == pytest.approx(0.25 * 0.4 + 0.75 * 0.6) and done
+    assert not lesson_is_done(criteria(), 0.0, [0.6], 0.2)[0]  # 0.5 is not above 0.5
+    assert lesson_is_done(criteria(), 0.0, [0.6], 0.0) == (False, pytest.approx(0.45))
+    assert lesson_is_done(criteria(), 0.0, [], 0.0) == (False, 0.0)  # no episode yet
+    progress = criteria(measure="progress", threshold=0.3)
+    assert lesson_is_done(progress, 0.31, [], 0.0)[0] and not lesson_is_done(progress, 0.3, [], 0.0)[0]
+
+
+def three_lessons(require_reset: bool = False) -> dict[str, EnvironmentParameterSettings]:
+    rule = criteria(signal_smoothing=False, min_lesson_length=2, require_reset=require_reset)
+    lessons = [Lesson(parse_sampler("length", v), f"L{v}", rule if v < 0.7 else None) for v in (0.5, 0.6, 0.7)]
+    return {"length": EnvironmentParameterSettings(curriculum=lessons)}
+
+
+def test_lessons_advance_one_at_a_time_and_the_buffers_start_over(tmp_path: Path) -> None:
+    status = TrainingStatus(tmp_path / "status.json")
+    curriculum = Curriculum(three_lessons(require_reset=True), status)
+    steps, max_steps = {"CartPole": 10}, {"CartPole": 100}
+    curriculum.add_returns("CartPole", [1.0])
+    assert curriculum.update(steps, max_steps) == (False, False)  # one episode, two needed
+    curriculum.add_returns("CartPole", [1.0, 1.0])
+    assert curriculum.update(steps, max_steps) == (True, True)
+    assert status.lesson_num("length") == 1 and curriculum.values()["length"].intervals[0][0] == 0.6
+    assert curriculum.update(steps, max_steps) == (False, False)  # the buffer was cleared
+    curriculum.add_returns("CartPole", [1.0, 1.0])
+    assert curriculum.update(steps, max_steps) == (True, True)
+    curriculum.add_returns("CartPole", [1.0, 1.0])
+    assert curriculum.update(steps, max_steps) == (False, False)  # the last lesson stays
+    assert curriculum.lesson_numbers() == {"length": 2}
+
+
+CONFIG = """
+behaviors:
+  CartPole:
+    trainer_type: ppo
+    hyperparameters: {{batch_size: 64, buffer_size: 128}}
+    network_settings: {{hidden_units: 16, num_layers: 1}}
+    max_steps: {max_steps}
+    summary_freq: 500
+environment_parameters:
+  length:
+    curriculum:
+      - name: Short
+        value: 0.3
+        completion_criteria: {{measure: progress, behavior: CartPole, threshold: 0.25}}
+      - name: Middle
+        value: 0.4
+        completion_criteria: {{measure: reward, behavior: CartPole, threshold: 5.0, min_lesson_length: 20,
+                              require_reset: {reset}}}
+      - name: Long
+        value: 0.5
+"""
+
+
+def learn(tmp_path: Path, max_steps: int, *extra: str, reset: bool = False) -> None:
+    """mlagents-learn on CartPole (which reads `length`) with the curriculum above."""
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "curriculum.yaml"
+    path.write_text(CONFIG.format(max_steps=max_steps, reset=str(reset).lower()))
+    assert main([str(path), "--run-id=lessons", f"--results-dir={tmp_path / 'results'}", "--seed=1", *extra]) == 0
+
+
+def lesson_stats(run: Path) -> list[tuple[int, float]]:
+    events = EventAccumulator(str(run / "CartPole"))
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars("Environment/Lesson Number/length")]
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
+    """What the run sends the native environments: each set_parameters' `length`, each reset."""
+    seen: dict[str, list[float]] = {"length": [], "resets": []}
+    original_set, original_reset = NativeVectorEnv.set_parameters, NativeVectorEnv.reset
+
+    def spy_set(self: NativeVectorEnv, parameters: Any) -> None:
+        seen["length"].append(parameters["length"].intervals[0][0])
+        original_set(self, parameters)
+
+    def spy_reset(self: NativeVectorEnv, seed: int | None = None) -> None:
+        seen["resets"].append(1.0)
+        original_reset(self, seed)
+
+    monkeypatch.setattr(NativeVectorEnv, "set_parameters", spy_set)
+    monkeypatch.setattr(NativeVectorEnv, "reset", spy_reset)
+    return seen
+
+
+def stored_lesson(run: Path) -> int:
+    return int(json.loads((run / "run_logs" / "training_status.json").read_text())["length"]["lesson_num"])
+
+
+def test_lessons_advance_on_progress_then_reward_and_resume_there(
+    tmp_path: Path, calls: dict[str, list[float]]
+) -> None:
+    learn(tmp_path, 2000)
+    run = tmp_path / "results" / "lessons"
+    assert stored_lesson(run) == 2
+    assert calls["length"][0] == 0.3 and calls["length"][-2:] == [0.4, 0.5]  # each lesson's value, in order
+    stats = lesson_stats(run)
+    # progress passes 0.25 just after step 500, then 20 episodes of mean return above 5 follow soon
+    assert stats[:2] == [(500, 0.0), (1000, 2.0)] and stats[-1] == (2000, 2.0)
+    calls["length"].clear()
+    learn(tmp_path, 2500, "--resume")  # starts in the stored lesson
+    assert calls["length"][0] == 0.5 and stored_lesson(run) == 2
+
+
+def test_require_reset_resets_every_environment(tmp_path: Path, calls: dict[str, list[float]]) -> None:
+    learn(tmp_path / "plain", 2000)
+    plain = len(calls["resets"])
+    calls["resets"].clear()
+    learn(tmp_path / "resetting", 2000, reset=True)
+    assert stored_lesson(tmp_path / "resetting" / "results" / "lessons") == 2
+    assert len(calls["resets"]) == plain + 1  # the reward lesson asked for one when it finished
+
+
+def test_a_curriculum_naming_another_behavior_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "curriculum.yaml"
+    path.write_text(
+        CONFIG.format(max_steps=100, reset="false").replace(
+            "behavior: CartPole, threshold: 0.25", "behavior: Walker, threshold: 0.25"
+        )
+    )
+    assert main([str(path), "--run-id=refused", f"--results-dir={tmp_path / 'results'}"]) == 1
+    error = capsys.readouterr().err
+    assert "environment_parameters.length.curriculum[0].completion_criteria.behavior" in error and "Walker" in error
+    assert "Traceback" not in error and not (tmp_path / "results" / "refused").exists()
