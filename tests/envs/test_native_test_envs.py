@@ -12,6 +12,7 @@ import pytest
 from mlagents_fast.envs import registry
 from mlagents_fast.envs.composite import CompositeVectorEnv
 from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.parameters import EnvironmentParameters, parse_sampler
 from mlagents_fast.envs.testing.game import SUCCESS_REWARD, TIME_PENALTY
 from mlagents_fast.envs.testing.multi_agent import GROUP_ID, MultiAgentEnvironment
 from mlagents_fast.envs.testing.recorder import GoalFollower, record_demonstrations
@@ -42,6 +43,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "multi-agent": ("MultiAgentEnvironment", {"num_agents": 3, "action_sizes": (1, 1)}),
     "multi-agent-two-behaviors": ("MultiAgentEnvironment", {"brain_names": ["A", "B"], "action_sizes": (0, 1)}),
     "multi-agent-one-agent": ("MultiAgentEnvironment", {"num_agents": 1}),
+    # the environment parameter `step_size` (a curriculum's lessons set it), and one that is not
+    # a positive number (the option's step size stays)
+    "step-size-parameter": ("SimpleEnvironment", {"action_sizes": (1, 1), "parameters": {"step_size": 0.45}}),
+    "memory-step-size-parameter": ("MemoryEnvironment", {"action_sizes": (2, 0), "parameters": {"step_size": 0.7}}),
+    "invalid-step-size-parameter": ("SimpleEnvironment", {"parameters": {"step_size": -1.0}}),
 }
 
 
@@ -52,9 +58,11 @@ def python_copies(name: str, kwargs: dict[str, Any], num_envs: int, seed: int) -
     """The reference copies, each reset on its own rows, as the native copies are."""
     kwargs = dict(kwargs)
     brains = kwargs.pop("brain_names", [name])
+    parameters = kwargs.pop("parameters", {})
     copies = []
     for c in range(num_envs):
         env = REFERENCE[name](brains, **kwargs, copy=c)
+        env.set_parameters(EnvironmentParameters({k: parse_sampler(k, v) for k, v in parameters.items()}, c))
         out = {b: StepBatch.allocate(spec, env.agents_per_env[b]) for b, spec in env.behavior_specs.items()}
         env.reset(out, seed=seed)
         copies.append((env, out))
@@ -91,7 +99,8 @@ def test_parity_with_python_reference(variant: str) -> None:
     """Every observation, reward, flag, mask, group id and group reward equals the Python classes'."""
     name, kwargs = VARIANTS[variant]
     num_envs, seed = 3, 21
-    native = registry.make(name, num_envs, seed=seed, **kwargs)
+    options = {key: value for key, value in kwargs.items() if key != "parameters"}
+    native = registry.make(name, num_envs, seed=seed, parameters=kwargs.get("parameters"), **options)
     copies = python_copies(name, kwargs, num_envs, seed)
     assert dict(native.behavior_specs) == dict(copies[0][0].behavior_specs)
     rng = np.random.default_rng(5)
@@ -123,6 +132,24 @@ def test_parity_with_python_reference(variant: str) -> None:
     assert all(count > 5 for count in ended.values()), f"the comparison must cover auto-resets: {ended}"
     if name == "MultiAgentEnvironment":
         assert group_rewards > 3, "the comparison must cover group rewards"
+
+
+def test_the_step_size_parameter_changes_the_game() -> None:
+    """With a larger step size the same actions reach the ends sooner: more episodes end."""
+
+    def episodes(parameters: dict[str, float] | None) -> int:
+        env, rng, ended = (
+            registry.make("SimpleEnvironment", 4, seed=3, parameters=parameters),
+            np.random.default_rng(1),
+            0,
+        )
+        for _ in range(60):
+            drifting_actions(env.actions("SimpleEnvironment"), rng)
+            env.step()
+            ended += int(env.batch("SimpleEnvironment").done.sum())
+        return ended
+
+    assert episodes({"step_size": 0.9}) > 2 * episodes(None)
 
 
 def trace(env: VectorEnv, steps: int = 60) -> list[np.ndarray]:

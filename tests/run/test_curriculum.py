@@ -1,5 +1,6 @@
 """Curriculum lessons that advance (run/curriculum.py), against ML-Agents' rules, and end to end
-through mlagents-learn: the lesson stat, training_status.json, --resume and require_reset."""
+through mlagents-learn on SimpleEnvironment, whose lessons change its step size: the values
+sent, the lesson stat, training_status.json, --resume and require_reset."""
 
 from __future__ import annotations
 
@@ -65,29 +66,29 @@ def test_lessons_advance_one_at_a_time_and_the_buffers_start_over(tmp_path: Path
 
 CONFIG = """
 behaviors:
-  CartPole:
+  SimpleEnvironment:
     trainer_type: ppo
-    hyperparameters: {{batch_size: 64, buffer_size: 128}}
+    hyperparameters: {{batch_size: 32, buffer_size: 64}}
     network_settings: {{hidden_units: 16, num_layers: 1}}
     max_steps: {max_steps}
     summary_freq: 500
 environment_parameters:
-  length:
+  step_size:
     curriculum:
       - name: Short
-        value: 0.3
-        completion_criteria: {{measure: progress, behavior: CartPole, threshold: 0.25}}
+        value: 0.2
+        completion_criteria: {{measure: progress, behavior: SimpleEnvironment, threshold: 0.25}}
       - name: Middle
-        value: 0.4
-        completion_criteria: {{measure: reward, behavior: CartPole, threshold: 5.0, min_lesson_length: 20,
-                              require_reset: {reset}}}
-      - name: Long
         value: 0.5
+        completion_criteria: {{measure: reward, behavior: SimpleEnvironment, threshold: -0.5,
+                              min_lesson_length: 20, require_reset: {reset}}}
+      - name: Long
+        value: 0.9
 """
 
 
 def learn(tmp_path: Path, max_steps: int, *extra: str, reset: bool = False) -> None:
-    """mlagents-learn on CartPole (which reads `length`) with the curriculum above."""
+    """mlagents-learn on SimpleEnvironment (which reads `step_size`) with the curriculum above."""
     tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "curriculum.yaml"
     path.write_text(CONFIG.format(max_steps=max_steps, reset=str(reset).lower()))
@@ -95,19 +96,19 @@ def learn(tmp_path: Path, max_steps: int, *extra: str, reset: bool = False) -> N
 
 
 def lesson_stats(run: Path) -> list[tuple[int, float]]:
-    events = EventAccumulator(str(run / "CartPole"))
+    events = EventAccumulator(str(run / "SimpleEnvironment"))
     events.Reload()
-    return [(e.step, e.value) for e in events.Scalars("Environment/Lesson Number/length")]
+    return [(e.step, e.value) for e in events.Scalars("Environment/Lesson Number/step_size")]
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
-    """What the run sends the native environments: each set_parameters' `length`, each reset."""
-    seen: dict[str, list[float]] = {"length": [], "resets": []}
+    """What the run sends the native environments: each set_parameters' `step_size`, each reset."""
+    seen: dict[str, list[float]] = {"step_size": [], "resets": []}
     original_set, original_reset = NativeVectorEnv.set_parameters, NativeVectorEnv.reset
 
     def spy_set(self: NativeVectorEnv, parameters: Any) -> None:
-        seen["length"].append(parameters["length"].intervals[0][0])
+        seen["step_size"].append(parameters["step_size"].intervals[0][0])
         original_set(self, parameters)
 
     def spy_reset(self: NativeVectorEnv, seed: int | None = None) -> None:
@@ -120,7 +121,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
 
 
 def stored_lesson(run: Path) -> int:
-    return int(json.loads((run / "run_logs" / "training_status.json").read_text())["length"]["lesson_num"])
+    return int(json.loads((run / "run_logs" / "training_status.json").read_text())["step_size"]["lesson_num"])
 
 
 def test_lessons_advance_on_progress_then_reward_and_resume_there(
@@ -129,13 +130,13 @@ def test_lessons_advance_on_progress_then_reward_and_resume_there(
     learn(tmp_path, 2000)
     run = tmp_path / "results" / "lessons"
     assert stored_lesson(run) == 2
-    assert calls["length"][0] == 0.3 and calls["length"][-2:] == [0.4, 0.5]  # each lesson's value, in order
+    assert calls["step_size"][0] == 0.2 and calls["step_size"][-2:] == [0.5, 0.9]  # each lesson's value, in order
     stats = lesson_stats(run)
     # progress passes 0.25 just after step 500, then 20 episodes of mean return above 5 follow soon
     assert stats[:2] == [(500, 0.0), (1000, 2.0)] and stats[-1] == (2000, 2.0)
-    calls["length"].clear()
+    calls["step_size"].clear()
     learn(tmp_path, 2500, "--resume")  # starts in the stored lesson
-    assert calls["length"][0] == 0.5 and stored_lesson(run) == 2
+    assert calls["step_size"][0] == 0.9 and stored_lesson(run) == 2
 
 
 def test_require_reset_resets_every_environment(tmp_path: Path, calls: dict[str, list[float]]) -> None:
@@ -151,10 +152,10 @@ def test_a_curriculum_naming_another_behavior_is_refused(tmp_path: Path, capsys:
     path = tmp_path / "curriculum.yaml"
     path.write_text(
         CONFIG.format(max_steps=100, reset="false").replace(
-            "behavior: CartPole, threshold: 0.25", "behavior: Walker, threshold: 0.25"
+            "behavior: SimpleEnvironment, threshold: 0.25", "behavior: Walker, threshold: 0.25"
         )
     )
     assert main([str(path), "--run-id=refused", f"--results-dir={tmp_path / 'results'}"]) == 1
     error = capsys.readouterr().err
-    assert "environment_parameters.length.curriculum[0].completion_criteria.behavior" in error and "Walker" in error
+    assert "environment_parameters.step_size.curriculum[0].completion_criteria.behavior" in error and "Walker" in error
     assert "Traceback" not in error and not (tmp_path / "results" / "refused").exists()

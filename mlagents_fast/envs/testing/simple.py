@@ -19,12 +19,14 @@ Differences from ML-Agents, where our contract has no equivalent:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from mlagents_fast.envs.composite import behavior_seed
 from mlagents_fast.envs.native.rng import Rng, mix
+from mlagents_fast.envs.parameters import EnvironmentParameters
 from mlagents_fast.envs.python.env import PythonEnv
 from mlagents_fast.envs.testing.game import (
     OBS_SIZE,
@@ -44,7 +46,9 @@ from mlagents_fast.spec import ActionSpec, ActionTuple, BehaviorSpec
 class SimpleEnvironment(PythonEnv):
     """One agent per brain name (one behavior each) moving its positions toward a random goal.
 
-    `action_sizes` is (continuous size, number of discrete branches of size 2).
+    `action_sizes` is (continuous size, number of discrete branches of size 2). Each episode
+    reads the environment parameter `step_size` (the option when unset), as the native rules do;
+    MultiAgentEnvironment's rules read none.
     `final_rewards[name]` lists the return of every finished episode, as in ML-Agents.
     `copy` is the index of this copy among the native copies it mirrors (it picks the
     generator's seed and, for MultiAgentEnvironment, the group id).
@@ -68,6 +72,8 @@ class SimpleEnvironment(PythonEnv):
     ) -> None:
         self.names = list(brain_names)
         self.step_size = step_size
+        self._parameters: EnvironmentParameters | None = None
+        self._step_sizes = {name: step_size for name in brain_names}  # each agent's, this episode
         self.copy = copy
         continuous, discrete = action_sizes
         self.action_spec = ActionSpec(continuous, (2,) * discrete)
@@ -106,8 +112,20 @@ class SimpleEnvironment(PythonEnv):
     def _obs_value(self, agent: Mover) -> float:
         return float(agent.goal)
 
+    def set_parameters(self, parameters: EnvironmentParameters) -> None:
+        self._parameters = parameters
+
+    def _episode_step_size(self) -> float:
+        """The `step_size` environment parameter for a new episode (the option when unset, or when
+        not a positive number), as the native rules read it."""
+        if self._parameters is None:
+            return self.step_size
+        wanted = self._parameters.get_with_default("step_size", self.step_size)
+        return wanted if math.isfinite(wanted) and wanted > 0.0 else self.step_size
+
     def _start(self, name: str, batch: StepBatch, row: int, agent: Mover) -> None:
         agent.restart(self._rngs[name])
+        self._step_sizes[name] = self._episode_step_size()
         fill_rows(batch.obs, row, self._obs_value(agent))
         batch.reward[row] = 0.0
         batch.terminated[row] = batch.truncated[row] = False
@@ -130,6 +148,7 @@ class SimpleEnvironment(PythonEnv):
             batch.episode_return[row] = agent.episode_return
             batch.episode_length[row] = agent.episode_length
             agent.restart(self._rngs[name])
+            self._step_sizes[name] = self._episode_step_size()
         fill_rows(batch.obs, row, self._obs_value(agent))
 
     def reset(self, out: Mapping[str, StepBatch], seed: int | None = None) -> None:
@@ -141,7 +160,7 @@ class SimpleEnvironment(PythonEnv):
     def step(self, actions: Mapping[str, ActionTuple], out: Mapping[str, StepBatch]) -> None:
         for name in self.names:
             agent = self._agents[name]
-            done = agent.move(action_deltas(actions[name], 0), self.step_size)
+            done = agent.move(action_deltas(actions[name], 0), self._step_sizes[name])
             outcome = Outcome(agent.reward(done), done)
             if done:  # the episode's return as the batch reports it (summed in double, stored as float32)
                 episode_return = agent.episode_return + float(np.float32(outcome.reward))

@@ -14,6 +14,10 @@
 // made (one per action dimension per step), then 0. MultiAgentEnvironment's group rules
 // live in multi_agent.h; it uses these rules for each agent.
 //
+// SimpleEnvironment and MemoryEnvironment read the environment parameter `step_size` at each
+// episode begin (a curriculum's lessons change it); the option is its default, and a value
+// that is not a positive number keeps the option's. MultiAgentEnvironment reads none.
+//
 // Options (all numbers): continuous_size (1), discrete_size (0), step_size (0.2) and
 // - SimpleEnvironment, MultiAgentEnvironment: num_vector (1), num_visual (0),
 //   num_var_len (0), vec_obs_size (1), vis_channels, vis_height, vis_width (3, 20, 20),
@@ -41,8 +45,9 @@ class Simple {
 
   struct Agent {
     std::array<double, kMaxPositions> positions;
-    int goal;        // -1 or +1
-    int step_count;  // position updates this episode
+    int goal;          // -1 or +1
+    int step_count;    // position updates this episode
+    double step_size;  // this episode's
   };
 
   Simple(const Options& options, Variant variant) : variant_(variant) {
@@ -104,14 +109,21 @@ class Simple {
     }
     info_.continuous_size = continuous_;
     info_.discrete_branches.assign(static_cast<std::size_t>(discrete_), 2);
+    if (variant != Variant::kMultiAgent) {
+      info_.parameter_names = {"step_size"};
+      info_.parameter_defaults = {step_size_};
+    }
   }
 
   const EnvInfo& info() const { return info_; }
 
-  void begin_episode(Agent& a, Rng& rng, const double*) const {
+  // `parameters`: this episode's step_size, or null (MultiAgentEnvironment) for the option's.
+  void begin_episode(Agent& a, Rng& rng, const double* parameters) const {
     a.goal = rng.below(2) == 0 ? -1 : 1;
     a.positions.fill(0.0);
     a.step_count = 0;
+    const double wanted = parameters != nullptr ? parameters[0] : step_size_;
+    a.step_size = std::isfinite(wanted) && wanted > 0.0 ? wanted : step_size_;
   }
 
   // Moves every position; true when each one reached an end.
@@ -160,7 +172,7 @@ class Simple {
  private:
   void shift(Agent& a, int i, double delta) const {
     double& p = a.positions[static_cast<std::size_t>(i)];
-    p = std::clamp(p + std::clamp(delta, -step_size_, step_size_), -1.0, 1.0);
+    p = std::clamp(p + std::clamp(delta, -a.step_size, a.step_size), -1.0, 1.0);
   }
 
   // An option that must be a whole number in [low, high].
