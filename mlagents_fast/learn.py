@@ -180,8 +180,8 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
     """Each environment parameter's setting at the start: its lesson's value (a number or a sampler).
 
     The lesson is the one a resumed run had reached (training_status.json), else the legacy
-    --lesson (clamped to the last lesson, as ML-Agents 0.x did), else the first; it is recorded
-    as the parameter's lesson_num in training_status.json."""
+    --lesson (past a curriculum's last lesson an error, where ML-Agents 0.x clamped it), else the
+    first; it is recorded as the parameter's lesson_num in training_status.json."""
     parameters: dict[str, Any] = {}
     for name, setting in (opts.environment_parameters or {}).items():
         for index, each in enumerate(setting.curriculum):
@@ -196,9 +196,8 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
         saved = status.lesson_num(name) if opts.checkpoint_settings.resume else None
         lesson = saved if saved is not None else int(opts.start_lesson or 0)
         if lesson > last:
-            logger.warning(f"Environment parameter {name} has lessons 0 to {last}; starting at lesson {last}, "
-                           f"not {lesson}.")  # fmt: skip
-            lesson = last
+            raise UnityTrainerException(f"--lesson {lesson}: environment parameter {name} has lessons 0 to {last}; "
+                                        f"expected a lesson from 0 to {last}.")  # fmt: skip
         status.set_lesson_num(name, lesson)
         parameters[name] = setting.curriculum[lesson].value
         if last > 0:

@@ -477,10 +477,11 @@ environment_parameters:
 
 
 @pytest.mark.filterwarnings("ignore:Environment 'Basic' does not read the parameter 'goal'")
-@pytest.mark.parametrize(("lesson", "started"), [(None, 0), (1, 1), (7, 2)])
+@pytest.mark.parametrize(("lesson", "started"), [(None, 0), (1, 1), (2, 2)])
 def test_lesson_flag_chooses_the_starting_lesson(tmp_path: Path, lesson: int | None, started: int) -> None:
-    """--lesson (legacy) starts every curriculum at that lesson, clamped to the last as ML-Agents
-    0.x did; the lesson's value goes to the environment and lesson_num to training_status.json."""
+    """--lesson (legacy) starts every curriculum at that lesson (past the last one it is an error,
+    tests/run/test_curriculum.py); the lesson's value goes to the environment and lesson_num to
+    training_status.json."""
     path = tmp_path / "curriculum.yaml"
     path.write_text(CONFIG.format(max_steps=200) + CURRICULUM)
     argv = [str(path), "--run-id=lessons", f"--results-dir={tmp_path / 'results'}"]

@@ -11,6 +11,7 @@ Every function returns plain data in the current format; `config.structure` then
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 from collections.abc import Mapping
@@ -161,6 +162,10 @@ def _lessons(behavior: str, curriculum: Any, source: str) -> dict[str, list[dict
     thresholds = curriculum.get("thresholds")
     if not isinstance(thresholds, list):
         raise _error(source, f"{where}.thresholds", "a list of thresholds, one per lesson change", show(thresholds))
+    for i, (low, high) in enumerate(itertools.pairwise(thresholds)):
+        numbers = all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in (low, high))
+        if not numbers or high < low or (high == low and curriculum.get("measure", "reward") == "progress"):
+            raise _error(source, f"{where}.thresholds[{i + 1}]", f"increasing thresholds (above {low!r})", show(high))
     parameters = curriculum.get("parameters")
     if not isinstance(parameters, Mapping) or not parameters:
         raise _error(source, f"{where}.parameters", "a mapping of parameter names to lists of values", show(parameters))

@@ -55,6 +55,10 @@ class CompletionCriteriaSettings:
             _check(0.0 <= self.threshold <= 1.0, "threshold", "a number in [0, 1] for measure progress", self.threshold)
 
 
+def _both_progress(first: CompletionCriteriaSettings, second: CompletionCriteriaSettings) -> bool:
+    return first.measure == second.measure == "progress" and first.behavior == second.behavior
+
+
 @dataclass
 class Lesson:
     value: Sampler
@@ -71,10 +75,18 @@ class EnvironmentParameterSettings:
     def __post_init__(self) -> None:
         _check(len(self.curriculum) > 0, "curriculum", "at least one lesson", "an empty list")
         last = len(self.curriculum) - 1
+        previous: CompletionCriteriaSettings | None = None
         for index, lesson in enumerate(self.curriculum):
+            criteria = lesson.completion_criteria
             if index < last:
                 key = f"curriculum[{index}].completion_criteria"
-                _check(lesson.completion_criteria is not None, key, "completion criteria on a non-final lesson", None)
+                _check(criteria is not None, key, "completion criteria on a non-final lesson", None)
+                # Progress only grows: a threshold not above the last lesson's would pass at once.
+                if criteria is not None and previous is not None and _both_progress(previous, criteria):
+                    _check(criteria.threshold > previous.threshold, f"{key}.threshold",
+                           f"a progress threshold above the previous lesson's ({previous.threshold})",
+                           criteria.threshold)  # fmt: skip
+                previous = criteria
             elif lesson.completion_criteria is not None and last > 0:
                 warnings.warn(
                     f"The final lesson {lesson.name!r} has completion_criteria; they will be ignored.", stacklevel=2

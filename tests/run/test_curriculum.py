@@ -159,3 +159,66 @@ def test_a_curriculum_naming_another_behavior_is_refused(tmp_path: Path, capsys:
     error = capsys.readouterr().err
     assert "environment_parameters.step_size.curriculum[0].completion_criteria.behavior" in error and "Walker" in error
     assert "Traceback" not in error and not (tmp_path / "results" / "refused").exists()
+
+
+OLD_TRAINER_CONFIG = """
+SimpleEnvironment:
+  trainer: ppo
+  batch_size: 32
+  buffer_size: 64
+  hidden_units: 16
+  num_layers: 1
+  max_steps: 400
+  summary_freq: 200
+"""
+
+OLD_CURRICULUM = """
+SimpleEnvironment:
+  measure: progress
+  thresholds: [{first}, 0.3]
+  min_lesson_length: 2
+  signal_smoothing: true
+  parameters:
+    step_size: [0.2, 0.5, 0.9]
+"""
+
+
+def old_files(tmp_path: Path, first: float = 0.1) -> list[str]:
+    (tmp_path / "trainer_config.yaml").write_text(OLD_TRAINER_CONFIG)
+    (tmp_path / "curriculum.yaml").write_text(OLD_CURRICULUM.format(first=first))
+    return [str(tmp_path / "trainer_config.yaml"), f"--curriculum={tmp_path / 'curriculum.yaml'}",
+            f"--results-dir={tmp_path / 'results'}", "--seed=1"]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_the_seeds_0x_curriculum_file_advances(tmp_path: Path, calls: dict[str, list[float]]) -> None:
+    """The seeds' format: a trainer_config.yaml and a --curriculum file with `thresholds` and one
+    value per lesson; its progress thresholds 0.1 and 0.3 pass at steps 40 and 120 of 400."""
+    assert main([*old_files(tmp_path), "--run-id=old"]) == 0
+    status = json.loads((tmp_path / "results" / "old" / "run_logs" / "training_status.json").read_text())
+    assert status["step_size"]["lesson_num"] == 2 and calls["step_size"][-2:] == [0.5, 0.9]
+
+
+def test_bad_curricula_are_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def refused(*argv: str) -> str:
+        assert main([*argv, "--run-id=refused"]) == 1
+        error = capsys.readouterr().err
+        assert "Traceback" not in error and not (tmp_path / "results" / "refused").exists()
+        return error
+
+    error = refused(*old_files(tmp_path, first=0.5))  # 0.5 then 0.3
+    assert "curriculum.yaml" in error and "curriculum.SimpleEnvironment.thresholds[1]" in error
+    assert "increasing thresholds" in error
+    error = refused(*old_files(tmp_path), "--lesson=3")  # lessons 0 to 2
+    assert "--lesson 3" in error and "lessons 0 to 2" in error
+    new_format = tmp_path / "new.yaml"
+    progress_again = "measure: progress, behavior: SimpleEnvironment, threshold: 0.2"  # not above 0.25
+    new_format.write_text(CONFIG.format(max_steps=100, reset="false").replace(
+        "measure: reward, behavior: SimpleEnvironment, threshold: -0.5", progress_again))  # fmt: skip
+    error = refused(str(new_format), f"--results-dir={tmp_path / 'results'}")
+    assert "environment_parameters.step_size.curriculum[1].completion_criteria.threshold" in error
+    sampler = tmp_path / "sampler.yaml"
+    sampler.write_text("step_size:\n  sampler-type: uniform\n  min_value: 0.9\n  max_value: 0.2\n")
+    error = refused(str(tmp_path / "trainer_config.yaml"), f"--sampler={sampler}",
+                    f"--results-dir={tmp_path / 'results'}")  # fmt: skip
+    assert "--sampler" in error and "min_value not above max_value" in error
