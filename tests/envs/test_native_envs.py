@@ -244,6 +244,10 @@ def test_unknown_parameter_warns_once() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         env.set_parameters({"wind": 2.0})
+    with pytest.warns(UserWarning) as caught:  # several at once: one message naming them all
+        env.set_parameters({"wind": 1.0, "rain": 1.0, "snow": 1.0, "gravity": 9.0})
+    (message,) = [str(w.message) for w in caught]
+    assert "'rain', 'snow'" in message and "'wind'" not in message and "it reads: gravity" in message
 
 
 def test_bad_actions_are_clear_errors() -> None:

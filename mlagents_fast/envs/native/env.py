@@ -145,16 +145,20 @@ class NativeVectorEnv(VectorEnv):
         return self._native.recv(count)
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
+        unread = []
         for name, sampler in parse_parameters(parameters).items():
             known = self._native.set_sampler(name, _SAMPLER_KIND[sampler.kind], list(sampler.intervals), sampler.seed)
             if not known and name not in self._warned:
-                self._warned.add(name)
-                reads = ", ".join(self.parameter_names) or "none"
-                warnings.warn(
-                    f"Environment {self.name!r} does not read the parameter {name!r}; it is ignored "
-                    f"(parameters it reads: {reads}).",
-                    stacklevel=2,
-                )
+                unread.append(name)
+        if unread:  # once per name, all of a call's in one message
+            self._warned.update(unread)
+            reads = ", ".join(self.parameter_names) or "none"
+            listed = ", ".join(repr(name) for name in unread)
+            warnings.warn(
+                f"Environment {self.name!r} does not read the parameter{'s' if len(unread) > 1 else ''} {listed}; "
+                f"{'they are' if len(unread) > 1 else 'it is'} ignored (parameters it reads: {reads}).",
+                stacklevel=2,
+            )
 
     def close(self) -> None:
         if self._native.in_flight:
