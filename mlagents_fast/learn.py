@@ -106,11 +106,11 @@ def run_training(opts: RunOptions) -> None:
     # Only a run that can start imports torch, the trainers and the stats writers (about a second).
     import torch
 
-    from mlagents_fast.run.curriculum import Curriculum
     from mlagents_fast.run.restore import restore_all
     from mlagents_fast.run.timers import add_version_metadata, reset_timers
     from mlagents_fast.run.writers import default_stats_writers
     from mlagents_fast.trainers.controller import TrainerController
+    from mlagents_fast.trainers.curriculum import Curriculum
 
     # Small networks are slowed down by intra-op threads; ML-Agents uses half the cores, at most 4.
     torch.set_num_threads(max(min((os.cpu_count() or 2) // 2, 4), 1))

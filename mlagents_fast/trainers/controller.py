@@ -24,11 +24,11 @@ from mlagents_fast.config.settings import unstructure
 from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
-from mlagents_fast.run.curriculum import Curriculum
 from mlagents_fast.run.directories import RunPaths
 from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
+from mlagents_fast.trainers.curriculum import Curriculum
 from mlagents_fast.trainers.protocol import EndsEpisodes, SavesFiles, Trainer
 from mlagents_fast.trainers.stats import EPISODE_RETURN
 

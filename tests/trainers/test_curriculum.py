@@ -1,4 +1,4 @@
-"""Curriculum lessons that advance (run/curriculum.py), against ML-Agents' rules, and end to end
+"""Curriculum lessons that advance (trainers/curriculum.py), against ML-Agents' rules, and end to end
 through mlagents-learn on SimpleEnvironment, whose lessons change its step size: the values
 sent, the lesson stat, training_status.json, --resume and require_reset."""
 
@@ -15,8 +15,8 @@ from mlagents_fast.config.settings import CompletionCriteriaSettings, Environmen
 from mlagents_fast.envs.native.env import NativeVectorEnv
 from mlagents_fast.envs.parameters import parse_sampler
 from mlagents_fast.learn import main
-from mlagents_fast.run.curriculum import Curriculum, lesson_is_done
 from mlagents_fast.run.status import TrainingStatus
+from mlagents_fast.trainers.curriculum import Curriculum, lesson_is_done
 
 
 def criteria(**changes: Any) -> CompletionCriteriaSettings:
