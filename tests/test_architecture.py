@@ -44,6 +44,18 @@ def test_lower_layers_never_import_the_trainers(layer: str) -> None:
     assert not offenders
 
 
+def test_run_imports_nothing_below_it() -> None:
+    """run/ (stats, timers, checkpoints, status, the results folder) stands on its own: the
+    trainers, the run loop and the command line use it, never the reverse."""
+    offenders = {}
+    for path in modules(PACKAGE / "run"):
+        others = sorted(m for m in imported_modules(path)
+                        if m.startswith("mlagents_fast.") and not m.startswith("mlagents_fast.run"))  # fmt: skip
+        if others:
+            offenders[str(path.relative_to(PACKAGE))] = others
+    assert not offenders
+
+
 def test_trainers_take_typed_settings() -> None:
     """No parameter or attribute named *settings in trainers/ is typed Any."""
     untyped = []
