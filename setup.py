@@ -32,12 +32,17 @@ def relative(paths: list[Path]) -> list[str]:
     return [p.relative_to(ROOT).as_posix() for p in sorted(paths)]
 
 
+# setuptools rebuilds an object when its source is newer; the headers are listed as what every
+# object depends on too, so a change to a header alone rebuilds what includes it.
+NATIVE_HEADERS = relative(list((ROOT / "native" / "include").rglob("*.h")))
+
 native_lib = (
     "mlaf_native",
     {
         "sources": relative(list((ROOT / "native" / "src").glob("*.cpp"))),
         "include_dirs": ["native/include"],
         "cflags": [*CXX_FLAGS, "-fPIC"],
+        "obj_deps": {"": NATIVE_HEADERS},
     },
 )
 
@@ -46,6 +51,7 @@ kernels = Pybind11Extension(
     sources=relative(list((ROOT / "bindings" / "pybind").glob("*.cpp"))),
     include_dirs=["native/include", "bindings/pybind"],
     define_macros=[("MLAF_SOURCE_HASH", f'"{load_source_hash()}"')],
+    depends=[*NATIVE_HEADERS, *relative(list((ROOT / "bindings" / "pybind").glob("*.h")))],
     extra_compile_args=CXX_FLAGS,
     cxx_std=17,
 )
