@@ -26,7 +26,7 @@ Timed = Callable[..., object]
 
 COUNTS = [8, 1024]
 STEPS = {8: 200, 1024: 4}
-AGENTS = {"CartPole": 1, "3DBall": 12}
+AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 1}
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
 # CartPole and 2 M agent-steps/s per core on 3DBall.
@@ -54,8 +54,9 @@ class Ball3DPort(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
 
 def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
     rng = np.random.default_rng(0)
-    if name == "CartPole":
-        return [rng.integers(0, 2, (slots, 1)).astype(np.int32) for _ in range(POOL)]
+    if name in ("CartPole", "PushBlock"):
+        choices = 2 if name == "CartPole" else 7
+        return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
     return [rng.uniform(-1, 1, (slots, 2)).astype(np.float32) for _ in range(POOL)]
 
 
@@ -75,11 +76,11 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall"])
+@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock"])
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
     env = NativeVectorEnv(name, count, num_threads=threads)
     actions = env.actions(env.behavior)
-    target = actions.discrete if name == "CartPole" else actions.continuous
+    target = actions.continuous if name == "3DBall" else actions.discrete
     pool = action_pool(name, target.shape[0])
 
     def run() -> None:

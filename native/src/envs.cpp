@@ -7,6 +7,7 @@
 #include "mlaf/envs/cartpole.h"
 #include "mlaf/envs/gridworld.h"
 #include "mlaf/envs/multi_agent.h"
+#include "mlaf/envs/pushblock.h"
 #include "mlaf/envs/simple.h"
 #include "mlaf/envs/vec_env.h"
 
@@ -65,6 +66,7 @@ std::vector<std::string> native_env_names() {
           "GridWorld",
           "MemoryEnvironment",
           "MultiAgentEnvironment",
+          "PushBlock",
           "SimpleEnvironment"};
 }
 
@@ -82,6 +84,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
   }
   if (name == "GridWorld")
     return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
+  if (name == "PushBlock")
+    return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {
     return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kSimple), num_envs,
                                               num_threads);

@@ -14,7 +14,7 @@ SHIPPED = sorted(CONFIG_DIR.rglob("*.yaml"))
 SAC = sorted((CONFIG_DIR / "sac").glob("*.yaml"))
 # config/sac files whose values are ML-Agents' own config/sac/<Env>.yaml (release 21); the
 # others were tuned here and say so on their first line.
-ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld"}
+ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "PushBlock"}
 NOT_ML_AGENTS = "# Not an ML-Agents config; tuned here:"
 
 
@@ -42,6 +42,7 @@ def test_shipped_config_loads(path: Path) -> None:
         ("Basic", "Basic", 32, 256, 20, 1, 0.9, 3, 2000),
         ("3DBall", "3DBall", 64, 12000, 128, 2, 0.99, 1000, 12000),
         ("GridWorld", "GridWorld", 32, 256, 128, 1, 0.9, 5, 20000),
+        ("PushBlock", "PushBlock", 128, 2048, 256, 2, 0.99, 64, 60000),
     ],
 )
 def test_ppo_values_match_ml_agents(
@@ -66,7 +67,8 @@ def test_ppo_values_match_ml_agents(
     )
     assert (settings.network_settings.hidden_units, settings.network_settings.num_layers) == (hidden, layers)
     assert settings.reward_signals["extrinsic"].gamma == gamma
-    assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (horizon, summary, 500000)
+    max_steps = 2_000_000 if name == "PushBlock" else 500_000
+    assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (horizon, summary, max_steps)
 
 
 def test_every_built_in_environment_with_a_ppo_config_has_a_sac_config() -> None:

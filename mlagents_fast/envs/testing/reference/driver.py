@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng, mix
-from mlagents_fast.envs.testing.reference import rules
+from mlagents_fast.envs.testing.reference import pushblock, rules
 
 
 class ReferenceVectorEnv:
@@ -92,6 +92,7 @@ _RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBall": partial(rules.Ball3D, hard=False),
     "3DBallHard": partial(rules.Ball3D, hard=True),
     "GridWorld": rules.GridWorld,
+    "PushBlock": pushblock.PushBlock,
 }
 
 
