@@ -26,7 +26,7 @@ Timed = Callable[..., object]
 
 COUNTS = [8, 1024]
 STEPS = {8: 200, 1024: 4}
-AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 1}
+AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 32}
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
 # CartPole and 2 M agent-steps/s per core on 3DBall.

@@ -16,6 +16,7 @@ PARAMETERS = {"block_scale": 3.0, "block_drag": 1.0, "dynamic_friction": 0.05, "
 
 def test_specs_match_ml_agents() -> None:
     env = NativeVectorEnv("PushBlock", 2)
+    assert env.num_agents("PushBlock") == 64  # the scene's 32 areas per copy
     spec = env.behavior_specs["PushBlock"]
     assert [o.shape for o in spec.observation_specs] == [(105,), (105,)]  # 7 rays x 5, 3 stacked, two sensors
     assert [o.name for o in spec.observation_specs] == ["RayPerceptionSensor", "OffsetRayPerceptionSensor"]
@@ -32,8 +33,8 @@ def test_specs_match_ml_agents() -> None:
 def test_parity_with_the_python_rules(parameters: dict[str, float] | None) -> None:
     """Every observation, reward, flag and final observation equals the Python rules', under the
     scripted player with some random actions mixed in (every action is taken)."""
-    native = NativeVectorEnv("PushBlock", 2, seed=5)
-    rules = PushBlock()
+    native = NativeVectorEnv("PushBlock", 2, seed=5, areas=1)
+    rules = PushBlock(areas=1)
     if parameters is not None:
         native.set_parameters(parameters)
         native.reset(5)
@@ -68,7 +69,7 @@ def test_the_scripted_player_scores_and_random_play_does_not() -> None:
     play mostly runs out of time (-1 over 1000 decisions)."""
 
     def returns(player: str) -> list[float]:
-        port, rng, done_returns = ReferenceVectorEnv(PushBlock(), 4, seed=9), np.random.default_rng(1), []
+        port, rng, done_returns = ReferenceVectorEnv(PushBlock(areas=1), 4, seed=9), np.random.default_rng(1), []
         for _ in range(2500):
             for slot in range(4):
                 port.discrete_actions[slot, 0] = (
@@ -87,9 +88,9 @@ def test_a_bigger_block_is_seen_nearer() -> None:
     """block_scale reaches the game: a larger block fills more of the rays' view."""
 
     def block_hits(scale: float) -> int:
-        env = NativeVectorEnv("PushBlock", 16, seed=3)
+        env = NativeVectorEnv("PushBlock", 1, seed=3)
         env.set_parameters({"block_scale": scale})
         env.reset(3)
-        return int(env.batch("PushBlock").obs[0].reshape(16, 3, 7, 5)[:, 2, :, 0].sum())
+        return int(env.batch("PushBlock").obs[0].reshape(32, 3, 7, 5)[:, 2, :, 0].sum())
 
     assert block_hits(6.0) > block_hits(1.0)

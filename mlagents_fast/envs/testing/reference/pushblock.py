@@ -49,9 +49,9 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 
 class PushBlock(Rules):
-    def __init__(self) -> None:
+    def __init__(self, areas: int = 32) -> None:
         size = STACK * RAYS * PER_RAY
-        super().__init__("PushBlock", 1, [(size,), (size,)], branches=(7,), max_step=MAX_STEP, decision_period=5)
+        super().__init__("PushBlock", areas, [(size,), (size,)], branches=(7,), max_step=MAX_STEP, decision_period=5)
         self.parameters = {"block_scale": 2.0, "block_drag": 0.5, "dynamic_friction": 0.0, "static_friction": 0.0}
 
     def begin_episode(self, rng: Rng) -> State:
