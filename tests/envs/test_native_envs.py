@@ -15,6 +15,7 @@ from mlagents_fast.envs.testing.reference import make_reference
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionError, ActionTuple, DimensionProperty, ObservationType
 from tests.envs import policies
+from tests.envs.reference_parity import assert_observations_equal, assert_outcome_equal
 
 NAMES = ["Basic", "CartPole", "3DBall", "3DBallHard", "GridWorld"]
 
@@ -65,24 +66,13 @@ def test_parity_with_python_port(name: str) -> None:
     rng = np.random.default_rng(3)
     ended = 0
     for _ in range(150):
-        for ours, theirs in zip(batch.obs, port.obs, strict=True):
-            np.testing.assert_array_equal(ours, theirs)
-        if batch.action_mask is not None:
-            np.testing.assert_array_equal(batch.action_mask, port.action_mask)
+        assert_observations_equal(batch, port)
         random_actions(batch, actions, rng)
         port.continuous_actions[:] = actions.continuous
         port.discrete_actions[:] = actions.discrete
         native.step()
         port.step()
-        np.testing.assert_array_equal(batch.reward, port.reward)
-        np.testing.assert_array_equal(batch.terminated, port.terminated)
-        np.testing.assert_array_equal(batch.truncated, port.truncated)
-        done = batch.done
-        ended += int(done.sum())
-        for ours, theirs in zip(batch.terminal_obs, port.terminal_obs, strict=True):
-            np.testing.assert_array_equal(ours[done], theirs[done])
-        np.testing.assert_array_equal(batch.episode_return[done], port.episode_return[done])
-        np.testing.assert_array_equal(batch.episode_length[done], port.episode_length[done])
+        ended += assert_outcome_equal(batch, port)
     assert ended > 0, "the comparison must cover auto-resets"
 
 
