@@ -194,9 +194,11 @@ def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, A
                 )
         last = len(setting.curriculum) - 1
         saved = status.lesson_num(name) if opts.checkpoint_settings.resume else None
-        lesson = saved if saved is not None else int(opts.start_lesson or 0)
+        # --lesson applies to curricula; a constant or sampled parameter has only lesson 0
+        lesson = saved if saved is not None else int(opts.start_lesson or 0) if last > 0 else 0
         if lesson > last:
-            raise UnityTrainerException(f"--lesson {lesson}: environment parameter {name} has lessons 0 to {last}; "
+            source = "the resumed run's training_status.json" if saved is not None else f"--lesson {lesson}"
+            raise UnityTrainerException(f"{source}: environment parameter {name} has lessons 0 to {last}; "
                                         f"expected a lesson from 0 to {last}.")  # fmt: skip
         status.set_lesson_num(name, lesson)
         parameters[name] = setting.curriculum[lesson].value

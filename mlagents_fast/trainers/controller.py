@@ -159,7 +159,7 @@ class TrainerController:
                 run.trainer.record(run.env.batch(run.name))
         for run in self.runs:
             self._report(run)
-        if self.curriculum is not None and self.training:
+        if self.curriculum is not None:  # (with --inference too, as ML-Agents)
             self._advance_lessons(self.curriculum)
 
     def _advance_lessons(self, curriculum: Curriculum) -> None:

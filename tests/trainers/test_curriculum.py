@@ -222,3 +222,16 @@ def test_bad_curricula_are_one_clear_error(tmp_path: Path, capsys: pytest.Captur
     error = refused(str(tmp_path / "trainer_config.yaml"), f"--sampler={sampler}",
                     f"--results-dir={tmp_path / 'results'}")  # fmt: skip
     assert "--sampler" in error and "min_value not above max_value" in error
+
+
+@pytest.mark.filterwarnings("ignore:Environment 'SimpleEnvironment' does not read the parameter 'other'")
+def test_lesson_applies_to_curricula_only(tmp_path: Path, calls: dict[str, list[float]]) -> None:
+    """--lesson (0.x) starts the curricula there; a constant or sampled parameter keeps its one
+    value (ML-Agents 0.x applied --lesson to curricula and never touched samplers)."""
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(max_steps=100, reset="false") + "  other: 5.0\n")
+    argv = [str(path), "--run-id=lesson", f"--results-dir={tmp_path / 'results'}", "--lesson=1"]
+    assert main(argv) == 0
+    status = json.loads((tmp_path / "results" / "lesson" / "run_logs" / "training_status.json").read_text())
+    assert status["step_size"]["lesson_num"] >= 1 and status["other"]["lesson_num"] == 0
+    assert calls["step_size"][0] == 0.5  # lesson 1's value from the start

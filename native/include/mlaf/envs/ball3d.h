@@ -52,8 +52,8 @@ class Ball3D {
     double px, py, pz;  // ball position relative to the platform's centre
     double vx, vy, vz;  // ball velocity
     double gravity, radius, mass;
-    float offsets[kStack][3];  // 3DBallHard: the last decisions' ball offsets, oldest first
-    float rotations[kStack][2];
+    float offsets[kStack * 3];  // 3DBallHard: the last decisions' ball offsets, oldest first
+    float rotations[kStack * 2];
   };
 
   Ball3D(const Options& options, bool hard) : hard_(hard) {
@@ -81,8 +81,8 @@ class Ball3D {
     a.mass = p[0];
     a.gravity = p[1];
     a.radius = 0.5 * p[2];
-    std::fill(&a.offsets[0][0], &a.offsets[0][0] + kStack * 3, 0.0f);
-    std::fill(&a.rotations[0][0], &a.rotations[0][0] + kStack * 2, 0.0f);
+    std::fill(a.offsets, a.offsets + kStack * 3, 0.0f);
+    std::fill(a.rotations, a.rotations + kStack * 2, 0.0f);
   }
 
   bool tick(Agent& a, const AgentAction& action, float& reward) const {
@@ -107,15 +107,17 @@ class Ball3D {
   void observe(Agent& a, float* const* obs) const {
     float* o = obs[0];
     if (hard_) {
-      std::copy(&a.offsets[1][0], &a.offsets[0][0] + kStack * 3, &a.offsets[0][0]);
-      std::copy(&a.rotations[1][0], &a.rotations[0][0] + kStack * 2, &a.rotations[0][0]);
-      a.offsets[kStack - 1][0] = static_cast<float>(a.px);
-      a.offsets[kStack - 1][1] = static_cast<float>(a.py);
-      a.offsets[kStack - 1][2] = static_cast<float>(a.pz);
-      a.rotations[kStack - 1][0] = static_cast<float>(a.platform.z);
-      a.rotations[kStack - 1][1] = static_cast<float>(a.platform.x);
-      std::copy(&a.offsets[0][0], &a.offsets[0][0] + kStack * 3, o);
-      std::copy(&a.rotations[0][0], &a.rotations[0][0] + kStack * 2, o + kStack * 3);
+      std::copy(a.offsets + 3, a.offsets + kStack * 3, a.offsets);
+      std::copy(a.rotations + 2, a.rotations + kStack * 2, a.rotations);
+      float* offset = a.offsets + (kStack - 1) * 3;
+      float* rotation = a.rotations + (kStack - 1) * 2;
+      offset[0] = static_cast<float>(a.px);
+      offset[1] = static_cast<float>(a.py);
+      offset[2] = static_cast<float>(a.pz);
+      rotation[0] = static_cast<float>(a.platform.z);
+      rotation[1] = static_cast<float>(a.platform.x);
+      std::copy(a.offsets, a.offsets + kStack * 3, o);
+      std::copy(a.rotations, a.rotations + kStack * 2, o + kStack * 3);
       return;
     }
     o[0] = static_cast<float>(a.platform.z);

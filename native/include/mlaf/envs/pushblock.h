@@ -6,7 +6,8 @@
 // block (side `block_scale`) and then the agent (a disc of radius 0.5 standing for the 1 x 1
 // cube) spawn at uniform points of the middle half of the floor, x and z in [-6.25, 6.25]
 // (spawnAreaMarginMultiplier 0.5), where a 5 x 5 box around the point touches neither the goal
-// nor, for the agent, the block. The agent faces a uniform random heading: Unity keeps the
+// nor, for the agent, the block (Unity's Physics.CheckBox; after 1000 draws the last one is kept,
+// which a block_scale near 8 can need). The agent faces a uniform random heading: Unity keeps the
 // agent's rotation between episodes and turns the whole area by a random multiple of 90
 // degrees, which over many episodes is a uniform heading relative to the area.
 //
@@ -72,7 +73,7 @@ class PushBlock {
     double bx, bz, bvx, bvz;                               // the block's centre and velocity
     double half;                                           // the block's half side
     double block_drag, dynamic_friction, static_friction;  // (the frictions combined)
-    float frames[kStack][kFrame];                          // the last decisions' rays, oldest first
+    float frames[kStack * kFrame];                         // the last decisions' rays, oldest first
   };
 
   // Option `areas` (32, the scene's): independent agents per copy.
@@ -106,7 +107,7 @@ class PushBlock {
     spawn(rng, a.x, a.z, true, a);
     a.heading = uniform(rng, 0.0, 360.0);
     a.vx = a.vz = a.bvx = a.bvz = 0.0;
-    std::fill(&a.frames[0][0], &a.frames[0][0] + kStack * kFrame, 0.0f);
+    std::fill(a.frames, a.frames + kStack * kFrame, 0.0f);
   }
 
   bool tick(Agent& a, const AgentAction& action, float& reward) const {
@@ -144,8 +145,8 @@ class PushBlock {
 
   // Not const on the agent: each decision's rays go onto the stack.
   void observe(Agent& a, float* const* obs) const {
-    std::copy(&a.frames[1][0], &a.frames[0][0] + kStack * kFrame, &a.frames[0][0]);
-    float* frame = a.frames[kStack - 1];
+    std::copy(a.frames + kFrame, a.frames + kStack * kFrame, a.frames);
+    float* frame = a.frames + (kStack - 1) * kFrame;
     static constexpr double kAngles[kRays] = {0.0, 30.0, -30.0, 60.0, -60.0, 90.0, -90.0};
     for (int r = 0; r < kRays; ++r) {
       double distance = kRayLength;
@@ -160,7 +161,7 @@ class PushBlock {
         out[4] = static_cast<float>(distance / kRayLength);
       }
     }
-    std::copy(&a.frames[0][0], &a.frames[0][0] + kStack * kFrame, obs[0]);
+    std::copy(a.frames, a.frames + kStack * kFrame, obs[0]);
     for (int i = 0; i < kStack * kRays; ++i) {
       float* out = obs[1] + i * kPerRay;
       std::fill(out, out + kPerRay, 0.0f);
