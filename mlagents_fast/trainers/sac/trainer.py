@@ -144,7 +144,9 @@ class SACTrainer:
         # ML-Agents counts update steps (and reward signal update steps) from 1
         self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
         self.stats = TrainerStats()
-        self.clock = NetworkClock()
+        # Acting's seconds and the gradient steps' (an update thread's, when threaded): one clock
+        # per thread, so neither loses the other's additions.
+        self.clock, self.update_clock = NetworkClock(), NetworkClock()
         self._entropy = self.stats.per_step("Policy/Entropy")
 
     # ---------------------------------------------------------------- collection
@@ -238,7 +240,7 @@ class SACTrainer:
         for minibatch in plan.minibatches:
             started = time.perf_counter()
             done.add(done.policy, self.gradient_step(minibatch, plan.learning_rate))
-            self.clock.seconds += time.perf_counter() - started  # (with Adam's step, unlike PPO's clock)
+            self.update_clock.seconds += time.perf_counter() - started  # (with Adam's step, unlike PPO's clock)
             done.policy_steps += 1
         for batch in plan.signal_batches:
             for signal in self.signals:
@@ -264,7 +266,7 @@ class SACTrainer:
 
     @property
     def network_seconds(self) -> float:
-        return self.clock.seconds
+        return self.clock.seconds + self.update_clock.seconds
 
     # ---------------------------------------------------------------- run loop
     def drain_stats(self) -> list[Stat]:
