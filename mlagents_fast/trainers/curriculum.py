@@ -34,18 +34,17 @@ logger = logging.getLogger(__name__)
 SMOOTHING_KEPT = 0.25  # ML-Agents' signal smoothing: 0.25 x previous + 0.75 x current
 
 
-def lesson_is_done(criteria: CompletionCriteriaSettings, progress: float, returns: list[float],
+def lesson_is_done(criteria: CompletionCriteriaSettings, progress: float, episodes: int, mean_return: float,
                    smoothed: float) -> tuple[bool, float]:  # fmt: skip
-    """ML-Agents' `CompletionCriteriaSettings.need_increment`: (done, the new smoothed value)."""
-    if len(returns) < criteria.min_lesson_length:
+    """ML-Agents' `CompletionCriteriaSettings.need_increment` on the behavior's recent `episodes`
+    returns (their mean `mean_return`): (done, the new smoothed value)."""
+    if episodes < criteria.min_lesson_length:
         return False, smoothed
     if criteria.measure == "progress":
         return progress > criteria.threshold, smoothed
-    if not returns:
+    if not episodes or math.isnan(mean_return):
         return False, smoothed
-    measure = float(np.mean(returns))
-    if math.isnan(measure):
-        return False, smoothed
+    measure = mean_return
     if criteria.signal_smoothing:
         measure = SMOOTHING_KEPT * smoothed + (1.0 - SMOOTHING_KEPT) * measure
         smoothed = measure
@@ -72,6 +71,7 @@ class Curriculum:
                 if criteria is not None:
                     sizes[criteria.behavior] = max(sizes.get(criteria.behavior, 1), criteria.min_lesson_length)
         self.returns = {behavior: deque[float](maxlen=size) for behavior, size in sizes.items()}
+        self._means: dict[str, float] = {}
 
     def __bool__(self) -> bool:
         return any(len(setting.curriculum) > 1 for setting in self.parameters.values())
@@ -91,6 +91,15 @@ class Curriculum:
         buffer = self.returns.get(behavior)
         if buffer is not None:
             buffer.extend(returns)
+            self._means.pop(behavior, None)
+
+    def _mean_return(self, behavior: str) -> float:
+        """The buffer's mean, kept until its returns change (the loop asks every step)."""
+        mean = self._means.get(behavior)
+        if mean is None:
+            buffer = self.returns[behavior]
+            mean = self._means[behavior] = float(np.mean(buffer)) if buffer else math.nan
+        return mean
 
     def update(self, steps: Mapping[str, int], max_steps: Mapping[str, int]) -> tuple[bool, bool]:
         """Advance every parameter whose lesson is done; (any advanced, an environment reset is due)."""
@@ -101,8 +110,9 @@ class Curriculum:
             if criteria is None or number + 1 >= len(setting.curriculum) or criteria.behavior not in steps:
                 continue
             progress = steps[criteria.behavior] / max(max_steps[criteria.behavior], 1)
-            done, self.smoothed[name] = lesson_is_done(criteria, progress, list(self.returns[criteria.behavior]),
-                                                       self.smoothed[name])  # fmt: skip
+            behavior = criteria.behavior
+            done, self.smoothed[name] = lesson_is_done(criteria, progress, len(self.returns[behavior]),
+                                                       self._mean_return(behavior), self.smoothed[name])  # fmt: skip
             if done:
                 self.status.set_lesson_num(name, number + 1)
                 lesson = setting.curriculum[number + 1]
@@ -113,4 +123,5 @@ class Curriculum:
         if updated:  # as ML-Agents, every behavior's reward buffer starts over
             for buffer in self.returns.values():
                 buffer.clear()
+            self._means.clear()
         return updated, must_reset

@@ -5,6 +5,7 @@ sent, the lesson stat, training_status.json, --resume and require_reset."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +26,22 @@ def criteria(**changes: Any) -> CompletionCriteriaSettings:
 
 def test_a_lesson_waits_for_min_lesson_length_episodes() -> None:
     rule = criteria(min_lesson_length=3, signal_smoothing=False)
-    assert lesson_is_done(rule, 0.0, [1.0, 1.0], 0.0) == (False, 0.0)
-    assert lesson_is_done(rule, 0.0, [1.0, 1.0, 1.0], 0.0) == (True, 0.0)
-    assert lesson_is_done(rule, 0.0, [0.2, 0.4, 0.6], 0.0)[0] is False  # mean 0.4
+    assert lesson_is_done(rule, 0.0, 2, 1.0, 0.0) == (False, 0.0)
+    assert lesson_is_done(rule, 0.0, 3, 1.0, 0.0) == (True, 0.0)
+    assert lesson_is_done(rule, 0.0, 3, 0.4, 0.0)[0] is False  # returns 0.2, 0.4, 0.6
 
 
 def test_reward_smoothing_and_progress_are_ml_agents() -> None:
     """Smoothed = 0.25 x previous + 0.75 x the mean, compared strictly; progress = steps / max_steps."""
-    done, smoothed = lesson_is_done(criteria(), 0.0, [0.6], 0.4)
+    done, smoothed = lesson_is_done(criteria(), 0.0, 1, 0.6, 0.4)
     assert smoothed == pytest.approx(0.25 * 0.4 + 0.75 * 0.6) and done
-    assert not lesson_is_done(criteria(), 0.0, [0.6], 0.2)[0]  # 0.5 is not above 0.5
-    assert lesson_is_done(criteria(), 0.0, [0.6], 0.0) == (False, pytest.approx(0.45))
-    assert lesson_is_done(criteria(), 0.0, [], 0.0) == (False, 0.0)  # no episode yet
+    assert not lesson_is_done(criteria(), 0.0, 1, 0.6, 0.2)[0]  # 0.5 is not above 0.5
+    assert lesson_is_done(criteria(), 0.0, 1, 0.6, 0.0) == (False, pytest.approx(0.45))
+    assert lesson_is_done(criteria(), 0.0, 0, math.nan, 0.0) == (False, 0.0)  # no episode yet
     progress = criteria(measure="progress", threshold=0.3)
-    assert lesson_is_done(progress, 0.31, [], 0.0)[0] and not lesson_is_done(progress, 0.3, [], 0.0)[0]
+    assert (
+        lesson_is_done(progress, 0.31, 0, math.nan, 0.0)[0] and not lesson_is_done(progress, 0.3, 0, math.nan, 0.0)[0]
+    )
 
 
 def three_lessons(require_reset: bool = False) -> dict[str, EnvironmentParameterSettings]:
