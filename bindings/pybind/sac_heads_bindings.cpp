@@ -109,13 +109,13 @@ void bind_sac_heads(py::module_& m) {
           losses = mlaf::sac_losses(static_cast<std::size_t>(rows),
                                     static_cast<std::size_t>(signals), in, gq, gv);
         }
-        return py::make_tuple(losses.policy, losses.value, losses.q1, losses.q2, losses.mean_value,
+        return py::make_tuple(losses.policy, losses.value, losses.q1, losses.q2,
                               losses.grad_log_alpha);
       },
       py::arg("q"), py::arg("values"), py::arg("next_values"), py::arg("rewards"), py::arg("done"),
       py::arg("gammas"), py::arg("log_prob_sums"), py::arg("alpha"), py::arg("target_entropy"),
       py::arg("grad_q"), py::arg("grad_values"),
-      "SAC's four losses and their gradients; returns (policy, value, Q1, Q2 losses, mean V, "
+      "SAC's four losses and their gradients; returns (policy, value, Q1, Q2 losses, "
       "d entropy loss / d log alpha).");
 }
 

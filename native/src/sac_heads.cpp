@@ -73,7 +73,7 @@ SACLosses sac_losses(std::size_t rows, std::size_t signals, const SACLossInputs&
   const std::size_t q2_offset = 2 * rows * signals;  // Q2's block in [2, 2B, S]
   const std::size_t policy_offset = rows * signals;  // the policy rows within a block
   SACLosses out;
-  double q1_sum = 0.0, q2_sum = 0.0, value_sum = 0.0, values_total = 0.0, policy_sum = 0.0;
+  double q1_sum = 0.0, q2_sum = 0.0, value_sum = 0.0, policy_sum = 0.0;
   double entropy_gap = 0.0;
   for (std::size_t b = 0; b < rows; ++b) {
     const float log_prob = in.log_prob_sums[b];
@@ -94,7 +94,6 @@ SACLosses sac_losses(std::size_t rows, std::size_t signals, const SACLossInputs&
       const float value_error = in.values[i] - (std::min(p1, p2) - bonus);
       grad_values[i] = static_cast<float>(value_error * scale);
       value_sum += static_cast<double>(value_error) * value_error;
-      values_total += in.values[i];
       grad_q[policy_offset + i] = static_cast<float>(-scale);
       grad_q[q2_offset + policy_offset + i] = 0.0f;
       q1_policy += p1;
@@ -105,7 +104,6 @@ SACLosses sac_losses(std::size_t rows, std::size_t signals, const SACLossInputs&
   out.q1 = 0.5 * q1_sum * scale;
   out.q2 = 0.5 * q2_sum * scale;
   out.value = 0.5 * value_sum * scale;
-  out.mean_value = values_total * scale;
   out.policy = policy_sum / static_cast<double>(rows);
   out.grad_log_alpha = -entropy_gap / static_cast<double>(rows);
   return out;

@@ -102,7 +102,7 @@ def test_kernels_refuse_bad_arrays() -> None:
                   done=f32(rows, np.float32), gammas=f32(signals, np.float32), log_prob_sums=f32(rows, np.float32),
                   alpha=0.5, target_entropy=-2.0, grad_q=f32((2, 2 * rows, signals), np.float32),
                   grad_values=f32((rows, signals), np.float32))  # fmt: skip
-    assert len(_native.sac_losses(**arrays)) == 6  # type: ignore[arg-type]
+    assert len(_native.sac_losses(**arrays)) == 5  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"'q' must be .* shape \(2, 2B, S\) = \(2, 8, 1\)"):
         _native.sac_losses(**{**arrays, "q": f32((2, rows, signals), np.float32)})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"'rewards' must be .* shape \(S, B\) = \(1, 4\)"):

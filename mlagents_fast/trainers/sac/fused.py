@@ -152,7 +152,7 @@ class FusedSACGradients:
 
     @torch.no_grad()
     def __call__(self, mb: ReplayMinibatch) -> torch.Tensor | list[float]:
-        """Write every trained parameter's gradient; return (policy, value, Q1, Q2 losses, mean V)."""
+        """Write every trained parameter's gradient; return (policy, value, Q1, Q2 losses)."""
         rows = mb.done.shape[0]
         # ---- forward. The five networks share their normalizer's statistics: the observations
         # and the next ones are encoded once, together.

@@ -37,7 +37,7 @@ class LossGradients:
     grad_q: torch.Tensor  # [2, 2B, S]
     grad_values: torch.Tensor  # [B, S]
     grad_log_alpha: torch.Tensor | float
-    stats: torch.Tensor | list[float]  # policy, value, Q1, Q2 losses, mean V
+    stats: torch.Tensor | list[float]  # policy, value, Q1, Q2 losses
 
 
 class Heads(Protocol):
@@ -80,8 +80,7 @@ class TorchHeads:
         policy_rows = torch.zeros_like(q_policy)
         policy_rows[0] = -scale  # the policy loss reaches Q1's policy rows only
         q_losses = 0.5 * torch.square(q_error).mean(dim=(1, 2))
-        stats = torch.stack([policy_loss, 0.5 * torch.square(value_error).mean(), q_losses[0], q_losses[1],
-                             values.mean()])  # fmt: skip
+        stats = torch.stack([policy_loss, 0.5 * torch.square(value_error).mean(), q_losses[0], q_losses[1]])
         return LossGradients(torch.cat([q_error * scale, policy_rows], dim=1), value_error * scale,
                              -(log_prob_sums + target_entropy).mean(dim=0, keepdim=True), stats)  # fmt: skip
 

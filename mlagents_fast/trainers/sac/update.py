@@ -15,6 +15,8 @@ buffer `parameter_order` lays out so that the fused path can run network pairs a
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -118,7 +120,7 @@ class AutogradSACGradients:
         if not self._gradients_checked:
             self.optimizer.check_gradients_in_place()
             self._gradients_checked = True
-        return torch.stack([policy_loss, value_loss, q1_loss, q2_loss, values.mean()]).detach()
+        return torch.stack([policy_loss, value_loss, q1_loss, q2_loss]).detach()
 
 
 class SACStep:
@@ -148,14 +150,14 @@ class SACStep:
         self.optimizer.param_groups[0]["lr"] = learning_rate
         self.optimizer.step()
         self.target.follow(self.optimizer.flat, self.tau)
-        policy, value, q1, q2, _ = results if isinstance(results, list) else results.tolist()  # (and V's mean)
-        coefficients = self.coefficients.continuous.detach(), self.coefficients.discrete.detach()
+        policy, value, q1, q2 = results if isinstance(results, list) else results.tolist()
+        discrete = self.coefficients.discrete.detach()
         return {
             "Losses/Policy Loss": policy,
             "Losses/Value Loss": value,
             "Losses/Q1 Loss": q1,
             "Losses/Q2 Loss": q2,
-            "Policy/Continuous Entropy Coeff": coefficients[0].exp().mean().item(),
-            "Policy/Discrete Entropy Coeff": coefficients[1].exp().mean().item() if self.branches else 0.0,
+            "Policy/Continuous Entropy Coeff": math.exp(self.coefficients.continuous.item()),
+            "Policy/Discrete Entropy Coeff": discrete.exp().mean().item() if self.branches else 0.0,
             "Policy/Learning Rate": learning_rate,
         }

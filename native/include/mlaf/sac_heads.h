@@ -46,7 +46,6 @@ struct SACLossInputs {
 
 struct SACLosses {
   double policy = 0.0, value = 0.0, q1 = 0.0, q2 = 0.0;
-  double mean_value = 0.0;      // mean of V, for the Value Estimate stat
   double grad_log_alpha = 0.0;  // d entropy loss / d log alpha
 };
 
