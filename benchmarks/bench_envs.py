@@ -26,7 +26,7 @@ Timed = Callable[..., object]
 
 COUNTS = [8, 1024]
 STEPS = {8: 200, 1024: 4}
-AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 32}
+AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 32, "WallJump": 15}  # WallJump: its 15 BigWallJump areas
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
 # CartPole and 2 M agent-steps/s per core on 3DBall.
@@ -54,6 +54,8 @@ class Ball3DPort(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]]):
 
 def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
     rng = np.random.default_rng(0)
+    if name == "WallJump":
+        return [rng.integers(0, (3, 3, 3, 2), (slots, 4)).astype(np.int32) for _ in range(POOL)]
     if name in ("CartPole", "PushBlock"):
         choices = 2 if name == "CartPole" else 7
         return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
@@ -76,9 +78,10 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock"])
+@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump"])
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
-    env = NativeVectorEnv(name, count, num_threads=threads)
+    options = {"big": 1, "areas": AGENTS[name]} if name == "WallJump" else {}
+    env = NativeVectorEnv(name, count, num_threads=threads, **options)
     actions = env.actions(env.behavior)
     target = actions.continuous if name == "3DBall" else actions.discrete
     pool = action_pool(name, target.shape[0])

@@ -1,6 +1,7 @@
 """`make(name, ...)`: every environment mlagents-fast can run, by name.
 
-- the built-in native environments (`Basic`, `3DBall`, `CartPole`, ...);
+- the built-in native environments (`Basic`, `3DBall`, `CartPole`, ...; `WallJump` with its two
+  behaviors SmallWallJump and BigWallJump);
 - `gym:<id>` for a gymnasium environment (through the shared-memory stepper or in-process);
 - ML-Agents' test environments (`SimpleEnvironment`, `MemoryEnvironment`,
   `MultiAgentEnvironment`), native, with the Python classes' arguments (`brain_names`, ...);
@@ -17,33 +18,49 @@ from mlagents_fast.envs.vector import VectorEnv
 
 Maker = Callable[..., VectorEnv]
 _makers: dict[str, Maker] = {}
+_provided_by: dict[str, str] = {}  # behavior -> the environment whose agents have it
 
 
 class UnknownEnvironmentError(ValueError):
     """A name that no registered environment answers to."""
 
 
-def register(name: str, maker: Maker) -> None:
-    """Make `name` available to `make`; `maker(num_envs=..., seed=..., **kwargs)` returns a VectorEnv."""
+def register(name: str, maker: Maker, behaviors: tuple[str, ...] = ()) -> None:
+    """Make `name` available to `make`; `maker(num_envs=..., seed=..., **kwargs)` returns a VectorEnv.
+
+    `behaviors` names its behaviors when they are not `name` itself, so that a configuration
+    naming them trains on it without `--env` (WallJump's SmallWallJump and BigWallJump).
+    """
     _makers[name] = maker
+    _provided_by.update(dict.fromkeys(behaviors, name))
 
 
-def _native_test_maker(function: str) -> Maker:
-    """A maker that imports the native test environments when first called, not when this module is."""
+def environment_of(behavior: str) -> str | None:
+    """The built-in or registered environment whose agents have `behavior`, or None."""
+    if behavior in _provided_by:
+        return _provided_by[behavior]
+    return behavior if behavior in registered_names() else None
 
-    def make_test_environment(**kwargs: Any) -> VectorEnv:
-        native_testing = importlib.import_module("mlagents_fast.envs.testing.native")
-        env: VectorEnv = getattr(native_testing, function)(**kwargs)
+
+def _lazy_maker(module: str, function: str) -> Maker:
+    """A maker that imports `module` when first called, not when this module is."""
+
+    def make_lazily(**kwargs: Any) -> VectorEnv:
+        env: VectorEnv = getattr(importlib.import_module(module), function)(**kwargs)
         return env
 
-    return make_test_environment
+    return make_lazily
 
 
-def _register_test_environments() -> None:
-    """ML-Agents' own test environments, native (one behavior named after the environment by default)."""
-    register("SimpleEnvironment", _native_test_maker("make_simple"))
-    register("MemoryEnvironment", _native_test_maker("make_memory"))
-    register("MultiAgentEnvironment", _native_test_maker("make_multi_agent"))
+def _register_multi_behavior_environments() -> None:
+    """ML-Agents' own test environments, native (one behavior named after the environment by default),
+    and the built-in environments with several behaviors."""
+    testing = "mlagents_fast.envs.testing.native"
+    register("SimpleEnvironment", _lazy_maker(testing, "make_simple"))
+    register("MemoryEnvironment", _lazy_maker(testing, "make_memory"))
+    register("MultiAgentEnvironment", _lazy_maker(testing, "make_multi_agent"))
+    register("WallJump", _lazy_maker("mlagents_fast.envs.native.walljump", "make_wall_jump"),
+             behaviors=("SmallWallJump", "BigWallJump"))  # fmt: skip
 
 
 def native_names() -> list[str]:
@@ -102,4 +119,4 @@ def make(
     return env
 
 
-_register_test_environments()
+_register_multi_behavior_environments()

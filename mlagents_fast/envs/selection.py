@@ -1,7 +1,8 @@
 """Which environments a run trains on, from `--env` (or `env_settings.env_path`) and the behaviors.
 
-- no `--env`: every behavior named after a built-in environment trains on its own copy
-  of it (so `mlagents-learn config/ppo/3DBall.yaml` just works);
+- no `--env`: every behavior named after a built-in environment, or one of its behaviors
+  (WallJump's SmallWallJump and BigWallJump), trains on a copy of it, one per environment
+  (so `mlagents-learn config/ppo/3DBall.yaml` just works);
 - a built-in or registered name, `gym:<id>`: that environment;
 - `module:factory`: a Python callable returning a VectorEnv, or a PythonEnv class/factory
   (then run in-process or in worker processes, whichever is faster for it);
@@ -153,13 +154,14 @@ def environments_for(
         env = make_environment(env_path, num_envs, seed, **made)
         envs = {name: env for name in env.behavior_specs}
     else:
-        known = [b for b in behaviors if b in registry.registered_names()]
+        known = [b for b in behaviors if registry.environment_of(b) is not None]
         unknown = [b for b in behaviors if b not in known]
         if not known:
             which = (f"{', '.join(map(repr, unknown))} {'matches' if len(unknown) == 1 else 'match'} none"
                      if unknown else "the configuration lists no behavior")  # fmt: skip
             raise EnvironmentSetupError(
-                f"No --env was given, so each behavior trains on the built-in environment of the same name; "
+                f"No --env was given, so each behavior trains on the built-in environment of the same name (or "
+                f"whose agents have it, as WallJump's SmallWallJump and BigWallJump); "
                 f"{which}. Built-in environments: {', '.join(registry.registered_names())}. Pass --env to "
                 "choose one."
             )
@@ -168,7 +170,9 @@ def environments_for(
             logger.warning(f"No built-in environment is named {', '.join(map(repr, unknown))}; without --env "
                            f"{untrained} not trained.")  # fmt: skip
         envs = {}
-        for offset, name in enumerate(known):
+        environments = dict.fromkeys(registry.environment_of(b) for b in known)  # each once, in order
+        for offset, name in enumerate(environments):
+            assert name is not None
             env = make_environment(name, num_envs, seed + offset, **made)
             envs.update({behavior: env for behavior in env.behavior_specs})
     if parameters:

@@ -10,6 +10,7 @@
 #include "mlaf/envs/pushblock.h"
 #include "mlaf/envs/simple.h"
 #include "mlaf/envs/vec_env.h"
+#include "mlaf/envs/walljump.h"
 
 namespace mlaf::envs {
 
@@ -67,7 +68,8 @@ std::vector<std::string> native_env_names() {
           "MemoryEnvironment",
           "MultiAgentEnvironment",
           "PushBlock",
-          "SimpleEnvironment"};
+          "SimpleEnvironment",
+          "WallJump"};
 }
 
 std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& options, int num_envs,
@@ -86,6 +88,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
   if (name == "PushBlock")
     return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
+  if (name == "WallJump")
+    return std::make_unique<VecEnvOf<WallJump>>(WallJump(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {
     return std::make_unique<VecEnvOf<Simple>>(Simple(options, Simple::Variant::kSimple), num_envs,
                                               num_threads);

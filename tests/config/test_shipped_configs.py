@@ -10,11 +10,14 @@ from mlagents_fast.config import PPOSettings, SACSettings, load_run_options
 from mlagents_fast.envs import registered_names
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-SHIPPED = sorted(CONFIG_DIR.rglob("*.yaml"))
+# config/curricula holds 0.x curriculum files, read with --curriculum beside a trainer configuration.
+SHIPPED = sorted(path for path in CONFIG_DIR.rglob("*.yaml") if path.parent.name != "curricula")
 SAC = sorted((CONFIG_DIR / "sac").glob("*.yaml"))
 # config/sac files whose values are ML-Agents' own config/sac/<Env>.yaml (release 21); the
 # others were tuned here and say so on their first line.
-ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "PushBlock"}
+ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "PushBlock", "WallJump"}
+# Environments whose behaviors are not named after them.
+BEHAVIORS_OF = {"WallJump": ["BigWallJump", "SmallWallJump"]}
 NOT_ML_AGENTS = "# Not an ML-Agents config; tuned here:"
 
 
@@ -71,6 +74,32 @@ def test_ppo_values_match_ml_agents(
     assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (horizon, summary, max_steps)
 
 
+@pytest.mark.parametrize("name", ["WallJump.yaml", "WallJump_curriculum.yaml", "../trainer_config.yaml"])
+def test_walljump_values_match_ml_agents(name: str) -> None:
+    """Both behaviors: batch 128, buffer 2048, beta 5e-3, 256 x 2, time_horizon 128, summaries every 20000;
+    BigWallJump 20M steps, SmallWallJump 5M (the 0.x file of the seeds has the same values)."""
+    run = load_run_options(CONFIG_DIR / "ppo" / name)
+    for behavior, max_steps in (("BigWallJump", 20_000_000), ("SmallWallJump", 5_000_000)):
+        settings = run.behaviors[behavior]
+        hp = settings.hyperparameters
+        assert isinstance(hp, PPOSettings)
+        assert (hp.batch_size, hp.buffer_size, hp.learning_rate, hp.beta, hp.num_epoch) == (128, 2048, 3e-4, 5e-3, 3)
+        assert (settings.network_settings.hidden_units, settings.network_settings.num_layers) == (256, 2)
+        assert not settings.network_settings.normalize and settings.reward_signals["extrinsic"].gamma == 0.99
+        assert (settings.time_horizon, settings.summary_freq, settings.max_steps) == (128, 20000, max_steps)
+    if name == "WallJump_curriculum.yaml":
+        big = run.environment_parameters["big_wall_height"].curriculum
+        small = run.environment_parameters["small_wall_height"].curriculum
+        for lessons in (big, small):
+            assert [lesson.completion_criteria.threshold for lesson in lessons[:3]] == [0.1, 0.3, 0.5]
+            assert all(lesson.completion_criteria.min_lesson_length == 100 for lesson in lessons[:3])
+            assert lessons[3].completion_criteria is None
+        assert [lesson.completion_criteria.behavior for lesson in big[:3]] == ["BigWallJump"] * 3
+        ranges = [((0.0, 4.0),), ((4.0, 7.0),), ((6.0, 8.0),), ((8.0, 8.0),)]
+        assert [lesson.value.intervals for lesson in big] == ranges
+        assert [lesson.value.intervals[0][0] for lesson in small] == [1.5, 2.0, 2.5, 4.0]
+
+
 def test_every_built_in_environment_with_a_ppo_config_has_a_sac_config() -> None:
     ppo = {path.stem for path in (CONFIG_DIR / "ppo").glob("*.yaml")} & set(registered_names())
     assert ppo >= {"3DBall", "3DBallHard", "Basic", "CartPole", "GridWorld"}
@@ -80,11 +109,11 @@ def test_every_built_in_environment_with_a_ppo_config_has_a_sac_config() -> None
 @pytest.mark.parametrize("path", SAC, ids=[p.stem for p in SAC])
 def test_sac_config_trains_its_environment_with_sac(path: Path) -> None:
     run = load_run_options(path)
-    assert list(run.behaviors) == [path.stem]
+    assert list(run.behaviors) == BEHAVIORS_OF.get(path.stem, [path.stem])
     assert path.stem in registered_names()
-    settings = run.behaviors[path.stem]
-    assert settings.trainer_type == "sac"
-    assert isinstance(settings.hyperparameters, SACSettings)
+    for settings in run.behaviors.values():
+        assert settings.trainer_type == "sac"
+        assert isinstance(settings.hyperparameters, SACSettings)
     first_line = path.read_text().splitlines()[0]
     assert first_line.startswith(NOT_ML_AGENTS) == (path.stem not in ML_AGENTS_SAC)
 
