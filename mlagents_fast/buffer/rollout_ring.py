@@ -72,14 +72,13 @@ class RolloutRing:
             self._cut[...] = False
             self._cut_pending = False
 
-    def keep_final_observations(
-        self, truncated: NDArray[np.bool_], terminal_obs: Sequence[NDArray[np.float32]]
-    ) -> None:
-        """Keep the final observations of the episodes interrupted on this step (copies)."""
-        ended = np.flatnonzero(truncated)
-        final = [o[ended] for o in terminal_obs]
+    def keep_final_observations(self, ended: NDArray[np.bool_], terminal_obs: Sequence[NDArray[np.float32]]) -> None:
+        """Keep the final observations of the episodes that ended on this step (copies): those
+        interrupted (`truncated`), or every ended one when a signal needs the next observations."""
+        agents = np.flatnonzero(ended)
+        final = [o[agents] for o in terminal_obs]
         base = self.ring.row * self.agents
-        for j, agent in enumerate(ended.tolist()):
+        for j, agent in enumerate(agents.tolist()):
             self.final_obs[base + agent] = [f[j] for f in final]
 
     def end_step(self, done: NDArray[np.bool_], any_done: bool) -> None:

@@ -5,12 +5,13 @@ alike through the `RewardSignal` protocol, so a new signal (curiosity, RND, GAIL
 with `register_reward_signal` without touching any trainer.
 """
 
-from mlagents_fast.reward_signals.base import RewardInput, RewardSignal, SignalUpdateBatch
+from mlagents_fast.reward_signals.base import LearnedRewardSignal, RewardInput, RewardSignal, SignalUpdateBatch
 from mlagents_fast.reward_signals.extrinsic import ExtrinsicRewardSignal
 from mlagents_fast.reward_signals.registry import make_reward_signals, register_reward_signal
 
 __all__ = [
     "ExtrinsicRewardSignal",
+    "LearnedRewardSignal",
     "RewardInput",
     "RewardSignal",
     "SignalUpdateBatch",

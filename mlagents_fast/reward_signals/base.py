@@ -51,6 +51,25 @@ class SignalUpdateBatch:
     continuous_action: NDArray[np.float32] | None
     discrete_action: NDArray[np.int32] | None
     trajectory_end: NDArray[np.bool_]  # True at the last step of each trajectory
+    # The observation after each step (an ended episode's final one) and whether the step ended
+    # its episode (terminated or interrupted; not a trajectory cut at time_horizon).
+    next_obs: list[NDArray[np.float32]] | None = None
+    done: NDArray[np.bool_] | None = None
+
+    def __len__(self) -> int:
+        return len(self.trajectory_end)
+
+    def select(self, index: NDArray[np.int64]) -> SignalUpdateBatch:
+        """The steps at `index` (a minibatch), in that order."""
+
+        def take(array: NDArray[Any] | None) -> Any:
+            return None if array is None else array[index]
+
+        return SignalUpdateBatch(
+            [o[index] for o in self.obs], take(self.continuous_action), take(self.discrete_action),
+            self.trajectory_end[index], None if self.next_obs is None else [o[index] for o in self.next_obs],
+            take(self.done),
+        )  # fmt: skip
 
 
 class RewardSignal(Protocol):
@@ -80,3 +99,16 @@ class RewardSignal(Protocol):
         ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+class LearnedRewardSignal(RewardSignal, Protocol):
+    """A signal whose rewards come from networks it trains (`learns` is True): curiosity, RND, GAIL.
+
+    As in ML-Agents, its rewards are evaluated with its networks as they are when an update
+    takes the steps (PPO: all of the update's steps in one call, before the advantages; SAC: each
+    minibatch), and its `reward` at collection writes zeros. `update` is called once per
+    minibatch of the update, on the same minibatches as the policy's."""
+
+    def evaluate(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
+        """Every step's reward (before `strength`), [len(batch)]."""
+        ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from mlagents_fast.config.trainer_settings import RewardSignalSettings
+from mlagents_fast.config.trainer_settings import CuriositySettings, RewardSignalSettings, RNDSettings
 from mlagents_fast.reward_signals.base import RewardSignal
 from mlagents_fast.reward_signals.extrinsic import ExtrinsicRewardSignal
 from mlagents_fast.run.errors import UnityTrainerException
@@ -12,8 +12,25 @@ from mlagents_fast.spec import BehaviorSpec
 
 SignalFactory = Callable[[RewardSignalSettings, BehaviorSpec], RewardSignal]
 
+
+def _curiosity(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
+    from mlagents_fast.reward_signals.curiosity import CuriositySignal  # (torch networks: loaded when used)
+
+    assert isinstance(settings, CuriositySettings)
+    return CuriositySignal(settings, spec)
+
+
+def _rnd(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
+    from mlagents_fast.reward_signals.rnd import RNDSignal
+
+    assert isinstance(settings, RNDSettings)
+    return RNDSignal(settings, spec)
+
+
 _FACTORIES: dict[str, SignalFactory] = {
     "extrinsic": lambda settings, spec: ExtrinsicRewardSignal(settings.gamma, settings.strength),
+    "curiosity": _curiosity,
+    "rnd": _rnd,
 }
 
 

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast.envs.vector import StepBatch
-from mlagents_fast.reward_signals import RewardInput, RewardSignal
+from mlagents_fast.reward_signals import LearnedRewardSignal, RewardInput, RewardSignal, SignalUpdateBatch
 from mlagents_fast.trainers.stats import TrainerStats
+
+
+def step_batch(step: RewardInput) -> SignalUpdateBatch:
+    """One step of every agent as a signal's batch: the next observations are those that followed,
+    an ended episode's final ones."""
+    done = step.outcome.done
+    next_obs = [np.where(done.reshape(-1, *[1] * (o.ndim - 1)), final, o)
+                for o, final in zip(step.outcome.obs, step.outcome.terminal_obs, strict=True)]  # fmt: skip
+    return SignalUpdateBatch(list(step.obs), step.continuous_action, step.discrete_action, done, next_obs, done)
 
 
 class SignalRewards:
     """Pays every signal into a rollout's reward planes and reports the episodes that end."""
 
-    def __init__(self, signals: list[RewardSignal], num_agents: int, arrays: dict[str, NDArray[Any]]) -> None:
-        """`arrays`: the rollout's fields, `[T, N, ...]` (`rewards` `[S, T, N]`)."""
+    def __init__(self, signals: list[RewardSignal], num_agents: int, arrays: dict[str, NDArray[Any]],
+                 evaluate_learned: bool = False) -> None:  # fmt: skip
+        """`arrays`: the rollout's fields, `[T, N, ...]` (`rewards` `[S, T, N]`). With `evaluate_learned`
+        (SAC), the signals that learn are evaluated on each step as it is recorded, as ML-Agents'
+        off-policy trainer evaluates each trajectory (for their totals; an update re-evaluates its
+        minibatches); without (PPO), an update pays them and reports their totals."""
         self.signals, self.rewards = signals, arrays["rewards"]
+        self.evaluate_learned = evaluate_learned
         obs = [arrays[name] for name in arrays if name.startswith("obs_")]
         self._input = RewardInput(obs, arrays.get("continuous_action"), arrays.get("discrete_action"))
         self._paid = np.zeros(num_agents, np.float32)
@@ -26,8 +40,13 @@ class SignalRewards:
     def pay(self, row: int, outcome: StepBatch) -> None:
         """The rewards (times each signal's strength) of the step in `row` that `outcome` followed."""
         step = self._input.at(row, outcome)
+        batch = None
         for s, signal in enumerate(self.signals):
-            signal.reward(step, self._paid)
+            if signal.learns and self.evaluate_learned:
+                batch = batch or step_batch(step)
+                self._paid[...] = cast(LearnedRewardSignal, signal).evaluate(batch)
+            else:
+                signal.reward(step, self._paid)
             paid = np.multiply(self._paid, signal.strength, out=self.rewards[s, row])
             np.add(self._episode[s], paid, out=self._episode[s])
 
@@ -37,7 +56,8 @@ class SignalRewards:
         # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
         stats.add("Environment/Episode Length", np.maximum(outcome.episode_length[done] - 1, 0).tolist())
         for s, signal in enumerate(self.signals):
-            stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, done].tolist())
+            if not signal.learns or self.evaluate_learned:  # (else the update pays them, and reports them)
+                stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, done].tolist())
             self._episode[s, done] = 0.0
 
     def forget_episodes(self) -> None:

@@ -104,7 +104,8 @@ def test_a_trainer_type_nothing_provides_is_a_clear_error() -> None:
 
 
 class ConstantSignal:
-    """A reward signal from outside the trainers: pays 1 every step and counts its updates."""
+    """A reward signal from outside the trainers: pays 1 every step (as it collects, and when an
+    update evaluates the steps, as signals that learn are paid) and keeps the batches it trains on."""
 
     name, stat_name, learns = "curiosity", "Curiosity", True
 
@@ -115,6 +116,10 @@ class ConstantSignal:
     def reward(self, step: RewardInput, out: np.ndarray) -> None:
         assert step.obs[0].shape == step.outcome.obs[0].shape  # the step's observations and what followed
         out[...] = 1.0
+
+    def evaluate(self, batch: SignalUpdateBatch) -> np.ndarray:
+        assert batch.next_obs is not None and batch.done is not None
+        return np.ones(len(batch), np.float32)
 
     def update(self, batch: SignalUpdateBatch) -> dict[str, float]:
         self.updates.append(batch)
@@ -149,8 +154,13 @@ def test_a_reward_signal_plugs_in_without_touching_the_trainer(monkeypatch: pyte
     (signal,) = made
     written = trainer.buffer["rewards"][1, : trainer.rollout.ring.written]
     np.testing.assert_array_equal(written, np.full_like(written, 0.02))  # paid times its strength
-    assert len(signal.updates) >= 2 and len(signal.updates[0].obs[0]) > 100  # trained with every update
+    # trained on every minibatch of every update (3 epochs of the 100-odd steps in minibatches of 32)
+    assert len(signal.updates) >= 6 and {len(batch.obs[0]) for batch in signal.updates} == {32}
     stats = {stat.key: stat.values for stat in trainer.drain_stats()}
     assert stats["Losses/Curiosity Forward Loss"][0] == 0.5
+    # an episode's total, summed by the update: 0.02 per decision (ML-Agents reports K decisions as K - 1)
+    decisions = [round(total / 0.02) for total in stats["Policy/Curiosity Reward"]]
+    assert decisions and {d - 1 for d in decisions} <= set(stats["Environment/Episode Length"])
+    assert stats["Policy/Curiosity Reward"] == pytest.approx([0.02 * d for d in decisions])
     assert "Policy/Curiosity Value Estimate" in stats and "Policy/Extrinsic Value Estimate" in stats
     assert trainer.state_dict()["reward_signal:curiosity"] == {"updates": len(signal.updates)}

@@ -174,10 +174,12 @@ class PPOTrainer:
         self.rewards.pay(t, batch)
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
-        if self.training and np.count_nonzero(batch.truncated):  # (count_nonzero: a quarter of any()'s cost)
-            # Kept until an update estimates their bootstrap (not kept when nothing will train on it).
-            self.rollout.keep_final_observations(batch.truncated, batch.terminal_obs)
         done = batch.terminated | batch.truncated
+        # Kept until an update estimates their bootstrap (not kept when nothing will train on it); with
+        # a signal that learns, every ended episode's (its next observation).
+        ended = done if self.update.learned else batch.truncated
+        if self.training and np.count_nonzero(ended):  # (count_nonzero: a quarter of any()'s cost)
+            self.rollout.keep_final_observations(ended, batch.terminal_obs)
         any_done = bool(np.count_nonzero(done))
         if any_done:
             self.rewards.end_episodes(batch, done, self.stats)
@@ -232,6 +234,7 @@ class PPOTrainer:
         self.wait_for_update()
         self.rollout.drop_unfinished()
         self.rewards.forget_episodes()
+        self.update.learned.forget_episodes()
 
     def close(self) -> None:
         self.wait_for_update()

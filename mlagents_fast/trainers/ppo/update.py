@@ -1,10 +1,12 @@
 """One PPO update, top to bottom, with ML-Agents' semantics.
 
-1. re-estimate the values (and bootstraps) of the trajectories taken, with the current critic;
+1. evaluate the rewards of the signals that learn (curiosity, RND...) on the steps taken
+   (learned_rewards.py); re-estimate the values (and bootstraps) with the current critic;
 2. GAE per reward signal with its own gamma (native kernel); returns = advantages + values;
 3. the advantage is the mean over signals, normalized over the update;
 4. `num_epoch` passes of shuffled minibatches of `batch_size` (a last partial one dropped):
    one gradient step each (gradient_step.py: the plain or the fused form, same math);
+   the signals that learn take one gradient step on each minibatch too;
 5. stats: the mean losses, the schedules' values, one value estimate per trajectory.
 
 The learning rate, epsilon and beta follow their schedules (linear to ML-Agents' floors at
@@ -13,7 +15,7 @@ max_steps, or constant).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
 import torch
@@ -24,9 +26,10 @@ from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.buffer.trajectories import Segments
 from mlagents_fast.config.trainer_settings import PPOSettings
 from mlagents_fast.ops.advantages import gae
-from mlagents_fast.reward_signals import RewardSignal, SignalUpdateBatch
+from mlagents_fast.reward_signals import RewardSignal
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.gradient_step import GradientStep
+from mlagents_fast.trainers.ppo.learned_rewards import LearnedRewards
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
@@ -68,6 +71,7 @@ class PPOUpdate:
         self.hyper, self.max_steps, self.ring, self.signals = hyper, max_steps, ring, signals
         self.values, self.minibatches, self.gradient_step = values, minibatches, step
         self.optimizer, self.rng = optimizer, rng
+        self.learned = LearnedRewards(ring, signals)
         self.gradient_steps = 0  # minibatch steps taken (the benchmarks compare work with it)
 
     def __call__(self, segments: Segments, step: int) -> UpdateStats:
@@ -75,6 +79,9 @@ class PPOUpdate:
         hp, buf = self.hyper, self.ring.buffer
         window, selected = segments.window_rows(), segments.selected()
         rows = segments.flat_rows(selected, window)  # the steps, agent by agent in time order
+        stats: UpdateStats = {}
+        if self.learned:
+            signal_batch, stats = self.learned.pay(rows)
         values = self.values.estimate(segments, rows, selected, window)
 
         # GAE over the window of steps that covers every trajectory (copies: it may wrap around the
@@ -103,38 +110,24 @@ class PPOUpdate:
         keys, fetch = self.minibatches.for_rows(rows)
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
+        signal_minibatches: list[NDArray[np.int64]] = []
         for _ in range(hp.num_epoch):
-            order = keys(_native.shuffled_indices(self.rng, count))
+            positions = _native.shuffled_indices(self.rng, count)
+            order = keys(positions)
             for start in range(0, count - size + 1, size):  # a last partial minibatch is dropped, as ML-Agents
                 policy_loss, value_loss = self.gradient_step(fetch(order[start : start + size]), epsilon, beta)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
                 self.gradient_steps += 1
+                if self.learned:
+                    signal_minibatches.append(positions[start : start + size])
+        if self.learned:  # the same minibatches (the rewards are paid already: the order changes nothing)
+            stats |= self.learned.train(signal_batch, signal_minibatches)
 
-        stats = self.update_reward_signals(rows)
         stats |= {"Losses/Policy Loss": [_mean(policy_losses, absolute=True)],
                   "Losses/Value Loss": [_mean(value_losses)],
                   "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
         stats.update(self.value_estimate_stats(values, rows))
-        return stats
-
-    def update_reward_signals(self, rows: NDArray[np.int64]) -> UpdateStats:
-        """Let the signals that learn (curiosity, GAIL...) train on this update's steps."""
-        learning = [signal for signal in self.signals if signal.learns]
-        if not learning:
-            return {}
-        buf = self.ring.buffer
-
-        def take(plane: str) -> NDArray[Any] | None:  # the update's rows of a plane, if the buffer has it
-            return np.take(buf.flat(plane), rows, axis=0) if plane in buf.planes else None
-
-        obs = [f32(buf.flat(name)).take(rows, axis=0) for name in buf.planes if name.startswith("obs_")]
-        batch = SignalUpdateBatch(
-            obs, take("continuous_action"), take("discrete_action"), self.ring.trajectory_ends(rows)
-        )
-        stats: UpdateStats = {}
-        for signal in learning:
-            stats.update({key: [value] for key, value in signal.update(batch).items()})
         return stats
 
     def value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> UpdateStats:

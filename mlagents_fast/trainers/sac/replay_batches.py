@@ -11,7 +11,8 @@ depend on how fast the environment steps.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from numpy.typing import NDArray
 from mlagents_fast import _native
 from mlagents_fast.buffer.fields import FieldSpec, default_allocator
 from mlagents_fast.buffer.replay import ReplayBuffer
-from mlagents_fast.reward_signals import SignalUpdateBatch
+from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch
 from mlagents_fast.spec import BehaviorSpec
 from mlagents_fast.trainers.memory import pinned
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
@@ -80,14 +81,22 @@ class ReplayBatches:
                 t["discrete_action"][rows] if action.discrete_branches else self._no_choices,
                 t["done"][rows])  # fmt: skip
 
-    def draw(self, count: int, rng: _native.Rng) -> list[ReplayMinibatch]:
+    def draw(self, count: int, rng: _native.Rng,
+             learned: Sequence[LearnedRewardSignal] = ()) -> list[ReplayMinibatch]:  # fmt: skip
         """`count` minibatches of `batch_size` transitions drawn uniformly with replacement, all
         gathered now (an update thread trains on them while collection adds to the ring). They
-        share the round's memory: valid until the next draw."""
+        share the round's memory: valid until the next draw. The `learned` signals' rewards are
+        evaluated on them now, in one call per signal (times `strength`), as ML-Agents' SAC
+        re-evaluates each minibatch."""
         if count > len(self._fixed):
             self._allocate(count)
         total = count * self.batch_size
         self._round.gather(self.buffer.sample_rows(total, rng))
+        if learned:
+            batch = self._as_signal_batch({name: a[:total] for name, a in self._round.batch.items()})
+            for signal in learned:
+                paid = signal.evaluate(batch) * np.float32(signal.strength)
+                self._round.batch[f"reward_{signal.name}"][:total] = paid
         if self.staged:
             for name, tensor in self._tensors.items():
                 tensor[:total].copy_(self._host[name][:total], non_blocking=True)
@@ -108,8 +117,14 @@ class ReplayBatches:
     def signal_batch(self, rng: _native.Rng) -> SignalUpdateBatch:
         """Transitions for a reward signal's own update (copies, on the host)."""
         sample = self.buffer.sample(self.batch_size, rng)
+        return self._as_signal_batch({name: np.array(value) for name, value in sample.items()})
+
+    def _as_signal_batch(self, fields: dict[str, NDArray[Any]]) -> SignalUpdateBatch:
+        """Transitions as a reward signal reads them (views of `fields`). A transition's `done` is
+        its episode's termination (an interrupted one continues in the next observation)."""
         count = len(self.spec.observation_specs)
-        return SignalUpdateBatch([sample[f"obs_{i}"].copy() for i in range(count)],
-                                 sample["continuous_action"].copy() if "continuous_action" in sample else None,
-                                 sample["discrete_action"].copy() if "discrete_action" in sample else None,
-                                 np.greater(sample["done"], 0))  # fmt: skip
+        done = np.greater(fields["done"], 0)
+        obs = [cast(NDArray[np.float32], fields[f"obs_{i}"]) for i in range(count)]
+        next_obs = [cast(NDArray[np.float32], fields[f"next_obs_{i}"]) for i in range(count)]
+        return SignalUpdateBatch(obs, fields.get("continuous_action"), fields.get("discrete_action"), done, next_obs,
+                                 done)  # fmt: skip

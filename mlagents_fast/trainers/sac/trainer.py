@@ -19,7 +19,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer, share_statistics
-from mlagents_fast.reward_signals import SignalUpdateBatch, make_reward_signals
+from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch, make_reward_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -87,6 +87,7 @@ class SACTrainer:
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
         self.signals = make_reward_signals(settings.reward_signals, spec)
+        self.learned = [cast(LearnedRewardSignal, s) for s in self.signals if s.learns]
         names = [s.name for s in self.signals]
         torch.manual_seed(seed)
         self.rng = _native.Rng(seed)
@@ -135,7 +136,7 @@ class SACTrainer:
                             np.zeros((num_agents, *f.shape), f.dtype) for name, f in fields.items()}  # fmt: skip
         # SignalRewards reads a rollout's [T, N, ...] fields: this step's, as a rollout of one step.
         one_step = {name: a[None] for name, a in self.step_arrays.items() if not name.startswith(("next_", "reward_"))}
-        self.rewards = SignalRewards(self.signals, num_agents, {**one_step, "rewards": rewards})
+        self.rewards = SignalRewards(self.signals, num_agents, {**one_step, "rewards": rewards}, evaluate_learned=True)
         count = len(spec.observation_specs)
         self._obs_planes = [self.step_arrays[f"obs_{i}"] for i in range(count)]
         self._next_obs_planes = [self.step_arrays[f"next_obs_{i}"] for i in range(count)]
@@ -232,7 +233,8 @@ class SACTrainer:
                 self.signal_updates += 1
         learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
                                 self.settings.max_steps)  # fmt: skip
-        return RoundPlan(learning_rate, self.batches.draw(due, self.rng) if due else [], signal_batches)
+        minibatches = self.batches.draw(due, self.rng, self.learned) if due else []
+        return RoundPlan(learning_rate, minibatches, signal_batches)
 
     def _run_round(self, plan: RoundPlan) -> UpdateRound:
         """The round's gradient steps, then its reward signal updates; their counts and summed stats."""

@@ -1,0 +1,86 @@
+"""Curiosity (ML-Agents' CuriosityRewardProvider, the intrinsic curiosity module).
+
+An encoder maps observations to features; a forward model predicts the next step's features
+from this step's and the action, an inverse model the action from both steps' features. The
+reward is the forward model's error, 0.5 x the squared distance, at most 1 / strength, and zero
+until the first update; the loss is 10 x (0.2 x forward + 0.8 x inverse), the inverse part the
+mean of 0.5 x the squared error for continuous actions and the cross-entropy of each branch for
+discrete ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from mlagents_fast.config.trainer_settings import CuriositySettings
+from mlagents_fast.networks.layers import LinearEncoder, linear
+from mlagents_fast.reward_signals.base import SignalUpdateBatch
+from mlagents_fast.reward_signals.learned import LearnedSignal, ObservationEncoder, flat_actions, tensors
+from mlagents_fast.spec import BehaviorSpec
+
+MODEL_UNITS = 256  # the forward and inverse models' hidden layer (ML-Agents')
+LOG_EPSILON = 1e-10
+
+
+class CuriosityNetwork(nn.Module):
+    def __init__(self, spec: BehaviorSpec, settings: CuriositySettings) -> None:
+        super().__init__()
+        features = settings.network_settings.hidden_units
+        action = spec.action_spec
+        self.branches = tuple(action.discrete_branches)
+        self.encoder = ObservationEncoder(spec, settings.network_settings)
+        self.inverse = LinearEncoder(2 * features, 1, MODEL_UNITS)
+        self.continuous_prediction = linear(MODEL_UNITS, action.continuous_size) if action.continuous_size else None
+        self.discrete_prediction = linear(MODEL_UNITS, sum(self.branches)) if self.branches else None
+        flat_size = action.continuous_size + sum(self.branches)
+        self.forward_model = nn.Sequential(LinearEncoder(features + flat_size, 1, MODEL_UNITS),
+                                           linear(MODEL_UNITS, features))  # fmt: skip
+
+    def forward_error(self, features: torch.Tensor, next_features: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """0.5 x the squared distance between the predicted and the actual next features, per step."""
+        predicted = self.forward_model(torch.cat([features, actions], dim=1))
+        return 0.5 * torch.sum((predicted - next_features) ** 2, dim=1)
+
+
+class CuriositySignal(LearnedSignal):
+    name = "curiosity"
+    stat_name = "Curiosity"
+
+    def __init__(self, settings: CuriositySettings, spec: BehaviorSpec) -> None:
+        super().__init__(settings, spec, settings.learning_rate)
+        network = CuriosityNetwork(spec, settings)
+        self._finish(network, [network.encoder])
+        self.curiosity = network
+
+    def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
+        if self.updates == 0:  # as ML-Agents: nothing is paid before the first update
+            return np.zeros(len(batch), np.float32)
+        assert batch.next_obs is not None
+        net = self.curiosity
+        error = net.forward_error(net.encoder(tensors(batch.obs)), net.encoder(tensors(batch.next_obs)),
+                                  flat_actions(self.spec.action_spec, batch))  # fmt: skip
+        rewards: NDArray[np.float32] = np.minimum(error.numpy(), 1.0 / self.strength).astype(np.float32)
+        return rewards
+
+    def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        assert batch.next_obs is not None
+        net = self.curiosity
+        features, next_features = net.encoder(tensors(batch.obs)), net.encoder(tensors(batch.next_obs))
+        actions = flat_actions(self.spec.action_spec, batch)
+        forward_loss = net.forward_error(features, next_features, actions).mean()
+        hidden = net.inverse(torch.cat([features, next_features], dim=1))
+        inverse_loss = torch.zeros((), dtype=torch.float32)
+        c = self.spec.action_spec.continuous_size
+        if net.continuous_prediction is not None:
+            error = net.continuous_prediction(hidden) - actions[:, :c]
+            inverse_loss = inverse_loss + torch.mean(0.5 * torch.sum(error**2, dim=1))
+        if net.discrete_prediction is not None:
+            logits = torch.split(net.discrete_prediction(hidden), list(net.branches), dim=1)
+            predicted = torch.cat([torch.softmax(branch, dim=1) for branch in logits], dim=1)
+            cross_entropy = torch.sum(-torch.log(predicted + LOG_EPSILON) * actions[:, c:], dim=1)
+            inverse_loss = inverse_loss + torch.mean(cross_entropy)
+        loss = 10.0 * (0.2 * forward_loss + 0.8 * inverse_loss)
+        return loss, {"Losses/Curiosity Forward Loss": forward_loss, "Losses/Curiosity Inverse Loss": inverse_loss}

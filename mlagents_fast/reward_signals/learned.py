@@ -1,0 +1,118 @@
+"""What the signals that train networks (curiosity, RND, GAIL) share: their settings, an encoder
+of the behavior's observations, one Adam, the tensors of a batch, and their checkpoint state."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from mlagents_fast.config.trainer_settings import NetworkSettings, RewardSignalSettings
+from mlagents_fast.networks.actor_critic import NetworkBody
+from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
+from mlagents_fast.reward_signals.base import RewardInput, SignalUpdateBatch
+from mlagents_fast.spec import ActionSpec, BehaviorSpec
+
+
+class ObservationEncoder(nn.Module):
+    """The behavior's observations through a network body of the signal's `network_settings`
+    (ML-Agents builds its signals' encoders from them; `memory` is not used, as there)."""
+
+    def __init__(self, spec: BehaviorSpec, network: NetworkSettings) -> None:
+        super().__init__()
+        self.network_body = NetworkBody(spec, network.normalize, network.hidden_units, network.num_layers,
+                                        network.vis_encode_type, network.goal_conditioning_type)  # fmt: skip
+
+    def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:
+        out: torch.Tensor = self.network_body(obs)
+        return out
+
+
+def flat_actions(spec: ActionSpec, batch: SignalUpdateBatch) -> torch.Tensor:
+    """The actions as one vector per step: the continuous values, then each branch one-hot
+    (ML-Agents' ActionFlattener)."""
+    parts = []
+    if spec.continuous_size:
+        assert batch.continuous_action is not None
+        parts.append(torch.from_numpy(np.ascontiguousarray(batch.continuous_action, np.float32)))
+    if spec.discrete_branches:
+        assert batch.discrete_action is not None
+        discrete = torch.from_numpy(np.asarray(batch.discrete_action, np.int64))
+        for b, size in enumerate(spec.discrete_branches):
+            parts.append(nn.functional.one_hot(discrete[:, b], size).float())
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def tensors(obs: list[NDArray[np.float32]]) -> list[torch.Tensor]:
+    return [torch.from_numpy(np.ascontiguousarray(o, np.float32)) for o in obs]
+
+
+class LearnedSignal(ABC):
+    """The frame of a signal with networks: a subclass builds `self.network` (whose encoders
+    are the `ObservationEncoder`s listed in `encoders`) and writes `evaluate` and `losses`."""
+
+    name: str
+    stat_name: str
+    learns = True
+
+    def __init__(self, settings: RewardSignalSettings, spec: BehaviorSpec, learning_rate: float) -> None:
+        self.gamma, self.strength = settings.gamma, settings.strength
+        self.spec, self.network_settings = spec, settings.network_settings
+        self.learning_rate = learning_rate
+        self.updates = 0  # gradient steps taken
+        # SAC's collecting thread evaluates steps while, `threaded`, its update thread trains the signal.
+        self.lock = threading.Lock()
+
+    def _finish(self, network: nn.Module, encoders: list[ObservationEncoder]) -> None:
+        """Called by the subclass once `network` is built: its optimizer and normalizer."""
+        self.network = network
+        self.encoders = encoders
+        trained = [p for p in network.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trained, lr=self.learning_rate)
+        self.normalizer = ObservationNormalizer(encoders[0].network_body, self.network_settings.normalize)
+
+    def reward(self, step: RewardInput, out: NDArray[np.float32]) -> None:
+        """Paid when an update evaluates the steps (`evaluate`), not during collection."""
+        out[...] = 0.0
+
+    def evaluate(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
+        """Every step's reward (before `strength`), [len(batch)]."""
+        with self.lock, torch.no_grad():
+            return self.rewards(batch)
+
+    @abstractmethod
+    def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
+        """`evaluate` without the lock (and without gradients)."""
+
+    @abstractmethod
+    def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss to minimize on a minibatch and the stats to report of it."""
+
+    def update(self, batch: SignalUpdateBatch) -> dict[str, float]:
+        with self.lock:
+            if self.normalizer:
+                self.normalizer.update(batch.obs)
+                self.normalizer.push_into(*self.encoders)
+            loss, stats = self.losses(batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.updates += 1
+        return {name: float(value.detach()) for name, value in stats.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "normalizer": self.normalizer.state_dict(), "updates": self.updates}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.normalizer.load_state_dict(state["normalizer"])
+        self.updates = int(state["updates"])
+        if self.normalizer:
+            self.normalizer.push_into(*self.encoders)
