@@ -34,7 +34,7 @@ class ExportablePolicy(nn.Module):
 
     def __init__(self, actor: nn.Module, spec: BehaviorSpec) -> None:
         """`actor`: a policy network with `network_body` and an `action_model` that has
-        `exported_continuous`, `_masked_logits` and `deterministic_discrete` (PPO's, SAC's)."""
+        `exported_continuous`, `branch_logits` and `deterministic_discrete` (PPO's, SAC's)."""
         super().__init__()
         self.actor = actor
         self.continuous_size = spec.action_spec.continuous_size
@@ -58,7 +58,7 @@ class ExportablePolicy(nn.Module):
             sampled, deterministic = model.exported_continuous(h)
             outputs += [sampled, self.continuous_shape, deterministic]
         if self.branches:
-            logits = model._masked_logits(h, masks)
+            logits = model.branch_logits(h, masks)
             sampled_choices = [torch.multinomial(torch.softmax(branch, dim=1), 1) for branch in logits]
             outputs += [torch.cat(sampled_choices, dim=1), self.discrete_shape,
                         model.deterministic_discrete(h, masks)]  # fmt: skip

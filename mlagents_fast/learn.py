@@ -250,15 +250,14 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
         ("trainer_type", f"trainer_type {settings.trainer_type!r}", settings.trainer_type not in trainer_types()),
         ("reward_signals", f"the reward signal {unpaid[0]!r}" if unpaid else "", bool(unpaid)),
         ("network_settings.memory", "recurrent networks (memory)", settings.network_settings.memory is not None),
-        ("behavioral_cloning", "behavioral cloning", settings.behavioral_cloning is not None),
         ("self_play", "self-play", settings.self_play is not None),
     ]
     for key, what, asked in not_yet:
         if asked:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO and "
-                "SAC with the extrinsic reward, feed-forward networks, no demonstrations and no self-play. Remove the "
-                "setting to train without it."
+                f"SAC with the reward signals {', '.join(available_reward_signals())} and behavioral cloning, "
+                "feed-forward networks and no self-play. Remove the setting to train without it."
             )
 
 

@@ -170,7 +170,7 @@ class RewardSignalSettings:
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.gamma <= 1.0, "gamma", "a number in [0, 1]", self.gamma)
-        _check(math.isfinite(self.strength), "strength", "a finite number", self.strength)
+        _check(math.isfinite(self.strength) and self.strength >= 0.0, "strength", "a finite number >= 0", self.strength)
 
 
 def _check_learned_signal(signal: GAILSettings | CuriositySettings | RNDSettings) -> None:

@@ -48,14 +48,14 @@ class MaskedBranches(nn.Module):
     branches: tuple[int, ...]
     logits: nn.Linear
 
-    def _masked_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
+    def branch_logits(self, h: torch.Tensor, allowed: torch.Tensor) -> list[torch.Tensor]:
         """Per branch, logits with blocked choices set to -1e8: the values of ML-Agents'
         `logits * allowed - 1e8 * (1 - allowed)`, in one op instead of four."""
         logits = torch.where(allowed > 0.5, self.logits(h), -MASK_PENALTY)
         return [logits] if len(self.branches) == 1 else list(torch.split(logits, list(self.branches), dim=1))
 
     def deterministic_discrete(self, h: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self._masked_logits(h, allowed)], dim=1)
+        return torch.cat([bl.argmax(dim=1, keepdim=True) for bl in self.branch_logits(h, allowed)], dim=1)
 
 
 class ActionModel(MaskedBranches):
@@ -83,7 +83,7 @@ class ActionModel(MaskedBranches):
             entropy = entropy + self._gaussian_entropy(batch)
         if self.branches:
             choices = []
-            for branch_logits in self._masked_logits(h, allowed):
+            for branch_logits in self.branch_logits(h, allowed):
                 log_p = torch.log_softmax(branch_logits, dim=1)
                 if deterministic:
                     choice = branch_logits.argmax(dim=1, keepdim=True)
@@ -105,7 +105,7 @@ class ActionModel(MaskedBranches):
             log_probs.append(self._gaussian_log_prob(continuous, self.mu(h)))
             entropy = entropy + self._gaussian_entropy(batch)
         if self.branches:
-            for b, branch_logits in enumerate(self._masked_logits(h, allowed)):
+            for b, branch_logits in enumerate(self.branch_logits(h, allowed)):
                 log_p = torch.log_softmax(branch_logits, dim=1)
                 log_probs.append(log_p.gather(1, discrete[:, b : b + 1]))
                 entropy = entropy - (torch.exp(log_p) * log_p).sum(dim=1)

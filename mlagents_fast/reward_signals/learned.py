@@ -68,13 +68,16 @@ class LearnedSignal(ABC):
         # SAC's collecting thread evaluates steps while, `threaded`, its update thread trains the signal.
         self.lock = threading.Lock()
 
-    def _finish(self, network: nn.Module, encoders: list[ObservationEncoder]) -> None:
-        """Called by the subclass once `network` is built: its optimizer and normalizer."""
+    def _finish(self, network: nn.Module, encoders: list[nn.Module]) -> None:
+        """Called by the subclass once `network` is built: its optimizer, and the normalizer of the
+        observations that `encoders` (modules with a `network_body`) read, the first one's shapes."""
         self.network = network
         self.encoders = encoders
         trained = [p for p in network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(trained, lr=self.learning_rate)
-        self.normalizer = ObservationNormalizer(encoders[0].network_body, self.network_settings.normalize)
+        body = encoders[0].network_body
+        assert isinstance(body, NetworkBody)
+        self.normalizer = ObservationNormalizer(body, self.network_settings.normalize)
 
     def reward(self, step: RewardInput, out: NDArray[np.float32]) -> None:
         """Paid when an update evaluates the steps (`evaluate`), not during collection."""
@@ -89,6 +92,10 @@ class LearnedSignal(ABC):
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
         """`evaluate` without the lock (and without gradients)."""
 
+    def observations_to_normalize(self, batch: SignalUpdateBatch) -> list[NDArray[np.float32]]:
+        """What the running statistics learn from on an update (ML-Agents: the minibatch's)."""
+        return batch.obs
+
     @abstractmethod
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The loss to minimize on a minibatch and the stats to report of it."""
@@ -96,7 +103,7 @@ class LearnedSignal(ABC):
     def update(self, batch: SignalUpdateBatch) -> dict[str, float]:
         with self.lock:
             if self.normalizer:
-                self.normalizer.update(batch.obs)
+                self.normalizer.update(self.observations_to_normalize(batch))
                 self.normalizer.push_into(*self.encoders)
             loss, stats = self.losses(batch)
             self.optimizer.zero_grad(set_to_none=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from mlagents_fast.config.trainer_settings import CuriositySettings, RewardSignalSettings, RNDSettings
+from mlagents_fast.config.trainer_settings import (
+    CuriositySettings,
+    GAILSettings,
+    RewardSignalSettings,
+    RNDSettings,
+    TrainerSettings,
+)
 from mlagents_fast.reward_signals.base import RewardSignal
 from mlagents_fast.reward_signals.extrinsic import ExtrinsicRewardSignal
 from mlagents_fast.run.errors import UnityTrainerException
@@ -27,10 +33,18 @@ def _rnd(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
     return RNDSignal(settings, spec)
 
 
+def _gail(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
+    from mlagents_fast.reward_signals.gail import GAILSignal
+
+    assert isinstance(settings, GAILSettings)
+    return GAILSignal(settings, spec)
+
+
 _FACTORIES: dict[str, SignalFactory] = {
     "extrinsic": lambda settings, spec: ExtrinsicRewardSignal(settings.gamma, settings.strength),
     "curiosity": _curiosity,
     "rnd": _rnd,
+    "gail": _gail,
 }
 
 
@@ -52,3 +66,16 @@ def make_reward_signals(settings: Mapping[str, RewardSignalSettings], spec: Beha
             f"{', '.join(available_reward_signals())}. Remove `reward_signals.{missing[0]}` to train without it."
         )
     return [_FACTORIES[name](signal, spec) for name, signal in settings.items()]
+
+
+def seeded_signals(settings: TrainerSettings, spec: BehaviorSpec, seed: int) -> list[RewardSignal]:
+    """`make_reward_signals` for a trainer seeded with `seed`: the signals' networks start from a
+    generator of their own, so adding a signal leaves the policy's initial weights as they were."""
+    import torch  # (the trainers have loaded it already; this module is also read before torch is needed)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed ^ SIGNAL_SEED)
+        return make_reward_signals(settings.reward_signals, spec)
+
+
+SIGNAL_SEED = 0x5EED

@@ -42,12 +42,14 @@ def record_demonstrations(
     path: str | os.PathLike[str],
     behavior: str | None = None,
     seed: int | None = None,
+    policy: Callable[[VectorEnv, str], ActionTuple] | None = None,
 ) -> DemonstrationMeta:
     """Play the optimal policy and write `n_demos` records of one behavior to a `.demo` file.
 
     `env` is a native test environment (`make("SimpleEnvironment", ...)`), a Python copy,
     or a function building either. The first agent of `behavior` (default: the first
-    behavior) is recorded. A record is the observation an agent decided on, the reward
+    behavior) is recorded, playing `policy` (default: the optimal `GoalFollower`; it writes every
+    behavior's actions into `env.actions(...)`). A record is the observation an agent decided on, the reward
     since its previous decision and the action it took; an episode's end adds a `done`
     record with the final observation and reward (the Unity recorder's layout). Returns
     the header written.
@@ -62,7 +64,7 @@ def record_demonstrations(
         vector = made
     name = behavior or next(iter(vector.behavior_specs))
     vector.reset(seed)
-    policy = GoalFollower()
+    policy = policy or GoalFollower()
     batch = vector.batch(name)
     reward = 0.0  # reward reported with the next decision record
     with DemonstrationWriter(path, name, vector.behavior_specs[name]) as writer:

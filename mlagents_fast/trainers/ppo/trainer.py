@@ -29,11 +29,12 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
-from mlagents_fast.reward_signals import make_reward_signals
+from mlagents_fast.reward_signals.registry import seeded_signals
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.run.timers import hierarchical_timer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
+from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.fused_bodies import parameter_order
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
@@ -67,7 +68,7 @@ class PPOTrainer:
         self.hyper: PPOSettings = settings.hyperparameters
         self.training = training  # False: act with the policy, never update it (--inference)
         self.device = torch.device(device)
-        self.signals = make_reward_signals(settings.reward_signals, spec)
+        self.signals = seeded_signals(settings, spec, seed)
         names = [s.name for s in self.signals]
         torch.manual_seed(seed)
         self.rng = _native.Rng(seed)
@@ -102,6 +103,10 @@ class PPOTrainer:
         minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
         self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
                                 self.paths.step, self.optimizer, self.rng)  # fmt: skip
+        if settings.behavioral_cloning is not None and training:
+            hp = self.hyper
+            self.update.cloning = BehavioralCloning(settings.behavioral_cloning, self.actor, spec, hp.learning_rate,
+                                                    hp.batch_size, hp.num_epoch, seed)  # fmt: skip
         self.checkpoint = PPOCheckpoint(
             self.actor, self.critic, self.optimizer, self.normalizer, self.signals, self.rng
         )

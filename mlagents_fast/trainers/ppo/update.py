@@ -7,7 +7,8 @@
 4. `num_epoch` passes of shuffled minibatches of `batch_size` (a last partial one dropped):
    one gradient step each (gradient_step.py: the plain or the fused form, same math);
    the signals that learn take one gradient step on each minibatch too;
-5. stats: the mean losses, the schedules' values, one value estimate per trajectory.
+5. stats: the mean losses, the schedules' values, one value estimate per trajectory;
+6. with `behavioral_cloning`, the actor's passes over the demonstration (behavioral_cloning.py).
 
 The learning rate, epsilon and beta follow their schedules (linear to ML-Agents' floors at
 max_steps, or constant).
@@ -27,6 +28,7 @@ from mlagents_fast.buffer.trajectories import Segments
 from mlagents_fast.config.trainer_settings import PPOSettings
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.reward_signals import RewardSignal
+from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.gradient_step import GradientStep
 from mlagents_fast.trainers.ppo.learned_rewards import LearnedRewards
@@ -72,6 +74,7 @@ class PPOUpdate:
         self.values, self.minibatches, self.gradient_step = values, minibatches, step
         self.optimizer, self.rng = optimizer, rng
         self.learned = LearnedRewards(ring, signals)
+        self.cloning: BehavioralCloning | None = None  # set by the trainer when behavioral_cloning is
         self.gradient_steps = 0  # minibatch steps taken (the benchmarks compare work with it)
 
     def __call__(self, segments: Segments, step: int) -> UpdateStats:
@@ -128,6 +131,8 @@ class PPOUpdate:
                   "Losses/Value Loss": [_mean(value_losses)],
                   "Policy/Learning Rate": [lr], "Policy/Epsilon": [epsilon], "Policy/Beta": [beta]}  # fmt: skip
         stats.update(self.value_estimate_stats(values, rows))
+        if self.cloning is not None:  # after the epochs, as ML-Agents
+            stats |= self.cloning.update(step)
         return stats
 
     def value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> UpdateStats:

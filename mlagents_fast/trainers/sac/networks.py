@@ -70,7 +70,7 @@ class SquashedActionModel(MaskedBranches):
         discrete = torch.zeros(batch, 0, dtype=torch.int64, device=device)
         all_log_probs = torch.zeros(batch, 0, device=device)
         if self.branches:
-            branch_log_probs = [torch.log_softmax(b, dim=1) for b in self._masked_logits(h, allowed)]
+            branch_log_probs = [torch.log_softmax(b, dim=1) for b in self.branch_logits(h, allowed)]
             all_log_probs = torch.cat(branch_log_probs, dim=1)
             if deterministic:
                 discrete = torch.cat([lp.argmax(dim=1, keepdim=True) for lp in branch_log_probs], dim=1)

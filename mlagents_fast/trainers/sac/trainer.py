@@ -29,11 +29,13 @@ from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer, share_statistics
-from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch, make_reward_signals
+from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch
+from mlagents_fast.reward_signals.registry import seeded_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.background import BackgroundUpdate
+from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
@@ -55,6 +57,7 @@ class UpdateRound:
     signal_steps: int = 0
     policy: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)
+    cloning: dict[str, list[float]] = field(default_factory=dict)  # behavioral cloning's stats
 
     @staticmethod
     def add(totals: dict[str, float], stats: dict[str, float]) -> None:
@@ -69,6 +72,7 @@ class RoundPlan:
     learning_rate: float
     minibatches: list[ReplayMinibatch]
     signal_batches: list[SignalUpdateBatch]
+    step: int  # the trainer's step when it was planned (behavioral cloning's schedule)
 
 
 class SACTrainer:
@@ -86,7 +90,7 @@ class SACTrainer:
                            "SAC will not update the policy.")  # fmt: skip
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
-        self.signals = make_reward_signals(settings.reward_signals, spec)
+        self.signals = seeded_signals(settings, spec, seed)
         self.learned = [cast(LearnedRewardSignal, s) for s in self.signals if s.learns]
         names = [s.name for s in self.signals]
         torch.manual_seed(seed)
@@ -113,6 +117,10 @@ class SACTrainer:
                                      [s.gamma for s in self.signals], self.hyper.tau, self.hyper.learning_rate,
                                      generator=self.update_generator)  # fmt: skip
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
+        self.cloning = None  # (one pass over the demonstration a round, as ML-Agents' SAC: num_epoch 1)
+        if settings.behavioral_cloning is not None and training:
+            self.cloning = BehavioralCloning(settings.behavioral_cloning, self.actor, spec, self.hyper.learning_rate,
+                                             self.hyper.batch_size, 1, seed)  # fmt: skip
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
         self.acting_actor, self.acting_critic = self.actor, self.critic
@@ -234,7 +242,7 @@ class SACTrainer:
         learning_rate = decayed(hp.learning_rate_schedule, hp.learning_rate, LEARNING_RATE_FLOOR, step,
                                 self.settings.max_steps)  # fmt: skip
         minibatches = self.batches.draw(due, self.rng, self.learned) if due else []
-        return RoundPlan(learning_rate, minibatches, signal_batches)
+        return RoundPlan(learning_rate, minibatches, signal_batches, step)
 
     def _run_round(self, plan: RoundPlan) -> UpdateRound:
         """The round's gradient steps, then its reward signal updates; their counts and summed stats."""
@@ -249,6 +257,8 @@ class SACTrainer:
                 if signal.learns:
                     done.add(done.signals, signal.update(batch))
             done.signal_steps += 1
+        if self.cloning is not None and done.policy_steps:  # after the round's updates, as ML-Agents
+            done.cloning = self.cloning.update(plan.step)
         return done
 
     def _report(self, done: UpdateRound) -> None:
@@ -259,6 +269,7 @@ class SACTrainer:
                 self.stats.add(key, (total / done.policy_steps,))
         for key, total in done.signals.items():
             self.stats.add(key, (total / done.signal_steps,))
+        self.stats.add_all(done.cloning)
 
     def end_episodes(self) -> None:
         """The environments were reset mid-episode (a curriculum's `require_reset`): the episodes

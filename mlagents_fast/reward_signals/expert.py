@@ -1,0 +1,48 @@
+"""Demonstrations as the steps an imitation method learns from (GAIL's expert, behavioral cloning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlagents_fast.demonstrations.format import Demonstration
+from mlagents_fast.demonstrations.reader import read_demonstration
+from mlagents_fast.reward_signals.base import SignalUpdateBatch
+from mlagents_fast.run.errors import UnityTrainerException
+from mlagents_fast.spec import BehaviorSpec
+
+
+def expert_steps(demo: Demonstration) -> SignalUpdateBatch:
+    """A demonstration's decisions as steps: each record that is not an episode's end, with the
+    action taken and whether the episode ended after it (the next record's `done`)."""
+    decided = np.flatnonzero(~demo.dones[:-1]) if len(demo) > 1 else np.zeros(0, np.int64)
+    spec = demo.spec.action_spec
+    ended = demo.dones[decided + 1]
+    return SignalUpdateBatch(
+        [o[decided] for o in demo.obs],
+        demo.continuous_actions[decided] if spec.continuous_size else None,
+        demo.discrete_actions[decided] if spec.discrete_branches else None,
+        ended, None, ended,
+    )  # fmt: skip
+
+
+def load_expert(path: str, spec: BehaviorSpec, key: str) -> SignalUpdateBatch:
+    """The demonstration at `path` (a file or a folder), checked against the behavior's spec;
+    `key` is the setting that names it, for the errors."""
+    try:
+        demo = read_demonstration(path)
+    except (ValueError, OSError) as error:  # (DemonstrationError and the wire and PNG decoders' errors)
+        raise UnityTrainerException(f"`{key}`: cannot read the demonstration {path!r}: {error}.") from None
+    ours = ([o.shape for o in spec.observation_specs], spec.action_spec)
+    theirs = ([o.shape for o in demo.spec.observation_specs], demo.spec.action_spec)
+    if ours != theirs:
+        raise UnityTrainerException(
+            f"`{key}`: the demonstration {path!r} (behavior {demo.behavior_name!r}) records observations "
+            f"{theirs[0]} and actions {theirs[1]}, but this behavior has observations {ours[0]} and actions "
+            f"{ours[1]}. Record the demonstration from this behavior's environment."
+        )
+    steps = expert_steps(demo)
+    if not len(steps):
+        raise UnityTrainerException(f"`{key}`: the demonstration {Path(path)} holds no decision to learn from.")
+    return steps
