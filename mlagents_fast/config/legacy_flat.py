@@ -159,12 +159,8 @@ def upgrade_flat_behavior(
     written_in = written_in or {}
     trainer = config.get("trainer")
     if trainer in REMOVED_TRAINERS:
-        raise _error(
-            source,
-            f"{name}.trainer",
-            f"ppo or sac ({REMOVED_TRAINERS[trainer]}; use behavioral_cloning with a demo_path instead)",
-            show(trainer),
-        )
+        raise _error(source, f"{name}.trainer", f"ppo or sac ({REMOVED_TRAINERS[trainer]}; "
+                     f"{_cloning_equivalent(config, name)})", show(trainer))  # fmt: skip
     if trainer not in ("ppo", "sac"):
         expected = "ppo or sac (the 0.x format needs trainer: in each behavior or in default)"
         raise _error(source, f"{name}.trainer", expected, show(trainer))
@@ -192,6 +188,19 @@ def upgrade_flat_behavior(
             )
         new["behavioral_cloning"] = {k: v for k, v in pretraining.items() if k in BC_KEYS}
     return new
+
+
+def _cloning_equivalent(config: Mapping[str, Any], name: str) -> str:
+    """The current settings that do what a removed imitation trainer did, with the file's own values."""
+    cloning = {key: config[key] for key in BC_KEYS if key in config}
+    recorded = ""
+    if "demo_path" not in cloning:  # online_bc / imitation learned from a teacher brain playing live
+        teacher = config.get("brain_to_imitate", "the teacher")
+        cloning = {"demo_path": "TEACHER.demo", **cloning}
+        recorded = f", TEACHER.demo a demonstration recorded from {teacher}"
+    settings = ", ".join(f"{key}: {value}" for key, value in cloning.items())
+    current = f"behaviors: {{{name}: {{trainer_type: ppo, behavioral_cloning: {{{settings}}}}}}}"
+    return f"the same training is `{current}`{recorded}"
 
 
 def _flat_network(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -184,8 +184,16 @@ def test_a_flag_is_blamed_for_its_own_value_in_a_0x_run(write: WriteFile) -> Non
 
 
 def test_0x_removed_trainer_is_explained(write: WriteFile) -> None:
-    with pytest.raises(ConfigError, match=r"offline_bc.*behavioral_cloning"):
-        load_run_options(write("old.yaml", "Student:\n  trainer: offline_bc\n  demo_path: a.demo\n"))
+    """The removed imitation trainers are refused with the current settings that do the same."""
+    equivalent = "behaviors: {Student: {trainer_type: ppo, behavioral_cloning: {demo_path: a.demo, batch_size: 16}}}"
+    with pytest.raises(ConfigError, match=r"offline_bc") as error:
+        load_run_options(write("old.yaml", "Student:\n  trainer: offline_bc\n  demo_path: a.demo\n  batch_size: 16\n"))
+    assert equivalent in str(error.value)
+    with pytest.raises(ConfigError, match=r"online_bc") as error:
+        load_run_options(write("old.yaml", "Student:\n  trainer: online_bc\n  brain_to_imitate: Teacher\n"))
+    assert "behavioral_cloning: {demo_path: TEACHER.demo}" in str(error.value) and "recorded from Teacher" in str(
+        error.value
+    )
 
 
 def test_format_detection() -> None:
