@@ -1,7 +1,7 @@
-"""ML-Agents' `.demo` demonstration files, read and written without the protobuf package.
+"""ML-Agents' `.demo` demonstration files, read and written with ML-Agents' protobuf messages.
 
-format.py holds the layout, the field numbers and the `Demonstration` arrays; writer.py streams
-records into a file (`DemonstrationWriter`, `write_demonstration`); reader.py reads a file or a
-directory of them (`read_demonstration`). wire.py is the protobuf wire format they need and
-png.py decodes the PNG-compressed camera observations Unity records.
+format.py holds the layout and the `Demonstration` arrays; writer.py streams records into a file
+(`DemonstrationWriter`, `write_demonstration`); reader.py reads a file or a directory of them
+(`read_demonstration`); png.py decodes (with Pillow) the PNG-compressed camera observations Unity
+records. The messages are communicator_objects' (generated from the .proto files there).
 """

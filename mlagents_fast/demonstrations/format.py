@@ -1,7 +1,7 @@
-"""The `.demo` file format: its layout, the protobuf field numbers, and what a demonstration reads into.
+"""The `.demo` file format: its layout, and what a demonstration reads into.
 
-Layout (what Unity's DemonstrationWriter and ML-Agents' demo_loader agree on); every
-message is prefixed with its varint length:
+Layout (what Unity's DemonstrationWriter and ML-Agents' demo_loader agree on); every message
+(communicator_objects/*.proto) is prefixed with its varint length:
 
     offset 0   DemonstrationMetaProto {api_version=1, demonstration_name=2, number_steps=3,
                number_episodes=4, mean_reward=5}, zero-padded up to byte 33 so the writer
@@ -28,22 +28,6 @@ INITIAL_POS = 33  # where the body starts: the meta message (with its length byt
 API_VERSION = 1
 SUPPORTED_API_VERSIONS = frozenset({0, 1})
 MAX_NAME_LENGTH = 16  # Unity trims demonstration names to this length
-
-# Field numbers, from ML-Agents' communicator_objects/*.proto.
-META_API, META_NAME, META_STEPS, META_EPISODES, META_MEAN_REWARD = 1, 2, 3, 4, 5
-BRAIN_ACTION_SIZES, BRAIN_SPACE_TYPE, BRAIN_NAME, BRAIN_TRAINING, BRAIN_ACTION_SPEC = 3, 6, 7, 8, 9
-SPEC_CONTINUOUS, SPEC_NUM_DISCRETE, SPEC_BRANCHES = 1, 2, 3
-INFO_REWARD, INFO_DONE, INFO_MAX_STEP, INFO_ID, INFO_MASK, INFO_OBS, INFO_GROUP, INFO_GROUP_REWARD = (
-    7, 8, 9, 10, 11, 13, 14, 15,
-)  # fmt: skip
-OBS_SHAPE, OBS_COMPRESSION, OBS_COMPRESSED, OBS_FLOATS, OBS_MAPPING, OBS_DIMS, OBS_TYPE, OBS_NAME = (
-    1, 2, 3, 4, 5, 6, 7, 8,
-)  # fmt: skip
-FLOAT_DATA = 1
-ACTION_DEPRECATED, ACTION_CONTINUOUS, ACTION_DISCRETE = 1, 6, 7
-PAIR_INFO, PAIR_ACTION = 1, 2
-SPACE_CONTINUOUS = 1  # SpaceTypeProto: discrete = 0, continuous = 1
-COMPRESSION_PNG = 1
 
 
 class DemonstrationError(ValueError):

@@ -1,4 +1,8 @@
-"""Writing `.demo` files: records streamed after a zeroed header that `close()` fills with the totals."""
+"""Writing `.demo` files: records streamed after a zeroed header that `close()` fills with the totals.
+
+The messages are ML-Agents' own (communicator_objects, built with the protobuf library), each
+prefixed with its varint length as Unity's DemonstrationWriter writes them.
+"""
 
 from __future__ import annotations
 
@@ -9,64 +13,34 @@ from types import TracebackType
 from typing import BinaryIO
 
 import numpy as np
+from google.protobuf.internal.encoder import _VarintBytes  # the length prefix, as ML-Agents writes it
 from numpy.typing import NDArray
 
+from mlagents_fast.communicator_objects.agent_action_pb2 import AgentActionProto
+from mlagents_fast.communicator_objects.agent_info_action_pair_pb2 import AgentInfoActionPairProto
+from mlagents_fast.communicator_objects.agent_info_pb2 import AgentInfoProto
+from mlagents_fast.communicator_objects.brain_parameters_pb2 import ActionSpecProto, BrainParametersProto
+from mlagents_fast.communicator_objects.demonstration_meta_pb2 import DemonstrationMetaProto
+from mlagents_fast.communicator_objects.observation_pb2 import PNG, ObservationProto, ObservationTypeProto
+from mlagents_fast.communicator_objects.space_type_pb2 import continuous
+from mlagents_fast.demonstrations import png
 from mlagents_fast.demonstrations.format import (
-    ACTION_CONTINUOUS,
-    ACTION_DEPRECATED,
-    ACTION_DISCRETE,
-    BRAIN_ACTION_SIZES,
-    BRAIN_ACTION_SPEC,
-    BRAIN_NAME,
-    BRAIN_SPACE_TYPE,
-    BRAIN_TRAINING,
-    FLOAT_DATA,
-    INFO_DONE,
-    INFO_GROUP,
-    INFO_GROUP_REWARD,
-    INFO_ID,
-    INFO_MASK,
-    INFO_MAX_STEP,
-    INFO_OBS,
-    INFO_REWARD,
     INITIAL_POS,
     MAX_NAME_LENGTH,
-    META_API,
-    META_EPISODES,
-    META_MEAN_REWARD,
-    META_NAME,
-    META_STEPS,
-    OBS_DIMS,
-    OBS_FLOATS,
-    OBS_NAME,
-    OBS_SHAPE,
-    OBS_TYPE,
-    PAIR_ACTION,
-    PAIR_INFO,
-    SPEC_BRANCHES,
-    SPEC_CONTINUOUS,
-    SPEC_NUM_DISCRETE,
     Demonstration,
     DemonstrationError,
     DemonstrationMeta,
 )
-from mlagents_fast.demonstrations.wire import MessageWriter, encode_varint
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
 
 
 def _meta_message(meta: DemonstrationMeta) -> bytes:
     name = meta.name[:MAX_NAME_LENGTH]
     while True:
-        body = (
-            MessageWriter()
-            .varint(META_API, meta.api_version)
-            .string(META_NAME, name)
-            .varint(META_STEPS, meta.number_steps)
-            .varint(META_EPISODES, meta.number_episodes)
-            .float32(META_MEAN_REWARD, meta.mean_reward)
-            .to_bytes()
-        )
-        message = encode_varint(len(body)) + body
+        body = DemonstrationMetaProto(api_version=meta.api_version, demonstration_name=name,
+                                      number_steps=meta.number_steps, number_episodes=meta.number_episodes,
+                                      mean_reward=meta.mean_reward).SerializeToString()  # fmt: skip
+        message: bytes = _VarintBytes(len(body)) + body
         if len(message) <= INITIAL_POS:
             return message
         if not name:
@@ -75,43 +49,56 @@ def _meta_message(meta: DemonstrationMeta) -> bytes:
 
 
 def _brain_message(behavior_name: str, action_spec: ActionSpec) -> bytes:
-    spec_proto = (
-        MessageWriter()
-        .varint(SPEC_CONTINUOUS, action_spec.continuous_size)
-        .varint(SPEC_NUM_DISCRETE, action_spec.discrete_size)
-        .packed_varints(SPEC_BRANCHES, action_spec.discrete_branches)
-    )
-    brain = MessageWriter()
+    spec = ActionSpecProto(num_continuous_actions=action_spec.continuous_size,
+                           num_discrete_actions=action_spec.discrete_size,
+                           discrete_branch_sizes=action_spec.discrete_branches)  # fmt: skip
+    brain = BrainParametersProto(brain_name=behavior_name, is_training=True, action_spec=spec)
     # Readers older than the action spec only understand a purely continuous or purely discrete space.
     if action_spec.continuous_size and not action_spec.discrete_size:
-        brain.packed_varints(BRAIN_ACTION_SIZES, [action_spec.continuous_size]).varint(BRAIN_SPACE_TYPE, 1)
+        brain.vector_action_size_deprecated.append(action_spec.continuous_size)
+        brain.vector_action_space_type_deprecated = continuous
     elif action_spec.discrete_size and not action_spec.continuous_size:
-        brain.packed_varints(BRAIN_ACTION_SIZES, action_spec.discrete_branches)
-    return brain.string(BRAIN_NAME, behavior_name).varint(BRAIN_TRAINING, True).message(
-        BRAIN_ACTION_SPEC, spec_proto
-    ).to_bytes()  # fmt: skip
+        brain.vector_action_size_deprecated.extend(action_spec.discrete_branches)
+    serialized: bytes = brain.SerializeToString()
+    return serialized
 
 
-def _observation_message(value: NDArray[np.float32], spec: ObservationSpec) -> MessageWriter:
-    return (
-        MessageWriter()
-        .packed_varints(OBS_SHAPE, spec.shape)
-        .message(OBS_FLOATS, MessageWriter().packed_floats(FLOAT_DATA, value.ravel()))
-        .packed_varints(OBS_DIMS, [int(d) for d in spec.dimension_property])
-        .varint(OBS_TYPE, int(spec.observation_type))
-        .string(OBS_NAME, spec.name)
-    )
+def _observation_message(value: NDArray[np.float32], spec: ObservationSpec, compress: bool) -> ObservationProto:
+    kind = ObservationTypeProto.Value(spec.observation_type.name)
+    proto = ObservationProto(shape=spec.shape, dimension_properties=[int(d) for d in spec.dimension_property],
+                             observation_type=kind, name=spec.name)  # fmt: skip
+    if compress and len(spec.shape) == 3 and value.min() >= 0.0 and value.max() <= 1.0:  # (an image: PNG holds it)
+        proto.compression_type = PNG
+        proto.compressed_data, mapping = _png_stack(value)
+        proto.compressed_channel_mapping.extend(mapping)
+    else:
+        proto.float_data.data.extend(value.ravel().tolist())
+    return proto
+
+
+def _png_stack(image: NDArray[np.float32]) -> tuple[bytes, list[int]]:
+    """A (channels, height, width) image as Unity compresses a camera's: one RGB PNG per three
+    channels, the last padded with zero channels that the mapping marks -1."""
+    channels = image.shape[0]
+    padded = (-channels) % 3
+    if padded:
+        image = np.concatenate([image, np.zeros((padded, *image.shape[1:]), np.float32)])
+    data = b"".join(png.encode_png(image[k : k + 3]) for k in range(0, len(image), 3))
+    return data, list(range(channels)) + [-1] * padded
 
 
 class DemonstrationWriter:
     """Streams records into a `.demo` file; `close()` writes the header with the totals.
 
-    Use as a context manager. Observations are stored uncompressed (float data), which
-    every ML-Agents reader accepts.
+    Use as a context manager. Visual observations whose values lie in [0, 1] are stored as Unity
+    stores a camera's, PNG images (8 bits per channel: `compress_visual=False` keeps them as exact
+    floats); the others as float data.
     """
 
-    def __init__(self, path: str | os.PathLike[str], behavior_name: str, spec: BehaviorSpec, name: str = "") -> None:
+    def __init__(self, path: str | os.PathLike[str], behavior_name: str, spec: BehaviorSpec, name: str = "",
+                 compress_visual: bool = True) -> None:  # fmt: skip
         self.path = Path(path)
+        self.compress_visual = compress_visual
         self.spec = spec
         self.name = name or self.path.stem
         self.number_steps = 0
@@ -124,7 +111,7 @@ class DemonstrationWriter:
     def _write_delimited(self, message: bytes) -> None:
         if self._file is None:
             raise DemonstrationError(f"demonstration writer for {self.path} is closed")
-        self._file.write(encode_varint(len(message)))
+        self._file.write(_VarintBytes(len(message)))
         self._file.write(message)
 
     def record(
@@ -145,31 +132,29 @@ class DemonstrationWriter:
         specs = self.spec.observation_specs
         if len(obs) != len(specs):
             raise DemonstrationError(f"record has {len(obs)} observations; the spec has {len(specs)}")
-        info = MessageWriter().float32(INFO_REWARD, reward).varint(INFO_DONE, done)
-        info.varint(INFO_MAX_STEP, max_step_reached).varint(INFO_ID, agent_id)
+        info = AgentInfoProto(reward=reward, done=done, max_step_reached=max_step_reached, id=agent_id,
+                              group_id=group_id, group_reward=group_reward)  # fmt: skip
         if action_mask is not None:
-            info.packed_varints(INFO_MASK, [bool(m) for m in np.asarray(action_mask).ravel()])
+            info.action_mask.extend(bool(m) for m in np.asarray(action_mask).ravel())
         for value, spec in zip(obs, specs, strict=True):
             array = np.asarray(value, np.float32)
             if array.shape != spec.shape:
                 raise DemonstrationError(f"observation of shape {array.shape} does not match the spec's {spec.shape}")
-            info.message(INFO_OBS, _observation_message(array, spec))
-        info.varint(INFO_GROUP, group_id).float32(INFO_GROUP_REWARD, group_reward)
+            info.observations.append(_observation_message(array, spec, self.compress_visual))
 
-        continuous = np.asarray(continuous_action, np.float32).ravel()
+        continuous_values = np.asarray(continuous_action, np.float32).ravel()
         discrete = np.asarray(discrete_action, np.int32).ravel()
         action_spec = self.spec.action_spec
-        if continuous.size != action_spec.continuous_size or discrete.size != action_spec.discrete_size:
+        if continuous_values.size != action_spec.continuous_size or discrete.size != action_spec.discrete_size:
             raise DemonstrationError(
-                f"action sizes ({continuous.size}, {discrete.size}) do not match the spec's "
+                f"action sizes ({continuous_values.size}, {discrete.size}) do not match the spec's "
                 f"({action_spec.continuous_size}, {action_spec.discrete_size})"
             )
         # The deprecated flat field is still what ML-Agents' loader reads for previous actions.
-        action = MessageWriter().packed_floats(
-            ACTION_DEPRECATED, np.concatenate([continuous, discrete.astype(np.float32)])
-        )
-        action.packed_floats(ACTION_CONTINUOUS, continuous).packed_varints(ACTION_DISCRETE, discrete.tolist())
-        self._write_delimited(MessageWriter().message(PAIR_INFO, info).message(PAIR_ACTION, action).to_bytes())
+        flat = np.concatenate([continuous_values, discrete.astype(np.float32)]).tolist()
+        action = AgentActionProto(vector_actions_deprecated=flat, continuous_actions=continuous_values.tolist(),
+                                  discrete_actions=discrete.tolist())  # fmt: skip
+        self._write_delimited(AgentInfoActionPairProto(agent_info=info, action_info=action).SerializeToString())
         self.number_steps += 1
         self._reward_sum += reward
         self.number_episodes += bool(done)

@@ -1,26 +1,27 @@
-""".demo reading and writing: the wire codec, the header layout, legacy fields and PNG observations."""
+""".demo files: written here and read with ML-Agents' messages (built from the same .proto
+definitions), built from those messages as Unity writes them and read here; the header layout,
+legacy fields, PNG observations and files that cannot be read."""
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from google.protobuf.internal.decoder import _DecodeVarint32
+from google.protobuf.internal.encoder import _VarintBytes
+from google.protobuf.message import Message
 
+from mlagents_fast.communicator_objects.agent_action_pb2 import AgentActionProto
+from mlagents_fast.communicator_objects.agent_info_action_pair_pb2 import AgentInfoActionPairProto
+from mlagents_fast.communicator_objects.agent_info_pb2 import AgentInfoProto
+from mlagents_fast.communicator_objects.brain_parameters_pb2 import ActionSpecProto, BrainParametersProto
+from mlagents_fast.communicator_objects.demonstration_meta_pb2 import DemonstrationMetaProto
+from mlagents_fast.communicator_objects.observation_pb2 import PNG, ObservationProto
+from mlagents_fast.communicator_objects.space_type_pb2 import continuous
 from mlagents_fast.demonstrations import png
 from mlagents_fast.demonstrations.format import INITIAL_POS, DemonstrationError
 from mlagents_fast.demonstrations.reader import read_demonstration
-from mlagents_fast.demonstrations.wire import (
-    MessageWriter,
-    as_int32,
-    decode_varint,
-    encode_varint,
-    parse_message,
-    repeated_floats,
-    repeated_ints,
-)
 from mlagents_fast.demonstrations.writer import DemonstrationWriter, write_demonstration
 from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec, ObservationType
 
@@ -29,21 +30,25 @@ HYBRID = BehaviorSpec(
 )
 
 
-@pytest.mark.parametrize("value", [0, 1, 127, 128, 300, 2**31 - 1, -1, -(2**31)])
-def test_varint_round_trip_with_int32_sign(value: int) -> None:
-    encoded = encode_varint(value)
-    if value < 0:
-        assert len(encoded) == 10  # negative int32s are sent in their 64-bit form
-    decoded, end = decode_varint(encoded, 0)
-    assert end == len(encoded) and as_int32(decoded) == value
+def delimited(message: Message) -> bytes:
+    body = message.SerializeToString()
+    return _VarintBytes(len(body)) + body
 
 
-def test_unpacked_repeated_fields_are_accepted() -> None:
-    # Field 1 as three separate fixed32 floats, field 2 as separate varints (not packed).
-    raw = b"".join(b"\x0d" + struct.pack("<f", v) for v in (1.5, -2.0, 0.25)) + b"\x10\x03\x10\x04"
-    fields = parse_message(raw)
-    np.testing.assert_array_equal(repeated_floats(fields, 1), [1.5, -2.0, 0.25])
-    assert repeated_ints(fields, 2) == [3, 4]
+def messages(path: Path) -> tuple[DemonstrationMetaProto, BrainParametersProto, list[AgentInfoActionPairProto]]:
+    """A .demo file read as ML-Agents' demo_loader reads it, message by message."""
+    data = path.read_bytes()
+    size, pos = _DecodeVarint32(data, 0)
+    meta = DemonstrationMetaProto.FromString(data[pos : pos + size])
+    size, pos = _DecodeVarint32(data, INITIAL_POS)
+    brain = BrainParametersProto.FromString(data[pos : pos + size])
+    pos += size
+    pairs = []
+    while pos < len(data):
+        size, pos = _DecodeVarint32(data, pos)
+        pairs.append(AgentInfoActionPairProto.FromString(data[pos : pos + size]))
+        pos += size
+    return meta, brain, pairs
 
 
 def random_demo_file(path: Path, records: int = 12, seed: int = 0) -> None:
@@ -85,11 +90,13 @@ def test_header_is_padded_to_the_body_and_shortened_names_fit(tmp_path: Path) ->
     with DemonstrationWriter(path, "B", HYBRID) as writer:
         writer.number_steps, writer.number_episodes = 2_000_000, 16_000  # the totals need most of the room
     data = path.read_bytes()
-    meta_size, start = decode_varint(data, 0)
+    meta_size, start = _DecodeVarint32(data, 0)
     assert start + meta_size <= INITIAL_POS
     assert set(data[start + meta_size : INITIAL_POS]) <= {0}
-    brain_size, brain_start = decode_varint(data, INITIAL_POS)
+    brain_size, brain_start = _DecodeVarint32(data, INITIAL_POS)
     assert brain_start + brain_size == len(data)
+    meta, _, _ = messages(path)
+    assert (meta.number_steps, meta.number_episodes) == (2_000_000, 16_000) and meta.demonstration_name
 
 
 def test_directory_of_demos_is_concatenated(tmp_path: Path) -> None:
@@ -116,22 +123,41 @@ def test_bad_paths_and_versions_raise(tmp_path: Path) -> None:
         read_demonstration(path)
 
 
-def delimited(message: MessageWriter) -> bytes:
-    body = message.to_bytes()
-    return encode_varint(len(body)) + body
+def test_a_file_written_here_reads_as_ml_agents_messages(tmp_path: Path) -> None:
+    path = tmp_path / "hybrid.demo"
+    random_demo_file(path)
+    meta, brain, pairs = messages(path)
+    assert (meta.api_version, meta.demonstration_name, meta.number_steps, meta.number_episodes) == (1, "hybrid", 12, 2)
+    assert brain.brain_name == "Hybrid?team=1" and brain.is_training
+    assert (brain.action_spec.num_continuous_actions, list(brain.action_spec.discrete_branch_sizes)) == (2, [3, 2])
+    demo = read_demonstration(path)
+    for i, pair in enumerate(pairs):
+        info, action = pair.agent_info, pair.action_info
+        assert (info.done, info.max_step_reached, info.id, info.group_id) == (
+            bool(demo.dones[i]), bool(demo.max_step_reached[i]), -i, i % 2)  # fmt: skip
+        assert [list(o.shape) for o in info.observations] == [[3], [3, 4, 5]]
+        assert [o.name for o in info.observations] == ["ray", "camera"]
+        camera = info.observations[1]  # in [0, 1]: stored as Unity stores a camera's
+        assert camera.compression_type == PNG and list(camera.compressed_channel_mapping) == [0, 1, 2]
+        np.testing.assert_array_equal(png.decode_observation(camera.compressed_data, 3, []), demo.obs[1][i])
+        np.testing.assert_array_equal(np.array(info.observations[0].float_data.data, np.float32), demo.obs[0][i])
+        np.testing.assert_array_equal(np.array(action.continuous_actions, np.float32), demo.continuous_actions[i])
+        assert list(action.discrete_actions) == demo.discrete_actions[i].tolist()
+        assert list(info.action_mask) == demo.action_masks[i].tolist()  # type: ignore[index]
 
 
 def test_legacy_action_fields_are_read(tmp_path: Path) -> None:
     """Files older than the action spec: the brain's deprecated sizes and the flat action list."""
-    meta = MessageWriter().varint(1, 0).varint(3, 2)
-    header = delimited(meta).ljust(INITIAL_POS, b"\0")
-    brain = MessageWriter().packed_varints(3, [4]).varint(6, 1).string(7, "Old")
+    header = delimited(DemonstrationMetaProto(api_version=0, number_steps=2)).ljust(INITIAL_POS, b"\0")
+    brain = BrainParametersProto(vector_action_size_deprecated=[4], vector_action_space_type_deprecated=continuous,
+                                 brain_name="Old")  # fmt: skip
     records = b""
     for i in range(2):
-        obs = MessageWriter().packed_varints(1, [2]).message(4, MessageWriter().packed_floats(1, np.array([i, i])))
-        info = MessageWriter().float32(7, 0.5).message(13, obs)
-        action = MessageWriter().packed_floats(1, np.arange(4, dtype=np.float32) + i)
-        records += delimited(MessageWriter().message(1, info).message(2, action))
+        obs = ObservationProto(shape=[2])
+        obs.float_data.data.extend([i, i])
+        info = AgentInfoProto(reward=0.5, observations=[obs])
+        action = AgentActionProto(vector_actions_deprecated=(np.arange(4) + i).tolist())
+        records += delimited(AgentInfoActionPairProto(agent_info=info, action_info=action))
     path = tmp_path / "old.demo"
     path.write_bytes(header + delimited(brain) + records)
     demo = read_demonstration(path)
@@ -141,61 +167,42 @@ def test_legacy_action_fields_are_read(tmp_path: Path) -> None:
     np.testing.assert_array_equal(demo.obs[0], [[0, 0], [1, 1]])
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """(height, width, channels) uint8 -> PNG, cycling through the five row filters."""
-    height, width, channels = image.shape
-    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    pixels = image.astype(np.int16).reshape(height, width * channels)
-    rows, previous = [], np.zeros(width * channels, np.int16)
-    for y in range(height):
-        line, kind = pixels[y], y % 5
-        left = np.concatenate([np.zeros(channels, np.int16), line[:-channels]])
-        up_left = np.concatenate([np.zeros(channels, np.int16), previous[:-channels]])
-        predictor = [
-            np.zeros_like(line),
-            left,
-            previous,
-            (left + previous) // 2,
-            png._paeth(left, previous, up_left),
-        ][kind]
-        rows.append(bytes([kind]) + ((line - predictor) % 256).astype(np.uint8).tobytes())
-        previous = line
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    data = chunk(b"IDAT", zlib.compress(b"".join(rows)))
-    return png.PNG_SIGNATURE + chunk(b"IHDR", header) + data + chunk(b"IEND", b"")
-
-
-def test_png_observations_decode_with_every_filter() -> None:
+def test_png_observations_follow_ml_agents_channel_rules() -> None:
     rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)
-    encoded = encode_png(rgb)
-    image, end = png.decode_png(encoded)
-    assert end == len(encoded)
-    np.testing.assert_allclose(image, np.moveaxis(rgb, -1, 0) / 255.0, atol=1e-7)
-    extra = rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)
-    both = encode_png(rgb) + encode_png(extra)
+    rgb, extra = (rng.integers(0, 256, (3, 7, 6)).astype(np.float32) / 255.0 for _ in range(2))
+    np.testing.assert_allclose(png.decode_observation(png.encode_png(rgb), 3, []), rgb, atol=1e-7)
+    both = png.encode_png(rgb) + png.encode_png(extra)
     five = png.decode_observation(both, 5, [])  # six stored channels, the sixth is padding
-    np.testing.assert_allclose(five, np.concatenate([rgb, extra], axis=2)[:, :, :5].transpose(2, 0, 1) / 255.0)
-    grey = png.decode_observation(encode_png(rgb), 1, [])
-    np.testing.assert_allclose(grey[0], rgb.mean(axis=2) / 255.0, atol=1e-6)
+    np.testing.assert_allclose(five, np.concatenate([rgb, extra])[:5], atol=1e-7)
+    grey = png.decode_observation(png.encode_png(rgb), 1, [])
+    np.testing.assert_allclose(grey[0], rgb.mean(axis=0), atol=1e-6)
     mapped = png.decode_observation(both, 2, [0, 0, 1, -1, -1, 1])
-    expected = np.stack([rgb[:, :, :2].mean(axis=2), (rgb[:, :, 2] / 2 + extra[:, :, 2] / 2)]) / 255.0
+    expected = np.stack([rgb[:2].mean(axis=0), (rgb[2] + extra[2]) / 2])
     np.testing.assert_allclose(mapped, expected, atol=1e-6)
+    with pytest.raises(png.PngError, match="not a PNG"):
+        png.decode_observation(b"not an image", 3, [])
 
 
-def test_png_compressed_observation_in_a_demo(tmp_path: Path) -> None:
-    rgb = np.random.default_rng(1).integers(0, 256, (4, 5, 3), dtype=np.uint8)
-    meta = delimited(MessageWriter().varint(1, 1).varint(3, 1)).ljust(INITIAL_POS, b"\0")
-    brain = MessageWriter().string(7, "Cam").message(9, MessageWriter().varint(1, 1))
-    obs = MessageWriter().packed_varints(1, [3, 4, 5]).varint(2, 1).raw(3, encode_png(rgb))
-    info = MessageWriter().message(13, obs)
-    pair = MessageWriter().message(1, info).message(2, MessageWriter().packed_floats(6, np.array([0.5], np.float32)))
+def test_a_unity_style_file_with_png_observations_reads(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(1).integers(0, 256, (3, 4, 5)).astype(np.float32) / 255.0
+    meta = delimited(DemonstrationMetaProto(api_version=1, number_steps=1)).ljust(INITIAL_POS, b"\0")
+    brain = BrainParametersProto(brain_name="Cam", action_spec=ActionSpecProto(num_continuous_actions=1))
+    obs = ObservationProto(shape=[3, 4, 5], compression_type=PNG, compressed_data=png.encode_png(rgb))
+    pair = AgentInfoActionPairProto(agent_info=AgentInfoProto(observations=[obs]),
+                                    action_info=AgentActionProto(continuous_actions=[0.5]))  # fmt: skip
     path = tmp_path / "cam.demo"
     path.write_bytes(meta + delimited(brain) + delimited(pair))
     demo = read_demonstration(path)
-    np.testing.assert_allclose(demo.obs[0][0], np.moveaxis(rgb, -1, 0) / 255.0, atol=1e-7)
-    assert demo.continuous_actions.tolist() == [[0.5]]
+    np.testing.assert_allclose(demo.obs[0][0], rgb, atol=1e-7)
+    assert demo.continuous_actions.tolist() == [[0.5]] and demo.spec.observation_specs[0].shape == (3, 4, 5)
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut", "garbage", "not-a-demo"])
+def test_files_that_cannot_be_read_raise_a_demonstration_error(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "broken.demo"
+    random_demo_file(path)
+    data = path.read_bytes()
+    path.write_bytes({"empty": b"", "cut": data[: len(data) - 40], "garbage": data[:INITIAL_POS] + b"\xff" * 60,
+                      "not-a-demo": b"plain text, not a demonstration\n" * 3}[damage])  # fmt: skip
+    with pytest.raises(DemonstrationError):
+        read_demonstration(path)
