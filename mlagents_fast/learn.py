@@ -2,6 +2,7 @@
 
 mlagents-learn config/ppo/3DBall.yaml --run-id=first
 mlagents-fast upgrade-config OLD.yaml NEW.yaml [--curriculum FILE] [--sampler FILE]
+mlagents-fast record ENV --episodes N --out X.demo [--behavior B]
 """
 
 from __future__ import annotations
@@ -263,6 +264,10 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["record"]:
+        from mlagents_fast.record import main as record_main
+
+        return record_main(arguments[1:])
     if arguments[:1] == ["upgrade-config"]:
         from mlagents_fast.config.upgrade import main as upgrade_main
 

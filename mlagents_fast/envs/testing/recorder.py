@@ -38,13 +38,15 @@ class GoalFollower:
 
 def record_demonstrations(
     env: SimpleEnvironment | VectorEnv | Callable[[], SimpleEnvironment | VectorEnv],
-    n_demos: int,
+    n_demos: int | None,
     path: str | os.PathLike[str],
     behavior: str | None = None,
     seed: int | None = None,
     policy: Callable[[VectorEnv, str], ActionTuple] | None = None,
+    episodes: int | None = None,
 ) -> DemonstrationMeta:
-    """Play the optimal policy and write `n_demos` records of one behavior to a `.demo` file.
+    """Play the optimal policy and write `n_demos` records (or, with `episodes`, that many whole
+    episodes) of one behavior to a `.demo` file.
 
     `env` is a native test environment (`make("SimpleEnvironment", ...)`), a Python copy,
     or a function building either. The first agent of `behavior` (default: the first
@@ -67,8 +69,14 @@ def record_demonstrations(
     policy = policy or GoalFollower()
     batch = vector.batch(name)
     reward = 0.0  # reward reported with the next decision record
+    if (n_demos is None) == (episodes is None):
+        raise ValueError("record_demonstrations needs either n_demos or episodes")
+
+    def more(writer: DemonstrationWriter) -> bool:
+        return writer.number_steps < n_demos if n_demos is not None else writer.number_episodes < (episodes or 0)
+
     with DemonstrationWriter(path, name, vector.behavior_specs[name]) as writer:
-        while writer.number_steps < n_demos:
+        while more(writer):
             for other in vector.behavior_specs:
                 policy(vector, other)
             actions = vector.actions(name)
@@ -78,7 +86,7 @@ def record_demonstrations(
             vector.step()
             reward = float(batch.reward[0])
             ended, truncated = bool(batch.terminated[0] or batch.truncated[0]), bool(batch.truncated[0])
-            if ended and writer.number_steps < n_demos:
+            if ended and (n_demos is None or writer.number_steps < n_demos):
                 final_obs = [o[0] for o in batch.terminal_obs]
                 writer.record(
                     final_obs, *action_row, reward=reward, done=True, max_step_reached=truncated, action_mask=mask
