@@ -53,6 +53,38 @@ def test_gail_and_behavioral_cloning_learn_from_a_recorded_expert(
         assert key in stats, key
 
 
+@pytest.mark.learning
+@pytest.mark.parametrize("trainer", ["ppo", "sac"])
+def test_gail_and_behavioral_cloning_learn_from_camera_demonstrations(tmp_path: Path, trainer: str) -> None:
+    """ML-Agents' test_gail_visual_*: one visual observation only, GAIL (gamma 0.8) and BC over 1500
+    steps; 1000 steps of PPO (learning rate 5e-3), 500 of SAC."""
+    path = tmp_path / "camera.demo"
+    visual = {"num_visual": 1, "num_vector": 0, "action_sizes": (0, 1), "step_size": 0.2}
+    record_demonstrations(make(BEHAVIOR, 1, seed=3, **visual), 500, path, seed=3)
+    base = ML_AGENTS_PPO_TEST_CONFIG if trainer == "ppo" else ML_AGENTS_SAC_TEST_CONFIG
+    config = {**base, "max_steps": 1000 if trainer == "ppo" else 500,
+              "reward_signals": {"gail": {"gamma": 0.8, "encoding_size": 32, "demo_path": str(path)}},
+              "behavioral_cloning": {"demo_path": str(path), "steps": 1500}}  # fmt: skip
+    env = make(BEHAVIOR, 1, seed=1337, **visual)
+    returns, _ = train_behaviors(PPOTrainer if trainer == "ppo" else SACTrainer, env, {BEHAVIOR: config}, seed=1337)
+    assert last5(returns[BEHAVIOR]) > 0.9
+
+
+@pytest.mark.learning
+def test_behavioral_cloning_alone_moves_the_policy_to_the_expert(tmp_path: Path) -> None:
+    """No reward to learn from (extrinsic strength 0): the policy still comes to act as the expert."""
+    demo = record(tmp_path, (0, 1))
+    config = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 500, "reward_signals": {"extrinsic": {"strength": 0.0}},
+              "behavioral_cloning": {"demo_path": demo}}  # fmt: skip
+    env = make(BEHAVIOR, 1, seed=1337, action_sizes=(0, 1), step_size=0.2)
+    returns, _ = train_behaviors(PPOTrainer, env, {BEHAVIOR: config}, seed=1337)
+    assert last5(returns[BEHAVIOR]) > 0.9
+    without = {key: value for key, value in config.items() if key != "behavioral_cloning"}
+    env = make(BEHAVIOR, 1, seed=1337, action_sizes=(0, 1), step_size=0.2)
+    returns, _ = train_behaviors(PPOTrainer, env, {BEHAVIOR: without}, seed=1337)
+    assert last5(returns[BEHAVIOR]) < 0.9  # without the demonstration it learns nothing in that budget
+
+
 def gail(demo: str, spec: Any, **options: Any) -> GAILSignal:
     config = {"reward_signals": {"gail": {"demo_path": demo, "network_settings": {"hidden_units": 32}, **options}}}
     settings = run_options_from_dict({"behaviors": {BEHAVIOR: config}}, "test").behaviors[BEHAVIOR]
