@@ -46,6 +46,10 @@ def decode_observation(data: bytes, channels: int, mapping: list[int]) -> NDArra
     channels (greyscale), and extra padding channels are dropped.
     """
     images = decode_images(data)
+    kept = [m for m in mapping if m >= 0]
+    if mapping and kept == list(range(len(kept))) and all(m < 0 for m in mapping[len(kept) :]):
+        mapping = []  # each stored channel in order, then padding: the plain case below
+        channels = len(kept)
     if mapping:
         stacked = np.concatenate(images, axis=0)
         if len(mapping) != stacked.shape[0]:
@@ -54,10 +58,10 @@ def decode_observation(data: bytes, channels: int, mapping: list[int]) -> NDArra
         if any(group.shape[0] == 0 for group in groups):
             raise PngError(f"invalid channel mapping {mapping}")
         return np.stack([group.mean(axis=0) for group in groups]).astype(np.float32)
-    if channels == 1:
+    if channels == 1 and images[0].shape[0] > 1 and not kept:
         grey: NDArray[np.float32] = images[0].mean(axis=0, keepdims=True, dtype=np.float32)
         return grey
-    return np.concatenate(images, axis=0)[:channels]
+    return images[0][:channels] if len(images) == 1 else np.concatenate(images, axis=0)[:channels]
 
 
 def encode_png(image: NDArray[np.float32]) -> bytes:

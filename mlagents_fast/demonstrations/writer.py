@@ -70,7 +70,8 @@ def _observation_message(value: NDArray[np.float32], spec: ObservationSpec, comp
     if compress and len(spec.shape) == 3 and value.min() >= 0.0 and value.max() <= 1.0:  # (an image: PNG holds it)
         proto.compression_type = PNG
         proto.compressed_data, mapping = _png_stack(value)
-        proto.compressed_channel_mapping.extend(mapping)
+        if len(mapping) != spec.shape[0]:  # (padded: the mapping says which stored channels are padding)
+            proto.compressed_channel_mapping.extend(mapping)
     else:
         proto.float_data.data.extend(value.ravel().tolist())
     return proto

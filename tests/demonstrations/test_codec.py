@@ -138,7 +138,7 @@ def test_a_file_written_here_reads_as_ml_agents_messages(tmp_path: Path) -> None
         assert [list(o.shape) for o in info.observations] == [[3], [3, 4, 5]]
         assert [o.name for o in info.observations] == ["ray", "camera"]
         camera = info.observations[1]  # in [0, 1]: stored as Unity stores a camera's
-        assert camera.compression_type == PNG and list(camera.compressed_channel_mapping) == [0, 1, 2]
+        assert camera.compression_type == PNG and list(camera.compressed_channel_mapping) == []  # (no padding)
         np.testing.assert_array_equal(png.decode_observation(camera.compressed_data, 3, []), demo.obs[1][i])
         np.testing.assert_array_equal(np.array(info.observations[0].float_data.data, np.float32), demo.obs[0][i])
         np.testing.assert_array_equal(np.array(action.continuous_actions, np.float32), demo.continuous_actions[i])
@@ -206,3 +206,18 @@ def test_files_that_cannot_be_read_raise_a_demonstration_error(tmp_path: Path, d
                       "not-a-demo": b"plain text, not a demonstration\n" * 3}[damage])  # fmt: skip
     with pytest.raises(DemonstrationError):
         read_demonstration(path)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4])
+def test_camera_observations_of_any_channel_count_are_padded_and_mapped(tmp_path: Path, channels: int) -> None:
+    """As Unity compresses them: RGB PNGs, the last padded with channels the mapping marks -1."""
+    spec = BehaviorSpec((ObservationSpec.visual(channels, 6, 5, "camera"),), ActionSpec.create_discrete((2,)))
+    image = np.random.default_rng(channels).integers(0, 256, (channels, 6, 5)).astype(np.float32) / 255.0
+    path = tmp_path / "camera.demo"
+    with DemonstrationWriter(path, "Cam", spec) as writer:
+        writer.record([image], discrete_action=[1], done=True)
+    (pair,) = messages(path)[2]
+    stored = pair.agent_info.observations[0]
+    padding = (-channels) % 3
+    assert list(stored.compressed_channel_mapping) == ([*range(channels)] + [-1] * padding if padding else [])
+    np.testing.assert_array_equal(read_demonstration(path).obs[0][0], image)
