@@ -26,7 +26,13 @@ Timed = Callable[..., object]
 
 COUNTS = [8, 1024]
 STEPS = {8: 200, 1024: 4}
-AGENTS = {"CartPole": 1, "3DBall": 12, "PushBlock": 32, "WallJump": 15}  # WallJump: its 15 BigWallJump areas
+AGENTS = {
+    "CartPole": 1,
+    "3DBall": 12,
+    "PushBlock": 32,
+    "WallJump": 15,
+    "Pyramids": 16,
+}  # WallJump: its BigWallJump areas
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
 # CartPole and 2 M agent-steps/s per core on 3DBall.
@@ -56,8 +62,8 @@ def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
     rng = np.random.default_rng(0)
     if name == "WallJump":
         return [rng.integers(0, (3, 3, 3, 2), (slots, 4)).astype(np.int32) for _ in range(POOL)]
-    if name in ("CartPole", "PushBlock"):
-        choices = 2 if name == "CartPole" else 7
+    if name in ("CartPole", "PushBlock", "Pyramids"):
+        choices = {"CartPole": 2, "PushBlock": 7, "Pyramids": 5}[name]
         return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
     return [rng.uniform(-1, 1, (slots, 2)).astype(np.float32) for _ in range(POOL)]
 
@@ -78,7 +84,7 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump"])
+@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids"])
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
     options = {"big": 1, "areas": AGENTS[name]} if name == "WallJump" else {}
     env = NativeVectorEnv(name, count, num_threads=threads, **options)

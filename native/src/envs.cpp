@@ -8,6 +8,7 @@
 #include "mlaf/envs/gridworld.h"
 #include "mlaf/envs/multi_agent.h"
 #include "mlaf/envs/pushblock.h"
+#include "mlaf/envs/pyramids.h"
 #include "mlaf/envs/simple.h"
 #include "mlaf/envs/vec_env.h"
 #include "mlaf/envs/walljump.h"
@@ -68,6 +69,7 @@ std::vector<std::string> native_env_names() {
           "MemoryEnvironment",
           "MultiAgentEnvironment",
           "PushBlock",
+          "Pyramids",
           "SimpleEnvironment",
           "WallJump"};
 }
@@ -88,6 +90,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
   if (name == "PushBlock")
     return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
+  if (name == "Pyramids")
+    return std::make_unique<VecEnvOf<Pyramids>>(Pyramids(options), num_envs, num_threads);
   if (name == "WallJump")
     return std::make_unique<VecEnvOf<WallJump>>(WallJump(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {

@@ -3,7 +3,7 @@
 `teacher(name, behavior, num_envs, seed)` returns an environment to play and the policy that
 plays it. Where the observations are enough (Basic, CartPole, ML-Agents' test environments)
 the native environment is played; where a heuristic needs the game's state (3DBall's ball,
-GridWorld's cells, PushBlock's block, WallJump's wall), the plain-Python reference is played
+GridWorld's cells, PushBlock's block, WallJump's wall, Pyramids' switch), the plain-Python reference is played
 instead, through `ReferenceEnv`: its steps are the native environment's to the bit (the parity
 tests), so what it records is what the native environment would have produced.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import pushblock, rules, walljump
+from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -135,6 +135,7 @@ REFERENCE_RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBallHard": lambda: rules.Ball3D(hard=True),
     "GridWorld": rules.GridWorld,
     "PushBlock": lambda: pushblock.PushBlock(areas=1),
+    "Pyramids": lambda: pyramids.Pyramids(areas=1),
     "SmallWallJump": lambda: walljump.WallJump(big=False),
     "BigWallJump": lambda: walljump.WallJump(big=True),
 }
@@ -145,6 +146,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "3DBallHard": lambda: balance_ball,
     "GridWorld": lambda: walk_to_goal,
     "PushBlock": lambda: state_rule(pushblock.heuristic),
+    "Pyramids": lambda: state_rule(pyramids.heuristic),
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
     "SimpleEnvironment": follow_goal,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng, mix
-from mlagents_fast.envs.testing.reference import pushblock, rules, walljump
+from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, walljump
 
 
 class ReferenceVectorEnv:
@@ -93,6 +93,7 @@ _RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBallHard": partial(rules.Ball3D, hard=True),
     "GridWorld": rules.GridWorld,
     "PushBlock": pushblock.PushBlock,
+    "Pyramids": pyramids.Pyramids,
     "SmallWallJump": walljump.WallJump,
     "BigWallJump": partial(walljump.WallJump, big=True),
 }
