@@ -4,6 +4,7 @@ that each leads PPO to a sparse goal that extrinsic reward alone does not reach 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_rnd_trains_its_predictor_towards_the_fixed_target() -> None:
 
 
 @pytest.mark.parametrize("name", ["curiosity", "rnd"])
-def test_a_checkpoint_restores_the_signal(name: str) -> None:
+def test_a_checkpoint_restores_the_signal(name: str, tmp_path: Path) -> None:
     signals = {name: {"strength": 0.1, "learning_rate": 1e-3, **SMALL}}
     trained, _ = train(signals, 2048)
     state = trained.state_dict()
@@ -129,7 +130,8 @@ def test_a_checkpoint_restores_the_signal(name: str) -> None:
     (learned,) = [s for s in trained.signals if s.learns]
     (restored,) = [s for s in fresh.signals if s.learns]
     assert not np.array_equal(restored.evaluate(batch), learned.evaluate(batch))  # type: ignore[attr-defined]
-    fresh.load_state_dict(state)
+    torch.save(state, tmp_path / "checkpoint.pt")  # as a checkpoint file, loaded as --resume loads it
+    fresh.load_state_dict(torch.load(tmp_path / "checkpoint.pt", weights_only=True))
     np.testing.assert_array_equal(restored.evaluate(batch), learned.evaluate(batch))  # type: ignore[attr-defined]
     assert restored.update(batch) == pytest.approx(learned.update(batch))  # the optimizers' moments too
 
