@@ -39,6 +39,11 @@ class CuriosityNetwork(nn.Module):
         self.forward_model = nn.Sequential(LinearEncoder(features + flat_size, 1, MODEL_UNITS),
                                            linear(MODEL_UNITS, features))  # fmt: skip
 
+    def encode_both(self, obs: list[torch.Tensor], next_obs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The features of both steps' observations, in one pass of the encoder."""
+        both = self.encoder([torch.cat([o, n]) for o, n in zip(obs, next_obs, strict=True)])
+        return both[: len(obs[0])], both[len(obs[0]) :]
+
     def forward_error(self, features: torch.Tensor, next_features: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """0.5 x the squared distance between the predicted and the actual next features, per step."""
         predicted = self.forward_model(torch.cat([features, actions], dim=1))
@@ -60,15 +65,15 @@ class CuriositySignal(LearnedSignal):
             return np.zeros(len(batch), np.float32)
         assert batch.next_obs is not None
         net = self.curiosity
-        error = net.forward_error(net.encoder(tensors(batch.obs)), net.encoder(tensors(batch.next_obs)),
-                                  flat_actions(self.spec.action_spec, batch))  # fmt: skip
+        features, next_features = net.encode_both(tensors(batch.obs), tensors(batch.next_obs))
+        error = net.forward_error(features, next_features, flat_actions(self.spec.action_spec, batch))
         rewards: NDArray[np.float32] = np.minimum(error.numpy(), 1.0 / self.strength).astype(np.float32)
         return rewards
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         assert batch.next_obs is not None
         net = self.curiosity
-        features, next_features = net.encoder(tensors(batch.obs)), net.encoder(tensors(batch.next_obs))
+        features, next_features = net.encode_both(tensors(batch.obs), tensors(batch.next_obs))
         actions = flat_actions(self.spec.action_spec, batch)
         forward_loss = net.forward_error(features, next_features, actions).mean()
         hidden = net.inverse(torch.cat([features, next_features], dim=1))

@@ -74,7 +74,7 @@ class LearnedSignal(ABC):
         self.network = network
         self.encoders = encoders
         trained = [p for p in network.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(trained, lr=self.learning_rate)
+        self.optimizer = torch.optim.Adam(trained, lr=self.learning_rate, fused=True)
         body = encoders[0].network_body
         assert isinstance(body, NetworkBody)
         self.normalizer = ObservationNormalizer(body, self.network_settings.normalize)
