@@ -135,3 +135,24 @@ class VectorEnv(ABC):
         if behavior not in self.behavior_specs:
             known = ", ".join(sorted(self.behavior_specs))
             raise KeyError(f"Environment {self.name!r} has no behavior {behavior!r}; its behaviors are: {known}.")
+
+
+class SingleBehaviorVectorEnv(VectorEnv):
+    """A VectorEnv of one behavior whose arrays are made once: a subclass sets `_specs` (the one
+    behavior's name -> its spec), `_batch` and `_actions` in its constructor."""
+
+    _specs: Mapping[str, BehaviorSpec]
+    _batch: StepBatch
+    _actions: ActionTuple
+
+    @property
+    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
+        return self._specs
+
+    def batch(self, behavior: str) -> StepBatch:
+        self._check_behavior(behavior)
+        return self._batch
+
+    def actions(self, behavior: str) -> ActionTuple:
+        self._check_behavior(behavior)
+        return self._actions

@@ -6,38 +6,25 @@ learn from; a signal that pays for new observations leads the agents along the c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from mlagents_fast.envs.vector import StepBatch, VectorEnv
+from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch
 from mlagents_fast.spec import ActionSpec, ActionTuple, BehaviorSpec, ObservationSpec
 
 BEHAVIOR = "SparseChain"
 
 
-class SparseChain(VectorEnv):
+class SparseChain(SingleBehaviorVectorEnv):
     def __init__(self, num_envs: int = 16, length: int = 20, max_decisions: int = 40, seed: int = 0) -> None:
         self.name, self.num_envs = BEHAVIOR, num_envs
         self.length, self.max_decisions = length, max_decisions
-        self._spec = BehaviorSpec((ObservationSpec.vector(length + 1),), ActionSpec(0, (3,)))
-        self._batch = StepBatch.allocate(self._spec, num_envs)
+        spec = BehaviorSpec((ObservationSpec.vector(length + 1),), ActionSpec(0, (3,)))
+        self._specs = {BEHAVIOR: spec}
+        self._batch = StepBatch.allocate(spec, num_envs)
         self._actions = ActionTuple(np.zeros((num_envs, 0), np.float32), np.zeros((num_envs, 1), np.int32))
         self.position = np.zeros(num_envs, np.int64)
         self.decisions = np.zeros(num_envs, np.int64)
         self.reset(seed)
-
-    @property
-    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
-        return {BEHAVIOR: self._spec}
-
-    def batch(self, behavior: str) -> StepBatch:
-        self._check_behavior(behavior)
-        return self._batch
-
-    def actions(self, behavior: str) -> ActionTuple:
-        self._check_behavior(behavior)
-        return self._actions
 
     def reset(self, seed: int | None = None) -> None:
         self.position[...] = 0

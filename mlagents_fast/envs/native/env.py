@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from mlagents_fast._native import NativeVecEnv, native_env_names
 from mlagents_fast.envs.parameters import parse_parameters
-from mlagents_fast.envs.vector import StepBatch, VectorEnv
+from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch
 from mlagents_fast.spec import (
     ActionError,
     ActionSpec,
@@ -46,7 +46,7 @@ def _observation_spec(shape: list[int], name: str, goal: bool) -> ObservationSpe
     return ObservationSpec.vector(shape[0], name=name, observation_type=kind)
 
 
-class NativeVectorEnv(VectorEnv):
+class NativeVectorEnv(SingleBehaviorVectorEnv):
     """`num_envs` copies of the built-in environment `name`, on `num_threads` threads.
 
     `behavior` renames the behavior and `spec` replaces the behavior spec derived from the
@@ -110,18 +110,6 @@ class NativeVectorEnv(VectorEnv):
         self._actions = ActionTuple(native.continuous_actions, native.discrete_actions)
         self._warned: set[str] = set()
         self.reset(seed)
-
-    @property
-    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
-        return self._specs
-
-    def batch(self, behavior: str) -> StepBatch:
-        self._check_behavior(behavior)
-        return self._batch
-
-    def actions(self, behavior: str) -> ActionTuple:
-        self._check_behavior(behavior)
-        return self._actions
 
     def reset(self, seed: int | None = None) -> None:
         """Start new episodes; `seed` reseeds every copy, None continues the streams seeded before."""

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ from mlagents_fast.envs.numba.driver import (
     compile_drivers,
 )
 from mlagents_fast.envs.numba.rng import seed_states
-from mlagents_fast.envs.vector import EnvError, StepBatch, VectorEnv
+from mlagents_fast.envs.vector import EnvError, SingleBehaviorVectorEnv, StepBatch
 from mlagents_fast.spec import ActionError, ActionTuple, BehaviorSpec
 
 
@@ -156,7 +156,7 @@ def drivers_for(definition: NumbaEnvDefinition, parallel: bool, nrt: bool = Fals
         return cached
 
 
-class NumbaVectorEnv(VectorEnv):
+class NumbaVectorEnv(SingleBehaviorVectorEnv):
     """`num_envs` copies of a `NumbaEnvDefinition`, one agent each, stepped by one compiled call.
 
     `num_threads` > 1 splits the copies over that many numba threads (`prange`); it pays
@@ -197,21 +197,9 @@ class NumbaVectorEnv(VectorEnv):
         self._closed = False
 
     @property
-    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
-        return self._specs
-
-    @property
     def state(self) -> NDArray[np.float64]:
         """Every copy's state vector, shape (num_envs, state_size); a writable view, for tests and tools."""
         return self._state
-
-    def batch(self, behavior: str) -> StepBatch:
-        self._check_behavior(behavior)
-        return self._batch
-
-    def actions(self, behavior: str) -> ActionTuple:
-        self._check_behavior(behavior)
-        return self._actions
 
     def set_actions(self, behavior: str, actions: ActionTuple) -> None:
         """Check `actions` against the behavior's spec and copy them into `actions(behavior)`."""

@@ -10,7 +10,7 @@ tests), so what it records is what the native environment would have produced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,19 +18,19 @@ import numpy as np
 from mlagents_fast.envs.testing.recorder import GoalFollower
 from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
-from mlagents_fast.envs.vector import StepBatch, VectorEnv
+from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 
 Policy = Callable[[VectorEnv, str], ActionTuple]
 
 
-class ReferenceEnv(VectorEnv):
+class ReferenceEnv(SingleBehaviorVectorEnv):
     """A plain-Python reference environment as a VectorEnv of one behavior (`spec` as the native one's)."""
 
     def __init__(self, name: str, rule_set: rules.Rules, spec: BehaviorSpec, num_envs: int, seed: int) -> None:
         self.name, self.num_envs, self.behavior = name, num_envs, rule_set.behavior
         self.reference = ReferenceVectorEnv(rule_set, num_envs, seed)
-        self._spec = spec
+        self._specs = {self.behavior: spec}
         port = self.reference
         slots = len(port.reward)
         self._batch = StepBatch(tuple(port.obs), tuple(port.terminal_obs), port.reward, port.terminated, port.truncated,
@@ -40,21 +40,9 @@ class ReferenceEnv(VectorEnv):
         self._actions = ActionTuple(port.continuous_actions, port.discrete_actions)
 
     @property
-    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
-        return {self.behavior: self._spec}
-
-    @property
     def states(self) -> list[Any]:
         """Each agent's game state (the reference rules' own objects)."""
         return self.reference._states
-
-    def batch(self, behavior: str) -> StepBatch:
-        self._check_behavior(behavior)
-        return self._batch
-
-    def actions(self, behavior: str) -> ActionTuple:
-        self._check_behavior(behavior)
-        return self._actions
 
     def reset(self, seed: int | None = None) -> None:
         self.reference.reset(0 if seed is None else seed)
