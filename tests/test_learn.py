@@ -442,7 +442,6 @@ def test_init_path_is_taken_as_given(
     [
         ("    behavioral_cloning: {demo_path: missing.demo}\n", "'missing.demo' does not exist"),
         ("    reward_signals: {extrinsic: {}, gail: {demo_path: missing.demo}}\n", "'missing.demo' does not exist"),
-        ("    reward_signals: {extrinsic: {}, curiosity: {}}\n", "the reward signal 'curiosity'"),
         ("    self_play: {save_steps: 100}\n", "asks for self-play"),
     ],
 )

@@ -103,6 +103,7 @@ class PPOTrainer:
         minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
         self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
                                 self.paths.step, self.optimizer, self.rng)  # fmt: skip
+        self.learned_rewards = self.update.learned  # (the signals that learn, paid by the update)
         if settings.behavioral_cloning is not None and training:
             hp = self.hyper
             self.update.cloning = BehavioralCloning(settings.behavioral_cloning, self.actor, spec, hp.learning_rate,
@@ -182,7 +183,7 @@ class PPOTrainer:
         done = batch.terminated | batch.truncated
         # Kept until an update estimates their bootstrap (not kept when nothing will train on it); with
         # a signal that learns, every ended episode's (its next observation).
-        ended = done if self.update.learned else batch.truncated
+        ended = done if self.learned_rewards else batch.truncated
         if self.training and np.count_nonzero(ended):  # (count_nonzero: a quarter of any()'s cost)
             self.rollout.keep_final_observations(ended, batch.terminal_obs)
         any_done = bool(np.count_nonzero(done))
@@ -239,7 +240,7 @@ class PPOTrainer:
         self.wait_for_update()
         self.rollout.drop_unfinished()
         self.rewards.forget_episodes()
-        self.update.learned.forget_episodes()
+        self.learned_rewards.forget_episodes()
 
     def close(self) -> None:
         self.wait_for_update()
