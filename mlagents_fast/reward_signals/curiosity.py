@@ -65,19 +65,19 @@ class CuriositySignal(LearnedSignal):
             return np.zeros(len(batch), np.float32)
         assert batch.next_obs is not None
         net = self.curiosity
-        features, next_features = net.encode_both(tensors(batch.obs), tensors(batch.next_obs))
-        error = net.forward_error(features, next_features, flat_actions(self.spec.action_spec, batch))
-        rewards: NDArray[np.float32] = np.minimum(error.numpy(), 1.0 / self.strength).astype(np.float32)
+        features, next_features = net.encode_both(tensors(batch.obs, self.device), tensors(batch.next_obs, self.device))
+        error = net.forward_error(features, next_features, flat_actions(self.spec.action_spec, batch, self.device))
+        rewards: NDArray[np.float32] = np.minimum(error.cpu().numpy(), 1.0 / self.strength).astype(np.float32)
         return rewards
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         assert batch.next_obs is not None
         net = self.curiosity
-        features, next_features = net.encode_both(tensors(batch.obs), tensors(batch.next_obs))
-        actions = flat_actions(self.spec.action_spec, batch)
+        features, next_features = net.encode_both(tensors(batch.obs, self.device), tensors(batch.next_obs, self.device))
+        actions = flat_actions(self.spec.action_spec, batch, self.device)
         forward_loss = net.forward_error(features, next_features, actions).mean()
         hidden = net.inverse(torch.cat([features, next_features], dim=1))
-        inverse_loss = torch.zeros((), dtype=torch.float32)
+        inverse_loss = torch.zeros((), dtype=torch.float32, device=self.device)
         c = self.spec.action_spec.continuous_size
         if net.continuous_prediction is not None:
             error = net.continuous_prediction(hidden) - actions[:, :c]

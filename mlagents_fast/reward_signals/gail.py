@@ -77,12 +77,12 @@ class GAILSignal(LearnedSignal):
         if not self.discriminator.use_actions:
             return None
         assert batch.done is not None
-        done = torch.from_numpy(np.asarray(batch.done, np.float32)).unsqueeze(1)
-        return torch.cat([flat_actions(self.spec.action_spec, batch), done], dim=1)
+        done = torch.from_numpy(np.asarray(batch.done, np.float32)).to(self.device).unsqueeze(1)
+        return torch.cat([flat_actions(self.spec.action_spec, batch, self.device), done], dim=1)
 
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
-        d, _ = self.discriminator.estimate(tensors(batch.obs), self.action_inputs(batch), noise=False)
-        rewards: NDArray[np.float32] = (-torch.log(1.0 - d * (1.0 - EPSILON))).numpy().astype(np.float32)
+        d, _ = self.discriminator.estimate(tensors(batch.obs, self.device), self.action_inputs(batch), noise=False)
+        rewards: NDArray[np.float32] = (-torch.log(1.0 - d * (1.0 - EPSILON))).cpu().numpy().astype(np.float32)
         return rewards
 
     def expert_batch(self, count: int) -> SignalUpdateBatch:
@@ -99,7 +99,7 @@ class GAILSignal(LearnedSignal):
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         net = self.discriminator
         expert, self._expert_draw = self._expert_draw or self.expert_batch(len(batch)), None
-        policy_obs, expert_obs = tensors(batch.obs), tensors(expert.obs)
+        policy_obs, expert_obs = tensors(batch.obs, self.device), tensors(expert.obs, self.device)
         policy_actions, expert_actions = self.action_inputs(batch), self.action_inputs(expert)
         policy_d, policy_mu = net.estimate(policy_obs, policy_actions, noise=True)
         expert_d, expert_mu = net.estimate(expert_obs, expert_actions, noise=True)
@@ -127,11 +127,11 @@ class GAILSignal(LearnedSignal):
         (the gradient with respect to the first observation, as ML-Agents takes it)."""
         inputs = []
         for policy, expert in zip(policy_obs, expert_obs, strict=True):
-            mix = torch.rand(policy.shape)
+            mix = torch.rand(policy.shape, device=policy.device)
             inputs.append((mix * policy + (1 - mix) * expert).requires_grad_(True))
         actions = None
         if policy_actions is not None and expert_actions is not None:
-            mix = torch.rand(policy_actions.shape)
+            mix = torch.rand(policy_actions.shape, device=policy_actions.device)
             actions = (mix * policy_actions + (1 - mix) * expert_actions).requires_grad_(True)
         d, _ = self.discriminator.estimate(inputs, actions, noise=True)
         (gradient,) = torch.autograd.grad(d.sum(), inputs[0], create_graph=True)

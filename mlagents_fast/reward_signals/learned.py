@@ -33,23 +33,24 @@ class ObservationEncoder(nn.Module):
         return out
 
 
-def flat_actions(spec: ActionSpec, batch: SignalUpdateBatch) -> torch.Tensor:
+def flat_actions(spec: ActionSpec, batch: SignalUpdateBatch, device: torch.device) -> torch.Tensor:
     """The actions as one vector per step: the continuous values, then each branch one-hot
     (ML-Agents' ActionFlattener)."""
     parts = []
     if spec.continuous_size:
         assert batch.continuous_action is not None
-        parts.append(torch.from_numpy(np.ascontiguousarray(batch.continuous_action, np.float32)))
+        parts.append(torch.from_numpy(np.ascontiguousarray(batch.continuous_action, np.float32)).to(device))
     if spec.discrete_branches:
         assert batch.discrete_action is not None
-        discrete = torch.from_numpy(np.asarray(batch.discrete_action, np.int64))
+        discrete = torch.from_numpy(np.asarray(batch.discrete_action, np.int64)).to(device)
         for b, size in enumerate(spec.discrete_branches):
             parts.append(nn.functional.one_hot(discrete[:, b], size).float())
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
-def tensors(obs: list[NDArray[np.float32]]) -> list[torch.Tensor]:
-    return [torch.from_numpy(np.ascontiguousarray(o, np.float32)) for o in obs]
+def tensors(obs: list[NDArray[np.float32]], device: torch.device) -> list[torch.Tensor]:
+    """Host arrays as tensors on `device` (on the CPU, views of them)."""
+    return [torch.from_numpy(np.ascontiguousarray(o, np.float32)).to(device) for o in obs]
 
 
 class LearnedSignal(ABC):
@@ -64,6 +65,7 @@ class LearnedSignal(ABC):
         self.gamma, self.strength = settings.gamma, settings.strength
         self.spec, self.network_settings = spec, settings.network_settings
         self.learning_rate = learning_rate
+        self.device = torch.device("cpu")
         self.updates = 0  # gradient steps taken
         # SAC's collecting thread evaluates steps while, `threaded`, its update thread trains the signal.
         self.lock = threading.Lock()
@@ -78,6 +80,11 @@ class LearnedSignal(ABC):
         body = encoders[0].network_body
         assert isinstance(body, NetworkBody)
         self.normalizer = ObservationNormalizer(body, self.network_settings.normalize)
+
+    def to(self, device: torch.device) -> None:
+        """Run on `device` (the trainer's): the networks move, their optimizer follows them."""
+        self.network.to(device)
+        self.device = device
 
     def reward(self, step: RewardInput, out: NDArray[np.float32]) -> None:
         """Paid when an update evaluates the steps (`evaluate`), not during collection."""

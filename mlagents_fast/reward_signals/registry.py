@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from mlagents_fast.config.trainer_settings import (
     CuriositySettings,
@@ -68,14 +69,21 @@ def make_reward_signals(settings: Mapping[str, RewardSignalSettings], spec: Beha
     return [_FACTORIES[name](signal, spec) for name, signal in settings.items()]
 
 
-def seeded_signals(settings: TrainerSettings, spec: BehaviorSpec, seed: int) -> list[RewardSignal]:
-    """`make_reward_signals` for a trainer seeded with `seed`: the signals' networks start from a
-    generator of their own, so adding a signal leaves the policy's initial weights as they were."""
+def seeded_signals(settings: TrainerSettings, spec: BehaviorSpec, seed: int, device: Any = "cpu") -> list[RewardSignal]:
+    """`make_reward_signals` for a trainer seeded with `seed` on `device`: the signals' networks
+    start from a generator of their own, so adding a signal leaves the policy's initial weights as
+    they were, and those that learn run on the trainer's device."""
     import torch  # (the trainers have loaded it already; this module is also read before torch is needed)
+
+    from mlagents_fast.reward_signals.learned import LearnedSignal
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed ^ SIGNAL_SEED)
-        return make_reward_signals(settings.reward_signals, spec)
+        signals = make_reward_signals(settings.reward_signals, spec)
+    for signal in signals:
+        if isinstance(signal, LearnedSignal):
+            signal.to(torch.device(device))
+    return signals
 
 
 SIGNAL_SEED = 0x5EED

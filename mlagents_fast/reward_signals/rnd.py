@@ -43,9 +43,11 @@ class RNDSignal(LearnedSignal):
         self.networks = networks
 
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
-        rewards: NDArray[np.float32] = self.networks.distance(tensors(batch.obs)).numpy().astype(np.float32)
+        rewards: NDArray[np.float32] = (
+            self.networks.distance(tensors(batch.obs, self.device)).cpu().numpy().astype(np.float32)
+        )
         return rewards
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        loss = self.networks.distance(tensors(batch.obs)).mean()
+        loss = self.networks.distance(tensors(batch.obs, self.device)).mean()
         return loss, {"Losses/RND Loss": loss}

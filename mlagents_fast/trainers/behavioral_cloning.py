@@ -37,6 +37,7 @@ class BehavioralCloning:
         # Gradients go into the actor's own .grad tensors (a trainer's flat optimizer may own them), so
         # they are zeroed in place, never replaced.
         self.parameters = [p for p in actor.parameters() if p.requires_grad]
+        self.device = self.parameters[0].device
         self.optimizer = torch.optim.Adam(self.parameters, lr=self.initial_rate)
         self._draws = np.random.default_rng(seed)
 
@@ -49,16 +50,18 @@ class BehavioralCloning:
         action = self.spec.action_spec
         body, model = self.actor.network_body, self.actor.action_model
         assert isinstance(body, nn.Module) and isinstance(model, MaskedBranches)
-        hidden = body(tensors(batch.obs))
-        allowed = torch.ones(len(index), sum(action.discrete_branches))
-        loss = torch.zeros(())
+        hidden = body(tensors(batch.obs, self.device))
+        allowed = torch.ones(len(index), sum(action.discrete_branches), device=self.device)
+        loss = torch.zeros((), device=self.device)
         if action.continuous_size:
             assert batch.continuous_action is not None
             sampled = model(hidden, allowed).continuous
-            loss = loss + F.mse_loss(sampled, torch.from_numpy(np.asarray(batch.continuous_action, np.float32)))
+            loss = loss + F.mse_loss(
+                sampled, torch.from_numpy(np.asarray(batch.continuous_action, np.float32)).to(self.device)
+            )
         if action.discrete_branches:
             assert batch.discrete_action is not None
-            chosen = torch.from_numpy(np.asarray(batch.discrete_action, np.int64))
+            chosen = torch.from_numpy(np.asarray(batch.discrete_action, np.int64)).to(self.device)
             branches = model.branch_logits(hidden, allowed)
             cross_entropy = [F.cross_entropy(logits, chosen[:, b]) for b, logits in enumerate(branches)]
             loss = loss + torch.stack(cross_entropy).mean()

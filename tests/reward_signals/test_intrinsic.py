@@ -190,3 +190,24 @@ def test_sac_pays_a_learning_signal_on_each_minibatch_and_reports_its_episodes()
     expected = curiosity.evaluate(signal_batch) * 0.5
     assert expected.any()
     np.testing.assert_allclose(drawn.rewards[1].numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["curiosity", "rnd"])
+def test_learning_signals_run_on_the_trainers_device(name: str) -> None:
+    """On an accelerator when one is present (else its CPU stand-in): the signal's networks follow
+    the trainer, and an update of PPO evaluates and trains them there."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    env = SparseChain(16, **CHAIN)
+    settings = settings_for({name: {"strength": 0.1, **SMALL}}, 2048)
+    trainer = PPOTrainer(BEHAVIOR, env.behavior_specs[BEHAVIOR], settings, 16, seed=1, device=device)
+    (signal,) = [s for s in trainer.signals if s.learns]
+    assert signal.device == device  # type: ignore[attr-defined]
+    assert {p.device.type for p in signal.network.parameters()} == {device.type}  # type: ignore[attr-defined]
+    batch, actions = env.batch(BEHAVIOR), env.actions(BEHAVIOR)
+    for _ in range(2048 // 16):
+        trainer.act(batch, actions)
+        env.step()
+        trainer.record(batch)
+    stats = {stat.key for stat in trainer.drain_stats()}
+    assert any(key.startswith("Losses/") and ("RND" in key or "Curiosity" in key) for key in stats)
+    assert isinstance(signal.evaluate(chain_batch()), np.ndarray)  # type: ignore[attr-defined]

@@ -68,7 +68,7 @@ class PPOTrainer:
         self.hyper: PPOSettings = settings.hyperparameters
         self.training = training  # False: act with the policy, never update it (--inference)
         self.device = torch.device(device)
-        self.signals = seeded_signals(settings, spec, seed)
+        self.signals = seeded_signals(settings, spec, seed, device)
         names = [s.name for s in self.signals]
         torch.manual_seed(seed)
         self.rng = _native.Rng(seed)

@@ -90,7 +90,7 @@ class SACTrainer:
                            "SAC will not update the policy.")  # fmt: skip
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
         self.training, self.device = training, torch.device(device)
-        self.signals = seeded_signals(settings, spec, seed)
+        self.signals = seeded_signals(settings, spec, seed, device)
         self.learned = [cast(LearnedRewardSignal, s) for s in self.signals if s.learns]
         names = [s.name for s in self.signals]
         torch.manual_seed(seed)
