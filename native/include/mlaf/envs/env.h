@@ -85,6 +85,19 @@ inline double uniform(Rng& rng, double low, double high) {
   return low + (high - low) * uniform01(rng);
 }
 
+// One ray of ML-Agents' RayPerceptionSensor: the tag's one-hot over `tags` slots, then 1 if
+// nothing was hit, then the hit fraction of the ray's length (1 on a miss). `tag` < 0: a miss.
+inline void write_ray(float* out, int tags, int tag, double fraction) {
+  for (int i = 0; i < tags + 2; ++i) out[i] = 0.0f;
+  if (tag < 0) {
+    out[tags] = 1.0f;
+    out[tags + 1] = 1.0f;
+  } else {
+    out[tag] = 1.0f;
+    out[tags + 1] = static_cast<float>(fraction);
+  }
+}
+
 inline float clampf(float value, float low, float high) {
   return value < low ? low : (value > high ? high : value);
 }

@@ -151,15 +151,7 @@ class PushBlock {
     for (int r = 0; r < kRays; ++r) {
       double distance = kRayLength;
       const int tag = cast(a, (a.heading + kAngles[r]) * kDegToRad, distance);
-      float* out = frame + r * kPerRay;
-      std::fill(out, out + kPerRay, 0.0f);
-      if (tag == kNothing) {
-        out[3] = 1.0f;
-        out[4] = 1.0f;
-      } else {
-        out[tag] = 1.0f;
-        out[4] = static_cast<float>(distance / kRayLength);
-      }
+      write_ray(frame + r * kPerRay, 3, tag == kNothing ? -1 : tag, distance / kRayLength);
     }
     std::copy(a.frames, a.frames + kStack * kFrame, obs[0]);
     for (int i = 0; i < kStack * kRays; ++i) {

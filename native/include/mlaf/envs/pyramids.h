@@ -156,21 +156,13 @@ class Pyramids {
     static constexpr double kRise[kSensors] = {0.0, 5.0, 10.0};
     for (int sensor = 0; sensor < kSensors; ++sensor) {
       float* frame = obs[sensor];
-      std::fill(frame, frame + kFrame, 0.0f);
       const double step = kMaxDegrees[sensor] / 3.0;
       for (int r = 0; r < kRays; ++r) {
         const int k = (r + 1) / 2;  // 0, 1, 1, 2, 2, 3, 3
         const double offset = r == 0 ? 0.0 : (r % 2 == 1 ? k * step : -k * step);
         double fraction = 1.0;
         const int tag = cast(a, (a.heading + offset) * kDegToRad, kRise[sensor], fraction);
-        float* out = frame + r * kPerRay;
-        if (tag == kNothing) {
-          out[kTags] = 1.0f;
-          out[kTags + 1] = 1.0f;
-        } else {
-          out[tag] = 1.0f;
-          out[kTags + 1] = static_cast<float>(fraction);
-        }
+        write_ray(frame + r * kPerRay, kTags, tag == kNothing ? -1 : tag, fraction);
       }
     }
     const double h = a.heading * kDegToRad;

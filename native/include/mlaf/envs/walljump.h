@@ -161,15 +161,7 @@ class WallJump {
       for (int r = 0; r < kRays; ++r) {
         double fraction = 1.0;
         const int tag = cast(a, sensor == 1, (a.heading + kAngles[r]) * kDegToRad, fraction);
-        float* out = frame + r * kPerRay;
-        std::fill(out, out + kPerRay, 0.0f);
-        if (tag == kNothing) {
-          out[3] = 1.0f;
-          out[4] = 1.0f;
-        } else {
-          out[tag] = 1.0f;
-          out[4] = static_cast<float>(fraction);
-        }
+        write_ray(frame + r * kPerRay, 3, tag == kNothing ? -1 : tag, fraction);
       }
       std::copy(frames, frames + kStack * kFrame, obs[sensor]);
     }
