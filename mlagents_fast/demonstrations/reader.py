@@ -193,7 +193,9 @@ def _read_file(path: Path, columns: _Columns | None) -> tuple[DemonstrationMeta,
     raw, pos = _delimited(data, INITIAL_POS, "the brain parameters", path)
     brain = _parse(BrainParametersProto, raw, "the brain parameters", path)
     records = 0
-    while pos < len(data) and records < meta.number_steps:
+    # A header never rewritten with the totals (a recording cut short) says 0: read every record, as ML-Agents.
+    expected = meta.number_steps or len(data)
+    while pos < len(data) and records < expected:
         raw, pos = _delimited(data, pos, f"record {records}", path)
         pair = _parse(AgentInfoActionPairProto, raw, f"record {records}", path)
         if columns is None:

@@ -106,7 +106,8 @@ class LearnedRewardSignal(RewardSignal, Protocol):
 
     As in ML-Agents, its rewards are evaluated with its networks as they are when an update
     takes the steps (PPO: all of the update's steps in one call, before the advantages; SAC: each
-    minibatch), and its `reward` at collection writes zeros. `update` is called once per
+    round's minibatches, and each step as it is recorded, for the episode totals); its `reward`
+    writes zeros (what PPO's collection pays it). `update` is called once per
     minibatch of the update, on the same minibatches as the policy's."""
 
     def evaluate(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:

@@ -67,7 +67,9 @@ class CuriositySignal(LearnedSignal):
         net = self.curiosity
         features, next_features = net.encode_both(tensors(batch.obs, self.device), tensors(batch.next_obs, self.device))
         error = net.forward_error(features, next_features, flat_actions(self.spec.action_spec, batch, self.device))
-        rewards: NDArray[np.float32] = np.minimum(error.cpu().numpy(), 1.0 / self.strength).astype(np.float32)
+        rewards: NDArray[np.float32] = error.cpu().numpy().astype(np.float32)
+        if self.strength > 0.0:  # (at strength 0 nothing is paid: no cap to apply)
+            np.minimum(rewards, np.float32(1.0 / self.strength), out=rewards)
         return rewards
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

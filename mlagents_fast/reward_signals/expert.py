@@ -42,7 +42,32 @@ def load_expert(path: str, spec: BehaviorSpec, key: str) -> SignalUpdateBatch:
             f"{theirs[0]} and actions {theirs[1]}, but this behavior has observations {ours[0]} and actions "
             f"{ours[1]}. Record the demonstration from this behavior's environment."
         )
+    _check_actions(demo, path, key)
     steps = expert_steps(demo)
     if not len(steps):
         raise UnityTrainerException(f"`{key}`: the demonstration {Path(path)} holds no decision to learn from.")
     return steps
+
+
+def _check_actions(demo: Demonstration, path: str, key: str) -> None:
+    """Every recorded action one the behavior can take: discrete choices within their branches,
+    continuous values and observations finite."""
+    branches = demo.spec.action_spec.discrete_branches
+    for b, size in enumerate(branches):
+        choices = demo.discrete_actions[:, b]
+        bad = np.flatnonzero((choices < 0) | (choices >= size))
+        if len(bad):
+            raise UnityTrainerException(
+                f"`{key}`: the demonstration {path!r} records action {int(choices[bad[0]])} on branch {b} (record "
+                f"{int(bad[0])}), which has choices 0 to {size - 1}."
+            )
+    arrays = [
+        ("continuous actions", demo.continuous_actions),
+        *((f"observation {i}", o) for i, o in enumerate(demo.obs)),
+    ]
+    for what, values in arrays:
+        if values.size and not np.isfinite(values).all():
+            record = int(np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))[0])
+            raise UnityTrainerException(
+                f"`{key}`: the demonstration {path!r} holds a NaN or infinite value in its {what} (record {record})."
+            )

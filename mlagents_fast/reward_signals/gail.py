@@ -135,5 +135,5 @@ class GAILSignal(LearnedSignal):
             actions = (mix * policy_actions + (1 - mix) * expert_actions).requires_grad_(True)
         d, _ = self.discriminator.estimate(inputs, actions, noise=True)
         (gradient,) = torch.autograd.grad(d.sum(), inputs[0], create_graph=True)
-        norm = (torch.sum(gradient.reshape(len(gradient), -1) ** 2, dim=1) + EPSILON).sqrt()
+        norm = (torch.sum(gradient**2, dim=1) + EPSILON).sqrt()  # over dim 1, as ML-Agents (per pixel for a camera)
         return torch.mean((norm - 1) ** 2)

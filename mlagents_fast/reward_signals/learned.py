@@ -18,6 +18,8 @@ from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
 from mlagents_fast.reward_signals.base import RewardInput, SignalUpdateBatch
 from mlagents_fast.spec import ActionSpec, BehaviorSpec
 
+EVALUATE_CHUNK = 4096  # steps a signal evaluates at once
+
 
 class ObservationEncoder(nn.Module):
     """The behavior's observations through a network body of the signal's `network_settings`
@@ -91,9 +93,13 @@ class LearnedSignal(ABC):
         out[...] = 0.0
 
     def evaluate(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
-        """Every step's reward (before `strength`), [len(batch)]."""
+        """Every step's reward (before `strength`), [len(batch)], in chunks of EVALUATE_CHUNK steps
+        (a large update of camera observations would not fit in memory at once)."""
         with self.lock, torch.no_grad():
-            return self.rewards(batch)
+            if len(batch) <= EVALUATE_CHUNK:
+                return self.rewards(batch)
+            chunks = [np.arange(i, min(i + EVALUATE_CHUNK, len(batch))) for i in range(0, len(batch), EVALUATE_CHUNK)]
+            return np.concatenate([self.rewards(batch.select(chunk)) for chunk in chunks])
 
     @abstractmethod
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:

@@ -221,3 +221,14 @@ def test_camera_observations_of_any_channel_count_are_padded_and_mapped(tmp_path
     padding = (-channels) % 3
     assert list(stored.compressed_channel_mapping) == ([*range(channels)] + [-1] * padding if padding else [])
     np.testing.assert_array_equal(read_demonstration(path).obs[0][0], image)
+
+
+def test_a_recording_cut_short_is_read_to_its_end(tmp_path: Path) -> None:
+    """A header never rewritten with the totals (number_steps 0): every record is read, as ML-Agents."""
+    path = tmp_path / "cut.demo"
+    random_demo_file(path, records=6)
+    data = bytearray(path.read_bytes())
+    header = delimited(DemonstrationMetaProto(api_version=1)).ljust(INITIAL_POS, b"\0")
+    data[:INITIAL_POS] = header
+    path.write_bytes(bytes(data))
+    assert len(read_demonstration(path)) == 6

@@ -166,3 +166,18 @@ def test_bad_imitation_settings_are_one_clear_error(
     error = capsys.readouterr().err
     assert expected in error and "Traceback" not in error
     assert not (results / "bad").exists()
+
+
+def test_a_demonstration_with_actions_the_behavior_cannot_take_is_refused(tmp_path: Path) -> None:
+    from mlagents_fast.demonstrations.reader import read_demonstration
+    from mlagents_fast.demonstrations.writer import write_demonstration
+
+    demo = read_demonstration(record(tmp_path, (0, 1), steps=30))
+    spec = make(BEHAVIOR, 1, action_sizes=(0, 1)).behavior_specs[BEHAVIOR]
+    demo.discrete_actions[3, 0] = 7  # branch 0 has choices 0 and 1
+    bad = tmp_path / "bad.demo"
+    write_demonstration(bad, demo)
+    with pytest.raises(
+        UnityTrainerException, match=r"records action 7 on branch 0 \(record 3\), which has choices 0 to 1"
+    ):
+        gail(str(bad), spec)

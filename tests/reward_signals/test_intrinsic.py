@@ -190,6 +190,16 @@ def test_sac_pays_a_learning_signal_on_each_minibatch_and_reports_its_episodes()
     expected = curiosity.evaluate(signal_batch) * 0.5
     assert expected.any()
     np.testing.assert_allclose(drawn.rewards[1].numpy(), expected, rtol=1e-6)
+    resumed = SACTrainer(BEHAVIOR, env.behavior_specs[BEHAVIOR], settings, 8, seed=5)  # a checkpoint keeps it
+    resumed.load_state_dict(trainer.state_dict())
+    np.testing.assert_array_equal(resumed.learned[0].evaluate(signal_batch), curiosity.evaluate(signal_batch))
+
+
+def test_curiosity_at_strength_zero_pays_nothing_and_does_not_fail() -> None:
+    settings = settings_for({"curiosity": {"strength": 0.0, **SMALL}}).reward_signals["curiosity"]
+    signal = CuriositySignal(settings, chain_spec())
+    signal.update(chain_batch())
+    assert np.isfinite(signal.evaluate(chain_batch())).all()
 
 
 @pytest.mark.parametrize("name", ["curiosity", "rnd"])

@@ -26,7 +26,7 @@ def episode_totals(paid: NDArray[np.float32], agent: NDArray[np.int64], ends: ND
 
     `paid` [M] is each step's reward, `agent` [M] its agent, `ends` [M] True where an episode
     ends; `carry` [agents] holds what each agent's open episode was paid before these steps and
-    is updated in place. Returns the ended episodes' totals in step order."""
+    is updated in place. Returns the ended episodes' totals, agent by agent in time order."""
     if not len(paid):
         return []
     starts_piece = np.ones(len(paid), np.bool_)  # a piece: one agent's steps up to an episode end

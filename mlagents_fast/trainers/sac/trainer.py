@@ -353,6 +353,7 @@ class SACTrainer:
                 "update": self.update_generator.get_state(),
             },
             **self.normalizer.state_dict(),
+            **{f"reward_signal:{s.name}": state for s in self.signals if (state := s.state_dict())},
         }
 
     def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
@@ -368,6 +369,9 @@ class SACTrainer:
         self.coefficients.load_state_dict(state["Optimizer:log_ent_coef"])
         step.optimizer.load_state_dict(state["Optimizer:optimizer"])
         self.normalizer.load_state_dict(state)
+        for signal in self.signals:
+            if f"reward_signal:{signal.name}" in state:
+                signal.load_state_dict(state[f"reward_signal:{signal.name}"])
         if not reset_step:
             self.step, self.updates = int(state["global_step"]), int(state["update_steps"])
             self.signal_updates = int(state.get("reward_signal_update_steps", 1))
