@@ -59,8 +59,8 @@ class SignalUpdateBatch:
     def __len__(self) -> int:
         return len(self.trajectory_end)
 
-    def select(self, index: NDArray[np.int64]) -> SignalUpdateBatch:
-        """The steps at `index` (a minibatch), in that order."""
+    def select(self, index: NDArray[np.int64] | slice) -> SignalUpdateBatch:
+        """The steps at `index` (a minibatch, in that order; a slice gives views)."""
 
         def take(array: NDArray[Any] | None) -> Any:
             return None if array is None else array[index]

@@ -74,6 +74,7 @@ class CuriositySignal(LearnedSignal):
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         assert batch.next_obs is not None
+        self.learn_statistics(batch.obs)
         net = self.curiosity
         features, next_features = net.encode_both(tensors(batch.obs, self.device), tensors(batch.next_obs, self.device))
         actions = flat_actions(self.spec.action_spec, batch, self.device)

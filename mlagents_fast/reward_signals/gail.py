@@ -70,7 +70,6 @@ class GAILSignal(LearnedSignal):
         self.discriminator = Discriminator(spec, settings)
         self._finish(self.discriminator, [self.discriminator])
         self._draws = np.random.default_rng(int(torch.randint(2**31 - 1, ()).item()))
-        self._expert_draw: SignalUpdateBatch | None = None
 
     def action_inputs(self, batch: SignalUpdateBatch) -> torch.Tensor | None:
         """The actions and the end-of-episode flag, when the discriminator sees them."""
@@ -91,14 +90,10 @@ class GAILSignal(LearnedSignal):
         index = self._draws.choice(size, count, replace=count > size)
         return self.expert.select(index)
 
-    def observations_to_normalize(self, batch: SignalUpdateBatch) -> list[NDArray[np.float32]]:
-        """The expert minibatch this update trains on (drawn here), as ML-Agents normalizes."""
-        self._expert_draw = self.expert_batch(len(batch))
-        return self._expert_draw.obs
-
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         net = self.discriminator
-        expert, self._expert_draw = self._expert_draw or self.expert_batch(len(batch)), None
+        expert = self.expert_batch(len(batch))
+        self.learn_statistics(expert.obs)  # the expert's, as ML-Agents normalizes
         policy_obs, expert_obs = tensors(batch.obs, self.device), tensors(expert.obs, self.device)
         policy_actions, expert_actions = self.action_inputs(batch), self.action_inputs(expert)
         policy_d, policy_mu = net.estimate(policy_obs, policy_actions, noise=True)

@@ -98,16 +98,19 @@ class LearnedSignal(ABC):
         with self.lock, torch.no_grad():
             if len(batch) <= EVALUATE_CHUNK:
                 return self.rewards(batch)
-            chunks = [np.arange(i, min(i + EVALUATE_CHUNK, len(batch))) for i in range(0, len(batch), EVALUATE_CHUNK)]
-            return np.concatenate([self.rewards(batch.select(chunk)) for chunk in chunks])
+            chunks = [slice(i, i + EVALUATE_CHUNK) for i in range(0, len(batch), EVALUATE_CHUNK)]
+            return np.concatenate([self.rewards(batch.select(chunk)) for chunk in chunks])  # (views, no copies)
 
     @abstractmethod
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
         """`evaluate` without the lock (and without gradients)."""
 
-    def observations_to_normalize(self, batch: SignalUpdateBatch) -> list[NDArray[np.float32]]:
-        """What the running statistics learn from on an update (ML-Agents: the minibatch's)."""
-        return batch.obs
+    def learn_statistics(self, obs: list[NDArray[np.float32]]) -> None:
+        """With `normalize`, the running statistics take in `obs` (a subclass's losses call it with
+        what ML-Agents normalizes on: the minibatch, GAIL's expert batch)."""
+        if self.normalizer:
+            self.normalizer.update(obs)
+            self.normalizer.push_into(*self.encoders)
 
     @abstractmethod
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -115,9 +118,6 @@ class LearnedSignal(ABC):
 
     def update(self, batch: SignalUpdateBatch) -> dict[str, float]:
         with self.lock:
-            if self.normalizer:
-                self.normalizer.update(self.observations_to_normalize(batch))
-                self.normalizer.push_into(*self.encoders)
             loss, stats = self.losses(batch)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,32 +21,22 @@ from mlagents_fast.spec import BehaviorSpec
 SignalFactory = Callable[[RewardSignalSettings, BehaviorSpec], RewardSignal]
 
 
-def _curiosity(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
-    from mlagents_fast.reward_signals.curiosity import CuriositySignal  # (torch networks: loaded when used)
+def _lazy(module: str, cls: str, settings_type: type[RewardSignalSettings]) -> SignalFactory:
+    """A factory importing the signal's module (its torch networks) only when a behavior asks for it."""
 
-    assert isinstance(settings, CuriositySettings)
-    return CuriositySignal(settings, spec)
+    def make(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
+        assert isinstance(settings, settings_type)
+        signal: RewardSignal = getattr(importlib.import_module(module), cls)(settings, spec)
+        return signal
 
-
-def _rnd(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
-    from mlagents_fast.reward_signals.rnd import RNDSignal
-
-    assert isinstance(settings, RNDSettings)
-    return RNDSignal(settings, spec)
-
-
-def _gail(settings: RewardSignalSettings, spec: BehaviorSpec) -> RewardSignal:
-    from mlagents_fast.reward_signals.gail import GAILSignal
-
-    assert isinstance(settings, GAILSettings)
-    return GAILSignal(settings, spec)
+    return make
 
 
 _FACTORIES: dict[str, SignalFactory] = {
     "extrinsic": lambda settings, spec: ExtrinsicRewardSignal(settings.gamma, settings.strength),
-    "curiosity": _curiosity,
-    "rnd": _rnd,
-    "gail": _gail,
+    "curiosity": _lazy("mlagents_fast.reward_signals.curiosity", "CuriositySignal", CuriositySettings),
+    "rnd": _lazy("mlagents_fast.reward_signals.rnd", "RNDSignal", RNDSettings),
+    "gail": _lazy("mlagents_fast.reward_signals.gail", "GAILSignal", GAILSettings),
 }
 
 

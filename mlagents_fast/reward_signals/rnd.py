@@ -49,5 +49,6 @@ class RNDSignal(LearnedSignal):
         return rewards
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        self.learn_statistics(batch.obs)
         loss = self.networks.distance(tensors(batch.obs, self.device)).mean()
         return loss, {"Losses/RND Loss": loss}

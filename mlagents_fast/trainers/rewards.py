@@ -12,12 +12,13 @@ from mlagents_fast.reward_signals import LearnedRewardSignal, RewardInput, Rewar
 from mlagents_fast.trainers.stats import TrainerStats
 
 
-def step_batch(step: RewardInput) -> SignalUpdateBatch:
-    """One step of every agent as a signal's batch: the next observations are those that followed,
-    an ended episode's final ones."""
+def step_batch(step: RewardInput, next_obs: list[NDArray[np.float32]]) -> SignalUpdateBatch:
+    """One step of every agent as a signal's batch; `next_obs` (preallocated, one array per
+    observation) receives the observations that followed, an ended episode's final ones."""
     done = step.outcome.done
-    next_obs = [np.where(done.reshape(-1, *[1] * (o.ndim - 1)), final, o)
-                for o, final in zip(step.outcome.obs, step.outcome.terminal_obs, strict=True)]  # fmt: skip
+    for out, following, final in zip(next_obs, step.outcome.obs, step.outcome.terminal_obs, strict=True):
+        np.copyto(out, following)
+        out[done] = final[done]
     return SignalUpdateBatch(list(step.obs), step.continuous_action, step.discrete_action, done, next_obs, done)
 
 
@@ -34,6 +35,7 @@ class SignalRewards:
         self.evaluate_learned = evaluate_learned
         obs = [arrays[name] for name in arrays if name.startswith("obs_")]
         self._input = RewardInput(obs, arrays.get("continuous_action"), arrays.get("discrete_action"))
+        self._next_obs = [np.zeros_like(o[0]) for o in obs] if evaluate_learned else []
         self._paid = np.zeros(num_agents, np.float32)
         self._episode = np.zeros((len(signals), num_agents), np.float32)  # paid this episode, per agent
 
@@ -43,7 +45,7 @@ class SignalRewards:
         batch = None
         for s, signal in enumerate(self.signals):
             if signal.learns and self.evaluate_learned:
-                batch = batch or step_batch(step)
+                batch = batch or step_batch(step, self._next_obs)
                 self._paid[...] = cast(LearnedRewardSignal, signal).evaluate(batch)
             else:
                 signal.reward(step, self._paid)

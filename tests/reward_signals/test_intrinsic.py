@@ -221,3 +221,19 @@ def test_learning_signals_run_on_the_trainers_device(name: str) -> None:
     stats = {stat.key for stat in trainer.drain_stats()}
     assert any(key.startswith("Losses/") and ("RND" in key or "Curiosity" in key) for key in stats)
     assert isinstance(signal.evaluate(chain_batch()), np.ndarray)  # type: ignore[attr-defined]
+
+
+def test_a_normalizing_signal_learns_its_statistics_from_what_it_trains_on() -> None:
+    """`network_settings.normalize`: the encoder's running mean follows the minibatches' observations."""
+    settings = settings_for({"rnd": {"network_settings": {"hidden_units": 32, "normalize": True}}}).reward_signals[
+        "rnd"
+    ]
+    signal = RNDSignal(settings, chain_spec())
+    batch = chain_batch(steps=256)
+    signal.update(batch)
+    processor = signal.networks.predictor.network_body.processors[0]
+    # (ML-Agents' running statistics start from one prior step of mean 0: within 1/257 of the batch's)
+    assert processor.running_mean.abs().sum() > 0
+    np.testing.assert_allclose(processor.running_mean.numpy(), batch.obs[0].mean(axis=0), atol=5e-3)
+    target = signal.networks.target.network_body.processors[0]
+    assert torch.equal(target.running_mean, processor.running_mean)  # both networks read the same statistics

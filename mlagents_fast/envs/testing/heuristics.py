@@ -113,11 +113,6 @@ def state_rule(rule: Callable[[Any], int | list[int]]) -> Policy:
     return play
 
 
-def follow_goal() -> Policy:
-    follower = GoalFollower()
-    return follower
-
-
 REFERENCE_RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBall": lambda: rules.Ball3D(hard=False),
     "3DBallHard": lambda: rules.Ball3D(hard=True),
@@ -137,9 +132,9 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "Pyramids": lambda: state_rule(pyramids.heuristic),
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
-    "SimpleEnvironment": follow_goal,
-    "MemoryEnvironment": follow_goal,
-    "MultiAgentEnvironment": follow_goal,
+    "SimpleEnvironment": GoalFollower,
+    "MemoryEnvironment": GoalFollower,
+    "MultiAgentEnvironment": GoalFollower,
 }
 
 
