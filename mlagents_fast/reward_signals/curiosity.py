@@ -18,8 +18,10 @@ from torch import nn
 from mlagents_fast.config.trainer_settings import CuriositySettings
 from mlagents_fast.networks.layers import LinearEncoder, linear
 from mlagents_fast.reward_signals.base import SignalUpdateBatch
+from mlagents_fast.reward_signals.fused import Kept, body_stack, processors, stack_of
 from mlagents_fast.reward_signals.learned import LearnedSignal, ObservationEncoder, flat_actions, tensors
 from mlagents_fast.spec import BehaviorSpec
+from mlagents_fast.trainers.fused_bodies import encode
 
 MODEL_UNITS = 256  # the forward and inverse models' hidden layer (ML-Agents')
 LOG_EPSILON = 1e-10
@@ -59,6 +61,12 @@ class CuriositySignal(LearnedSignal):
         network = CuriosityNetwork(spec, settings)
         self._finish(network, [network.encoder])
         self.curiosity = network
+        heads = [h for h in (network.continuous_prediction, network.discrete_prediction) if h is not None]
+        encoder = body_stack(network.encoder.network_body)
+        forward_model = stack_of(network.forward_model[0], [network.forward_model[1]])
+        inverse = stack_of(network.inverse, heads)
+        fusable = encoder is not None and forward_model is not None and inverse is not None
+        self._stacks = (encoder, forward_model, inverse) if fusable else None
 
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
         if self.updates == 0:  # as ML-Agents: nothing is paid before the first update
@@ -92,3 +100,50 @@ class CuriositySignal(LearnedSignal):
             inverse_loss = inverse_loss + torch.mean(cross_entropy)
         loss = 10.0 * (0.2 * forward_loss + 0.8 * inverse_loss)
         return loss, {"Losses/Curiosity Forward Loss": forward_loss, "Losses/Curiosity Inverse Loss": inverse_loss}
+
+    def fused_gradients(self, batch: SignalUpdateBatch) -> dict[str, torch.Tensor] | None:
+        """`losses`' gradients through the encoder, forward and inverse models by hand."""
+        if self._stacks is None:
+            return None
+        encoder, forward_model, inverse = self._stacks
+        assert encoder is not None and forward_model is not None and inverse is not None
+        assert batch.next_obs is not None
+        self.learn_statistics(batch.obs)
+        net, rows = self.curiosity, len(batch)
+        inputs = processors(net.encoder.network_body)
+        both = torch.cat([encode(inputs, tensors(batch.obs, self.device)),
+                          encode(inputs, tensors(batch.next_obs, self.device))])  # fmt: skip
+        encoder_kept, forward_kept, inverse_kept = Kept(), Kept(), Kept()
+        encoded = encoder.forward(both, encoder_kept)
+        features, next_features = encoded[:rows], encoded[rows:]
+        actions = flat_actions(self.spec.action_spec, batch, self.device)
+        difference = forward_model.forward(torch.cat([features, actions], dim=1), forward_kept) - next_features
+        forward_loss = 0.5 * torch.sum(difference * difference, dim=1).mean()
+        predicted_grad = difference * (2.0 / rows)  # 10 x 0.2 x d mean(0.5 |difference|^2)
+        forward_input_grad = forward_model.backward(predicted_grad, forward_kept, input_grad=True)
+        assert forward_input_grad is not None
+        predictions = inverse.forward(torch.cat([features, next_features], dim=1), inverse_kept)
+        inverse_loss = torch.zeros((), dtype=torch.float32, device=self.device)
+        grads = []
+        c = self.spec.action_spec.continuous_size
+        if net.continuous_prediction is not None:
+            error = predictions[:, :c] - actions[:, :c]
+            inverse_loss = inverse_loss + torch.mean(0.5 * torch.sum(error * error, dim=1))
+            grads.append(error * (8.0 / rows))  # 10 x 0.8 x d mean(0.5 |error|^2)
+        if net.discrete_prediction is not None:
+            taken = torch.split(actions[:, c:], list(net.branches), dim=1)
+            logits = torch.split(predictions[:, c:], list(net.branches), dim=1)
+            cross_entropy = torch.zeros(rows, dtype=torch.float32, device=self.device)
+            for branch, one_hot in zip(logits, taken, strict=True):
+                probability = torch.softmax(branch, dim=1)
+                cross_entropy -= torch.sum(torch.log(probability + LOG_EPSILON) * one_hot, dim=1)
+                probability_grad = -one_hot / (probability + LOG_EPSILON) * (8.0 / rows)
+                grads.append(probability * (probability_grad - torch.sum(probability * probability_grad, 1, True)))
+            inverse_loss = inverse_loss + torch.mean(cross_entropy)
+        inverse_input_grad = inverse.backward(torch.cat(grads, dim=1), inverse_kept, input_grad=True)
+        assert inverse_input_grad is not None
+        size = features.shape[1]
+        features_grad = forward_input_grad[:, :size] + inverse_input_grad[:, :size]
+        next_features_grad = inverse_input_grad[:, size:] - predicted_grad
+        encoder.backward(torch.cat([features_grad, next_features_grad]), encoder_kept, input_grad=False)
+        return {"Losses/Curiosity Forward Loss": forward_loss, "Losses/Curiosity Inverse Loss": inverse_loss}

@@ -18,11 +18,14 @@ from torch import nn
 
 from mlagents_fast.config.trainer_settings import GAILSettings
 from mlagents_fast.networks.actor_critic import NetworkBody
+from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.networks.layers import linear
 from mlagents_fast.reward_signals.base import SignalUpdateBatch
 from mlagents_fast.reward_signals.expert import load_expert
+from mlagents_fast.reward_signals.fused import Kept, SwishStack, body_stack, input_slope, processors
 from mlagents_fast.reward_signals.learned import LearnedSignal, flat_actions, tensors
 from mlagents_fast.spec import BehaviorSpec
+from mlagents_fast.trainers.fused_bodies import encode
 
 GRADIENT_PENALTY_WEIGHT = 10.0
 Z_SIZE = 128
@@ -69,6 +72,9 @@ class GAILSignal(LearnedSignal):
         self.expert = load_expert(settings.demo_path, spec, "reward_signals.gail.demo_path")
         self.discriminator = Discriminator(spec, settings)
         self._finish(self.discriminator, [self.discriminator])
+        self._stack = None
+        if not settings.use_vail:
+            self._stack = body_stack(self.discriminator.network_body, True, [self.discriminator.estimator[0]])
         self._draws = np.random.default_rng(int(torch.randint(2**31 - 1, ()).item()))
 
     def action_inputs(self, batch: SignalUpdateBatch) -> torch.Tensor | None:
@@ -89,6 +95,14 @@ class GAILSignal(LearnedSignal):
         size = len(self.expert)
         index = self._draws.choice(size, count, replace=count > size)
         return self.expert.select(index)
+
+    def mixes(self, policy_obs: list[torch.Tensor],
+              policy_actions: torch.Tensor | None) -> tuple[list[torch.Tensor], torch.Tensor | None]:  # fmt: skip
+        """The weights of the points between policy and expert inputs that the penalty looks at."""
+        mixes = [torch.rand(policy.shape, device=policy.device) for policy in policy_obs]
+        if policy_actions is None:
+            return mixes, None
+        return mixes, torch.rand(policy_actions.shape, device=policy_actions.device)
 
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         net = self.discriminator
@@ -120,15 +134,105 @@ class GAILSignal(LearnedSignal):
                            expert_actions: torch.Tensor | None) -> torch.Tensor:  # fmt: skip
         """The mean of (|grad D| - 1)^2 at random points between the policy's and the expert's inputs
         (the gradient with respect to the first observation, as ML-Agents takes it)."""
-        inputs = []
-        for policy, expert in zip(policy_obs, expert_obs, strict=True):
-            mix = torch.rand(policy.shape, device=policy.device)
-            inputs.append((mix * policy + (1 - mix) * expert).requires_grad_(True))
+        mixes, action_mix = self.mixes(policy_obs, policy_actions)
+        inputs = [(mix * policy + (1 - mix) * expert).requires_grad_(True)
+                  for mix, policy, expert in zip(mixes, policy_obs, expert_obs, strict=True)]  # fmt: skip
         actions = None
-        if policy_actions is not None and expert_actions is not None:
-            mix = torch.rand(policy_actions.shape, device=policy_actions.device)
-            actions = (mix * policy_actions + (1 - mix) * expert_actions).requires_grad_(True)
+        if policy_actions is not None and expert_actions is not None and action_mix is not None:
+            actions = (action_mix * policy_actions + (1 - action_mix) * expert_actions).requires_grad_(True)
         d, _ = self.discriminator.estimate(inputs, actions, noise=True)
         (gradient,) = torch.autograd.grad(d.sum(), inputs[0], create_graph=True)
         norm = (torch.sum(gradient**2, dim=1) + EPSILON).sqrt()  # over dim 1, as ML-Agents (per pixel for a camera)
         return torch.mean((norm - 1) ** 2)
+
+    def fused_gradients(self, batch: SignalUpdateBatch) -> dict[str, torch.Tensor] | None:
+        """`losses`' gradients by hand (without VAIL): one forward over the policy's, the expert's
+        and the mixed steps; the penalty's gradient of a gradient written out layer by layer."""
+        if self._stack is None:
+            return None
+        stack, rows = self._stack, len(batch)
+        expert = self.expert_batch(rows)
+        self.learn_statistics(expert.obs)
+        policy_obs, expert_obs = tensors(batch.obs, self.device), tensors(expert.obs, self.device)
+        policy_actions, expert_actions = self.action_inputs(batch), self.action_inputs(expert)
+        mixes, action_mix = self.mixes(policy_obs, policy_actions)
+        mixed_obs = [mix * policy + (1 - mix) * expert
+                     for mix, policy, expert in zip(mixes, policy_obs, expert_obs, strict=True)]  # fmt: skip
+        mixed_actions = None
+        if policy_actions is not None and expert_actions is not None and action_mix is not None:
+            mixed_actions = action_mix * policy_actions + (1 - action_mix) * expert_actions
+        inputs = processors(self.discriminator.network_body)
+
+        def encoded(obs: list[torch.Tensor], actions: torch.Tensor | None) -> torch.Tensor:
+            x = encode(inputs, obs)
+            return x if actions is None else torch.cat([x, actions], dim=1)
+
+        kept = Kept()
+        x = torch.cat([encoded(policy_obs, policy_actions), encoded(expert_obs, expert_actions),
+                       encoded(mixed_obs, mixed_actions)])  # fmt: skip
+        d = torch.sigmoid(stack.forward(x, kept).squeeze(1))
+        policy_d, expert_d, mixed_d = d[:rows], d[rows : 2 * rows], d[2 * rows :]
+        loss = -(torch.log(expert_d + EPSILON) + torch.log(1.0 - policy_d + EPSILON)).mean()
+        slope = d * (1.0 - d)  # d D / d u, u the estimator's input to the sigmoid
+        estimate_grad = torch.cat([slope[:rows] / (1.0 - policy_d + EPSILON),
+                                   -slope[rows : 2 * rows] / (expert_d + EPSILON)]) / rows  # fmt: skip
+        penalty, mixed_grad, second_order = self.penalty_gradients(stack, kept, mixed_obs[0], mixed_d, inputs[0])
+        stack.backward(torch.cat([estimate_grad, mixed_grad]).unsqueeze(1), kept, input_grad=False,
+                       extra=(slice(2 * rows, None), second_order))  # fmt: skip
+        return {"Policy/GAIL Policy Estimate": policy_d.mean(), "Policy/GAIL Expert Estimate": expert_d.mean(),
+                "Losses/GAIL Loss": loss, "Policy/GAIL Grad Mag Loss": penalty}  # fmt: skip
+
+    @staticmethod
+    def penalty_gradients(
+        stack: SwishStack, kept: Kept, first_obs: torch.Tensor, d: torch.Tensor, first_input: VectorInput
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """10 x mean((|d D / d x| - 1)^2) on the mixed rows (the last len(d) of the forward kept),
+        x the first observation: the penalty; it adds the parameters' gradients that come through
+        the input gradient's own weights, and returns d penalty / d u of each row and d penalty /
+        d z of each layer (on those rows) for the ordinary backward to carry down.
+
+        The input gradient runs back through the layers: a_last = swish'(z_last) * w_out,
+        a_k = swish'(z_k) * (a_k+1 W_k+1), g = a_0 W_0, d D / d x = D (1 - D) g[:, obs] x the
+        normalizer's slope."""
+        rows, count = len(d), len(stack.layers)
+        mixed = slice(len(kept.inputs[0]) - rows, None)
+        slopes = [kept.swish_slope(k)[mixed] for k in range(count)]
+        out_weight = stack.heads[0].weight  # [1, H]
+        carried: list[torch.Tensor] = [out_weight.expand(rows, -1)] * count  # c_k: what a_k multiplies
+        tangents: list[torch.Tensor] = [slopes[-1] * out_weight]  # a_k, from the last layer down
+        for k in reversed(range(count - 1)):
+            carried[k] = tangents[0] @ stack.layers[k + 1].weight
+            tangents.insert(0, slopes[k] * carried[k])
+        size = first_obs.shape[1]
+        input_grad = tangents[0] @ stack.layers[0].weight  # d u / d (encoded inputs)
+        g = input_grad[:, :size]
+        obs_slope = input_slope(first_input, first_obs)
+        v = g if obs_slope is None else g * obs_slope
+        q = (d * (1.0 - d)).unsqueeze(1)
+        gradient = q * v
+        norm = torch.sqrt(torch.sum(gradient * gradient, dim=1) + EPSILON)
+        penalty = GRADIENT_PENALTY_WEIGHT * torch.mean((norm - 1.0) ** 2)
+        gradient_grad = (GRADIENT_PENALTY_WEIGHT * 2.0 / rows) * ((norm - 1.0) / norm).unsqueeze(1) * gradient
+        q_grad = torch.sum(gradient_grad * v, dim=1)
+        v_grad = q * gradient_grad
+        g_grad = torch.zeros_like(input_grad)
+        g_grad[:, :size] = v_grad if obs_slope is None else v_grad * obs_slope
+        mixed_grad = q_grad * (d * (1.0 - d) * (1.0 - 2.0 * d))  # d q / d u = q (1 - 2 D)
+        first = stack.layers[0]
+        assert first.weight.grad is not None
+        first.weight.grad.addmm_(tangents[0].t(), g_grad)
+        tangent_grad = g_grad @ first.weight.t()
+        second_order = []
+        for k in range(count):
+            curvature = kept.swish_curvature(k)[mixed]
+            second_order.append(curvature * carried[k] * tangent_grad)
+            carried_grad = slopes[k] * tangent_grad
+            if k + 1 < count:
+                following = stack.layers[k + 1].weight
+                assert following.grad is not None
+                following.grad.addmm_(tangents[k + 1].t(), carried_grad)
+                tangent_grad = carried_grad @ following.t()
+            else:
+                assert out_weight.grad is not None
+                out_weight.grad.add_(carried_grad.sum(0, keepdim=True))
+        return penalty, mixed_grad, second_order

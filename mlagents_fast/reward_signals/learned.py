@@ -17,6 +17,7 @@ from mlagents_fast.networks.actor_critic import NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
 from mlagents_fast.reward_signals.base import RewardInput, SignalUpdateBatch
 from mlagents_fast.spec import ActionSpec, BehaviorSpec
+from mlagents_fast.trainers.flat_adam import FlatAdam
 
 EVALUATE_CHUNK = 4096  # steps a signal evaluates at once
 
@@ -57,7 +58,8 @@ def tensors(obs: list[NDArray[np.float32]], device: torch.device) -> list[torch.
 
 class LearnedSignal(ABC):
     """The frame of a signal with networks: a subclass builds `self.network` (whose encoders
-    are the `ObservationEncoder`s listed in `encoders`) and writes `evaluate` and `losses`."""
+    are the `ObservationEncoder`s listed in `encoders`) and writes `rewards` and `losses`, and
+    may write `fused_gradients`, the same gradients without autograd (see fused.py)."""
 
     name: str
     stat_name: str
@@ -77,15 +79,23 @@ class LearnedSignal(ABC):
         observations that `encoders` (modules with a `network_body`) read, the first one's shapes."""
         self.network = network
         self.encoders = encoders
-        trained = [p for p in network.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.Adam(trained, lr=self.learning_rate, fused=True)
+        self.optimizer = self._optimizer()
+        # Whether `update` takes `fused_gradients` (where a subclass has them for its networks)
+        # or autograd through `losses`; the tests compare the two.
+        self.fused = True
         body = encoders[0].network_body
         assert isinstance(body, NetworkBody)
         self.normalizer = ObservationNormalizer(body, self.network_settings.normalize)
 
+    def _optimizer(self) -> FlatAdam:
+        return FlatAdam([p for p in self.network.parameters() if p.requires_grad], lr=self.learning_rate)
+
     def to(self, device: torch.device) -> None:
-        """Run on `device` (the trainer's): the networks move, their optimizer follows them."""
-        self.network.to(device)
+        """Run on `device` (the trainer's): the networks move, a new optimizer with them (this
+        happens before the first update)."""
+        if device != self.device:
+            self.network.to(device)
+            self.optimizer = self._optimizer()
         self.device = device
 
     def reward(self, step: RewardInput, out: NDArray[np.float32]) -> None:
@@ -116,11 +126,26 @@ class LearnedSignal(ABC):
     def losses(self, batch: SignalUpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The loss to minimize on a minibatch and the stats to report of it."""
 
+    def fused_gradients(self, batch: SignalUpdateBatch) -> dict[str, torch.Tensor] | None:
+        """The gradients of `losses` written into the parameters' `.grad` without autograd, and
+        the same stats; None where this signal's networks have no such path."""
+        return None
+
+    def gradients(self, batch: SignalUpdateBatch) -> dict[str, torch.Tensor]:
+        """Zero the gradients, then write those of one minibatch's loss; its stats."""
+        self.optimizer.zero_grad()
+        stats = None
+        if self.fused:
+            with torch.no_grad():
+                stats = self.fused_gradients(batch)
+        if stats is None:
+            loss, stats = self.losses(batch)
+            loss.backward()
+        return stats
+
     def update(self, batch: SignalUpdateBatch) -> dict[str, float]:
         with self.lock:
-            loss, stats = self.losses(batch)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            stats = self.gradients(batch)
             self.optimizer.step()
             self.updates += 1
         return {name: float(value.detach()) for name, value in stats.items()}

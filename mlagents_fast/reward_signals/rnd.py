@@ -15,8 +15,10 @@ from torch import nn
 
 from mlagents_fast.config.trainer_settings import RNDSettings
 from mlagents_fast.reward_signals.base import SignalUpdateBatch
+from mlagents_fast.reward_signals.fused import Kept, body_stack, processors
 from mlagents_fast.reward_signals.learned import LearnedSignal, ObservationEncoder, tensors
 from mlagents_fast.spec import BehaviorSpec
+from mlagents_fast.trainers.fused_bodies import encode
 
 
 class RNDNetworks(nn.Module):
@@ -41,6 +43,8 @@ class RNDSignal(LearnedSignal):
         networks = RNDNetworks(spec, settings)
         self._finish(networks, [networks.target, networks.predictor])
         self.networks = networks
+        target, predictor = body_stack(networks.target.network_body), body_stack(networks.predictor.network_body)
+        self._stacks = None if target is None or predictor is None else (target, predictor)
 
     def rewards(self, batch: SignalUpdateBatch) -> NDArray[np.float32]:
         rewards: NDArray[np.float32] = (
@@ -52,3 +56,17 @@ class RNDSignal(LearnedSignal):
         self.learn_statistics(batch.obs)
         loss = self.networks.distance(tensors(batch.obs, self.device)).mean()
         return loss, {"Losses/RND Loss": loss}
+
+    def fused_gradients(self, batch: SignalUpdateBatch) -> dict[str, torch.Tensor] | None:
+        """`losses`' gradient through the predictor by hand."""
+        if self._stacks is None:
+            return None
+        target, predictor = self._stacks
+        self.learn_statistics(batch.obs)
+        obs = tensors(batch.obs, self.device)
+        goal = target.forward(encode(processors(self.networks.target.network_body), obs))
+        kept = Kept()
+        difference = predictor.forward(encode(processors(self.networks.predictor.network_body), obs), kept) - goal
+        loss = torch.sum(difference * difference, dim=1).mean()
+        predictor.backward(difference * (2.0 / len(batch)), kept, input_grad=False)
+        return {"Losses/RND Loss": loss}
