@@ -307,6 +307,8 @@ class TrainerSettings:
             batch_size, length = self.hyperparameters.batch_size, memory.sequence_length
             key = "network_settings.memory.sequence_length"
             _check(length <= batch_size, key, f"at most batch_size ({batch_size})", length)
+            # and a trajectory (cut every time_horizon steps) fills at least one sequence
+            _check(length <= self.time_horizon, key, f"at most time_horizon ({self.time_horizon})", length)
 
     def _match_hyperparameters(self) -> None:
         wanted = HYPERPARAMETER_CLASSES[self.trainer_type]

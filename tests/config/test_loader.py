@@ -266,6 +266,12 @@ def test_unknown_keys_and_names_suggest_the_closest(
             "64",
         ),
         (
+            "behaviors: {B: {trainer_type: ppo, time_horizon: 32,"
+            " network_settings: {memory: {sequence_length: 64}}}}\n",
+            "behaviors.B.network_settings.memory.sequence_length",
+            "at most time_horizon (32)",
+        ),
+        (
             "behaviors: {B: {trainer_type: ppo, hyperparameters: {learning_rate: 0}}}\n",
             "behaviors.B.hyperparameters.learning_rate",
             "0",
