@@ -17,7 +17,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import machine, machine_line
+from training_common import machine, machine_line, timed_training
 
 from mlagents_fast.config import load_run_options, run_options_from_dict
 from mlagents_fast.envs import make
@@ -62,14 +61,7 @@ def run_once(signals: dict[str, Any], steps: int, seed: int) -> float:
     settings = run_options_from_dict({"behaviors": {BEHAVIOR: raw}}, "bench").behaviors[BEHAVIOR]
     env = make(BEHAVIOR, 1, seed=seed)
     trainer = PPOTrainer(BEHAVIOR, env.behavior_specs[BEHAVIOR], settings, env.num_agents(BEHAVIOR), seed=seed)
-    batch, actions = env.batch(BEHAVIOR), env.actions(BEHAVIOR)
-    started = time.perf_counter()
-    while trainer.step < steps:
-        trainer.act(batch, actions)
-        env.step()
-        trainer.record(batch)
-    trainer.close()
-    return (time.perf_counter() - started) * 100_000 / trainer.step
+    return timed_training(trainer, env, BEHAVIOR, steps) * 100_000 / trainer.step
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,13 +16,12 @@ import dataclasses
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import machine, machine_line
+from training_common import machine, machine_line, timed_training
 
 from mlagents_fast.config import load_run_options
 from mlagents_fast.envs import make
@@ -44,14 +43,7 @@ def steps_per_second(encoder: str, steps: int, seed: int) -> float | None:
     except NetworkError as error:
         print(f"{encoder}: refused ({error})", flush=True)
         return None
-    batch, actions = env.batch(BEHAVIOR), env.actions(BEHAVIOR)
-    started = time.perf_counter()
-    while trainer.step < steps:
-        trainer.act(batch, actions)
-        env.step()
-        trainer.record(batch)
-    trainer.close()
-    return trainer.step / (time.perf_counter() - started)
+    return trainer.step / timed_training(trainer, env, BEHAVIOR, steps)
 
 
 def main(argv: list[str] | None = None) -> int:

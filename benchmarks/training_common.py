@@ -55,6 +55,19 @@ def machine_line() -> str:
     )
 
 
+def timed_training(trainer: PPOTrainer, env: Any, behavior: str, steps: int) -> float:
+    """Wall seconds of `trainer` acting and learning on `env` until `steps` agent-steps (the
+    trainer closed, so a threaded update in flight is counted)."""
+    batch, actions = env.batch(behavior), env.actions(behavior)
+    started = time.perf_counter()
+    while trainer.step < steps:
+        trainer.act(batch, actions)
+        env.step()
+        trainer.record(batch)
+    trainer.close()
+    return time.perf_counter() - started
+
+
 def shipped_settings(env_name: str) -> Any:
     """The behavior settings of config/ppo/<env_name>.yaml, strictly loaded."""
     options = load_run_options(ROOT / "config" / "ppo" / f"{env_name}.yaml")
