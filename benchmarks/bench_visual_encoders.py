@@ -43,7 +43,8 @@ def steps_per_second(encoder: str, steps: int, seed: int) -> float | None:
     except NetworkError as error:
         print(f"{encoder}: refused ({error})", flush=True)
         return None
-    return trainer.step / timed_training(trainer, env, BEHAVIOR, steps)
+    seconds = timed_training(trainer, env, BEHAVIOR, steps)
+    return trainer.step / seconds
 
 
 def main(argv: list[str] | None = None) -> int:
