@@ -1,11 +1,12 @@
 """ONNX export of a policy with ML-Agents' input and output names, for Unity's inference engine.
 
-Inputs: `obs_0` ... `obs_{n-1}` (visual ones NCHW) and, for discrete actions,
-`action_masks` [batch, sum(branches)] with 1 = allowed. Outputs, in ML-Agents' order:
-`version_number` (3), `memory_size` (0), then for continuous actions `continuous_actions`
-(sampled, clipped to [-3, 3] and divided by 3), `continuous_action_output_shape`,
-`deterministic_continuous_actions`; for discrete actions `discrete_actions`,
-`discrete_action_output_shape`, `deterministic_discrete_actions`. The observation
+Inputs: `obs_0` ... `obs_{n-1}` (visual ones NCHW), for discrete actions `action_masks`
+[batch, sum(branches)] with 1 = allowed, and with memory `recurrent_in` [batch, 1, memory_size].
+Outputs, in ML-Agents' order: `version_number` (3), `memory_size` (0 without memory), then for
+continuous actions `continuous_actions` (sampled, clipped to [-3, 3] and divided by 3),
+`continuous_action_output_shape`, `deterministic_continuous_actions`; for discrete actions
+`discrete_actions`, `discrete_action_output_shape`, `deterministic_discrete_actions`; with
+memory `recurrent_out` [batch, 1, memory_size], the memory after the step. The observation
 normalizer is part of the graph (its statistics are buffers of the network).
 """
 
@@ -40,19 +41,25 @@ class ExportablePolicy(nn.Module):
         self.continuous_size = spec.action_spec.continuous_size
         self.branches = tuple(spec.action_spec.discrete_branches)
         self.register_buffer("version_number", torch.tensor([float(MODEL_API_VERSION)]))
-        self.register_buffer("memory_size", torch.tensor([0.0]))
+        body_memory = getattr(actor.network_body, "memory", None)
+        self.memory = int(body_memory.memory_size) if body_memory is not None else 0
+        self.register_buffer("memory_size", torch.tensor([float(self.memory)]))
         self.register_buffer("continuous_shape", torch.tensor([float(self.continuous_size)]))
         # [1, branches], as ML-Agents exports it (torch.Tensor([discrete_branches]))
         self.register_buffer("discrete_shape", torch.tensor([[float(b) for b in self.branches]]))
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        if self.branches:
-            *obs, masks = inputs
-        else:
-            obs, masks = list(inputs), torch.ones(inputs[0].shape[0], 0)
+        obs = list(inputs)
+        recurrent_in = obs.pop() if self.memory else None
+        masks = obs.pop() if self.branches else torch.ones(inputs[0].shape[0], 0)
         actor: Any = self.actor
         model = actor.action_model
-        h = actor.network_body(list(obs))
+        recurrent_out = None
+        if recurrent_in is None:
+            h = actor.network_body(obs)
+        else:
+            h, memories = actor.network_body.recurrent(obs, recurrent_in[:, 0, :])
+            recurrent_out = memories.unsqueeze(1)
         outputs: list[torch.Tensor] = [self.version_number, self.memory_size]
         if self.continuous_size:
             sampled, deterministic = model.exported_continuous(h)
@@ -62,21 +69,24 @@ class ExportablePolicy(nn.Module):
             sampled_choices = [torch.multinomial(torch.softmax(branch, dim=1), 1) for branch in logits]
             outputs += [torch.cat(sampled_choices, dim=1), self.discrete_shape,
                         model.deterministic_discrete(h, masks)]  # fmt: skip
+        if recurrent_out is not None:
+            outputs.append(recurrent_out)
         return tuple(outputs)
 
 
-def output_names(spec: BehaviorSpec) -> list[str]:
+def output_names(spec: BehaviorSpec, memory: bool = False) -> list[str]:
     names = ["version_number", "memory_size"]
     if spec.action_spec.continuous_size:
         names += ["continuous_actions", "continuous_action_output_shape", "deterministic_continuous_actions"]
     if spec.action_spec.discrete_branches:
         names += ["discrete_actions", "discrete_action_output_shape", "deterministic_discrete_actions"]
-    return names
+    return names + (["recurrent_out"] if memory else [])
 
 
-def input_names(spec: BehaviorSpec) -> list[str]:
+def input_names(spec: BehaviorSpec, memory: bool = False) -> list[str]:
     names = [f"obs_{i}" for i in range(len(spec.observation_specs))]
-    return names + (["action_masks"] if spec.action_spec.discrete_branches else [])
+    names += ["action_masks"] if spec.action_spec.discrete_branches else []
+    return names + (["recurrent_in"] if memory else [])
 
 
 def export_onnx(actor: nn.Module, spec: BehaviorSpec, path: Path) -> None:
@@ -91,10 +101,12 @@ def export_onnx(actor: nn.Module, spec: BehaviorSpec, path: Path) -> None:
     dummy: list[torch.Tensor] = [torch.zeros(1, *o.shape) for o in spec.observation_specs]
     if spec.action_spec.discrete_branches:
         dummy.append(torch.ones(1, sum(spec.action_spec.discrete_branches)))
-    inputs, outputs = input_names(spec), output_names(spec)
+    if policy.memory:
+        dummy.append(torch.zeros(1, 1, policy.memory))
+    inputs, outputs = input_names(spec, bool(policy.memory)), output_names(spec, bool(policy.memory))
     dynamic = {name: {0: "batch"} for name in inputs}
     for name in outputs:
-        if name.endswith("actions"):
+        if name.endswith("actions") or name == "recurrent_out":
             dynamic[name] = {0: "batch"}
     with atomic_path(path) as temporary, warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
         warnings.simplefilter("ignore")  # the exporter's notes about traced constants

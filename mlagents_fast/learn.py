@@ -250,7 +250,16 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
     not_yet = [
         ("trainer_type", f"trainer_type {settings.trainer_type!r}", settings.trainer_type not in trainer_types()),
         ("reward_signals", f"the reward signal {unpaid[0]!r}" if unpaid else "", bool(unpaid)),
-        ("network_settings.memory", "recurrent networks (memory)", settings.network_settings.memory is not None),
+        (
+            "network_settings.memory",
+            f"recurrent networks (memory) with trainer_type {settings.trainer_type!r}",
+            settings.network_settings.memory is not None and settings.trainer_type != "ppo",
+        ),
+        (
+            "behavioral_cloning",
+            "behavioral cloning of a policy with memory",
+            settings.network_settings.memory is not None and settings.behavioral_cloning is not None,
+        ),
         ("self_play", "self-play", settings.self_play is not None),
     ]
     for key, what, asked in not_yet:
@@ -258,7 +267,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO and "
                 f"SAC with the reward signals {', '.join(available_reward_signals())} and behavioral cloning, "
-                "feed-forward networks and no self-play. Remove the setting to train without it."
+                "memory (LSTM) with PPO only, and no self-play. Remove the setting to train without it."
             )
 
 

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import onnxruntime as ort
 import pytest
 import torch
 import yaml
@@ -457,11 +458,39 @@ def test_settings_not_trained_yet_are_refused_not_ignored(
     assert not (tmp_path / "results" / "refused").exists()
 
 
-def test_recurrent_networks_are_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+MEMORY = "num_layers: 1, memory: {memory_size: 8, sequence_length: 3}"
+
+
+def test_a_policy_with_memory_trains_exports_and_resumes(tmp_path: Path) -> None:
     path = tmp_path / "memory.yaml"
-    path.write_text(CONFIG.format(max_steps=200).replace("num_layers: 1", "num_layers: 1, memory: {memory_size: 8}"))
+    path.write_text(CONFIG.format(max_steps=200).replace("num_layers: 1", MEMORY))
+    assert learn(tmp_path, str(path), "--run-id=memory") == 0
+    session = ort.InferenceSession(str(tmp_path / "results" / "memory" / "Basic.onnx"))
+    assert [i.name for i in session.get_inputs()][-1] == "recurrent_in"
+    assert [o.name for o in session.get_outputs()][-1] == "recurrent_out"
+    path.write_text(CONFIG.format(max_steps=400).replace("num_layers: 1", MEMORY))
+    assert learn(tmp_path, str(path), "--run-id=memory", "--resume") == 0
+    assert (tmp_path / "results" / "memory" / "Basic" / "Basic-400.pt").exists()
+
+
+def test_memory_on_a_feed_forward_checkpoint_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert learn(tmp_path, config(tmp_path, 200), "--run-id=plain") == 0
+    path = tmp_path / "memory.yaml"
+    path.write_text(CONFIG.format(max_steps=400).replace("num_layers: 1", MEMORY))
+    assert learn(tmp_path, str(path), "--run-id=plain", "--resume") == 1
+    error = capsys.readouterr().err
+    assert "does not fit behavior Basic's network" in error and "memory" in error and "Traceback" not in error
+
+
+def test_memory_beyond_ppo_is_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "memory.yaml"
+    sac = CONFIG.format(max_steps=200).replace("trainer_type: ppo", "trainer_type: sac")
+    path.write_text(sac.replace("num_layers: 1", MEMORY).replace("buffer_size: 64", "buffer_size: 640"))
     assert learn(tmp_path, str(path), "--run-id=refused") == 1
-    assert "behaviors.Basic.network_settings.memory" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "behaviors.Basic.network_settings.memory" in error and "'sac'" in error
 
 
 # (thresholds Basic's returns never reach: these lessons stay where they start)

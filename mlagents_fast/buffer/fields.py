@@ -54,8 +54,9 @@ def rollout_fields(
         fields["discrete_action"] = FieldSpec.of((len(discrete_branches),), np.int32)
         fields["discrete_log_probs"] = FieldSpec.of((len(discrete_branches),), np.float32)
         fields["action_mask"] = FieldSpec.of((sum(discrete_branches),), np.bool_)
-    if memory_size:
+    if memory_size:  # the actor's and the critic's memories before each step
         fields["memory"] = FieldSpec.of((memory_size,), np.float32)
+        fields["critic_memory"] = FieldSpec.of((memory_size,), np.float32)
     fields["terminated"] = FieldSpec.of((), np.bool_)
     fields["truncated"] = FieldSpec.of((), np.bool_)
     fields["advantages"] = FieldSpec.of((), np.float32)

@@ -9,6 +9,7 @@ from mlagents_fast.networks.actions import ActionModel, ActionOutput
 from mlagents_fast.networks.conditioning import ConditionalEncoder
 from mlagents_fast.networks.encoders import VectorInput, encoded_size, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, value_heads
+from mlagents_fast.networks.memory import LSTMMemory
 from mlagents_fast.spec import BehaviorSpec, ObservationType
 
 
@@ -25,8 +26,10 @@ class NetworkBody(nn.Module):
 
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
                  vis_encode_type: str, goal_conditioning_type: str = "hyper", behavior: str = "",
-                 action_inputs: int = 0) -> None:  # fmt: skip
-        """`action_inputs`: continuous actions fed beside the encoded observations (SAC's Q networks)."""
+                 action_inputs: int = 0, memory_size: int = 0) -> None:  # fmt: skip
+        """`action_inputs`: continuous actions fed beside the encoded observations (SAC's Q networks).
+        `memory_size`: an LSTM of that memory after the MLP (`recurrent`), whose outputs, half
+        the memory wide, are then the body's."""
         super().__init__()
         self.action_inputs = action_inputs
         self.processors = nn.ModuleList(
@@ -44,6 +47,8 @@ class NetworkBody(nn.Module):
             self.body = ConditionalEncoder(inputs, goal_size, hidden_units, num_layers)
         else:
             self.body = LinearEncoder(inputs, num_layers, hidden_units)
+        self.memory = LSTMMemory(hidden_units, memory_size) if memory_size else None
+        self.output_size = memory_size // 2 if memory_size else hidden_units
 
     def vector_inputs(self) -> list[tuple[int, VectorInput]]:
         """(observation index, processor) of every vector observation: the ones the normalizer feeds."""
@@ -59,23 +64,43 @@ class NetworkBody(nn.Module):
         goals = [e for e, goal in zip(encoded[: len(self.goal_mask)], self.goal_mask, strict=True) if goal]
         return self.body(inputs, goals[0] if len(goals) == 1 else torch.cat(goals, dim=1))
 
+    def recurrent(self, obs: list[torch.Tensor], memories: torch.Tensor,
+                  sequence_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """With memory: the encoding of N sequences of `sequence_length` steps (rows in sequence
+        order) from their initial `memories` [N, memory_size], and the memories after them."""
+        assert self.memory is not None, "recurrent() needs a body with memory"
+        return self.memory(self(obs), memories, sequence_length)
+
 
 class Actor(nn.Module):
     def __init__(self, spec: BehaviorSpec, normalize: bool, hidden_units: int, num_layers: int,
                  vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper",
-                 behavior: str = "") -> None:  # fmt: skip
+                 behavior: str = "", memory_size: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.network_body = NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
-                                        goal_conditioning_type, behavior)  # fmt: skip
-        self.action_model = ActionModel(hidden_units, spec.action_spec)
+                                        goal_conditioning_type, behavior, memory_size=memory_size)  # fmt: skip
+        self.action_model = ActionModel(self.network_body.output_size, spec.action_spec)
 
     def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False) -> ActionOutput:
         return self.action_model(self.network_body(obs), allowed, deterministic)
 
+    def act_with_memory(self, obs: list[torch.Tensor], allowed: torch.Tensor, memories: torch.Tensor,
+                        deterministic: bool = False) -> tuple[ActionOutput, torch.Tensor]:  # fmt: skip
+        """One step of every agent from its memory: the actions and the memories after the step."""
+        h, memories = self.network_body.recurrent(obs, memories)
+        return self.action_model(h, allowed, deterministic), memories
+
     def evaluate(
-        self, obs: list[torch.Tensor], allowed: torch.Tensor, continuous: torch.Tensor, discrete: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.action_model.evaluate(self.network_body(obs), allowed, continuous, discrete)
+        self, obs: list[torch.Tensor], allowed: torch.Tensor, continuous: torch.Tensor, discrete: torch.Tensor,
+        memories: torch.Tensor | None = None, sequence_length: int = 1,
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Log-probabilities and entropies of the taken actions; with memory, of sequences from
+        their initial `memories`."""
+        if memories is None:
+            h = self.network_body(obs)
+        else:
+            h, _ = self.network_body.recurrent(obs, memories, sequence_length)
+        return self.action_model.evaluate(h, allowed, continuous, discrete)
 
 
 class Critic(nn.Module):
@@ -84,13 +109,22 @@ class Critic(nn.Module):
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
                  num_layers: int, vis_encode_type: str = "simple", goal_conditioning_type: str = "hyper",
-                 shared_body: NetworkBody | None = None, behavior: str = "") -> None:  # fmt: skip
+                 shared_body: NetworkBody | None = None, behavior: str = "", memory_size: int = 0) -> None:  # fmt: skip
         super().__init__()
-        self.network_body = shared_body or NetworkBody(spec, normalize, hidden_units, num_layers, vis_encode_type,
-                                                       goal_conditioning_type, behavior)  # fmt: skip
-        self.value_heads = value_heads(hidden_units, len(signals))
+        self.network_body = shared_body or NetworkBody(
+            spec, normalize, hidden_units, num_layers, vis_encode_type, goal_conditioning_type, behavior,
+            memory_size=memory_size,
+        )  # fmt: skip
+        self.value_heads = value_heads(self.network_body.output_size, len(signals))
         self.signals = list(signals)
 
     def forward(self, obs: list[torch.Tensor]) -> torch.Tensor:
         """Values `[S, B]`, one row per reward signal."""
         return self.value_heads(self.network_body(obs)).T
+
+    def values_with_memory(self, obs: list[torch.Tensor], memories: torch.Tensor,
+                           sequence_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """With memory: the values `[S, B]` of sequences from their initial `memories`, and the
+        memories after them."""
+        h, memories = self.network_body.recurrent(obs, memories, sequence_length)
+        return self.value_heads(h).T, memories

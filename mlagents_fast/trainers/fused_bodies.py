@@ -49,8 +49,8 @@ class WithBody(Protocol):
 
 def linear_layers(body: NetworkBody, with_actions: bool = False) -> list[nn.Linear] | None:
     """The body's Linear layers when it is a plain Swish MLP over vector inputs (and, with
-    `with_actions`, maybe continuous actions beside them), else None."""
-    if body.hyper or (body.action_inputs and not with_actions):
+    `with_actions`, maybe continuous actions beside them), else None (also with memory)."""
+    if body.hyper or body.memory is not None or (body.action_inputs and not with_actions):
         return None
     if not all(isinstance(p, VectorInput) for p in body.processors):
         return None

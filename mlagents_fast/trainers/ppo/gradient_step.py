@@ -50,14 +50,16 @@ class ModuleActing:
     def __call__(
         self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None, deterministic: bool
     ) -> tuple[torch.Tensor, ActionOutput]:
-        rows = obs[0].shape[0]
-        if action_mask is None:
-            if self._allowed_all.shape[0] < rows:
-                self._allowed_all = torch.ones(rows, self._allowed_all.shape[1], device=self.device)
-            allowed = self._allowed_all[:rows]
-        else:
-            allowed = torch.from_numpy(~action_mask).to(self.device, torch.float32)
+        allowed = self.allowed(obs[0].shape[0], action_mask)
         return self.critic(obs), self.actor(obs, allowed, deterministic=deterministic)
+
+    def allowed(self, rows: int, action_mask: NDArray[np.bool_] | None) -> torch.Tensor:
+        """[rows, choices], 1 where a choice may be taken (`action_mask` is True where blocked)."""
+        if action_mask is not None:
+            return torch.from_numpy(~action_mask).to(self.device, torch.float32)
+        if self._allowed_all.shape[0] < rows:
+            self._allowed_all = torch.ones(rows, self._allowed_all.shape[1], device=self.device)
+        return self._allowed_all[:rows]
 
 
 class AutogradStep:

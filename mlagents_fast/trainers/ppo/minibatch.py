@@ -33,6 +33,11 @@ class Minibatch:
     advantages: torch.Tensor  # [B]
     old_values: torch.Tensor  # [S, B], one row per value head
     returns: torch.Tensor  # [S, B]
+    # With memory: B = sequences x sequence_length, each sequence's steps in time order.
+    memory: torch.Tensor | None = None  # [B, memory_size], the actor's memory before each step
+    critic_memory: torch.Tensor | None = None  # [sequences, memory_size], the critic's at each sequence start
+    mask: torch.Tensor | None = None  # [B] bool: False on the padding after a trajectory's last sequence
+    sequence_length: int = 1
 
 
 def _signal_rows(planes: list[torch.Tensor]) -> torch.Tensor:
@@ -71,7 +76,9 @@ class MinibatchSource:
             fixed = self._typed(tensors) if not self._copies else None
 
             def gather(ring_rows: NDArray[np.int64]) -> Minibatch:
-                gatherer.gather(ring_rows)
+                planes = gatherer.gather(ring_rows)
+                if len(ring_rows) < self.rows:  # a short minibatch: views of the rows gathered
+                    return self._typed({k: torch.from_numpy(v) for k, v in planes.items()})
                 return fixed if fixed is not None else self._typed(tensors)
 
             return (lambda order: rows[order]), gather
@@ -100,4 +107,5 @@ class MinibatchSource:
             advantages=planes["advantages"],
             old_values=_signal_rows([planes[name] for name in self._values]),
             returns=_signal_rows([planes[name] for name in self._returns]),
+            memory=planes.get("memory"),
         )

@@ -38,8 +38,9 @@ from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.fused_bodies import parameter_order
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
-from mlagents_fast.trainers.ppo.gradient_step import choose_paths
+from mlagents_fast.trainers.ppo.gradient_step import Paths, choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
+from mlagents_fast.trainers.ppo.recurrent import Memories, RecurrentActing, RecurrentStep, RecurrentValueEstimator
 from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.rewards import SignalRewards
@@ -76,9 +77,11 @@ class PPOTrainer:
         common: dict[str, Any] = dict(normalize=net.normalize, hidden_units=net.hidden_units, num_layers=net.num_layers,
                                       vis_encode_type=net.vis_encode_type,
                                       goal_conditioning_type=net.goal_conditioning_type, behavior=behavior)  # fmt: skip
-        self.actor = Actor(spec, **common).to(self.device)
+        memory = net.memory
+        memory_size = memory.memory_size if memory is not None else 0
+        self.actor = Actor(spec, **common, memory_size=memory_size).to(self.device)
         shared = self.actor.network_body if self.hyper.shared_critic else None
-        self.critic = Critic(spec, names, **common, shared_body=shared).to(self.device)
+        self.critic = Critic(spec, names, **common, shared_body=shared, memory_size=memory_size).to(self.device)
         # One Adam over actor and critic (a shared body's parameters once), laid out so that the
         # fused path can run both bodies as one batched body.
         self.optimizer = FlatAdam(parameter_order(self.actor, self.critic), lr=self.hyper.learning_rate)
@@ -91,18 +94,36 @@ class PPOTrainer:
             self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
             self._background = BackgroundUpdate(behavior)
         self.clock = NetworkClock()
-        self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
-                                  self.optimizer, self.clock)  # fmt: skip
+        # With memory: every agent's memories between steps, and the recurrent paths (recurrent.py).
+        self.memories = Memories(num_agents, memory_size) if memory is not None else None
+        if self.memories is None:
+            self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
+                                      self.optimizer, self.clock)  # fmt: skip
+        else:
+            acting = RecurrentActing(self.acting_actor, self.acting_critic, self.device, self.memories)
+            self.paths = Paths(acting, RecurrentStep(self.actor, self.critic, self.optimizer, self.clock), fused=False)
         action = spec.action_spec
         fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
-                                action.discrete_branches)  # fmt: skip
+                                action.discrete_branches, memory_size)  # fmt: skip
         self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
                                    time_horizon=settings.time_horizon, threaded=self.threaded)  # fmt: skip
         self.ring, self._arrays = self.rollout.ring, self.rollout.buffer.arrays  # (read every step)
-        self.values = ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
-        minibatches = MinibatchSource(self.rollout.buffer, action, names, self.hyper.batch_size, self.device)
+        self.values: ValueEstimator
+        if memory is None:
+            self.values = ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
+        else:
+            self.values = RecurrentValueEstimator(self.rollout, self.critic, names, self.device, self.clock,
+                                                  memory.sequence_length)  # fmt: skip
+        # With memory a minibatch is whole sequences: batch_size rounded down to a multiple of their length.
+        rows = (
+            self.hyper.batch_size
+            if memory is None
+            else max(self.hyper.batch_size // memory.sequence_length, 1) * memory.sequence_length
+        )
+        minibatches = MinibatchSource(self.rollout.buffer, action, names, rows, self.device)
         self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
-                                self.paths.step, self.optimizer, self.rng)  # fmt: skip
+                                self.paths.step, self.optimizer, self.rng,
+                                memory.sequence_length if memory is not None else None)  # fmt: skip
         self.learned_rewards = self.update.learned  # (the signals that learn, paid by the update)
         if settings.behavioral_cloning is not None and training:
             hp = self.hyper
@@ -148,6 +169,9 @@ class PPOTrainer:
         t, buf = self.ring.row, self._arrays
         for plane, o in zip(self._obs_planes, batch.obs, strict=True):
             plane[t] = o
+        if self.memories is not None:  # the memories this step starts from
+            buf["memory"][t] = self.memories.actor
+            buf["critic_memory"][t] = self.memories.critic
         values, out = self._forward(obs, batch.action_mask)
         self.rollout.finish_cut_trajectories()
         if self.ring.ready_rows > self.hyper.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
@@ -190,6 +214,8 @@ class PPOTrainer:
         if any_done:
             self.rewards.end_episodes(batch, done, self.stats)
         self.rollout.end_step(done, any_done)
+        if self.memories is not None:
+            self.memories.commit(done)
         self.step += self.num_agents
 
     # ---------------------------------------------------------------- update
@@ -241,6 +267,8 @@ class PPOTrainer:
         self.rollout.drop_unfinished()
         self.rewards.forget_episodes()
         self.learned_rewards.forget_episodes()
+        if self.memories is not None:
+            self.memories.forget()
 
     def close(self) -> None:
         self.wait_for_update()
@@ -283,3 +311,5 @@ class PPOTrainer:
         self.step = self.step if step is None else step
         self._copy_to_acting()
         self.rollout.drop_unfinished()
+        if self.memories is not None:
+            self.memories.forget()

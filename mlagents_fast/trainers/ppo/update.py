@@ -5,7 +5,8 @@
 2. GAE per reward signal with its own gamma (native kernel); returns = advantages + values;
 3. the advantage is the mean over signals, normalized over the update;
 4. `num_epoch` passes of shuffled minibatches of `batch_size` (a last partial one dropped):
-   one gradient step each (gradient_step.py: the plain or the fused form, same math);
+   one gradient step each (gradient_step.py: the plain or the fused form, same math); with
+   memory, of whole sequences (recurrent.py);
    the signals that learn take one gradient step on each minibatch too;
 5. stats: the mean losses, the schedules' values, one value estimate per trajectory;
 6. with `behavioral_cloning`, the actor's passes over the demonstration (behavioral_cloning.py).
@@ -16,6 +17,7 @@ max_steps, or constant).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import cast
 
 import numpy as np
@@ -32,7 +34,8 @@ from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.gradient_step import GradientStep
 from mlagents_fast.trainers.ppo.learned_rewards import LearnedRewards
-from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
+from mlagents_fast.trainers.ppo.minibatch import Minibatch, MinibatchSource
+from mlagents_fast.trainers.ppo.recurrent import RecurrentValueEstimator
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.schedules import BETA_FLOOR, EPSILON_FLOOR, LEARNING_RATE_FLOOR, decayed
 
@@ -69,8 +72,10 @@ class PPOUpdate:
 
     def __init__(self, hyper: PPOSettings, max_steps: int, ring: RolloutRing, signals: list[RewardSignal],
                  values: ValueEstimator, minibatches: MinibatchSource, step: GradientStep, optimizer: FlatAdam,
-                 rng: _native.Rng) -> None:  # fmt: skip
+                 rng: _native.Rng, sequence_length: int | None = None) -> None:  # fmt: skip
+        """`sequence_length`: with memory, train on whole sequences (`values` a RecurrentValueEstimator)."""
         self.hyper, self.max_steps, self.ring, self.signals = hyper, max_steps, ring, signals
+        self.sequence_length = sequence_length
         self.values, self.minibatches, self.gradient_step = values, minibatches, step
         self.optimizer, self.rng = optimizer, rng
         self.learned = LearnedRewards(ring, signals)
@@ -108,22 +113,16 @@ class PPOUpdate:
         beta = decayed(hp.beta_schedule, hp.beta, BETA_FLOOR, step, self.max_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        count = len(rows)
-        size = min(hp.batch_size, count)
-        keys, fetch = self.minibatches.for_rows(rows)
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
         signal_minibatches: list[NDArray[np.int64]] = []
-        for _ in range(hp.num_epoch):
-            positions = _native.shuffled_indices(self.rng, count)
-            order = keys(positions)
-            for start in range(0, count - size + 1, size):  # a last partial minibatch is dropped, as ML-Agents
-                policy_loss, value_loss = self.gradient_step(fetch(order[start : start + size]), epsilon, beta)
-                policy_losses.append(policy_loss)
-                value_losses.append(value_loss)
-                self.gradient_steps += 1
-                if self.learned:
-                    signal_minibatches.append(positions[start : start + size])
+        for mb, positions in self._minibatches(rows) if self.sequence_length is None else self._sequences(rows):
+            policy_loss, value_loss = self.gradient_step(mb, epsilon, beta)
+            policy_losses.append(policy_loss)
+            value_losses.append(value_loss)
+            self.gradient_steps += 1
+            if self.learned:
+                signal_minibatches.append(positions)
         if self.learned:  # the same minibatches (the rewards are paid already: the order changes nothing)
             stats |= self.learned.train(signal_batch, signal_minibatches)
 
@@ -134,6 +133,41 @@ class PPOUpdate:
         if self.cloning is not None:  # after the epochs, as ML-Agents
             stats |= self.cloning.update(step)
         return stats
+
+    def _minibatches(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
+        """`num_epoch` passes of shuffled minibatches of `batch_size` steps (a last partial one
+        dropped, as ML-Agents), each with its steps' positions in `rows`."""
+        count = len(rows)
+        size = min(self.hyper.batch_size, count)
+        keys, fetch = self.minibatches.for_rows(rows)
+        for _ in range(self.hyper.num_epoch):
+            positions = _native.shuffled_indices(self.rng, count)
+            order = keys(positions)
+            for start in range(0, count - size + 1, size):
+                yield fetch(order[start : start + size]), positions[start : start + size]
+
+    def _sequences(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
+        """With memory: `num_epoch` passes of shuffled whole sequences, `batch_size //
+        sequence_length` a minibatch (recurrent.py; the value estimate cut them)."""
+        assert isinstance(self.values, RecurrentValueEstimator) and self.sequence_length is not None
+        length, count = self.sequence_length, len(rows)
+        padding = self.values.sequences < 0
+        sequences = np.where(padding, count, self.values.sequences)  # position `count`: a zero row
+        memories = torch.from_numpy(self.values.sequence_memories)
+        keys, fetch = self.minibatches.for_rows(np.append(rows, -1))
+        total = len(sequences)
+        per = min(max(self.hyper.batch_size // length, 1), total)
+        for _ in range(self.hyper.num_epoch):
+            order = _native.shuffled_indices(self.rng, total)
+            for start in range(0, total - per + 1, per):
+                chosen = order[start : start + per]
+                positions = sequences[chosen].reshape(-1)
+                mb = fetch(keys(positions))
+                device = mb.advantages.device
+                mb.mask = torch.from_numpy(~padding[chosen].reshape(-1)).to(device)
+                mb.critic_memory = memories[chosen].to(device)
+                mb.sequence_length = length
+                yield mb, positions[positions < count]
 
     def value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> UpdateStats:
         """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per

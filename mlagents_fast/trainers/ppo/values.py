@@ -35,22 +35,34 @@ class ValueEstimator:
         """Write the values of the trajectories' steps (flat ring `rows`) and of their bootstraps
         over those they were acted with; returns the steps' values [S, len(rows)]."""
         buf, agents = self.ring.buffer, self.ring.agents
-        fresh = self.critic_values(rows)
+        fresh = self.step_values(rows)
         for s, value in enumerate(fresh):
             cast(NDArray[np.float32], buf.flat(self.value_planes[s]))[rows] = value
         cut_at = self.ring.cut_at[window]
         steps, cut_agents = np.nonzero(selected & cut_at)
         if len(steps):  # a cut bootstraps from the value of the agent's next observation, one ring row on
             after = (window[steps] + 1) % self.ring.ring.ring_steps * agents + cut_agents
-            self._write_bootstraps(window[steps] * agents + cut_agents, self.critic_values(after))
+            cut_rows = window[steps] * agents + cut_agents
+            self._write_bootstraps(cut_rows, self.values_after(cut_rows, self.observations(after)))
         interrupted = selected & ~cut_at & cast(NDArray[np.bool_], buf["truncated"][window])
         steps, ended_agents = np.nonzero(interrupted)
         if len(steps):  # an interrupted episode bootstraps from the value of its final observation
             ended_rows = window[steps] * agents + ended_agents
             final = [self.ring.final_obs.pop(int(row)) for row in ended_rows]
             obs = [np.stack([f[i] for f in final]) for i in range(len(self.obs_planes))]
-            self._write_bootstraps(ended_rows, self.critic_on(obs))
+            self._write_bootstraps(ended_rows, self.values_after(ended_rows, obs))
         return fresh
+
+    def step_values(self, rows: NDArray[np.int64]) -> NDArray[np.float32]:
+        """The values [S, len(rows)] of the steps at flat ring `rows`."""
+        return self.critic_values(rows)
+
+    def values_after(self, step_rows: NDArray[np.int64], obs: list[NDArray[Any]]) -> NDArray[np.float32]:
+        """The values of `obs`, the observations after the trajectories that end at `step_rows`."""
+        return self.critic_on(obs)
+
+    def observations(self, rows: NDArray[np.int64]) -> list[NDArray[Any]]:
+        return [np.take(self.ring.buffer.flat(name), rows, axis=0) for name in self.obs_planes]
 
     def _write_bootstraps(self, rows: NDArray[np.int64], values: NDArray[np.float32]) -> None:
         for s, value in enumerate(values):
@@ -58,7 +70,7 @@ class ValueEstimator:
 
     def critic_values(self, rows: NDArray[np.int64]) -> NDArray[np.float32]:
         """The learning critic's values [S, len(rows)] of the observations at flat ring `rows`."""
-        return self.critic_on([np.take(self.ring.buffer.flat(name), rows, axis=0) for name in self.obs_planes])
+        return self.critic_on(self.observations(rows))
 
     def critic_on(self, obs: list[NDArray[Any]], chunk: int = 4096) -> NDArray[np.float32]:
         """The learning critic's values [S, B] of these observations ([B, ...] each), in chunks."""
