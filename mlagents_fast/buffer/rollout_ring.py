@@ -37,11 +37,12 @@ class RolloutRing:
         buffer_size: int,
         time_horizon: int,
         threaded: bool,
+        sequence_length: int = 1,
     ) -> None:
         steps = ring_steps_needed(buffer_size, agents, time_horizon, threaded=threaded)
         self.agents, self.time_horizon = agents, time_horizon
         self.buffer = RolloutBuffer(steps, agents, fields, signals)
-        self.ring = TrajectoryRing(steps, agents)
+        self.ring = TrajectoryRing(steps, agents, sequence_length)
         # The number of recorded steps at which each agent's open trajectory reaches time_horizon,
         # and the earliest of them: a step checks one integer, the agents only when one is due.
         self._cut_due = np.full(agents, time_horizon, np.int64)

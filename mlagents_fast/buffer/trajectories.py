@@ -78,8 +78,10 @@ class Segments:
 class TrajectoryRing:
     """Step bookkeeping of a ring of `ring_steps` rows shared by `agents` agents."""
 
-    def __init__(self, ring_steps: int, agents: int) -> None:
-        self.ring_steps, self.agents = ring_steps, agents
+    def __init__(self, ring_steps: int, agents: int, sequence_length: int = 1) -> None:
+        """`sequence_length` > 1 (memory): `ready_rows` counts each trajectory padded to whole
+        sequences, as ML-Agents' update buffer holds it (and so decides when to update)."""
+        self.ring_steps, self.agents, self.sequence_length = ring_steps, agents, sequence_length
         self.written = 0  # steps written so far; the next one goes to row `written % ring_steps`
         self.start = np.zeros(agents, np.int64)  # first untrained step of each agent
         self.stop = np.zeros(agents, np.int64)  # one past the last step of its finished trajectories
@@ -95,7 +97,7 @@ class TrajectoryRing:
 
     @property
     def ready_rows(self) -> int:
-        """Steps of finished trajectories not trained yet."""
+        """Steps of finished trajectories not trained yet (padded to whole sequences, with memory)."""
         return self._ready
 
     def advance(self) -> None:
@@ -110,7 +112,10 @@ class TrajectoryRing:
 
     def finish(self, agents: NDArray[np.bool_]) -> None:
         """These agents' trajectories end with the last step written."""
-        self._ready += int((self.written - self.stop[agents]).sum())
+        lengths = self.written - self.stop[agents]
+        if self.sequence_length > 1:
+            lengths = -(-lengths // self.sequence_length) * self.sequence_length
+        self._ready += int(lengths.sum())
         self.stop[agents] = self.written
 
     def take(self) -> Segments:

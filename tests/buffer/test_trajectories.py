@@ -37,6 +37,17 @@ def test_segments_cover_each_agents_finished_steps_across_the_wrap() -> None:
     assert ring.ready_rows == 0
 
 
+def test_with_memory_ready_rows_count_whole_sequences_as_ml_agents_buffer_does() -> None:
+    """ML-Agents pads each trajectory to whole sequences in its update buffer, and updates once
+    that buffer (padding included) holds more than buffer_size."""
+    ring = TrajectoryRing(ring_steps=40, agents=2, sequence_length=4)
+    for step in range(11):  # agent 0: trajectories of 3 and 7 steps; agent 1: one of 9
+        ring.advance()
+        ring.finish(np.array([step in (2, 9), step == 8]))
+    assert ring.ready_rows == 4 + 8 + 12
+    assert ring.take().rows == 3 + 7 + 9  # the steps themselves
+
+
 def test_a_step_is_never_overwritten_before_it_is_trained() -> None:
     ring = TrajectoryRing(ring_steps=4, agents=1)
     for _ in range(3):

@@ -106,7 +106,8 @@ class PPOTrainer:
         fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
                                 action.discrete_branches, memory_size)  # fmt: skip
         self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
-                                   time_horizon=settings.time_horizon, threaded=self.threaded)  # fmt: skip
+                                   time_horizon=settings.time_horizon, threaded=self.threaded,
+                                   sequence_length=memory.sequence_length if memory is not None else 1)  # fmt: skip
         self.ring, self._arrays = self.rollout.ring, self.rollout.buffer.arrays  # (read every step)
         self.values: ValueEstimator
         if memory is None:
