@@ -1,6 +1,7 @@
 """ONNX export of a policy with ML-Agents' input and output names, for Unity's inference engine.
 
-Inputs: `obs_0` ... `obs_{n-1}` (visual ones NCHW), for discrete actions `action_masks`
+Inputs: `obs_0` ... `obs_{n-1}` (visual ones NCHW; variable-length ones [batch, entities,
+features], read in ML-Agents' transposed layout), for discrete actions `action_masks`
 [batch, sum(branches)] with 1 = allowed, and with memory `recurrent_in` [batch, 1, memory_size].
 Outputs, in ML-Agents' order: `version_number` (3), `memory_size` (0 without memory), then for
 continuous actions `continuous_actions` (sampled, clipped to [-3, 3] and divided by 3),
@@ -52,6 +53,10 @@ class ExportablePolicy(nn.Module):
         obs = list(inputs)
         recurrent_in = obs.pop() if self.memory else None
         masks = obs.pop() if self.branches else torch.ones(inputs[0].shape[0], 0)
+        # A variable-length observation [batch, entities, features] is read as ML-Agents' exported
+        # graph reads it: transposed, then seen again as [entities, features] (the layout Unity's
+        # inference engine hands it over in).
+        obs = [o.transpose(2, 1).reshape(-1, o.shape[1], o.shape[2]) if o.dim() == 3 else o for o in obs]
         actor: Any = self.actor
         model = actor.action_model
         recurrent_out = None

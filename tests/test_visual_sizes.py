@@ -1,8 +1,9 @@
 """Observations the networks cannot take are the user's error, said when the networks are built:
 a visual observation smaller than its encoder's minimum (ML-Agents' minimums: simple 20x20,
-nature_cnn 36x36, resnet 15x15, match3 5x5, fully_connected none) and a variable-length
-(entities x features) observation, which mlagents-fast does not support yet. mlagents-learn
-prints one paragraph and exits 1, before any environment step and before any file is written."""
+nature_cnn 36x36, resnet 15x15, match3 5x5, fully_connected none) and an observation of more
+than three dimensions. mlagents-learn prints one paragraph and exits 1, before any environment
+step and before any file is written. A variable-length (entities x features) observation is
+taken, through attention, whatever the visual encoder."""
 
 from __future__ import annotations
 
@@ -77,13 +78,17 @@ def test_the_error_names_the_behavior_and_its_key_when_known() -> None:
     assert "resnet (15x15)" in message and "match3 (5x5)" in message and "nature_cnn" not in message
 
 
-def test_a_variable_length_observation_is_not_supported_yet() -> None:
+def test_a_variable_length_observation_is_taken_whatever_the_visual_encoder() -> None:
     for kind in [*MINIMUMS, "fully_connected"]:
-        with pytest.raises(UnityTrainerException) as raised:
-            Actor(spec_with((10, 5)), normalize=False, hidden_units=8, num_layers=1, vis_encode_type=kind)
-        message = str(raised.value)
-        assert "Observation 1 of shape (10, 5)" in message
-        assert "variable-length observations yet" in message and "\n" not in message
+        actor = Actor(spec_with((10, 5)), normalize=False, hidden_units=8, num_layers=1, vis_encode_type=kind)
+        assert actor.network_body.attention is not None
+
+
+def test_an_observation_of_four_dimensions_is_a_user_error() -> None:
+    with pytest.raises(UnityTrainerException) as raised:
+        Actor(spec_with((2, 3, 4, 5)), normalize=False, hidden_units=8, num_layers=1)
+    message = str(raised.value)
+    assert "Observation 1 of shape (2, 3, 4, 5) has 4 dimensions" in message and "\n" not in message
 
 
 # End to end: mlagents-learn on a Python environment given as --env module:factory.
@@ -114,6 +119,14 @@ def entities() -> VectorEnv:  # observation 1 is variable-length, (10, 5)
     return InProcessVectorEnv(partial(RecordingEnvironment, ["Visual"], num_var_len=1), 1)
 
 
+def test_mlagents_learn_trains_on_a_variable_length_observation(tmp_path: Path) -> None:
+    path = tmp_path / "entities.yaml"
+    path.write_text(CONFIG)
+    results = tmp_path / "results"
+    assert main([str(path), f"--env={__name__}:entities", "--run-id=e", f"--results-dir={results}", "--seed=1"]) == 0
+    assert (results / "e" / "Visual.onnx").exists()
+
+
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
@@ -121,9 +134,8 @@ def entities() -> VectorEnv:  # observation 1 is variable-length, (10, 5)
             "small_visual",
             rf"is a 19x19 image, smaller than the 20x20 that `(behaviors\.Visual\.)?{re.escape(KEY)}: simple` needs",
         ),
-        ("entities", "is a variable-length observation .* does not support variable-length observations yet"),
     ],
-    ids=["small-visual", "variable-length"],
+    ids=["small-visual"],
 )
 def test_mlagents_learn_refuses_the_observation_in_one_paragraph(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], factory: str, message: str

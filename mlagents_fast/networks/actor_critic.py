@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from mlagents_fast.networks.actions import ActionModel, ActionOutput
+from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention, entity_mask, normal_linear
 from mlagents_fast.networks.conditioning import ConditionalEncoder
 from mlagents_fast.networks.encoders import VectorInput, encoded_size, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, value_heads
@@ -37,13 +38,29 @@ class NetworkBody(nn.Module):
             for index, o in enumerate(spec.observation_specs)
         )
         goals = [o.observation_type == ObservationType.GOAL_SIGNAL for o in spec.observation_specs]
-        self.hyper = goal_conditioning_type == "hyper" and any(goals)
-        self.goal_mask = goals
         sizes = [encoded_size(o, hidden_units) for o in spec.observation_specs]
+        # (a variable-length goal has no encoding of its own to condition on: it is read as any other, as ML-Agents)
+        goal_size = sum(size for size, goal in zip(sizes, goals, strict=True) if goal)
+        self.hyper = goal_conditioning_type == "hyper" and goal_size > 0
+        self.goal_mask = goals
+        # Variable-length observations: their entities (beside an encoding of the others) through attention.
+        self.variable = [len(o.shape) == 2 for o in spec.observation_specs]
+        self.attention = self.self_encoder = None
+        if any(self.variable):
+            own = sum(sizes)
+            self.self_encoder = (
+                nn.Sequential(normal_linear(own, hidden_units, hidden_units), nn.SiLU()) if own else None
+            )
+            self.embeddings = nn.ModuleList(
+                EntityEmbedding(o.shape[1], o.shape[0], hidden_units, hidden_units if own else 0)
+                for o, variable in zip(spec.observation_specs, self.variable, strict=True) if variable
+            )  # fmt: skip
+            entities = sum(o.shape[0] for o, v in zip(spec.observation_specs, self.variable, strict=True) if v)
+            self.attention = ResidualSelfAttention(hidden_units, entities)
+            sizes.append(hidden_units)
         inputs = sum(sizes) + action_inputs
         self.body: nn.Module
         if self.hyper:
-            goal_size = sum(size for size, goal in zip(sizes, self.goal_mask, strict=True) if goal)
             self.body = ConditionalEncoder(inputs, goal_size, hidden_units, num_layers)
         else:
             self.body = LinearEncoder(inputs, num_layers, hidden_units)
@@ -55,14 +72,28 @@ class NetworkBody(nn.Module):
         return [(i, p) for i, p in enumerate(self.processors) if isinstance(p, VectorInput)]
 
     def forward(self, obs: list[torch.Tensor], actions: torch.Tensor | None = None) -> torch.Tensor:
-        encoded = [p(o) for p, o in zip(self.processors, obs, strict=True)]
+        kinds = list(zip(self.processors, obs, self.variable, self.goal_mask, strict=True))
+        own = [p(o) for p, o, variable, _ in kinds if not variable]
+        encoded = list(own)
+        if self.attention is not None:
+            encoded.append(self.attend(own, [o for _, o, variable, _ in kinds if variable]))
         if actions is not None:
             encoded.append(actions)
         inputs = encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1)
         if not self.hyper:
             return self.body(inputs)
-        goals = [e for e, goal in zip(encoded[: len(self.goal_mask)], self.goal_mask, strict=True) if goal]
+        goals = [e for e, (_, _, _, goal) in zip(own, [k for k in kinds if not k[2]], strict=True) if goal]
         return self.body(inputs, goals[0] if len(goals) == 1 else torch.cat(goals, dim=1))
+
+    def attend(self, encoded: list[torch.Tensor], entities: list[torch.Tensor]) -> torch.Tensor:
+        """The attention's mean over the present entities of every variable-length observation."""
+        assert self.attention is not None
+        own = None
+        if self.self_encoder is not None:
+            own = self.self_encoder(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=1))
+        embedded = torch.cat([e(own, x) for e, x in zip(self.embeddings, entities, strict=True)], dim=1)
+        out: torch.Tensor = self.attention(embedded, [entity_mask(x) for x in entities])
+        return out
 
     def recurrent(self, obs: list[torch.Tensor], memories: torch.Tensor,
                   sequence_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip

@@ -38,7 +38,8 @@ class HyperNetwork(nn.Module):
         self._acting_cache: tuple[object, torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and not torch.onnx.is_in_onnx_export():
+        # (a goal that is itself learned, a camera's encoding, takes the per-row way: unique() has no gradient)
+        if x.device.type == "cpu" and not goal.requires_grad and not torch.onnx.is_in_onnx_export():
             distinct, which = torch.unique(goal, dim=0, return_inverse=True)
             if distinct.shape[0] <= MAX_SHARED_GOALS and distinct.shape[0] < goal.shape[0]:
                 return self._forward_shared(x, distinct, which)

@@ -157,12 +157,10 @@ def check_observation(spec: ObservationSpec, index: int, vis_encode_type: str, b
     rank = len(spec.shape)
     if rank == 1:
         return
-    if rank == 2:
-        raise NetworkError(
-            f"{where} is a variable-length observation (entities x features); mlagents-fast does not support "
-            "variable-length observations yet (ML-Agents encodes them with entity self-attention). Train this "
-            "behavior with vector and visual observations only (without a BufferSensor on its agents)."
-        )
+    if rank == 2:  # variable length (entities x features): attention.py
+        if spec.shape[0] < 1 or spec.shape[1] < 1:
+            raise NetworkError(f"{where} is a variable-length observation with no room for an entity or a feature.")
+        return
     if rank != 3:
         raise NetworkError(
             f"{where} has {rank} dimensions; mlagents-fast takes vector observations (size,) and visual ones "
@@ -191,13 +189,18 @@ def observation_encoder(
     behavior: str = "",
 ) -> nn.Module:  # fmt: skip
     """The processor of observation `index`; its output width is `encoded_size(...)`. An
-    observation it cannot take is a NetworkError (see `check_observation`)."""
+    observation it cannot take is a NetworkError (see `check_observation`). (A variable-length
+    one has no processor of its own: NetworkBody reads it through attention.)"""
     check_observation(spec, index, vis_encode_type, behavior)
     if len(spec.shape) == 1:
         return VectorInput(spec.shape[0], normalize)
+    if len(spec.shape) == 2:
+        return nn.Identity()
     channels, height, width = spec.shape
     return VISUAL_ENCODERS[vis_encode_type](height, width, channels, hidden_units)
 
 
 def encoded_size(spec: ObservationSpec, hidden_units: int) -> int:
-    return spec.shape[0] if len(spec.shape) == 1 else hidden_units
+    """The width of an observation's own encoding (a variable-length one has none: the body's
+    attention adds `hidden_units` for all of them together)."""
+    return {1: spec.shape[0], 2: 0}.get(len(spec.shape), hidden_units)

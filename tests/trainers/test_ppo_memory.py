@@ -44,6 +44,16 @@ def test_recurrent_ppo(action_sizes: tuple[int, int]) -> None:
 
 
 @pytest.mark.learning
+@pytest.mark.parametrize("variant", ["shared_critic", "threaded"])
+def test_recurrent_ppo_with_a_shared_critic_or_threaded(variant: str) -> None:
+    config = recurrent_config(threaded=variant == "threaded")
+    config["hyperparameters"]["shared_critic"] = variant == "shared_critic"
+    returns, _ = train_behaviors(PPOTrainer, make(BEHAVIOR, 1, seed=1337, action_sizes=(0, 1)), {BEHAVIOR: config},
+                                 seed=1337)  # fmt: skip
+    assert last5(returns[BEHAVIOR]) > 0.9
+
+
+@pytest.mark.learning
 def test_without_memory_the_memory_task_is_not_learned() -> None:
     """The same budget without memory: the goal is gone from the observation after two steps."""
     config = recurrent_config()
