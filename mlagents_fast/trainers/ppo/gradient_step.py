@@ -62,6 +62,17 @@ class ModuleActing:
         return self._allowed_all[:rows]
 
 
+def taken_actions(mb: Minibatch, branches: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The minibatch's (continuous actions, discrete choices, allowed choices) as the actor's
+    `evaluate` takes them: empty where the behavior has none of a kind, all allowed without a mask."""
+    rows, device = mb.advantages.shape[0], mb.advantages.device
+    continuous = mb.continuous_action if mb.continuous_action is not None else torch.zeros(rows, 0, device=device)
+    if mb.discrete_action is not None and mb.action_mask is not None:
+        return continuous, mb.discrete_action.long(), (~mb.action_mask).float()
+    discrete = torch.zeros(rows, 0, dtype=torch.int64, device=device)
+    return continuous, discrete, torch.ones(rows, sum(branches), device=device)
+
+
 class AutogradStep:
     """The plain gradient step: the modules' forward, loss.py's loss, autograd's backward."""
 
@@ -70,14 +81,7 @@ class AutogradStep:
         self._gradients_checked = False
 
     def __call__(self, mb: Minibatch, epsilon: float, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
-        rows, device = mb.advantages.shape[0], mb.advantages.device
-        model = self.actor.action_model
-        continuous = mb.continuous_action if mb.continuous_action is not None else torch.zeros(rows, 0, device=device)
-        if mb.discrete_action is not None and mb.action_mask is not None:
-            discrete, allowed = mb.discrete_action.long(), (~mb.action_mask).float()
-        else:
-            discrete = torch.zeros(rows, 0, dtype=torch.int64, device=device)
-            allowed = torch.ones(rows, sum(model.branches), device=device)
+        continuous, discrete, allowed = taken_actions(mb, self.actor.action_model.branches)
         started = time.perf_counter()
         log_probs, entropy = self.actor.evaluate(mb.obs, allowed, continuous, discrete)
         values = self.critic(mb.obs)  # [S, B]

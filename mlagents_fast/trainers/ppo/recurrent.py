@@ -29,7 +29,7 @@ from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
 from mlagents_fast.trainers.flat_adam import FlatAdam
-from mlagents_fast.trainers.ppo.gradient_step import ModuleActing
+from mlagents_fast.trainers.ppo.gradient_step import ModuleActing, taken_actions
 from mlagents_fast.trainers.ppo.loss import ppo_loss
 from mlagents_fast.trainers.ppo.minibatch import Minibatch
 from mlagents_fast.trainers.ppo.values import ValueEstimator
@@ -188,14 +188,8 @@ class RecurrentStep:
 
     def __call__(self, mb: Minibatch, epsilon: float, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
         assert mb.memory is not None and mb.critic_memory is not None and mb.mask is not None
-        rows, device, length = mb.advantages.shape[0], mb.advantages.device, mb.sequence_length
-        model = self.actor.action_model
-        continuous = mb.continuous_action if mb.continuous_action is not None else torch.zeros(rows, 0, device=device)
-        if mb.discrete_action is not None and mb.action_mask is not None:
-            discrete, allowed = mb.discrete_action.long(), (~mb.action_mask).float()
-        else:
-            discrete = torch.zeros(rows, 0, dtype=torch.int64, device=device)
-            allowed = torch.ones(rows, sum(model.branches), device=device)
+        length = mb.sequence_length
+        continuous, discrete, allowed = taken_actions(mb, self.actor.action_model.branches)
         started = time.perf_counter()
         log_probs, entropy = self.actor.evaluate(mb.obs, allowed, continuous, discrete, mb.memory[::length], length)
         values, _ = self.critic.values_with_memory(mb.obs, mb.critic_memory, length)
