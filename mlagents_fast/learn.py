@@ -253,7 +253,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
         (
             "network_settings.memory",
             f"recurrent networks (memory) with trainer_type {settings.trainer_type!r}",
-            settings.network_settings.memory is not None and settings.trainer_type != "ppo",
+            settings.network_settings.memory is not None and settings.trainer_type not in ("ppo", "sac"),
         ),
         (
             "behavioral_cloning",
@@ -267,7 +267,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO and "
                 f"SAC with the reward signals {', '.join(available_reward_signals())} and behavioral cloning, "
-                "memory (LSTM) with PPO only, and no self-play. Remove the setting to train without it."
+                "memory (LSTM) with PPO and SAC, and no self-play. Remove the setting to train without it."
             )
 
 

@@ -484,13 +484,27 @@ def test_memory_on_a_feed_forward_checkpoint_is_one_clear_error(
     assert "does not fit behavior Basic's network" in error and "memory" in error and "Traceback" not in error
 
 
-def test_memory_beyond_ppo_is_refused_not_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sac_with_memory_trains_and_exports(tmp_path: Path) -> None:
     path = tmp_path / "memory.yaml"
     sac = CONFIG.format(max_steps=200).replace("trainer_type: ppo", "trainer_type: sac")
     path.write_text(sac.replace("num_layers: 1", MEMORY).replace("buffer_size: 64", "buffer_size: 640"))
+    assert learn(tmp_path, str(path), "--run-id=sac") == 0
+    session = ort.InferenceSession(str(tmp_path / "results" / "sac" / "Basic.onnx"))
+    assert [o.name for o in session.get_outputs()][-1] == "recurrent_out"
+
+
+def test_behavioral_cloning_with_memory_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "memory.yaml"
+    config = CONFIG.format(max_steps=200).replace("num_layers: 1", MEMORY)
+    demo = tmp_path / "expert.demo"
+    demo.write_bytes(b"")
+    cloning = f"    behavioral_cloning: {{demo_path: {demo}}}\n"
+    path.write_text(config.replace("    time_horizon", cloning + "    time_horizon"))
     assert learn(tmp_path, str(path), "--run-id=refused") == 1
     error = capsys.readouterr().err
-    assert "behaviors.Basic.network_settings.memory" in error and "'sac'" in error
+    assert "behaviors.Basic.behavioral_cloning" in error and "memory" in error and "Traceback" not in error
 
 
 # (thresholds Basic's returns never reach: these lessons stay where they start)

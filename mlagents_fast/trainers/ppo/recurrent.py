@@ -28,35 +28,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.trainers.agent_memories import Memories
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.ppo.gradient_step import ModuleActing, taken_actions
 from mlagents_fast.trainers.ppo.loss import ppo_loss
 from mlagents_fast.trainers.ppo.minibatch import Minibatch
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.stats import NetworkClock
-
-
-class Memories:
-    """Every agent's actor and critic memories between steps. A step's forward writes the
-    memories after it into `next_*`; `commit` makes them current once the step is recorded
-    (an update between the two acts again from the same memories)."""
-
-    def __init__(self, agents: int, size: int) -> None:
-        self.actor = np.zeros((agents, size), np.float32)
-        self.critic = np.zeros((agents, size), np.float32)
-        self.next_actor = np.zeros_like(self.actor)
-        self.next_critic = np.zeros_like(self.critic)
-
-    def commit(self, done: NDArray[np.bool_]) -> None:
-        """The step is recorded: its memories become current; an ended episode's next one starts from zero."""
-        np.copyto(self.actor, self.next_actor)
-        np.copyto(self.critic, self.next_critic)
-        self.actor[done] = 0.0
-        self.critic[done] = 0.0
-
-    def forget(self) -> None:
-        for array in (self.actor, self.critic, self.next_actor, self.next_critic):
-            array[...] = 0.0
 
 
 class RecurrentActing(ModuleActing):

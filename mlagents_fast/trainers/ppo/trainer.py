@@ -33,6 +33,7 @@ from mlagents_fast.reward_signals.registry import seeded_signals
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.run.timers import hierarchical_timer
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.agent_memories import Memories
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
@@ -40,7 +41,7 @@ from mlagents_fast.trainers.fused_bodies import parameter_order
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
 from mlagents_fast.trainers.ppo.gradient_step import Paths, choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
-from mlagents_fast.trainers.ppo.recurrent import Memories, RecurrentActing, RecurrentStep, RecurrentValueEstimator
+from mlagents_fast.trainers.ppo.recurrent import RecurrentActing, RecurrentStep, RecurrentValueEstimator
 from mlagents_fast.trainers.ppo.update import PPOUpdate, UpdateStats
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 from mlagents_fast.trainers.rewards import SignalRewards

@@ -25,6 +25,7 @@ from mlagents_fast.networks.actions import EPSILON
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.encoders import VectorInput
 from mlagents_fast.ops.normalize import ML_AGENTS_CLIP as NORMALIZER_CLIP
+from mlagents_fast.trainers.agent_memories import Memories
 from mlagents_fast.trainers.fused_bodies import linear_layers, native_forward
 from mlagents_fast.trainers.sac.networks import LOG_SIGMA_MAX, LOG_SIGMA_MIN, SACActor
 
@@ -115,6 +116,26 @@ class ModuleActing:
             out = self.actor(tensors, allowed, deterministic=deterministic)
         return Acted(out.continuous.cpu().numpy(), out.discrete.cpu().numpy(), float(out.entropy.mean()),
                      self.values(obs))  # fmt: skip
+
+
+class RecurrentActing:
+    """Acting through the modules with every agent's memories (`network_settings.memory`)."""
+
+    def __init__(self, actor: SACActor, critic: Critic, device: torch.device, memories: Memories) -> None:
+        self.actor, self.critic, self.device, self.memories = actor, critic, device, memories
+
+    def __call__(self, obs: Sequence[NDArray[np.float32]], allowed: torch.Tensor, deterministic: bool) -> Acted:
+        tensors = [torch.from_numpy(o).to(self.device) for o in obs]
+        memories = self.memories
+        with torch.inference_mode():
+            actor_memory = torch.from_numpy(memories.actor).to(self.device)
+            out, actor_after = self.actor.act_with_memory(tensors, allowed, actor_memory, deterministic)
+            critic_memory = torch.from_numpy(memories.critic).to(self.device)
+            values, critic_after = self.critic.values_with_memory(tensors, critic_memory)
+        memories.next_actor[...] = actor_after.cpu().numpy()
+        memories.next_critic[...] = critic_after.cpu().numpy()
+        return Acted(out.continuous.cpu().numpy(), out.discrete.cpu().numpy(), float(out.entropy.mean()),
+                     values.cpu().numpy())  # fmt: skip
 
 
 class NativeActing:

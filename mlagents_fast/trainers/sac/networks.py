@@ -91,11 +91,22 @@ class SACActor(nn.Module):
     def __init__(self, spec: BehaviorSpec, body: NetworkBody, hidden_units: int) -> None:
         super().__init__()
         self.network_body = body
-        self.action_model = SquashedActionModel(hidden_units, spec.action_spec)
+        self.action_model = SquashedActionModel(body.output_size, spec.action_spec)
 
     def forward(self, obs: list[torch.Tensor], allowed: torch.Tensor, deterministic: bool = False,
-                generator: torch.Generator | None = None) -> SACActions:  # fmt: skip
-        return self.action_model(self.network_body(obs), allowed, deterministic, generator)
+                generator: torch.Generator | None = None, memories: torch.Tensor | None = None,
+                sequence_length: int = 1) -> SACActions:  # fmt: skip
+        """With memory, N sequences of `sequence_length` steps from their `memories` [N, memory_size]."""
+        if memories is None:
+            return self.action_model(self.network_body(obs), allowed, deterministic, generator)
+        h, _ = self.network_body.recurrent(obs, memories, sequence_length)
+        return self.action_model(h, allowed, deterministic, generator)
+
+    def act_with_memory(self, obs: list[torch.Tensor], allowed: torch.Tensor, memories: torch.Tensor,
+                        deterministic: bool = False) -> tuple[SACActions, torch.Tensor]:  # fmt: skip
+        """One step of every agent from its memory: the actions and the memories after the step."""
+        h, memories = self.network_body.recurrent(obs, memories)
+        return self.action_model(h, allowed, deterministic), memories
 
 
 def _q_heads(inputs: int, signals: int, outputs: int) -> nn.Linear:
@@ -117,8 +128,16 @@ class QNetwork(nn.Module):
         self.network_body = body
         self.signals = len(signals)
         self.outputs = max(sum(spec.action_spec.discrete_branches), 1)
-        self.heads = _q_heads(hidden_units, self.signals, self.outputs)
+        self.heads = _q_heads(body.output_size, self.signals, self.outputs)
 
-    def forward(self, obs: list[torch.Tensor], continuous: torch.Tensor | None) -> torch.Tensor:
-        h = self.network_body(obs, continuous if continuous is not None and continuous.shape[1] else None)
+    def forward(self, obs: list[torch.Tensor], continuous: torch.Tensor | None, memories: torch.Tensor | None = None,
+                sequence_length: int = 1) -> torch.Tensor:  # fmt: skip
+        """With memory, N sequences of `sequence_length` steps from their `memories` [N, memory_size]."""
+        actions = continuous if continuous is not None and continuous.shape[1] else None
+        body = self.network_body
+        if memories is None:
+            h = body(obs, actions)
+        else:
+            assert body.memory is not None
+            h, _ = body.memory(body(obs, actions), memories, sequence_length)
         return self.heads(h).view(h.shape[0], self.signals, self.outputs).permute(1, 0, 2)

@@ -25,12 +25,14 @@ from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch
 from mlagents_fast.spec import BehaviorSpec
 from mlagents_fast.trainers.memory import pinned
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
+from mlagents_fast.trainers.sac.sequences import sample_sequences, sequence_capacity
 
 MINIBATCHES_PER_GATHER = 32  # the staging memory holds this many minibatches
 
 
-def replay_fields(spec: BehaviorSpec, signals: list[str]) -> dict[str, FieldSpec]:
-    """A transition: observations, next observations, actions, mask, each signal's reward, termination."""
+def replay_fields(spec: BehaviorSpec, signals: list[str], memory_size: int = 0) -> dict[str, FieldSpec]:
+    """A transition: observations, next observations, actions, mask, each signal's reward, termination;
+    with memory, the actor's and V's memories before the step and whether the row is a step (not padding)."""
     obs = {f"obs_{i}": FieldSpec.of(o.shape, np.float32) for i, o in enumerate(spec.observation_specs)}
     action = spec.action_spec
     fields = {**obs, **{f"next_{name}": field for name, field in obs.items()}}
@@ -41,6 +43,10 @@ def replay_fields(spec: BehaviorSpec, signals: list[str]) -> dict[str, FieldSpec
         fields["action_mask"] = FieldSpec.of((sum(action.discrete_branches),), np.bool_)
     fields.update({f"reward_{name}": FieldSpec.of((), np.float32) for name in signals})
     fields["done"] = FieldSpec.of((), np.float32)
+    if memory_size:
+        fields["memory"] = FieldSpec.of((memory_size,), np.float32)
+        fields["critic_memory"] = FieldSpec.of((memory_size,), np.float32)
+        fields["step_mask"] = FieldSpec.of((), np.bool_)
     return fields
 
 
@@ -48,11 +54,19 @@ class ReplayBatches:
     """The replay ring of one behavior and the minibatches an update round takes from it."""
 
     def __init__(self, spec: BehaviorSpec, signals: list[str], capacity: int, batch_size: int,
-                 device: torch.device, staged: bool | None = None) -> None:  # fmt: skip
+                 device: torch.device, staged: bool | None = None, memory_size: int = 0,
+                 sequence_length: int = 1) -> None:  # fmt: skip
         """`staged` (default: on an accelerator): gather into pinned host memory and copy to
-        device memory; else the gathered memory is the minibatches' (tests run both on the CPU)."""
-        self.spec, self.signals, self.batch_size, self.device = spec, signals, batch_size, device
-        self.buffer = ReplayBuffer(capacity, replay_fields(spec, signals))
+        device memory; else the gathered memory is the minibatches' (tests run both on the CPU).
+        With memory, the ring holds whole sequences (sequences.py) and a minibatch is
+        `batch_size // sequence_length` of them."""
+        self.spec, self.signals, self.device = spec, signals, device
+        self.sequence_length = sequence_length if memory_size else 1
+        if memory_size:
+            capacity = sequence_capacity(capacity, sequence_length)
+            batch_size = max(batch_size // sequence_length, 1) * sequence_length
+        self.batch_size = batch_size
+        self.buffer = ReplayBuffer(capacity, replay_fields(spec, signals, memory_size))
         self.staged = device.type != "cpu" if staged is None else staged
         self._none = torch.zeros(batch_size, 0, device=device)
         self._no_choices = self._none.long()
@@ -91,7 +105,11 @@ class ReplayBatches:
         if count > len(self._fixed):
             self._allocate(count)
         total = count * self.batch_size
-        self._round.gather(self.buffer.sample_rows(total, rng))
+        length = self.sequence_length
+        if length == 1:
+            self._round.gather(self.buffer.sample_rows(total, rng))
+        else:
+            self._round.gather(sample_sequences(self.buffer, total // length, length, rng))
         if learned:
             batch = self._as_signal_batch({name: a[:total] for name, a in self._round.batch.items()})
             for signal in learned:
@@ -109,9 +127,17 @@ class ReplayBatches:
         for m in range(count):
             obs, next_obs, continuous, discrete, done = self._fixed[m]
             part = slice(m * self.batch_size, (m + 1) * self.batch_size)
-            minibatches.append(ReplayMinibatch(obs, next_obs, continuous, discrete,
-                                               allowed[part] if allowed is not None else self._none,
-                                               all_rewards[:, part], done))  # fmt: skip
+            minibatch = ReplayMinibatch(obs, next_obs, continuous, discrete,
+                                        allowed[part] if allowed is not None else self._none,
+                                        all_rewards[:, part], done)  # fmt: skip
+            if length > 1:
+                t = self._tensors
+                minibatch.memory, minibatch.critic_memory = (
+                    t["memory"][part][::length],
+                    t["critic_memory"][part][::length],
+                )
+                minibatch.mask, minibatch.sequence_length = t["step_mask"][part], length
+            minibatches.append(minibatch)
         return minibatches
 
     def signal_batch(self, rng: _native.Rng) -> SignalUpdateBatch:

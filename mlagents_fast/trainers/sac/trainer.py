@@ -34,13 +34,15 @@ from mlagents_fast.reward_signals.registry import seeded_signals
 from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
+from mlagents_fast.trainers.agent_memories import Memories
 from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.rewards import SignalRewards
-from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing
+from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing, RecurrentActing
 from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
+from mlagents_fast.trainers.sac.sequences import SequenceAssembler
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
 from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats, TrajectoryMeans
@@ -97,15 +99,19 @@ class SACTrainer:
         self.rng = _native.Rng(seed)
         net, action = settings.network_settings, spec.action_spec
 
+        memory = net.memory
+        memory_size = memory.memory_size if memory is not None else 0
+
         def body(action_inputs: int = 0) -> NetworkBody:
             return NetworkBody(spec, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
-                               net.goal_conditioning_type, behavior, action_inputs)  # fmt: skip
+                               net.goal_conditioning_type, behavior, action_inputs, memory_size)  # fmt: skip
 
         self.actor = SACActor(spec, body(), net.hidden_units).to(self.device)
         self.q1 = QNetwork(spec, names, body(action.continuous_size), net.hidden_units).to(self.device)
         self.q2 = QNetwork(spec, names, body(action.continuous_size), net.hidden_units).to(self.device)
         self.critic = Critic(spec, names, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
-                             net.goal_conditioning_type, behavior=behavior).to(self.device)  # fmt: skip
+                             net.goal_conditioning_type, behavior=behavior,
+                             memory_size=memory_size).to(self.device)  # fmt: skip
         self.target = copy.deepcopy(self.critic)  # hard copy at the start, then soft updates
         # Every network reads the same statistics: one set of tensors, written once per push.
         share_statistics(self.actor.network_body, *(n.network_body for n in (self.q1, self.q2, self.critic,
@@ -128,16 +134,26 @@ class SACTrainer:
         if settings.threaded and training:
             self.acting_actor, self.acting_critic = copy.deepcopy(self.actor), copy.deepcopy(self.critic)
             self._background = BackgroundUpdate(behavior)
-        self.acting = NativeActing.create(self.acting_actor, self.acting_critic) or ModuleActing(
-            self.acting_actor, self.acting_critic, self.device)  # fmt: skip
+        # With memory: every agent's memories between steps, and whole sequences into the replay ring.
+        self.memories = Memories(num_agents, memory_size) if memory is not None else None
+        self.acting: ModuleActing | NativeActing | RecurrentActing
+        if self.memories is not None:
+            self.acting = RecurrentActing(self.acting_actor, self.acting_critic, self.device, self.memories)
+        else:
+            self.acting = NativeActing.create(self.acting_actor, self.acting_critic) or ModuleActing(
+                self.acting_actor, self.acting_critic, self.device)  # fmt: skip
         # ML-Agents' Policy/<Signal> Value: V of a trajectory's observations, one mean per trajectory
         self.trajectory_values = TrajectoryMeans(len(names), num_agents, settings.time_horizon)
         self._round_start, self._round_size = 0, 1  # the step the update in flight started at, its gradient steps
         self.deterministic = net.deterministic
-        self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device)
+        length = memory.sequence_length if memory is not None else 1
+        self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device,
+                                     memory_size=memory_size, sequence_length=length)  # fmt: skip
         self.replay = self.batches.buffer
+        self.sequences = (SequenceAssembler(self.replay, num_agents, length, settings.time_horizon)
+                          if memory is not None else None)  # fmt: skip
         # This step's transition of every agent, gathered as the step goes, then added in one call.
-        fields = replay_fields(spec, names)
+        fields = replay_fields(spec, names, memory_size)
         # The signals pay straight into the step's reward fields (views of one [S, 1, N] array).
         rewards = np.zeros((len(names), 1, num_agents), np.float32)
         self.step_arrays = {name: rewards[names.index(name[len("reward_") :]), 0] if name.startswith("reward_") else
@@ -175,6 +191,10 @@ class SACTrainer:
             step["discrete_action"][...] = actions.discrete[...] = out.discrete
             assert batch.action_mask is not None
             step["action_mask"][...] = batch.action_mask
+        if self.memories is not None:  # the memories this step started from
+            step["memory"][...] = self.memories.actor
+            step["critic_memory"][...] = self.memories.critic
+            step["step_mask"][...] = True
         if self.training:
             self.normalizer.update(batch.obs)
         self._entropy.append(out.entropy)
@@ -192,7 +212,12 @@ class SACTrainer:
                 if ended is not None:
                     next_obs[ended] = batch.terminal_obs[i][ended]
             self.step_arrays["done"][...] = batch.terminated  # interrupted episodes bootstrap
-            self.batches.add(self._transition)
+            if self.sequences is None:
+                self.batches.add(self._transition)
+            else:
+                self.sequences.add(self._transition, done)
+        if self.memories is not None:
+            self.memories.commit(done)
         if any_done:
             self.rewards.end_episodes(batch, done, self.stats)
         means = self.trajectory_values.finish(done)
@@ -276,6 +301,9 @@ class SACTrainer:
         in progress end unreported. Their transitions so far stay in the replay buffer."""
         self.rewards.forget_episodes()
         self.trajectory_values.forget()
+        if self.memories is not None and self.sequences is not None:
+            self.memories.forget()
+            self.sequences.forget()
 
     @property
     def network_seconds(self) -> float:
@@ -385,3 +413,6 @@ class SACTrainer:
         if self.acting_actor is not self.actor:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
+        if self.memories is not None and self.sequences is not None:  # trajectories start afresh
+            self.memories.forget()
+            self.sequences.forget()

@@ -92,25 +92,41 @@ class AutogradSACGradients:
         self.generator: torch.Generator | None = None  # the policy's noise; torch's default if None
 
     def __call__(self, mb: ReplayMinibatch) -> torch.Tensor:
-        sampled = self.actor(mb.obs, mb.allowed, generator=self.generator)
-        q1_policy = self.q1(mb.obs, sampled.continuous)
+        length, mask = mb.sequence_length, mb.mask
+        if mb.memory is None:
+            sampled = self.actor(mb.obs, mb.allowed, generator=self.generator)
+            values = self.critic(mb.obs)
+            q_memory = None
+            with torch.no_grad():
+                next_values = self.target(mb.next_obs)
+        else:  # as ML-Agents: the actor and V from the stored memories, the Q networks from zero
+            assert mb.critic_memory is not None
+            sampled = self.actor(mb.obs, mb.allowed, generator=self.generator, memories=mb.memory,
+                                 sequence_length=length)  # fmt: skip
+            values, _ = self.critic.values_with_memory(mb.obs, mb.critic_memory, length)
+            q_memory = torch.zeros_like(mb.critic_memory)
+            with torch.no_grad():  # the target reads the next observations from V's memory one step on
+                _, after_first = self.critic.values_with_memory([o[::length] for o in mb.obs], mb.critic_memory)
+                next_values, _ = self.target.values_with_memory(mb.next_obs, after_first, length)
+        q1_policy = self.q1(mb.obs, sampled.continuous, q_memory, length)
         with torch.no_grad():
-            q2_policy = self.q2(mb.obs, sampled.continuous)
-            next_values = self.target(mb.next_obs)
-        q1_taken = losses.taken_q(self.q1(mb.obs, mb.continuous_action), mb.discrete_action, self.branches)
-        q2_taken = losses.taken_q(self.q2(mb.obs, mb.continuous_action), mb.discrete_action, self.branches)
-        values = self.critic(mb.obs)
+            q2_policy = self.q2(mb.obs, sampled.continuous, q_memory, length)
+        q1_taken = losses.taken_q(self.q1(mb.obs, mb.continuous_action, q_memory, length), mb.discrete_action,
+                                  self.branches)  # fmt: skip
+        q2_taken = losses.taken_q(self.q2(mb.obs, mb.continuous_action, q_memory, length), mb.discrete_action,
+                                  self.branches)  # fmt: skip
         log_continuous, log_discrete = self.coefficients.continuous, self.coefficients.discrete
 
-        q1_loss, q2_loss = losses.q_losses(q1_taken, q2_taken, next_values, mb.rewards, mb.done, self.gammas)
+        q1_loss, q2_loss = losses.q_losses(q1_taken, q2_taken, next_values, mb.rewards, mb.done, self.gammas, mask)
         value_loss = losses.value_loss(values, q1_policy.detach(), q2_policy, sampled.continuous_log_probs.detach(),
                                        sampled.discrete_log_probs.detach(), log_continuous, log_discrete,
-                                       self.branches)  # fmt: skip
+                                       self.branches, mask)  # fmt: skip
         policy_loss = losses.policy_loss(q1_policy, sampled.continuous_log_probs, sampled.discrete_log_probs,
-                                         log_continuous.detach(), log_discrete.detach(), self.branches)  # fmt: skip
+                                         log_continuous.detach(), log_discrete.detach(), self.branches,
+                                         mask)  # fmt: skip
         entropy_loss = losses.entropy_loss(sampled.continuous_log_probs.detach(), sampled.discrete_log_probs.detach(),
                                            log_continuous, log_discrete, self.target_continuous, self.target_discrete,
-                                           self.branches)  # fmt: skip
+                                           self.branches, mask)  # fmt: skip
 
         self.optimizer.zero_grad()
         # The policy's gradient reaches the actor through Q1 of its actions; Q1's own parameters take
