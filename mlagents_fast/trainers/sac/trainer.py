@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import logging
 import time
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,9 +27,8 @@ from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actor_critic import Critic, NetworkBody
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer, share_statistics
-from mlagents_fast.reward_signals import LearnedRewardSignal, SignalUpdateBatch
+from mlagents_fast.reward_signals import LearnedRewardSignal
 from mlagents_fast.reward_signals.registry import seeded_signals
-from mlagents_fast.run._atomic import atomic_path
 from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.agent_memories import Memories
@@ -39,42 +36,16 @@ from mlagents_fast.trainers.background import BackgroundUpdate
 from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.rewards import SignalRewards
 from mlagents_fast.trainers.sac.acting import ModuleActing, NativeActing, RecurrentActing
-from mlagents_fast.trainers.sac.minibatch import ReplayMinibatch
 from mlagents_fast.trainers.sac.networks import QNetwork, SACActor
 from mlagents_fast.trainers.sac.replay_batches import ReplayBatches, replay_fields
+from mlagents_fast.trainers.sac.replay_file import load_replay, save_replay
+from mlagents_fast.trainers.sac.rounds import RoundPlan, UpdateRound
 from mlagents_fast.trainers.sac.sequences import SequenceAssembler
 from mlagents_fast.trainers.sac.update import EntropyCoefficients, SACStep
 from mlagents_fast.trainers.schedules import LEARNING_RATE_FLOOR, decayed
 from mlagents_fast.trainers.stats import NetworkClock, Stat, TrainerStats, TrajectoryMeans
 
-REPLAY_FILE = "last_replay_buffer.npz"
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class UpdateRound:
-    """What one round of updates did: counts, and stats summed over its steps."""
-
-    policy_steps: int = 0
-    signal_steps: int = 0
-    policy: dict[str, float] = field(default_factory=dict)
-    signals: dict[str, float] = field(default_factory=dict)
-    cloning: dict[str, list[float]] = field(default_factory=dict)  # behavioral cloning's stats
-
-    @staticmethod
-    def add(totals: dict[str, float], stats: dict[str, float]) -> None:
-        for key, value in stats.items():
-            totals[key] = totals.get(key, 0.0) + value
-
-
-@dataclass
-class RoundPlan:
-    """What one round of updates trains on, drawn before it starts."""
-
-    learning_rate: float
-    minibatches: list[ReplayMinibatch]
-    signal_batches: list[SignalUpdateBatch]
-    step: int  # the trainer's step when it was planned (behavioral cloning's schedule)
 
 
 class SACTrainer:
@@ -150,8 +121,7 @@ class SACTrainer:
         self.batches = ReplayBatches(spec, names, self.hyper.buffer_size, self.hyper.batch_size, self.device,
                                      memory_size=memory_size, sequence_length=length)  # fmt: skip
         self.replay = self.batches.buffer
-        self.sequences = (SequenceAssembler(self.replay, num_agents, length, settings.time_horizon)
-                          if memory is not None else None)  # fmt: skip
+        self.sequences = SequenceAssembler(self.replay, num_agents, length, settings.time_horizon) if memory else None
         # This step's transition of every agent, gathered as the step goes, then added in one call.
         fields = replay_fields(spec, names, memory_size)
         # The signals pay straight into the step's reward fields (views of one [S, 1, N] array).
@@ -301,6 +271,10 @@ class SACTrainer:
         in progress end unreported. Their transitions so far stay in the replay buffer."""
         self.rewards.forget_episodes()
         self.trajectory_values.forget()
+        self._forget_memories()
+
+    def _forget_memories(self) -> None:
+        """With memory: every agent starts from zero, its trajectory in progress dropped."""
         if self.memories is not None and self.sequences is not None:
             self.memories.forget()
             self.sequences.forget()
@@ -336,29 +310,14 @@ class SACTrainer:
 
     # ---------------------------------------------------------------- checkpoints
     def save_files(self, folder: Path) -> None:
-        """With `save_replay_buffer`, the replay buffer beside the checkpoints (written atomically;
-        ML-Agents writes last_replay_buffer.hdf5, this is the same content as numpy arrays)."""
+        """With `save_replay_buffer`, the replay buffer beside the checkpoints (replay_file.py)."""
         if self.hyper.save_replay_buffer:
-            with atomic_path(folder / REPLAY_FILE) as temporary, open(temporary, "wb") as stream:
-                save_arrays: Any = np.savez  # (its stubs take a keyword named allow_pickle for an array)
-                save_arrays(stream, **self.replay.state())
+            save_replay(self.replay, folder)
 
     def load_files(self, folder: Path) -> None:
-        """`--resume` with `save_replay_buffer`: refill the replay buffer. One that is missing or
-        unreadable is a warning: training resumes with an empty buffer, and no file is changed."""
-        if not self.hyper.save_replay_buffer:
-            return
-        path = folder / REPLAY_FILE
-        try:
-            with np.load(path, allow_pickle=False) as saved:
-                self.replay.load_state({name: saved[name] for name in saved.files})
-        except FileNotFoundError:
-            logger.warning(f"Behavior {self.behavior}: no saved replay buffer at {path}; resuming with an empty one.")
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-            logger.warning(f"Behavior {self.behavior}: the saved replay buffer {path} cannot be read ({error}); "
-                           "resuming with an empty one. The file is left as it is.")  # fmt: skip
-        else:
-            logger.info(f"Behavior {self.behavior}: resumed with {self.replay.size} transitions from {path}.")
+        """`--resume` with `save_replay_buffer`: refill the replay buffer (replay_file.py)."""
+        if self.hyper.save_replay_buffer:
+            load_replay(self.replay, folder, self.behavior)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs but the replay buffer, under ML-Agents' module names."""
@@ -413,6 +372,4 @@ class SACTrainer:
         if self.acting_actor is not self.actor:
             self.acting_actor.load_state_dict(self.actor.state_dict())
             self.acting_critic.load_state_dict(self.critic.state_dict())
-        if self.memories is not None and self.sequences is not None:  # trajectories start afresh
-            self.memories.forget()
-            self.sequences.forget()
+        self._forget_memories()  # trajectories start afresh
