@@ -10,6 +10,7 @@
 #include "mlaf/envs/pushblock.h"
 #include "mlaf/envs/pyramids.h"
 #include "mlaf/envs/simple.h"
+#include "mlaf/envs/sorter.h"
 #include "mlaf/envs/vec_env.h"
 #include "mlaf/envs/walljump.h"
 
@@ -71,6 +72,7 @@ std::vector<std::string> native_env_names() {
           "PushBlock",
           "Pyramids",
           "SimpleEnvironment",
+          "Sorter",
           "WallJump"};
 }
 
@@ -92,6 +94,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
   if (name == "Pyramids")
     return std::make_unique<VecEnvOf<Pyramids>>(Pyramids(options), num_envs, num_threads);
+  if (name == "Sorter")
+    return std::make_unique<VecEnvOf<Sorter>>(Sorter(options), num_envs, num_threads);
   if (name == "WallJump")
     return std::make_unique<VecEnvOf<WallJump>>(WallJump(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {

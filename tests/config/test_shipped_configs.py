@@ -177,3 +177,21 @@ def test_randomized_3dball_samples_mass_gravity_and_scale() -> None:
     assert run.environment_parameters is not None
     kinds = {name: p.curriculum[0].value.kind for name, p in run.environment_parameters.items()}
     assert kinds == {"mass": "uniform", "gravity": "multirangeuniform", "scale": "uniform"}
+
+
+def test_sorter_curriculum_values_match_ml_agents() -> None:
+    """ML-Agents' config/ppo/Sorter_curriculum.yaml: batch 512, buffer 40960, 128 x 2, time_horizon
+    256, 5M steps, threaded; num_tiles from 2 to 20 in ten lessons on the progress measure."""
+    run = load_run_options(CONFIG_DIR / "ppo" / "Sorter_curriculum.yaml")
+    settings = run.behaviors["Sorter"]
+    hp = settings.hyperparameters
+    assert isinstance(hp, PPOSettings)
+    assert (hp.batch_size, hp.buffer_size, hp.learning_rate, hp.beta, hp.lambd) == (512, 40960, 3e-4, 5e-3, 0.95)
+    assert (settings.network_settings.hidden_units, settings.network_settings.num_layers) == (128, 2)
+    assert (settings.time_horizon, settings.max_steps, settings.threaded) == (256, 5_000_000, True)
+    lessons = run.environment_parameters["num_tiles"].curriculum
+    assert [lesson.value.intervals[0][0] for lesson in lessons] == [float(n) for n in range(2, 21, 2)]
+    criteria = [lesson.completion_criteria for lesson in lessons[:-1]]
+    assert [c.threshold for c in criteria] == [0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+    assert all(c.measure == "progress" and c.min_lesson_length == 100 for c in criteria)
+    assert run.env_settings.num_envs == 8

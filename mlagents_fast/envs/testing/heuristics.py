@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, walljump
+from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, sorter, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -119,6 +119,7 @@ REFERENCE_RULES: dict[str, Callable[[], rules.Rules]] = {
     "GridWorld": rules.GridWorld,
     "PushBlock": lambda: pushblock.PushBlock(areas=1),
     "Pyramids": lambda: pyramids.Pyramids(areas=1),
+    "Sorter": lambda: sorter.Sorter(areas=1),
     "SmallWallJump": lambda: walljump.WallJump(big=False),
     "BigWallJump": lambda: walljump.WallJump(big=True),
 }
@@ -130,6 +131,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "GridWorld": lambda: walk_to_goal,
     "PushBlock": lambda: state_rule(pushblock.heuristic),
     "Pyramids": lambda: state_rule(pyramids.heuristic),
+    "Sorter": lambda: state_rule(sorter.heuristic),
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
     "SimpleEnvironment": GoalFollower,

@@ -74,7 +74,11 @@ class ReferenceVectorEnv:
             self._observe(slot, self.obs, with_mask=True)
 
     def _begin(self, slot: int) -> None:
-        self._states[slot] = self.rules.begin_episode(self._rngs[slot // self.rules.agents_per_env])
+        rng = self._rngs[slot // self.rules.agents_per_env]
+        if getattr(self.rules, "keeps_state", False):  # what an agent keeps between episodes (Sorter's heading)
+            self._states[slot] = self.rules.begin_episode(rng, self._states[slot])  # type: ignore[call-arg]
+        else:
+            self._states[slot] = self.rules.begin_episode(rng)
         self._steps[slot] = 0
         self._running_return[slot] = 0.0
         self._running_length[slot] = 0
