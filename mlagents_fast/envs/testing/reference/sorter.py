@@ -36,6 +36,19 @@ class State:
     frames: np.ndarray = field(default_factory=lambda: np.zeros((STACK, VECTOR), np.float32))
 
 
+def _distinct(rng: Rng, count: int) -> list[int]:
+    """`count` different values of 0-19, drawn one by one (a repeat is drawn again)."""
+    used = [False] * TILES
+    values = []
+    for _ in range(count):
+        value = rng.below(TILES)
+        while used[value]:
+            value = rng.below(TILES)
+        used[value] = True
+        values.append(value)
+    return values
+
+
 class Sorter(Rules):
     keeps_state = True  # the agent keeps its heading from one episode to the next
 
@@ -47,23 +60,8 @@ class Sorter(Rules):
     def begin_episode(self, rng: Rng, previous: State | None = None) -> State:
         most = int(min(max(math.floor(self.parameters["num_tiles"]), 1.0), float(TILES)))
         shown = 1 + rng.below(most)
-        used = [False] * TILES
-        numbers = []
-        for _ in range(shown):
-            n = rng.below(TILES)
-            while used[n]:
-                n = rng.below(TILES)
-            used[n] = True
-            numbers.append(n + 1)
-        numbers.sort()
-        used = [False] * TILES
-        slots = []
-        for _ in range(shown):
-            s = rng.below(TILES)
-            while used[s]:
-                s = rng.below(TILES)
-            used[s] = True
-            slots.append(s)
+        numbers = sorted(n + 1 for n in _distinct(rng, shown))
+        slots = _distinct(rng, shown)
         return State(heading=180.0 if previous is None else previous.heading, numbers=numbers, slots=slots)
 
     def tick(self, s: State, cont: Any, disc: Any, reward: np.float32) -> tuple[np.float32, bool]:

@@ -74,6 +74,16 @@ void check_options(const std::string& env, const Options& options,
                    const std::vector<std::string>& known);
 double option_or(const Options& options, const std::string& key, double fallback);
 
+// Option `areas` (independent agents per copy, `fallback` when not given): a whole number from 1
+// to 1024, else std::invalid_argument naming `env`.
+inline int areas_option(const std::string& env, const Options& options, int fallback) {
+  const double areas = option_or(options, "areas", fallback);
+  if (!(areas >= 1 && areas <= 1024) || areas != static_cast<double>(static_cast<int>(areas))) {
+    throw std::invalid_argument(env + " option 'areas' must be a whole number from 1 to 1024.");
+  }
+  return static_cast<int>(areas);
+}
+
 struct AgentAction {
   const float* continuous;
   const std::int32_t* discrete;

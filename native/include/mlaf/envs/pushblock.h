@@ -79,11 +79,7 @@ class PushBlock {
   // Option `areas` (32, the scene's): independent agents per copy.
   explicit PushBlock(const Options& options) {
     check_options("PushBlock", options, {"areas"});
-    const double areas = option_or(options, "areas", 32);
-    if (!(areas >= 1 && areas <= 1024) || areas != std::floor(areas)) {
-      throw std::invalid_argument(
-          "PushBlock option 'areas' must be a whole number from 1 to 1024.");
-    }
+    const int areas = areas_option("PushBlock", options, 32);
     info_.behavior = "PushBlock";
     info_.agents_per_env = static_cast<int>(areas);
     info_.observations = {{{kStack * kFrame}, false, "RayPerceptionSensor"},

@@ -74,10 +74,7 @@ class Pyramids {
 
   explicit Pyramids(const Options& options) {
     check_options("Pyramids", options, {"areas"});
-    const double areas = option_or(options, "areas", 16);
-    if (!(areas >= 1 && areas <= 1024) || areas != std::floor(areas)) {
-      throw std::invalid_argument("Pyramids option 'areas' must be a whole number from 1 to 1024.");
-    }
+    const int areas = areas_option("Pyramids", options, 16);
     info_.behavior = "Pyramids";
     info_.agents_per_env = static_cast<int>(areas);
     info_.observations = {{{kFrame}, false, "RayPerceptionSensor"},

@@ -69,10 +69,7 @@ class Sorter {
   // Option `areas` (the scene's 8 by default): independent agents per copy.
   explicit Sorter(const Options& options) {
     check_options("Sorter", options, {"areas"});
-    const double areas = option_or(options, "areas", 8);
-    if (!(areas >= 1 && areas <= 1024) || areas != std::floor(areas)) {
-      throw std::invalid_argument("Sorter option 'areas' must be a whole number from 1 to 1024.");
-    }
+    const int areas = areas_option("Sorter", options, 8);
     info_.behavior = "Sorter";
     info_.agents_per_env = static_cast<int>(areas);
     info_.observations = {{{kTiles, kFeatures}, false, "BufferSensor"},
@@ -91,23 +88,10 @@ class Sorter {
     const int most =
         static_cast<int>(std::clamp(std::floor(p[0]), 1.0, static_cast<double>(kTiles)));
     a.shown = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(most)));
-    std::array<bool, kTiles> used{};
-    for (int i = 0; i < a.shown; ++i) {  // distinct numbers, then sorted
-      int n;
-      do n = static_cast<int>(rng.below(kTiles));
-      while (used[n]);
-      used[n] = true;
-      a.number[i] = n + 1;
-    }
+    distinct(rng, a.shown, a.number);
+    for (int i = 0; i < a.shown; ++i) a.number[i] += 1;  // numbers 1-20
     std::sort(a.number.begin(), a.number.begin() + a.shown);
-    used.fill(false);
-    for (int i = 0; i < a.shown; ++i) {  // distinct slots, in the sorted tiles' order
-      int s;
-      do s = static_cast<int>(rng.below(kTiles));
-      while (used[s]);
-      used[s] = true;
-      a.slot[i] = s;
-    }
+    distinct(rng, a.shown, a.slot);
     a.next = 0;
     a.x = a.z = a.vx = a.vz = 0.0;
     if (!a.started) a.heading = 180.0, a.started = true;
@@ -187,6 +171,18 @@ class Sorter {
 
  private:
   static constexpr double kDegToRad = 3.14159265358979323846 / 180.0;
+
+  // `count` different values of 0-19 into `out`, drawn one by one (a repeat is drawn again).
+  static void distinct(Rng& rng, int count, std::array<int, kTiles>& out) {
+    std::array<bool, kTiles> used{};
+    for (int i = 0; i < count; ++i) {
+      int value;
+      do value = static_cast<int>(rng.below(kTiles));
+      while (used[value]);
+      used[value] = true;
+      out[i] = value;
+    }
+  }
 
   // PhysX's damping, then ground friction (a slow agent stops).
   static void slow(Agent& a) {

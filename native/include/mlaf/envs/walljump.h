@@ -94,11 +94,9 @@ class WallJump {
   // Options: `big` (0: SmallWallJump, 1: BigWallJump) and `areas` (agents per copy, 1).
   explicit WallJump(const Options& options) {
     check_options("WallJump", options, {"big", "areas"});
-    const double big = option_or(options, "big", 0), areas = option_or(options, "areas", 1);
+    const double big = option_or(options, "big", 0);
     if (big != 0 && big != 1) throw std::invalid_argument("WallJump option 'big' must be 0 or 1.");
-    if (!(areas >= 1 && areas <= 1024) || areas != std::floor(areas)) {
-      throw std::invalid_argument("WallJump option 'areas' must be a whole number from 1 to 1024.");
-    }
+    const int areas = areas_option("WallJump", options, 1);
     big_ = big == 1;
     info_.behavior = big_ ? "BigWallJump" : "SmallWallJump";
     info_.agents_per_env = static_cast<int>(areas);
