@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng
-from mlagents_fast.envs.testing.reference.rules import Obs, Rules, f32
+from mlagents_fast.envs.testing.reference.rules import Obs, Rules, damp_and_brake, f32
 
 DT = 0.02
 HALF_ROOM, AREA_SPACING, AREA_RANGE = 50.0, 30.0, 25.0 / 2.1
@@ -89,14 +89,7 @@ class Pyramids(Rules):
             s.heading += TURN_DEGREES
         if act == 4:
             s.heading -= TURN_DEGREES
-        keep = 1.0 / (1.0 + DRAG * DT)
-        s.vx *= keep
-        s.vz *= keep
-        speed = math.sqrt(s.vx * s.vx + s.vz * s.vz)
-        brake = FRICTION * GRAVITY * DT
-        scale = (speed - brake) / speed if speed > brake else 0.0
-        s.vx *= scale
-        s.vz *= scale
+        s.vx, s.vz = damp_and_brake(s.vx, s.vz, DRAG, DT, FRICTION * GRAVITY * DT)
         s.x += s.vx * DT
         s.z += s.vz * DT
         reward = f32(reward + f32(-1.0 / MAX_STEP))

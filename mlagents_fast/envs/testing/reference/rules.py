@@ -21,6 +21,16 @@ f32 = np.float32
 Obs = list[NDArray[np.float32]]
 
 
+def damp_and_brake(vx: float, vz: float, drag: float, dt: float, brake: float) -> tuple[float, float]:
+    """env.h's damp_and_brake: PhysX's damping, then friction taking `brake` off the speed."""
+    keep = 1.0 / (1.0 + drag * dt)
+    vx *= keep
+    vz *= keep
+    speed = math.sqrt(vx * vx + vz * vz)
+    scale = (speed - brake) / speed if speed > brake else 0.0
+    return vx * scale, vz * scale
+
+
 @dataclass
 class Rules(ABC):
     behavior: str

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng
-from mlagents_fast.envs.testing.reference.rules import Obs, Rules, f32
+from mlagents_fast.envs.testing.reference.rules import Obs, Rules, damp_and_brake, f32
 
 DT = 0.02
 TILES, FEATURES, VECTOR, STACK, BODY = 20, 23, 4, 2, 10
@@ -83,7 +83,7 @@ class Sorter(Rules):
             mx, mz = -fz, fx
         s.vx += mx * RUN_SPEED
         s.vz += mz * RUN_SPEED
-        self._slow(s)
+        s.vx, s.vz = damp_and_brake(s.vx, s.vz, AGENT_DRAG, DT, FRICTION * GRAVITY * DT)
         s.x += s.vx * DT
         s.z += s.vz * DT
         reward = f32(reward + f32(-1.0 / MAX_STEP))
@@ -106,17 +106,6 @@ class Sorter(Rules):
                 continue
             return f32(reward + f32(-1.0)), True
         return reward, False
-
-    @staticmethod
-    def _slow(s: State) -> None:
-        keep = 1.0 / (1.0 + AGENT_DRAG * DT)
-        s.vx *= keep
-        s.vz *= keep
-        speed = math.sqrt(s.vx * s.vx + s.vz * s.vz)
-        brake = FRICTION * GRAVITY * DT
-        scale = (speed - brake) / speed if speed > brake else 0.0
-        s.vx *= scale
-        s.vz *= scale
 
     @staticmethod
     def _touch(s: State, slot: int) -> bool:

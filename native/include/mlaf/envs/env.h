@@ -21,6 +21,7 @@
 // info().parameter_names, drawn for this episode.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -106,6 +107,18 @@ inline void write_ray(float* out, int tags, int tag, double fraction) {
     out[tag] = 1.0f;
     out[tags + 1] = static_cast<float>(fraction);
   }
+}
+
+// One physics step of a body sliding on the ground: PhysX's damping v / (1 + drag dt), then
+// friction taking `brake` (mu g dt) off the speed; a body slower than that stops.
+inline void damp_and_brake(double& vx, double& vz, double drag, double dt, double brake) {
+  const double keep = 1.0 / (1.0 + drag * dt);
+  vx *= keep;
+  vz *= keep;
+  const double speed = std::sqrt(vx * vx + vz * vz);
+  const double scale = speed > brake ? (speed - brake) / speed : 0.0;
+  vx *= scale;
+  vz *= scale;
 }
 
 inline float clampf(float value, float low, float high) {

@@ -112,14 +112,7 @@ class Pyramids {
     if (act == 2) a.vx -= fx * kRunSpeed, a.vz -= fz * kRunSpeed;
     if (act == 3) a.heading += kTurnDegrees;
     if (act == 4) a.heading -= kTurnDegrees;
-    const double keep = 1.0 / (1.0 + kDrag * kFixedDeltaTime);
-    a.vx *= keep;
-    a.vz *= keep;
-    const double speed = std::sqrt(a.vx * a.vx + a.vz * a.vz);
-    const double brake = kFriction * kGravity * kFixedDeltaTime;
-    const double scale = speed > brake ? (speed - brake) / speed : 0.0;
-    a.vx *= scale;
-    a.vz *= scale;
+    damp_and_brake(a.vx, a.vz, kDrag, kFixedDeltaTime, kFriction * kGravity * kFixedDeltaTime);
     a.x += a.vx * kFixedDeltaTime;
     a.z += a.vz * kFixedDeltaTime;
     reward += static_cast<float>(-1.0 / kMaxStep);

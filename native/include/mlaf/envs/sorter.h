@@ -111,7 +111,7 @@ class Sorter {
     if (act[1] == 2) mx = -fz, mz = fx;
     a.vx += mx * kRunSpeed;
     a.vz += mz * kRunSpeed;
-    slow(a);
+    damp_and_brake(a.vx, a.vz, kAgentDrag, kFixedDeltaTime, kFriction * kGravity * kFixedDeltaTime);
     a.x += a.vx * kFixedDeltaTime;
     a.z += a.vz * kFixedDeltaTime;
     reward += static_cast<float>(-1.0 / kMaxStep);
@@ -182,18 +182,6 @@ class Sorter {
       used[value] = true;
       out[i] = value;
     }
-  }
-
-  // PhysX's damping, then ground friction (a slow agent stops).
-  static void slow(Agent& a) {
-    const double keep = 1.0 / (1.0 + kAgentDrag * kFixedDeltaTime);
-    a.vx *= keep;
-    a.vz *= keep;
-    const double speed = std::sqrt(a.vx * a.vx + a.vz * a.vz);
-    const double brake = kFriction * kGravity * kFixedDeltaTime;
-    const double scale = speed > brake ? (speed - brake) / speed : 0.0;
-    a.vx *= scale;
-    a.vz *= scale;
   }
 
   // Whether the agent's disc meets the block of the tile in `slot`; if so the disc is pushed
