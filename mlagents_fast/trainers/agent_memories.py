@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 
@@ -17,10 +18,20 @@ class Memories:
         self.next_actor = np.zeros_like(self.actor)
         self.next_critic = np.zeros_like(self.critic)
 
+    def current(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The actor's and the critic's memories as the next forward reads them (views on the CPU)."""
+        return torch.from_numpy(self.actor).to(device), torch.from_numpy(self.critic).to(device)
+
+    def keep(self, actor_after: torch.Tensor, critic_after: torch.Tensor) -> None:
+        """The memories after this step's forward, current once the step is recorded."""
+        self.next_actor[...] = actor_after.cpu().numpy()
+        self.next_critic[...] = critic_after.cpu().numpy()
+
     def commit(self, done: NDArray[np.bool_]) -> None:
-        """The step is recorded: its memories become current; an ended episode's next one starts from zero."""
-        np.copyto(self.actor, self.next_actor)
-        np.copyto(self.critic, self.next_critic)
+        """The step is recorded: its memories become current (the two sets of arrays change places,
+        no copy); an ended episode's next one starts from zero."""
+        self.actor, self.next_actor = self.next_actor, self.actor
+        self.critic, self.next_critic = self.next_critic, self.critic
         self.actor[done] = 0.0
         self.critic[done] = 0.0
 

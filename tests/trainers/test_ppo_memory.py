@@ -108,12 +108,13 @@ def test_memories_are_carried_between_steps_and_reset_with_each_episode() -> Non
         trainer.act(batch, actions)
         row = trainer.ring.row
         np.testing.assert_array_equal(trainer.buffer["memory"][row], before)  # stored: the memory acted from
+        after = memories.next_actor.copy()  # what the step's forward left
         env.step()
         trainer.record(batch)
         done = batch.terminated | batch.truncated
         assert not memories.actor[done].any() and not memories.critic[done].any()
         if (~done).any():
-            np.testing.assert_array_equal(memories.actor[~done], memories.next_actor[~done])
+            np.testing.assert_array_equal(memories.actor[~done], after[~done])
             assert memories.actor[~done].any()
         seen_done |= bool(done.any())
     assert seen_done

@@ -48,12 +48,10 @@ class RecurrentActing(ModuleActing):
         self, obs: list[torch.Tensor], action_mask: NDArray[np.bool_] | None, deterministic: bool
     ) -> tuple[torch.Tensor, ActionOutput]:
         allowed = self.allowed(obs[0].shape[0], action_mask)
-        actor_memory = torch.from_numpy(self.memories.actor).to(self.device)
-        critic_memory = torch.from_numpy(self.memories.critic).to(self.device)
+        actor_memory, critic_memory = self.memories.current(self.device)
         out, actor_after = self.actor.act_with_memory(obs, allowed, actor_memory, deterministic)
         values, critic_after = self.critic.values_with_memory(obs, critic_memory)
-        self.memories.next_actor[...] = actor_after.cpu().numpy()
-        self.memories.next_critic[...] = critic_after.cpu().numpy()
+        self.memories.keep(actor_after, critic_after)
         return values, out
 
 

@@ -126,14 +126,11 @@ class RecurrentActing:
 
     def __call__(self, obs: Sequence[NDArray[np.float32]], allowed: torch.Tensor, deterministic: bool) -> Acted:
         tensors = [torch.from_numpy(o).to(self.device) for o in obs]
-        memories = self.memories
         with torch.inference_mode():
-            actor_memory = torch.from_numpy(memories.actor).to(self.device)
+            actor_memory, critic_memory = self.memories.current(self.device)
             out, actor_after = self.actor.act_with_memory(tensors, allowed, actor_memory, deterministic)
-            critic_memory = torch.from_numpy(memories.critic).to(self.device)
             values, critic_after = self.critic.values_with_memory(tensors, critic_memory)
-        memories.next_actor[...] = actor_after.cpu().numpy()
-        memories.next_critic[...] = critic_after.cpu().numpy()
+        self.memories.keep(actor_after, critic_after)
         return Acted(out.continuous.cpu().numpy(), out.discrete.cpu().numpy(), float(out.entropy.mean()),
                      values.cpu().numpy())  # fmt: skip
 
