@@ -17,6 +17,7 @@ void bind_envs(py::module_& m);
 void bind_ppo_heads(py::module_& m);
 void bind_mlp_grads(py::module_& m);
 void bind_sac_heads(py::module_& m);
+void bind_lstm(py::module_& m);
 }  // namespace mlaf_py
 
 #ifndef MLAF_SOURCE_HASH
@@ -26,7 +27,7 @@ void bind_sac_heads(py::module_& m);
 PYBIND11_MODULE(_kernels, m) {
   m.doc() =
       "mlagents-fast native kernels: GAE, returns, normalizer, buffer gather, native environments, "
-      "PPO and SAC heads.";
+      "PPO and SAC heads, the LSTM recurrence.";
   m.attr("SOURCE_HASH") = MLAF_SOURCE_HASH;
   mlaf_py::bind_gae(m);
   mlaf_py::bind_normalizer(m);
@@ -36,6 +37,7 @@ PYBIND11_MODULE(_kernels, m) {
   mlaf_py::bind_ppo_heads(m);
   mlaf_py::bind_mlp_grads(m);
   mlaf_py::bind_sac_heads(m);
+  mlaf_py::bind_lstm(m);
   m.attr("MAX_KERNEL_THREADS") = mlaf::kMaxKernelThreads;
   m.def("kernel_threads", &mlaf::kernel_threads,
         "Threads a large GAE or gather call is split over, the caller included.");

@@ -79,6 +79,27 @@ def wide_linear_backward(
     bias_grad: NDArray[np.float32],
     grad_h: NDArray[np.float32],
 ) -> None: ...
+def lstm_forward(
+    input_gates: NDArray[np.float32],
+    w_hh_t: NDArray[np.float32],
+    h0: NDArray[np.float32],
+    c0: NDArray[np.float32],
+    hidden: NDArray[np.float32],
+    cell: NDArray[np.float32],
+    gates: NDArray[np.float32],
+) -> None: ...
+def lstm_backward(
+    w_hh: NDArray[np.float32],
+    c0: NDArray[np.float32],
+    cell: NDArray[np.float32],
+    gates: NDArray[np.float32],
+    grad_hidden: NDArray[np.float32],
+    grad_h_last: NDArray[np.float32] | None,
+    grad_c_last: NDArray[np.float32] | None,
+    grad_gates: NDArray[np.float32],
+    grad_h0: NDArray[np.float32],
+    grad_c0: NDArray[np.float32],
+) -> None: ...
 def adam_step(
     param: NDArray[np.float32],
     grad: NDArray[np.float32],

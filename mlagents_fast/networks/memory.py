@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mlagents_fast.networks import native_lstm
+
 FORGET_BIAS = 1.0
 
 
@@ -20,6 +22,9 @@ class LSTMMemory(nn.Module):
         super().__init__()
         self.memory_size = memory_size
         self.hidden_size = memory_size // 2
+        # On the CPU, the recurrence natively (native_lstm.py); False keeps torch's LSTM (the
+        # reference the tests compare against).
+        self.native = True
         self.lstm = nn.LSTM(input_size, self.hidden_size, num_layers=1, batch_first=True)
         with torch.no_grad():
             for name, parameter in self.lstm.named_parameters():
@@ -39,6 +44,12 @@ class LSTMMemory(nn.Module):
         [N, memory_size]: the outputs [N x sequence_length, memory_size / 2] and the memories
         after each sequence's last step [N, memory_size]."""
         sequences = encoding.reshape(-1, sequence_length, encoding.shape[-1])
+        if self.native and native_lstm.usable(encoding):
+            hidden_size = self.hidden_size
+            output, hidden, cell = native_lstm.lstm(
+                sequences, memories[:, :hidden_size], memories[:, hidden_size:], self.lstm
+            )
+            return output.reshape(-1, hidden_size), torch.cat([hidden, cell], dim=-1)
         state = self.split(memories)
         output, (hidden, cell) = self.lstm(sequences, state)
         return output.reshape(-1, self.hidden_size), torch.cat([hidden[0], cell[0]], dim=-1)

@@ -5,30 +5,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "mlaf/fast_math.h"
 #include "mlaf/simd.h"
 
 namespace mlaf {
 namespace {
-
-// exp(x) for the Swish of the inference forward: Cody-Waite range reduction x = n ln2 + f,
-// a degree-6 polynomial for exp(f) (Cephes' expf coefficients, within 2 ulp), scaled by 2^n
-// through the exponent bits. Branch-free, so the loops that inline it become SIMD code.
-MLAF_ALWAYS_INLINE float exp_approx(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  const float f = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * f + 1.3981999507e-3f;
-  p = p * f + 8.3334519073e-3f;
-  p = p * f + 4.1665795894e-2f;
-  p = p * f + 1.6666665459e-1f;
-  p = p * f + 5.0000001201e-1f;
-  const float y = p * f * f + f + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
 
 // x . w over n floats with eight independent partial sums, which the compiler turns into one
 // SIMD multiply-add per eight elements (a single running sum would not vectorize without
