@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng
-from mlagents_fast.envs.testing.reference.rules import Obs, Rules, damp_and_brake, f32
+from mlagents_fast.envs.testing.reference.rules import (
+    Obs,
+    Rules,
+    damp_and_brake,
+    f32,
+    push_disc_out_of_box,
+    ray_enters_box,
+)
 
 DT = 0.02
 HALF_ROOM, AREA_SPACING, AREA_RANGE = 50.0, 30.0, 25.0 / 2.1
@@ -150,29 +157,7 @@ def _keep_inside(s: State) -> None:
 def _push_out(s: State, cx: float, cz: float, half: float) -> tuple[float, float, float] | None:
     """The agent's disc out of a square; None when they do not touch, else (the speed into the
     square before it was stopped, the contact normal)."""
-    px, pz = _clamp(s.x, cx - half, cx + half), _clamp(s.z, cz - half, cz + half)
-    nx, nz = s.x - px, s.z - pz
-    dist = math.sqrt(nx * nx + nz * nz)
-    if dist > 1e-12:
-        if dist > AGENT_RADIUS + 1e-9:
-            return None
-        nx /= dist
-        nz /= dist
-        depth = AGENT_RADIUS - dist
-    else:
-        gaps = [cx + half - s.x, s.x - (cx - half), cz + half - s.z, s.z - (cz - half)]
-        side = gaps.index(min(gaps))
-        nx = 1.0 if side == 0 else (-1.0 if side == 1 else 0.0)
-        nz = 1.0 if side == 2 else (-1.0 if side == 3 else 0.0)
-        depth = AGENT_RADIUS + gaps[side]
-    if depth > 0.0:
-        s.x += nx * depth
-        s.z += nz * depth
-    into = -(s.vx * nx + s.vz * nz)
-    if into > 0.0:
-        s.vx += into * nx
-        s.vz += into * nz
-    return into, nx, nz
+    return push_disc_out_of_box(s, AGENT_RADIUS, cx, cz, half, half)
 
 
 def _cast(s: State, angle: float, rise: float) -> tuple[int, float]:
@@ -182,17 +167,11 @@ def _cast(s: State, angle: float, rise: float) -> tuple[int, float]:
     def consider(cx: float, cz: float, half: float, height: float, what: int) -> None:
         nonlocal tag, best
         grown = half + RAY_RADIUS
-        enter, leave = -1e300, 1e300
-        for origin, direction in ((s.x - cx, dx), (s.z - cz, dz)):
-            if abs(direction) < 1e-12:
-                if abs(origin) > grown:
-                    return
-                continue
-            t1, t2 = (-grown - origin) / direction, (grown - origin) / direction
-            enter = max(enter, min(t1, t2))
-            leave = min(leave, max(t1, t2))
+        enter = ray_enters_box(s.x - cx, s.z - cz, dx, dz, grown, grown)
+        if enter is None:
+            return
         over = AGENT_HEIGHT + rise * enter > height + RAY_RADIUS
-        if leave >= enter and enter >= 0.0 and enter <= best and not over:
+        if enter <= best and not over:
             tag, best = what, enter
 
     def wall_at(t: float) -> None:

@@ -31,6 +31,53 @@ def damp_and_brake(vx: float, vz: float, drag: float, dt: float, brake: float) -
     return vx * scale, vz * scale
 
 
+def push_disc_out_of_box(
+    s: Any, radius: float, cx: float, cz: float, hx: float, hz: float
+) -> tuple[float, float, float] | None:
+    """env.h's push_disc_out_of_box on a state with x, z, vx, vz: None when the disc and the box do
+    not touch, else (the speed into the box before it was stopped, the contact normal)."""
+    px = cx - hx if s.x < cx - hx else (cx + hx if s.x > cx + hx else s.x)
+    pz = cz - hz if s.z < cz - hz else (cz + hz if s.z > cz + hz else s.z)
+    nx, nz = s.x - px, s.z - pz
+    dist = math.sqrt(nx * nx + nz * nz)
+    if dist > 1e-12:
+        if dist > radius + 1e-9:
+            return None
+        nx /= dist
+        nz /= dist
+        depth = radius - dist
+    else:  # the centre inside the box: out through the nearest side
+        gaps = [cx + hx - s.x, s.x - (cx - hx), cz + hz - s.z, s.z - (cz - hz)]
+        side = gaps.index(min(gaps))
+        nx = 1.0 if side == 0 else (-1.0 if side == 1 else 0.0)
+        nz = 1.0 if side == 2 else (-1.0 if side == 3 else 0.0)
+        depth = radius + gaps[side]
+    if depth > 0.0:
+        s.x += nx * depth
+        s.z += nz * depth
+    into = -(s.vx * nx + s.vz * nz)
+    if into > 0.0:
+        s.vx += into * nx
+        s.vz += into * nz
+    return into, nx, nz
+
+
+def ray_enters_box(ox: float, oz: float, dx: float, dz: float, gx: float, gz: float) -> float | None:
+    """env.h's ray_enters_box: where (as a fraction of the ray) a ray from (ox, oz), relative to a
+    box's centre, enters the box of half sides (gx, gz); None when its line misses or enters
+    behind the origin."""
+    first, last = -1e300, 1e300
+    for origin, direction, grown in ((ox, dx, gx), (oz, dz, gz)):
+        if abs(direction) < 1e-12:
+            if abs(origin) > grown:
+                return None
+            continue
+        t1, t2 = (-grown - origin) / direction, (grown - origin) / direction
+        first = max(first, min(t1, t2))
+        last = min(last, max(t1, t2))
+    return first if last >= first and first >= 0.0 else None
+
+
 @dataclass
 class Rules(ABC):
     behavior: str

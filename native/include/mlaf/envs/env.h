@@ -21,6 +21,7 @@
 // info().parameter_names, drawn for this episode.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -119,6 +120,68 @@ inline void damp_and_brake(double& vx, double& vz, double drag, double dt, doubl
   const double scale = speed > brake ? (speed - brake) / speed : 0.0;
   vx *= scale;
   vz *= scale;
+}
+
+// A disc (centre x, z, radius `radius`, velocity vx, vz) out of an axis-aligned box (centre cx,
+// cz, half sides hx, hz): moved out along the contact normal, its velocity into the box stopped.
+// False when they do not touch; else true, with `approach` the speed into the box before it was
+// stopped and (normal_x, normal_z) the normal pointing out of the box (each optional).
+inline bool push_disc_out_of_box(double& x, double& z, double& vx, double& vz, double radius,
+                                 double cx, double cz, double hx, double hz,
+                                 double* approach = nullptr, double* normal_x = nullptr,
+                                 double* normal_z = nullptr) {
+  const double px = x < cx - hx ? cx - hx : (x > cx + hx ? cx + hx : x);
+  const double pz = z < cz - hz ? cz - hz : (z > cz + hz ? cz + hz : z);
+  double nx = x - px, nz = z - pz;
+  const double dist = std::sqrt(nx * nx + nz * nz);
+  double depth;
+  if (dist > 1e-12) {
+    if (dist > radius + 1e-9) return false;
+    nx /= dist;
+    nz /= dist;
+    depth = radius - dist;
+  } else {  // the centre inside the box: out through the nearest side
+    const double gaps[4] = {cx + hx - x, x - (cx - hx), cz + hz - z, z - (cz - hz)};
+    int side = 0;
+    for (int k = 1; k < 4; ++k) side = gaps[k] < gaps[side] ? k : side;
+    nx = side == 0 ? 1.0 : side == 1 ? -1.0 : 0.0;
+    nz = side == 2 ? 1.0 : side == 3 ? -1.0 : 0.0;
+    depth = radius + gaps[side];
+  }
+  if (depth > 0.0) {
+    x += nx * depth;
+    z += nz * depth;
+  }
+  const double into = -(vx * nx + vz * nz);
+  if (into > 0.0) {
+    vx += into * nx;
+    vz += into * nz;
+  }
+  if (approach != nullptr) *approach = into;
+  if (normal_x != nullptr) *normal_x = nx;
+  if (normal_z != nullptr) *normal_z = nz;
+  return true;
+}
+
+// Where a ray from (ox, oz), relative to a box's centre, along (dx, dz) (its whole length: t in
+// [0, 1]) enters the box of half sides (gx, gz) (grown by a sphere cast's radius): true with
+// `enter` when the ray's line crosses the box at t >= 0 (the caller checks it against t <= 1
+// and nearer hits).
+inline bool ray_enters_box(double ox, double oz, double dx, double dz, double gx, double gz,
+                           double& enter) {
+  double first = -1e300, last = 1e300;
+  const double origin[2] = {ox, oz}, dir[2] = {dx, dz}, grown[2] = {gx, gz};
+  for (int k = 0; k < 2; ++k) {
+    if (std::abs(dir[k]) < 1e-12) {
+      if (std::abs(origin[k]) > grown[k]) return false;
+      continue;
+    }
+    const double t1 = (-grown[k] - origin[k]) / dir[k], t2 = (grown[k] - origin[k]) / dir[k];
+    first = std::max(first, std::min(t1, t2));
+    last = std::min(last, std::max(t1, t2));
+  }
+  enter = first;
+  return last >= first && first >= 0.0;
 }
 
 inline float clampf(float value, float low, float high) {

@@ -186,36 +186,8 @@ class Pyramids {
   // agent's speed into the square before its velocity along the normal was stopped.
   static bool push_out(Agent& a, double cx, double cz, double half, double* approach,
                        double* normal_x = nullptr, double* normal_z = nullptr) {
-    const double px = std::clamp(a.x, cx - half, cx + half);
-    const double pz = std::clamp(a.z, cz - half, cz + half);
-    double nx = a.x - px, nz = a.z - pz;
-    const double dist = std::sqrt(nx * nx + nz * nz);
-    double depth;
-    if (dist > 1e-12) {
-      if (dist > kAgentRadius + 1e-9) return false;
-      nx /= dist;
-      nz /= dist;
-      depth = kAgentRadius - dist;
-    } else {  // the centre inside the square: out through the nearest side
-      const double gaps[4] = {cx + half - a.x, a.x - (cx - half), cz + half - a.z,
-                              a.z - (cz - half)};
-      const int side = static_cast<int>(std::min_element(gaps, gaps + 4) - gaps);
-      nx = side == 0 ? 1.0 : side == 1 ? -1.0 : 0.0;
-      nz = side == 2 ? 1.0 : side == 3 ? -1.0 : 0.0;
-      depth = kAgentRadius + gaps[side];
-    }
-    if (depth > 0.0) {
-      a.x += nx * depth;
-      a.z += nz * depth;
-    }
-    const double into = -(a.vx * nx + a.vz * nz);
-    if (into > 0.0) {
-      a.vx += into * nx;
-      a.vz += into * nz;
-    }
-    if (approach != nullptr) *approach = into;
-    if (normal_x != nullptr) *normal_x = nx, *normal_z = nz;
-    return true;
+    return push_disc_out_of_box(a.x, a.z, a.vx, a.vz, kAgentRadius, cx, cz, half, half, approach,
+                                normal_x, normal_z);
   }
 
   // The first obstacle a sphere cast along `angle`, rising `rise` over its length, meets; the
@@ -226,19 +198,10 @@ class Pyramids {
     double best = 1.0;
     auto consider = [&](double cx, double cz, double half, double height, int what) {
       const double grown = half + kRayRadius;
-      double enter = -1e300, leave = 1e300;
-      const double origin[2] = {a.x - cx, a.z - cz}, dir[2] = {dx, dz};
-      for (int k = 0; k < 2; ++k) {
-        if (std::abs(dir[k]) < 1e-12) {
-          if (std::abs(origin[k]) > grown) return;
-          continue;
-        }
-        const double t1 = (-grown - origin[k]) / dir[k], t2 = (grown - origin[k]) / dir[k];
-        enter = std::max(enter, std::min(t1, t2));
-        leave = std::min(leave, std::max(t1, t2));
-      }
+      double enter = 0.0;
+      if (!ray_enters_box(a.x - cx, a.z - cz, dx, dz, grown, grown, enter)) return;
       const bool over = kAgentHeight + rise * enter > height + kRayRadius;
-      if (leave >= enter && enter >= 0.0 && enter <= best && !over) best = enter, tag = what;
+      if (enter <= best && !over) best = enter, tag = what;
     };
     // The walls: a ray leaving the room meets one (grown inwards by the cast's radius).
     const double wall = kHalfRoom - kRayRadius;
