@@ -6,6 +6,7 @@
 #include "mlaf/envs/basic.h"
 #include "mlaf/envs/cartpole.h"
 #include "mlaf/envs/gridworld.h"
+#include "mlaf/envs/hallway.h"
 #include "mlaf/envs/multi_agent.h"
 #include "mlaf/envs/pushblock.h"
 #include "mlaf/envs/pyramids.h"
@@ -67,6 +68,7 @@ std::vector<std::string> native_env_names() {
           "Basic",
           "CartPole",
           "GridWorld",
+          "Hallway",
           "MemoryEnvironment",
           "MultiAgentEnvironment",
           "PushBlock",
@@ -90,6 +92,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
   }
   if (name == "GridWorld")
     return std::make_unique<VecEnvOf<GridWorld>>(GridWorld(options), num_envs, num_threads);
+  if (name == "Hallway")
+    return std::make_unique<VecEnvOf<Hallway>>(Hallway(options), num_envs, num_threads);
   if (name == "PushBlock")
     return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
   if (name == "Pyramids")

@@ -15,7 +15,7 @@ SHIPPED = sorted(path for path in CONFIG_DIR.rglob("*.yaml") if path.parent.name
 SAC = sorted((CONFIG_DIR / "sac").glob("*.yaml"))
 # config/sac files whose values are ML-Agents' own config/sac/<Env>.yaml (release 21); the
 # others were tuned here and say so on their first line.
-ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "PushBlock", "Pyramids", "WallJump"}
+ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "Hallway", "PushBlock", "Pyramids", "WallJump"}
 # Environments whose behaviors are not named after them.
 BEHAVIORS_OF = {"WallJump": ["BigWallJump", "SmallWallJump"]}
 NOT_ML_AGENTS = "# Not an ML-Agents config; tuned here:"
@@ -177,6 +177,36 @@ def test_randomized_3dball_samples_mass_gravity_and_scale() -> None:
     assert run.environment_parameters is not None
     kinds = {name: p.curriculum[0].value.kind for name, p in run.environment_parameters.items()}
     assert kinds == {"mass": "uniform", "gravity": "multirangeuniform", "scale": "uniform"}
+
+
+def test_hallway_values_match_ml_agents() -> None:
+    """ML-Agents' config/ppo/Hallway.yaml and config/sac/Hallway.yaml: an LSTM of memory 128 over
+    sequences of 64, time_horizon 64, 128 x 2, 10M steps; PPO batch 128, buffer 1024, beta 0.03;
+    SAC batch 512, buffer 200000, init_entcoef 0.1."""
+    ppo = load_run_options(CONFIG_DIR / "ppo" / "Hallway.yaml").behaviors["Hallway"]
+    sac = load_run_options(CONFIG_DIR / "sac" / "Hallway.yaml").behaviors["Hallway"]
+    for settings in (ppo, sac):
+        memory = settings.network_settings.memory
+        assert memory is not None and (memory.memory_size, memory.sequence_length) == (128, 64)
+        assert (settings.network_settings.hidden_units, settings.network_settings.num_layers) == (128, 2)
+        assert (settings.time_horizon, settings.max_steps, settings.summary_freq) == (64, 10_000_000, 10000)
+    hp = ppo.hyperparameters
+    assert isinstance(hp, PPOSettings)
+    assert (hp.batch_size, hp.buffer_size, hp.beta, hp.num_epoch, hp.learning_rate_schedule) == (
+        128,
+        1024,
+        0.03,
+        3,
+        "linear",
+    )
+    sac_hp = sac.hyperparameters
+    assert isinstance(sac_hp, SACSettings)
+    assert (sac_hp.batch_size, sac_hp.buffer_size, sac_hp.init_entcoef, sac_hp.steps_per_update) == (
+        512,
+        200000,
+        0.1,
+        10.0,
+    )
 
 
 def test_sorter_curriculum_values_match_ml_agents() -> None:

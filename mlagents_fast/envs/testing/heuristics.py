@@ -3,9 +3,10 @@
 `teacher(name, behavior, num_envs, seed)` returns an environment to play and the policy that
 plays it. Where the observations are enough (Basic, CartPole, ML-Agents' test environments)
 the native environment is played; where a heuristic needs the game's state (3DBall's ball,
-GridWorld's cells, PushBlock's block, WallJump's wall, Pyramids' switch), the plain-Python reference is played
-instead, through `ReferenceEnv`: its steps are the native environment's to the bit (the parity
-tests), so what it records is what the native environment would have produced.
+GridWorld's cells, PushBlock's block, WallJump's wall, Pyramids' switch, Hallway's symbol), the
+plain-Python reference is played instead, through `ReferenceEnv`: its steps are the native
+environment's to the bit (the parity tests), so what it records is what the native environment
+would have produced.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, sorter, walljump
+from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, sorter, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -117,6 +118,7 @@ REFERENCE_RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBall": lambda: rules.Ball3D(hard=False),
     "3DBallHard": lambda: rules.Ball3D(hard=True),
     "GridWorld": rules.GridWorld,
+    "Hallway": lambda: hallway.Hallway(areas=1),
     "PushBlock": lambda: pushblock.PushBlock(areas=1),
     "Pyramids": lambda: pyramids.Pyramids(areas=1),
     "Sorter": lambda: sorter.Sorter(areas=1),
@@ -129,6 +131,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "3DBall": lambda: balance_ball,
     "3DBallHard": lambda: balance_ball,
     "GridWorld": lambda: walk_to_goal,
+    "Hallway": lambda: state_rule(hallway.heuristic),
     "PushBlock": lambda: state_rule(pushblock.heuristic),
     "Pyramids": lambda: state_rule(pyramids.heuristic),
     "Sorter": lambda: state_rule(sorter.heuristic),

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.native.rng import Rng, mix
-from mlagents_fast.envs.testing.reference import pushblock, pyramids, rules, walljump
+from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, walljump
 
 
 class ReferenceVectorEnv:
@@ -96,6 +96,7 @@ _RULES: dict[str, Callable[[], rules.Rules]] = {
     "3DBall": partial(rules.Ball3D, hard=False),
     "3DBallHard": partial(rules.Ball3D, hard=True),
     "GridWorld": rules.GridWorld,
+    "Hallway": hallway.Hallway,
     "PushBlock": pushblock.PushBlock,
     "Pyramids": pyramids.Pyramids,
     "SmallWallJump": walljump.WallJump,
