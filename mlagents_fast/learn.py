@@ -255,11 +255,6 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             f"recurrent networks (memory) with trainer_type {settings.trainer_type!r}",
             settings.network_settings.memory is not None and settings.trainer_type not in ("ppo", "sac"),
         ),
-        (
-            "behavioral_cloning",
-            "behavioral cloning of a policy with memory",
-            settings.network_settings.memory is not None and settings.behavioral_cloning is not None,
-        ),
         ("self_play", "self-play", settings.self_play is not None),
     ]
     for key, what, asked in not_yet:

@@ -493,20 +493,6 @@ def test_sac_with_memory_trains_and_exports(tmp_path: Path) -> None:
     assert [o.name for o in session.get_outputs()][-1] == "recurrent_out"
 
 
-def test_behavioral_cloning_with_memory_is_refused_not_ignored(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "memory.yaml"
-    config = CONFIG.format(max_steps=200).replace("num_layers: 1", MEMORY)
-    demo = tmp_path / "expert.demo"
-    demo.write_bytes(b"")
-    cloning = f"    behavioral_cloning: {{demo_path: {demo}}}\n"
-    path.write_text(config.replace("    time_horizon", cloning + "    time_horizon"))
-    assert learn(tmp_path, str(path), "--run-id=refused") == 1
-    error = capsys.readouterr().err
-    assert "behaviors.Basic.behavioral_cloning" in error and "memory" in error and "Traceback" not in error
-
-
 # (thresholds Basic's returns never reach: these lessons stay where they start)
 CURRICULUM = """
 environment_parameters:

@@ -7,6 +7,10 @@ the mean squared error between the policy's sampled continuous actions and the e
 the cross-entropy of each branch against the expert's choices (averaged over the branches). Its
 own Adam runs at the policy's learning rate x `strength`, decayed linearly to 1e-10 over
 `steps` when `steps` > 0 (no more training once there). Stat: Losses/Pretraining Loss.
+
+With memory, as ML-Agents: the demonstration is cut into blocks of `sequence_length`
+consecutive steps, shuffled as blocks; a minibatch is `batch_size // sequence_length` of them
+(at least one), each run through the LSTM from zero memories (a demonstration keeps none).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from torch import nn
 
 from mlagents_fast.config.trainer_settings import BehavioralCloningSettings
 from mlagents_fast.networks.actions import MaskedBranches
+from mlagents_fast.networks.actor_critic import NetworkBody
 from mlagents_fast.reward_signals.expert import load_expert
 from mlagents_fast.reward_signals.learned import tensors
+from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import BehaviorSpec
 from mlagents_fast.trainers.schedules import decayed
 
@@ -28,11 +34,24 @@ FINAL_LEARNING_RATE = 1e-10
 
 class BehavioralCloning:
     def __init__(self, settings: BehavioralCloningSettings, actor: nn.Module, spec: BehaviorSpec,
-                 policy_learning_rate: float, batch_size: int, num_epoch: int, seed: int) -> None:  # fmt: skip
+                 policy_learning_rate: float, batch_size: int, num_epoch: int, seed: int,
+                 sequence_length: int = 1) -> None:  # fmt: skip
         self.settings, self.actor, self.spec = settings, actor, spec
         self.expert = load_expert(settings.demo_path, spec, "behavioral_cloning.demo_path")
         self.initial_rate = policy_learning_rate * settings.strength
-        self.batch_size = min(settings.batch_size or batch_size, len(self.expert))
+        body = actor.network_body
+        assert isinstance(body, NetworkBody)
+        self.memory_size = body.memory.memory_size if body.memory is not None else 0
+        self.sequence_length = sequence_length if body.memory is not None else 1
+        self.blocks = len(self.expert) // self.sequence_length
+        if self.blocks == 0:
+            raise UnityTrainerException(
+                f"`behavioral_cloning.demo_path` ({settings.demo_path}) holds {len(self.expert)} steps, fewer than "
+                f"one sequence of network_settings.memory.sequence_length ({self.sequence_length}) steps that a "
+                "policy with memory trains on: record a longer demonstration or use shorter sequences."
+            )
+        wanted = settings.batch_size or batch_size
+        self.sequences_per_batch = min(max(wanted // self.sequence_length, 1), self.blocks)
         self.num_epoch = settings.num_epoch or num_epoch
         # Gradients go into the actor's own .grad tensors (a trainer's flat optimizer may own them), so
         # they are zeroed in place, never replaced.
@@ -49,8 +68,13 @@ class BehavioralCloning:
         batch = self.expert.select(index)
         action = self.spec.action_spec
         body, model = self.actor.network_body, self.actor.action_model
-        assert isinstance(body, nn.Module) and isinstance(model, MaskedBranches)
-        hidden = body(tensors(batch.obs, self.device))
+        assert isinstance(body, NetworkBody) and isinstance(model, MaskedBranches)
+        obs = tensors(batch.obs, self.device)
+        if self.memory_size:
+            zeros = torch.zeros(len(index) // self.sequence_length, self.memory_size, device=self.device)
+            hidden, _ = body.recurrent(obs, zeros, self.sequence_length)
+        else:
+            hidden = body(obs)
         allowed = torch.ones(len(index), sum(action.discrete_branches), device=self.device)
         loss = torch.zeros((), device=self.device)
         if action.continuous_size:
@@ -74,16 +98,18 @@ class BehavioralCloning:
             return {"Losses/Pretraining Loss": [0.0]}
         for group in self.optimizer.param_groups:
             group["lr"] = rate
-        size, steps = self.batch_size, len(self.expert)
-        batches = steps // size
-        limit = self.settings.samples_per_update // size  # (0, as when it is unset: every batch)
+        size, length = self.sequences_per_batch, self.sequence_length
+        batches = self.blocks // size
+        limit = self.settings.samples_per_update // size // length  # (0, as when it is unset: every batch)
         if limit > 0:
             batches = min(batches, limit)
         losses = []
+        steps = np.arange(length)
         for _ in range(self.num_epoch):
-            order = self._draws.permutation(steps)
+            order = self._draws.permutation(self.blocks)  # blocks of `length` steps (single steps without memory)
             for b in range(batches):
-                loss = self.loss(order[b * size : (b + 1) * size])
+                starts = order[b * size : (b + 1) * size] * length
+                loss = self.loss((starts[:, None] + steps).ravel())
                 self.optimizer.zero_grad(set_to_none=False)
                 loss.backward()
                 self.optimizer.step()

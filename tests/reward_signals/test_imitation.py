@@ -21,6 +21,7 @@ from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.trainers.ppo import PPOTrainer
 from mlagents_fast.trainers.sac.trainer import SACTrainer
 from tests.trainers.test_ppo_learning import ML_AGENTS_PPO_TEST_CONFIG
+from tests.trainers.test_ppo_memory import recurrent_config
 from tests.trainers.test_sac_learning import ML_AGENTS_SAC_TEST_CONFIG
 from tests.trainers.training import last5, train_behaviors
 
@@ -83,6 +84,29 @@ def test_behavioral_cloning_alone_moves_the_policy_to_the_expert(tmp_path: Path)
     env = make(BEHAVIOR, 1, seed=1337, action_sizes=(0, 1), step_size=0.2)
     returns, _ = train_behaviors(PPOTrainer, env, {BEHAVIOR: without}, seed=1337)
     assert last5(returns[BEHAVIOR]) < 0.9  # without the demonstration it learns nothing in that budget
+
+
+@pytest.mark.learning
+def test_behavioral_cloning_teaches_a_policy_with_memory(tmp_path: Path) -> None:
+    """MemoryEnvironment (the goal shown only at an episode's start), ML-Agents' test_recurrent_ppo
+    settings with no reward to learn from: cloning the goal follower's demonstration through the
+    LSTM, the policy comes to remember the goal as the expert did."""
+    path = tmp_path / "memory.demo"
+    record_demonstrations(make("MemoryEnvironment", 1, seed=3, action_sizes=(0, 1)), 1500, path, seed=3)
+    config = recurrent_config(reward_signals={"extrinsic": {"strength": 0.0}},
+                              behavioral_cloning={"demo_path": str(path)})  # fmt: skip
+    env = make("MemoryEnvironment", 1, seed=1337, action_sizes=(0, 1))
+    returns, _ = train_behaviors(PPOTrainer, env, {"MemoryEnvironment": config}, seed=1337)
+    assert last5(returns["MemoryEnvironment"]) > 0.9
+
+
+def test_behavioral_cloning_with_memory_needs_a_whole_sequence(tmp_path: Path) -> None:
+    path = tmp_path / "short.demo"
+    record_demonstrations(make("MemoryEnvironment", 1, seed=3, action_sizes=(0, 1)), 10, path, seed=3)
+    config = recurrent_config({"memory_size": 16, "sequence_length": 64}, behavioral_cloning={"demo_path": str(path)})
+    env = make("MemoryEnvironment", 1, seed=1, action_sizes=(0, 1))
+    with pytest.raises(UnityTrainerException, match=r"behavioral_cloning.demo_path.*sequence_length \(64\)"):
+        train_behaviors(PPOTrainer, env, {"MemoryEnvironment": config}, seed=1)
 
 
 def gail(demo: str, spec: Any, **options: Any) -> GAILSignal:

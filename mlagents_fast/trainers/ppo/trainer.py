@@ -130,7 +130,8 @@ class PPOTrainer:
         if settings.behavioral_cloning is not None and training:
             hp = self.hyper
             self.update.cloning = BehavioralCloning(settings.behavioral_cloning, self.actor, spec, hp.learning_rate,
-                                                    hp.batch_size, hp.num_epoch, seed)  # fmt: skip
+                                                    hp.batch_size, hp.num_epoch, seed,
+                                                    memory.sequence_length if memory is not None else 1)  # fmt: skip
         self.checkpoint = PPOCheckpoint(
             self.actor, self.critic, self.optimizer, self.normalizer, self.signals, self.rng
         )

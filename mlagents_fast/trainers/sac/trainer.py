@@ -97,7 +97,8 @@ class SACTrainer:
         self.cloning = None  # (one pass over the demonstration a round, as ML-Agents' SAC: num_epoch 1)
         if settings.behavioral_cloning is not None and training:
             self.cloning = BehavioralCloning(settings.behavioral_cloning, self.actor, spec, self.hyper.learning_rate,
-                                             self.hyper.batch_size, 1, seed)  # fmt: skip
+                                             self.hyper.batch_size, 1, seed,
+                                             memory.sequence_length if memory is not None else 1)  # fmt: skip
         # `threaded: true`: gradient steps run on their own thread while collection goes on with a
         # copy of the actor, one update behind (ML-Agents' threaded trainers).
         self.acting_actor, self.acting_critic = self.actor, self.critic
