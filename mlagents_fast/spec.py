@@ -34,12 +34,24 @@ class ActionError(ValueError):
 
 @dataclass(frozen=True)
 class ObservationSpec:
-    """One observation: vector `(size,)`, visual channel-first `(C, H, W)` in [0, 1], or variable length."""
+    """One observation: vector `(size,)`, visual channel-first `(C, H, W)` in [0, 1], or variable length.
+
+    `dtype` is how the environment gives it: "float32", or "uint8" for an image whose pixels
+    0-255 stand for 0-1 (kept as bytes through the buffers, scaled on the device by the
+    network that reads it).
+    """
 
     shape: tuple[int, ...]
     dimension_property: tuple[DimensionProperty, ...]
     observation_type: ObservationType = ObservationType.DEFAULT
     name: str = ""
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("float32", "uint8"):
+            raise ValueError(f"ObservationSpec dtype must be 'float32' or 'uint8'; got {self.dtype!r}.")
+        if self.dtype == "uint8" and len(self.shape) != 3:
+            raise ValueError(f"Only images (C, H, W) may be uint8; got an observation of shape {self.shape}.")
 
     @staticmethod
     def vector(
@@ -48,9 +60,10 @@ class ObservationSpec:
         return ObservationSpec((size,), (DimensionProperty.NONE,), observation_type, name)
 
     @staticmethod
-    def visual(channels: int, height: int, width: int, name: str = "") -> ObservationSpec:
+    def visual(channels: int, height: int, width: int, name: str = "", dtype: str = "float32") -> ObservationSpec:
         spatial = DimensionProperty.TRANSLATIONAL_EQUIVARIANCE
-        return ObservationSpec((channels, height, width), (DimensionProperty.NONE, spatial, spatial), name=name)
+        dims = (DimensionProperty.NONE, spatial, spatial)
+        return ObservationSpec((channels, height, width), dims, name=name, dtype=dtype)
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,12 @@ def rollout_fields(
     continuous_size: int = 0,
     discrete_branches: Sequence[int] = (),
     memory_size: int = 0,
+    obs_dtypes: Sequence[DTypeLike] | None = None,
 ) -> dict[str, FieldSpec]:
-    """The fields of an on-policy rollout, named after ML-Agents' buffer keys."""
-    fields = {f"obs_{i}": FieldSpec.of(shape, np.float32) for i, shape in enumerate(obs_shapes)}
+    """The fields of an on-policy rollout, named after ML-Agents' buffer keys; observations in
+    `obs_dtypes` (float32 unless given: a uint8 image stays bytes)."""
+    dtypes = list(obs_dtypes) if obs_dtypes is not None else [np.float32] * len(obs_shapes)
+    fields = {f"obs_{i}": FieldSpec.of(shape, dtypes[i]) for i, shape in enumerate(obs_shapes)}
     if continuous_size:
         fields["continuous_action"] = FieldSpec.of((continuous_size,), np.float32)
         fields["continuous_log_probs"] = FieldSpec.of((continuous_size,), np.float32)

@@ -139,6 +139,8 @@ class DemonstrationWriter:
             info.action_mask.extend(bool(m) for m in np.asarray(action_mask).ravel())
         for value, spec in zip(obs, specs, strict=True):
             array = np.asarray(value, np.float32)
+            if spec.dtype == "uint8":  # an image's bytes: the [0, 1] values they stand for
+                array *= np.float32(1.0 / 255.0)
             if array.shape != spec.shape:
                 raise DemonstrationError(f"observation of shape {array.shape} does not match the spec's {spec.shape}")
             info.observations.append(_observation_message(array, spec, self.compress_visual))

@@ -58,7 +58,7 @@ class StepBatch:
     @staticmethod
     def allocate(spec: BehaviorSpec, num_agents: int) -> StepBatch:
         """Zeroed arrays for `num_agents` slots of `spec` (for steppers written in Python)."""
-        obs = tuple(np.zeros((num_agents, *o.shape), np.float32) for o in spec.observation_specs)
+        obs = tuple(np.zeros((num_agents, *o.shape), o.dtype) for o in spec.observation_specs)
         terminal = tuple(np.zeros_like(o) for o in obs)
         mask_width = sum(spec.action_spec.discrete_branches)
         return StepBatch(

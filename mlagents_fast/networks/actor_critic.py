@@ -8,7 +8,7 @@ from torch import nn
 from mlagents_fast.networks.actions import ActionModel, ActionOutput
 from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention, entity_mask, normal_linear
 from mlagents_fast.networks.conditioning import ConditionalEncoder
-from mlagents_fast.networks.encoders import VectorInput, encoded_size, observation_encoder
+from mlagents_fast.networks.encoders import VectorInput, encoded_size, image_floats, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, value_heads
 from mlagents_fast.networks.memory import LSTMMemory
 from mlagents_fast.spec import BehaviorSpec, ObservationType
@@ -73,7 +73,7 @@ class NetworkBody(nn.Module):
 
     def forward(self, obs: list[torch.Tensor], actions: torch.Tensor | None = None) -> torch.Tensor:
         kinds = list(zip(self.processors, obs, self.variable, self.goal_mask, strict=True))
-        own = [p(o) for p, o, variable, _ in kinds if not variable]
+        own = [p(image_floats(o)) for p, o, variable, _ in kinds if not variable]
         encoded = list(own)
         if self.attention is not None:
             encoded.append(self.attend(own, [o for _, o, variable, _ in kinds if variable]))

@@ -126,6 +126,12 @@ class FullyConnectedVisualEncoder(nn.Module):
         return self.dense(x.flatten(1))
 
 
+def image_floats(x: torch.Tensor) -> torch.Tensor:
+    """An image as the encoders take it: uint8 pixels (kept as bytes from the environment to the
+    device) become the [0, 1] values they stand for; float observations pass unchanged."""
+    return x.to(torch.float32).mul_(1.0 / 255.0) if x.dtype == torch.uint8 else x
+
+
 VISUAL_ENCODERS: dict[str, type[nn.Module]] = {
     "simple": SimpleVisualEncoder,
     "nature_cnn": NatureVisualEncoder,

@@ -51,9 +51,11 @@ def flat_actions(spec: ActionSpec, batch: SignalUpdateBatch, device: torch.devic
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
-def tensors(obs: list[NDArray[np.float32]], device: torch.device) -> list[torch.Tensor]:
-    """Host arrays as tensors on `device` (on the CPU, views of them)."""
-    return [torch.from_numpy(np.ascontiguousarray(o, np.float32)).to(device) for o in obs]
+def tensors(obs: list[NDArray[Any]], device: torch.device) -> list[torch.Tensor]:
+    """Host arrays as tensors on `device` (on the CPU, views of them): float32, or uint8 images as
+    they are (the networks scale them on the device)."""
+    kept = [o if o.dtype == np.uint8 else np.asarray(o, np.float32) for o in obs]
+    return [torch.from_numpy(np.ascontiguousarray(o)).to(device) for o in kept]
 
 
 class LearnedSignal(ABC):

@@ -47,10 +47,11 @@ class WithBody(Protocol):
     def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
 
 
-def linear_layers(body: NetworkBody, with_actions: bool = False) -> list[nn.Linear] | None:
+def linear_layers(body: NetworkBody, with_actions: bool = False, with_memory: bool = False) -> list[nn.Linear] | None:
     """The body's Linear layers when it is a plain Swish MLP over vector inputs (and, with
-    `with_actions`, maybe continuous actions beside them), else None (also with memory)."""
-    if body.hyper or body.memory is not None or (body.action_inputs and not with_actions):
+    `with_actions`, maybe continuous actions beside them), else None; a body with memory counts
+    only `with_memory` (its MLP's layers: the caller runs the LSTM after them)."""
+    if body.hyper or (body.memory is not None and not with_memory) or (body.action_inputs and not with_actions):
         return None
     if not all(isinstance(p, VectorInput) for p in body.processors):
         return None
@@ -308,8 +309,9 @@ class StackedBodies:
         return native_forward([self.actor.processors, self.critic.processors], self._layers, obs, out)
 
 
-def make_bodies(actor: WithBody, critic: WithBody) -> Bodies:
-    actor_layers, critic_layers = linear_layers(actor.network_body), linear_layers(critic.network_body)
+def make_bodies(actor: WithBody, critic: WithBody, with_memory: bool = False) -> Bodies:
+    actor_layers = linear_layers(actor.network_body, with_memory=with_memory)
+    critic_layers = linear_layers(critic.network_body, with_memory=with_memory)
     if actor_layers is None or critic_layers is None:
         raise ValueError("The manual backward needs plain MLP bodies over vector observations; see supports().")
     actor_body = Body(actor.network_body, actor_layers)

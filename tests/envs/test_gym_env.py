@@ -115,7 +115,7 @@ def test_spaces_map_to_specs() -> None:
     spec = grid().behavior_specs["GridEnv"]
     assert spec.observation_specs[0].shape == (6,) and spec.action_spec == ActionSpec.create_discrete((3, 4))
     spec = camera().behavior_specs["CameraEnv"]
-    assert spec.observation_specs[0] == ObservationSpec.visual(3, 4, 5, name="image")
+    assert spec.observation_specs[0] == ObservationSpec.visual(3, 4, 5, name="image", dtype="uint8")
     assert spec.action_spec == ActionSpec.create_continuous(2)
     assert GymEnv("Pendulum-v1").behavior_specs["Pendulum-v1"].action_spec == ActionSpec.create_continuous(1)
 
@@ -200,9 +200,10 @@ def test_images_and_rescaled_continuous_actions(kind: str, made: list[VectorEnv]
     assert spec.action_spec == ActionSpec.create_continuous(2) and spec.observation_specs[0].shape == (3, 4, 5)
     env.reset(0)
     image = env.batch("CameraEnv").obs[0]
-    assert image.shape == (2, 3, 4, 5)
-    np.testing.assert_array_equal(image[:, 1], 1.0)
-    assert image[0, 2, 0, 0] == pytest.approx(0.2) and image[0, 2, 1, 1] == 0.0
+    assert image.shape == (2, 3, 4, 5) and image.dtype == np.uint8  # bytes, channel-first: scaled on the device
+    np.testing.assert_array_equal(image[:, 1], 255)
+    assert image[0, 2, 0, 0] == 51 and image[0, 2, 1, 1] == 0
+    assert env.batch("CameraEnv").terminal_obs[0].dtype == np.uint8
     env.actions("CameraEnv").continuous[:] = [[0.5, 0.0], [-1.0, 1.0]]
     env.step()
     np.testing.assert_allclose(env.batch("CameraEnv").reward, [1.0, -2.0])  # [-1, 1] onto [-2, 2]

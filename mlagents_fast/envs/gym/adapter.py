@@ -2,7 +2,8 @@
 
 Spaces map to ML-Agents' specs:
 - observation `Box` -> one vector observation (flattened, float32); a 3-D `uint8` Box
-  (height, width, channels) -> one visual observation (channels, height, width) scaled to [0, 1];
+  (height, width, channels) -> one visual observation (channels, height, width), kept as uint8
+  (its pixels stand for [0, 1]; the network scales them on the device);
 - action `Box` -> continuous actions (flattened), passed through unchanged unless
   `rescale_actions` maps [-1, 1] onto the Box bounds; `Discrete(n)` -> one branch of n;
   `MultiDiscrete` -> one branch per entry.
@@ -33,11 +34,12 @@ class UnsupportedSpaceError(ValueError):
 
 
 def observation_spec(env_id: str, space: Any) -> tuple[ObservationSpec, bool]:
-    """The observation spec for a gymnasium space, and whether it is an image (HWC uint8 -> CHW [0, 1])."""
+    """The observation spec for a gymnasium space, and whether it is an image (HWC uint8 -> CHW uint8,
+    its pixels standing for [0, 1])."""
     if isinstance(space, gymnasium.spaces.Box):
         if len(space.shape) == 3 and space.dtype == np.uint8:
             height, width, channels = space.shape
-            return ObservationSpec.visual(channels, height, width, name="image"), True
+            return ObservationSpec.visual(channels, height, width, name="image", dtype="uint8"), True
         return ObservationSpec.vector(int(np.prod(space.shape, dtype=np.int64)), name="obs"), False
     raise UnsupportedSpaceError(
         f"Environment {env_id!r}: observation space {space} is not supported; use a Box "
@@ -105,9 +107,9 @@ class GymEnv(PythonEnv):
             self._discrete_row = actions[self.name].discrete[0]
             self._bound_actions, self._bound_out = actions, out
 
-    def _write_obs(self, obs: Any, row: NDArray[np.float32]) -> None:
-        if self._image:
-            np.multiply(np.transpose(obs, (2, 0, 1)), 1.0 / 255.0, out=row, casting="unsafe")
+    def _write_obs(self, obs: Any, row: NDArray[Any]) -> None:
+        if self._image:  # the bytes as they are, channel-first
+            np.copyto(row, np.transpose(obs, (2, 0, 1)))
         elif self._flat:
             row[...] = obs
         else:

@@ -5,8 +5,9 @@ The same layout serves the in-process stepper (a numpy buffer) and the process s
 (`specs`, `agents_per_env`, `num_envs`) so a worker process computes the same offsets.
 
 Two regions are packed without gaps so one numpy call covers all behaviors:
-- every float32 field a copy writes and the stepper checks for NaN/inf (observations,
-  terminal observations, rewards, group rewards) -> `BoundArrays.checked`, one flat view;
+- every float32 field a copy writes and the stepper checks for NaN/inf (float observations,
+  terminal observations, rewards, group rewards) -> `BoundArrays.checked`, one flat view
+  (uint8 images, which cannot hold NaN, lie after it);
 - every done flag (terminated, truncated) -> `BoundArrays.flags`, cleared before each step.
 """
 
@@ -101,12 +102,20 @@ class BatchLayout:
         for name, spec in self.specs.items():
             n = self.num_agents(name)
             for k, obs in enumerate(spec.observation_specs):
-                self._add(name, f"obs[{k}]", (n, *obs.shape), "float32", 4)
+                if obs.dtype == "float32":
+                    self._add(name, f"obs[{k}]", (n, *obs.shape), "float32", 4)
             for k, obs in enumerate(spec.observation_specs):
-                self._add(name, f"terminal_obs[{k}]", (n, *obs.shape), "float32", 4)
+                if obs.dtype == "float32":
+                    self._add(name, f"terminal_obs[{k}]", (n, *obs.shape), "float32", 4)
             self._add(name, "reward", (n,), "float32", 4)
             self._add(name, "group_reward", (n,), "float32", 4)
         self.checked_span = (start, self._cursor)
+        for name, spec in self.specs.items():
+            n = self.num_agents(name)
+            for k, obs in enumerate(spec.observation_specs):
+                if obs.dtype != "float32":
+                    self._add(name, f"obs[{k}]", (n, *obs.shape), obs.dtype, ALIGN)
+                    self._add(name, f"terminal_obs[{k}]", (n, *obs.shape), obs.dtype, ALIGN)
         self._cursor = -(-self._cursor // ALIGN) * ALIGN
         start = self._cursor
         for name in self.specs:

@@ -39,6 +39,7 @@ from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
 from mlagents_fast.trainers.flat_adam import FlatAdam
 from mlagents_fast.trainers.fused_bodies import parameter_order
 from mlagents_fast.trainers.ppo.checkpoint import PPOCheckpoint
+from mlagents_fast.trainers.ppo.fused import recurrent as fused_recurrent
 from mlagents_fast.trainers.ppo.gradient_step import Paths, choose_paths
 from mlagents_fast.trainers.ppo.minibatch import MinibatchSource
 from mlagents_fast.trainers.ppo.recurrent import RecurrentActing, RecurrentStep, RecurrentValueEstimator
@@ -100,12 +101,17 @@ class PPOTrainer:
         if self.memories is None:
             self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
                                       self.optimizer, self.clock)  # fmt: skip
+        elif fused_recurrent.supports(self.actor, self.critic):  # all-vector bodies on the CPU
+            fused_acting = fused_recurrent.FusedRecurrentActing(self.acting_actor, self.acting_critic, self.memories)
+            step = fused_recurrent.FusedRecurrentStep(self.actor, self.critic, self.optimizer, self.clock)
+            self.paths = Paths(fused_acting, step, fused=True)
         else:
             acting = RecurrentActing(self.acting_actor, self.acting_critic, self.device, self.memories)
             self.paths = Paths(acting, RecurrentStep(self.actor, self.critic, self.optimizer, self.clock), fused=False)
         action = spec.action_spec
-        fields = rollout_fields([o.shape for o in spec.observation_specs], action.continuous_size,
-                                action.discrete_branches, memory_size)  # fmt: skip
+        observations = spec.observation_specs
+        fields = rollout_fields([o.shape for o in observations], action.continuous_size, action.discrete_branches,
+                                memory_size, [o.dtype for o in observations])  # fmt: skip
         self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
                                    time_horizon=settings.time_horizon, threaded=self.threaded,
                                    sequence_length=memory.sequence_length if memory is not None else 1)  # fmt: skip

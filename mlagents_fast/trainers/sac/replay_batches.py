@@ -33,7 +33,7 @@ MINIBATCHES_PER_GATHER = 32  # the staging memory holds this many minibatches
 def replay_fields(spec: BehaviorSpec, signals: list[str], memory_size: int = 0) -> dict[str, FieldSpec]:
     """A transition: observations, next observations, actions, mask, each signal's reward, termination;
     with memory, the actor's and V's memories before the step and whether the row is a step (not padding)."""
-    obs = {f"obs_{i}": FieldSpec.of(o.shape, np.float32) for i, o in enumerate(spec.observation_specs)}
+    obs = {f"obs_{i}": FieldSpec.of(o.shape, o.dtype) for i, o in enumerate(spec.observation_specs)}
     action = spec.action_spec
     fields = {**obs, **{f"next_{name}": field for name, field in obs.items()}}
     if action.continuous_size:

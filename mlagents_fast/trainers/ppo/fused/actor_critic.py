@@ -1,17 +1,15 @@
 """The all-vector actor and critic as plain tensor ops, with a hand-written backward.
 
-For the small MLPs of most ML-Agents configs, a PPO gradient step through autograd costs
-more in per-node bookkeeping than in arithmetic (CartPole's 64 x 64 networks on one CPU
-core: about 1 ms a step, of which a quarter is matrix work). Here `evaluate` keeps what
-the backward needs, and `backward` writes every parameter's gradient straight into its
-`.grad` (FlatAdam's flat buffer): the values autograd would give (the tests compare
-them), a few kernel calls a layer. `act` is the inference forward without module calls.
+For the small MLPs of most ML-Agents configs, a PPO gradient step through autograd costs more
+in per-node bookkeeping than in arithmetic (CartPole's 64 x 64 networks on one CPU core: about
+1 ms a step, a quarter of it matrix work). `evaluate` keeps what the backward needs, and
+`backward` writes every parameter's gradient into its `.grad` (FlatAdam's flat buffer): the
+values autograd gives (the tests compare them). `act` is the inference forward.
 
-`ppo_step` is one PPO gradient step's forward and backward. On the CPU the action and
-value heads with the loss between them are one native call (`_native.ppo_head_loss`, the
-same formulas as `evaluate` + `ppo_loss_gradients` + the heads' part of `backward`, which
-the tests compare); the matrix products stay torch's. On other devices all of it is torch
-ops. The bodies (shared, separate, or batched side by side) are `bodies.py` beside this file.
+`ppo_step` is one PPO gradient step's forward and backward. On the CPU the heads with the
+loss between them are one native call (`heads_step`: the formulas of `evaluate` +
+`ppo_loss_gradients` + the heads' part of `backward`, which the tests compare); the matrix
+products stay torch's. On other devices all of it is torch ops. The bodies are fused_bodies.py.
 Networks with visual or goal-conditioned inputs are not covered (`supports` says so) and
 keep autograd.
 
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -41,6 +38,7 @@ from mlagents_fast.trainers.fused_bodies import (
     make_bodies,
     native_forward_pays,
 )
+from mlagents_fast.trainers.ppo.fused.buffers import HeadBuffers, SampleBuffers
 from mlagents_fast.trainers.ppo.fused.loss_gradients import ppo_loss_gradients
 
 TWO_PI_E = 2.0 * math.pi * math.e
@@ -83,75 +81,18 @@ class _Evaluation:
     allowed: torch.Tensor | None = None
 
 
-@dataclass
-class _HeadBuffers:
-    """Preallocated head outputs and their gradients for one batch size, with numpy views
-    of the same memory for the native call."""
-
-    mu: torch.Tensor
-    logits: torch.Tensor
-    values: torch.Tensor  # [B, S] rows
-    grad_mu: torch.Tensor
-    grad_logits: torch.Tensor
-    grad_values: torch.Tensor
-    grad_features: torch.Tensor  # [2, B, H] reaching the actor's and the critic's features
-    arrays: dict[str, NDArray[np.float32]]
-    # Arguments of `_native.heads_backward` (numpy views of the heads' parameters and gradients,
-    # valid while `grad_address` is where the value head's weight gradient lives).
-    actor_heads: list[tuple[NDArray[np.float32], ...]] = field(default_factory=list)
-    value_heads: list[tuple[NDArray[np.float32], ...]] = field(default_factory=list)
-    grad_address: int = 0
-
-    @staticmethod
-    def allocate(rows: int, continuous: int, logits: int, signals: int, hidden: int) -> _HeadBuffers:
-        tensors = {name: torch.zeros(rows, width) for name, width in
-                   (("mu", continuous), ("logits", logits), ("values", signals))}  # fmt: skip
-        grads = {f"grad_{name}": torch.zeros_like(t) for name, t in tensors.items()}
-        grads["grad_features"] = torch.zeros(2, rows, hidden)
-        named: dict[str, Any] = {**tensors, **grads}
-        return _HeadBuffers(**named, arrays={name: t.numpy() for name, t in named.items()})
-
-
-@dataclass
-class _SampleBuffers:
-    """Preallocated head outputs and sampled actions for one number of agents."""
-
-    mu: torch.Tensor
-    logits: torch.Tensor
-    continuous: torch.Tensor
-    discrete: torch.Tensor  # int32
-    log_probs: torch.Tensor
-    entropy: torch.Tensor
-    values: torch.Tensor  # [B, S] rows, from the native heads
-    features: torch.Tensor  # [2, B, H] actor's and critic's (or [1, B, H] a shared body's)
-    arrays: dict[str, Any]  # numpy views of the tensors above, by name
-    actor_heads: list[tuple[NDArray[np.float32], ...]] | None = None  # `_native.heads_forward` arguments
-    value_head: list[tuple[NDArray[np.float32], ...]] | None = None
-
-    @staticmethod
-    def allocate(rows: int, continuous: int, branches: tuple[int, ...], signals: int, hidden: int,
-                 groups: int = 2) -> _SampleBuffers:  # fmt: skip
-        tensors: dict[str, Any] = {
-            "mu": torch.zeros(rows, continuous), "logits": torch.zeros(rows, sum(branches)),
-            "continuous": torch.zeros(rows, continuous),
-            "discrete": torch.zeros(rows, len(branches), dtype=torch.int32),
-            "log_probs": torch.zeros(rows, continuous + len(branches)), "entropy": torch.zeros(rows),
-            "values": torch.zeros(rows, signals), "features": torch.zeros(groups, rows, hidden),
-        }  # fmt: skip
-        return _SampleBuffers(**tensors, arrays={name: t.numpy() for name, t in tensors.items()})
-
-
 class ManualActorCritic:
     """Forward and backward of an `Actor` and `Critic` pair, on their own parameters (no copies)."""
 
-    def __init__(self, actor: Actor, critic: Critic) -> None:
-        self.bodies = make_bodies(actor, critic)
+    def __init__(self, actor: Actor, critic: Critic, with_memory: bool = False) -> None:
+        """`with_memory`: bodies with an LSTM after their MLP, which the caller runs (recurrent.py)."""
+        self.bodies = make_bodies(actor, critic, with_memory)
         self.action_model: ActionModel = actor.action_model
         self.value_heads: nn.Linear = critic.value_heads
         self._kept: _Evaluation | None = None
         self._native = self.value_heads.weight.device.type == "cpu"
-        self._head_buffers: dict[int, _HeadBuffers] = {}
-        self._sample_buffers: dict[int, _SampleBuffers] = {}
+        self._head_buffers: dict[int, HeadBuffers] = {}
+        self._sample_buffers: dict[int, SampleBuffers] = {}
 
     @property
     def native(self) -> bool:
@@ -164,8 +105,9 @@ class ManualActorCritic:
         self.bodies.set_native(native)
 
     @staticmethod
-    def supports(actor: Actor, critic: Critic) -> bool:
-        return linear_layers(actor.network_body) is not None and linear_layers(critic.network_body) is not None
+    def supports(actor: Actor, critic: Critic, with_memory: bool = False) -> bool:
+        layers = [linear_layers(n.network_body, with_memory=with_memory) for n in (actor, critic)]
+        return all(found is not None for found in layers)
 
     # ------------------------------------------------------------------ inference
     def act(
@@ -177,9 +119,9 @@ class ManualActorCritic:
         model = self.action_model
         rows = obs[0].shape[0]
         if self.native and native_forward_pays(rows, self.value_heads.in_features):
-            out = self._sample_buffer(rows)
+            out = self.sample_buffer(rows)
             if self.bodies.native_features(obs, out.arrays["features"]):
-                return self._act_native(out, action_mask, deterministic)
+                return self.act_on_features(out, action_mask, deterministic)
         h, h_critic = self.bodies.forward(obs)
         values = F.linear(h_critic, self.value_heads.weight, self.value_heads.bias).t()
         if not self.native:
@@ -190,25 +132,26 @@ class ManualActorCritic:
                 else torch.from_numpy(~action_mask).to(h.device, torch.float32)
             )
             return values, model(h, allowed, deterministic)
-        out = self._sample_buffer(rows)
+        out = self.sample_buffer(rows)
         if model.continuous_size:
             _linear_into(model.mu, h, out.mu)
         if model.branches:
             _linear_into(model.logits, h, out.logits)
         return values, self._sample(out, action_mask, deterministic)
 
-    def _sample_buffer(self, rows: int) -> _SampleBuffers:
+    def sample_buffer(self, rows: int) -> SampleBuffers:
+        """Preallocated head outputs and sampled actions for `rows` agents (reused by every call)."""
         out = self._sample_buffers.get(rows)
         if out is None:
             model = self.action_model
-            out = self._sample_buffers[rows] = _SampleBuffers.allocate(
+            out = self._sample_buffers[rows] = SampleBuffers.allocate(
                 rows, model.continuous_size, model.branches, self.value_heads.out_features,
                 self.value_heads.in_features, 1 if isinstance(self.bodies, SharedBody) else 2,
             )  # fmt: skip
         return out
 
-    def _act_native(
-        self, out: _SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool
+    def act_on_features(
+        self, out: SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool
     ) -> tuple[torch.Tensor, ActionOutput]:
         """Heads on the features `out.features` (actor, critic), all native, then the sampling."""
         if out.actor_heads is None or out.value_head is None:  # numpy views of the heads, made once
@@ -224,7 +167,7 @@ class ManualActorCritic:
         _native.heads_forward(features[1 if len(features) > 1 else 0], out.value_head)
         return out.values.t(), self._sample(out, action_mask, deterministic)
 
-    def _sample(self, out: _SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool) -> ActionOutput:
+    def _sample(self, out: SampleBuffers, action_mask: NDArray[np.bool_] | None, deterministic: bool) -> ActionOutput:
         """Actions from the heads' outputs in `out` (mu, logits), natively."""
         model = self.action_model
         rows = out.entropy.shape[0]
@@ -273,13 +216,29 @@ class ManualActorCritic:
         discrete: torch.Tensor | None, old_log_probs: torch.Tensor, advantages: torch.Tensor,
         old_values: torch.Tensor, returns: torch.Tensor, epsilon: float, beta: float,
     ) -> tuple[float, float]:  # fmt: skip
+        kept = BodyPass()
+        h, h_critic = self.bodies.forward(obs, kept)
+        policy_loss, value_loss, grad_features = self.heads_step(h, h_critic, action_mask, continuous, discrete,
+                                                                 old_log_probs, advantages, old_values, returns,
+                                                                 epsilon, beta)  # fmt: skip
+        self.bodies.backward(grad_features, kept)
+        return policy_loss, value_loss
+
+    def heads_step(
+        self, h: torch.Tensor, h_critic: torch.Tensor, action_mask: torch.Tensor | None,
+        continuous: torch.Tensor | None, discrete: torch.Tensor | None, old_log_probs: torch.Tensor,
+        advantages: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, epsilon: float, beta: float,
+    ) -> tuple[float, float, torch.Tensor]:  # fmt: skip
+        """The heads on the actor's and the critic's features h, h_critic [B, H], the PPO loss and
+        their backward, natively (CPU): writes the heads' gradients; returns (policy_loss,
+        value_loss, d loss / d features [2, B, H], valid until the next call)."""
         model = self.action_model
         rows = advantages.shape[0]
         heads = self._head_buffers.get(rows)
         assert self.value_heads.weight.grad is not None
         if heads is None or heads.grad_address != self.value_heads.weight.grad.data_ptr():
             # (Re)built when the parameters' gradient storage moved (an optimizer created after us).
-            heads = _HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
+            heads = HeadBuffers.allocate(rows, model.continuous_size, sum(model.branches),
                                           self.value_heads.out_features, self.value_heads.in_features)  # fmt: skip
             arrays = heads.arrays
             heads.actor_heads = [_head_grad(model.mu, arrays["grad_mu"])] if model.continuous_size else []
@@ -288,8 +247,6 @@ class ManualActorCritic:
             heads.value_heads = [_head_grad(self.value_heads, arrays["grad_values"])]
             heads.grad_address = self.value_heads.weight.grad.data_ptr()
             self._head_buffers[rows] = heads
-        kept = BodyPass()
-        h, h_critic = self.bodies.forward(obs, kept)
         _linear_into(self.value_heads, h_critic, heads.values)
         c = model.continuous_size
         if c:
@@ -311,10 +268,9 @@ class ManualActorCritic:
         )  # fmt: skip
         # The heads' weight and bias gradients and the gradient reaching each body, natively.
         grad_features = arrays["grad_features"]
-        _native.heads_backward(h.numpy(), heads.actor_heads, grad_features[0])
-        _native.heads_backward(h_critic.numpy(), heads.value_heads, grad_features[1])
-        self.bodies.backward(heads.grad_features, kept)
-        return policy_loss, value_loss
+        _native.heads_backward(h.contiguous().numpy(), heads.actor_heads, grad_features[0])
+        _native.heads_backward(h_critic.contiguous().numpy(), heads.value_heads, grad_features[1])
+        return policy_loss, value_loss, heads.grad_features
 
     @torch.no_grad()
     def evaluate(
