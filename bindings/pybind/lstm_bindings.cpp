@@ -1,4 +1,5 @@
 // Glue for native/include/mlaf/lstm.h.
+#include <utility>
 #include <vector>
 
 #include "checks.h"
@@ -13,6 +14,19 @@ float* writable_floats(py::array a, const char* func, const char* arg) {
 }
 
 const float* floats(const py::array& a) { return static_cast<const float*>(a.data()); }
+
+using Named = std::pair<const py::array*, const char*>;
+
+// No output shares memory with an input or with another output.
+void require_apart(const std::vector<Named>& outs, const std::vector<Named>& ins, const char* f) {
+  for (std::size_t a = 0; a < outs.size(); ++a) {
+    for (const auto& [in, name] : ins)
+      require_disjoint(*outs[a].first, outs[a].second, *in, name, f);
+    for (std::size_t b = a + 1; b < outs.size(); ++b) {
+      require_disjoint(*outs[a].first, outs[a].second, *outs[b].first, outs[b].second, f);
+    }
+  }
+}
 
 }  // namespace
 
@@ -33,17 +47,8 @@ void bind_lstm(py::module_& m) {
         auto h_out = require(hidden, f, "hidden", Kind::kFloat32, {n, t, h}, "(N, T, H)");
         auto c_out = require(cell, f, "cell", Kind::kFloat32, {n, t, h}, "(N, T, H)");
         auto g_out = require(gates, f, "gates", Kind::kFloat32, {n, t, width}, "(N, T, 4H)");
-        const std::vector<std::pair<const py::array*, const char*>> outs = {
-            {&h_out, "hidden"}, {&c_out, "cell"}, {&g_out, "gates"}};
-        const std::vector<std::pair<const py::array*, const char*>> ins = {
-            {&x, "input_gates"}, {&w, "w_hh_t"}, {&h_init, "h0"}, {&c_init, "c0"}};
-        for (std::size_t a = 0; a < outs.size(); ++a) {
-          for (const auto& [in, name] : ins)
-            require_disjoint(*outs[a].first, outs[a].second, *in, name, f);
-          for (std::size_t b = a + 1; b < outs.size(); ++b) {
-            require_disjoint(*outs[a].first, outs[a].second, *outs[b].first, outs[b].second, f);
-          }
-        }
+        require_apart({{&h_out, "hidden"}, {&c_out, "cell"}, {&g_out, "gates"}},
+                      {{&x, "input_gates"}, {&w, "w_hh_t"}, {&h_init, "h0"}, {&c_init, "c0"}}, f);
         float* hp = writable_floats(h_out, f, "hidden");
         float* cp = writable_floats(c_out, f, "cell");
         float* gp = writable_floats(g_out, f, "gates");
@@ -88,15 +93,9 @@ void bind_lstm(py::module_& m) {
         auto dz = require(grad_gates, f, "grad_gates", Kind::kFloat32, {n, t, width}, "(N, T, 4H)");
         auto dh0 = require(grad_h0, f, "grad_h0", Kind::kFloat32, {n, h}, "(N, H)");
         auto dc0 = require(grad_c0, f, "grad_c0", Kind::kFloat32, {n, h}, "(N, H)");
-        const std::vector<std::pair<const py::array*, const char*>> outs = {
-            {&dz, "grad_gates"}, {&dh0, "grad_h0"}, {&dc0, "grad_c0"}};
-        for (std::size_t a = 0; a < outs.size(); ++a) {
-          for (const auto& in : ins)
-            require_disjoint(*outs[a].first, outs[a].second, in, "an input", f);
-          for (std::size_t b = a + 1; b < outs.size(); ++b) {
-            require_disjoint(*outs[a].first, outs[a].second, *outs[b].first, outs[b].second, f);
-          }
-        }
+        std::vector<Named> inputs;
+        for (const auto& in : ins) inputs.emplace_back(&in, "an input");
+        require_apart({{&dz, "grad_gates"}, {&dh0, "grad_h0"}, {&dc0, "grad_c0"}}, inputs, f);
         float* dzp = writable_floats(dz, f, "grad_gates");
         float* dh0p = writable_floats(dh0, f, "grad_h0");
         float* dc0p = writable_floats(dc0, f, "grad_c0");

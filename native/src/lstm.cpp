@@ -8,6 +8,12 @@
 namespace mlaf {
 namespace {
 
+// (GCC warns that passing a 64-byte vector by value has another ABI without AVX-512; these
+// helpers are always inlined, so no call, and no ABI, is involved.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 // Sixteen floats as one value: GCC's vector extension, so that a block of sums is held in
 // registers in every clone (one AVX-512 register, two AVX2 ones, four SSE ones).
 typedef float Lanes __attribute__((vector_size(64)));

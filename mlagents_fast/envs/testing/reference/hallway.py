@@ -14,10 +14,12 @@ from mlagents_fast.envs.native.rng import Rng
 from mlagents_fast.envs.testing.reference.rules import (
     Obs,
     Rules,
-    damp_and_brake,
+    drive,
     f32,
+    keep_within,
     push_disc_out_of_box,
     ray_enters_box,
+    steer,
 )
 
 DT = 0.02
@@ -71,25 +73,10 @@ class Hallway(Rules):
         return s
 
     def tick(self, s: State, cont: Any, disc: Any, reward: np.float32) -> tuple[np.float32, bool]:
-        act = int(disc[0])
-        h = s.heading * DEG_TO_RAD
-        fx, fz = math.sin(h), math.cos(h)
-        if act == 1:
-            s.vx += fx * RUN_SPEED
-            s.vz += fz * RUN_SPEED
-        if act == 2:
-            s.vx -= fx * RUN_SPEED
-            s.vz -= fz * RUN_SPEED
-        if act == 3:
-            s.heading += TURN_DEGREES
-        if act == 4:
-            s.heading -= TURN_DEGREES
-        s.vx, s.vz = damp_and_brake(s.vx, s.vz, DRAG, DT, FRICTION * GRAVITY * DT)
-        s.x += s.vx * DT
-        s.z += s.vz * DT
+        drive(s, int(disc[0]), RUN_SPEED, TURN_DEGREES, DRAG, FRICTION * GRAVITY * DT)
         s.steps += 1
         reward = f32(reward + f32(-1.0 / MAX_STEP))
-        _keep_inside(s)
+        keep_within(s, HALF_WIDTH - AGENT_RADIUS, HALF_LENGTH - AGENT_RADIUS)
         push_disc_out_of_box(s, AGENT_RADIUS, s.symbol_x, s.symbol_z, SYMBOL_HALF_X, SYMBOL_HALF_Z)
         for goal in (0, 1):  # 0: the O goal, 1: the X goal
             cx = s.o_goal_x if goal == 0 else -s.o_goal_x
@@ -113,18 +100,6 @@ class Hallway(Rules):
         s.step_fractions[:-1] = s.step_fractions[1:].copy()
         s.step_fractions[-1] = f32(s.steps) / f32(MAX_STEP)
         return [s.rays.reshape(-1).copy(), s.step_fractions.copy()]
-
-
-def _keep_inside(s: State) -> None:
-    bound_x, bound_z = HALF_WIDTH - AGENT_RADIUS, HALF_LENGTH - AGENT_RADIUS
-    if s.x < -bound_x:
-        s.x, s.vx = -bound_x, max(s.vx, 0.0)
-    if s.x > bound_x:
-        s.x, s.vx = bound_x, min(s.vx, 0.0)
-    if s.z < -bound_z:
-        s.z, s.vz = -bound_z, max(s.vz, 0.0)
-    if s.z > bound_z:
-        s.z, s.vz = bound_z, min(s.vz, 0.0)
 
 
 def _cast(s: State, angle: float) -> tuple[int, float]:
@@ -157,19 +132,11 @@ def _cast(s: State, angle: float) -> tuple[int, float]:
     return tag, best
 
 
-def _steer(s: State, target: tuple[float, float]) -> int:
-    bearing = math.degrees(math.atan2(target[0] - s.x, target[1] - s.z))
-    turn = (bearing - s.heading + 180.0) % 360.0 - 180.0
-    if abs(turn) > 10.0:
-        return 3 if turn > 0 else 4
-    return 1
-
-
 def heuristic(s: State) -> int:
     """Walk past the symbol on the matching goal's side, then into that goal (the player knows the
     symbol; a policy must have seen and remembered it)."""
     goal_x = s.o_goal_x if s.symbol == 0 else -s.o_goal_x
     side = math.copysign(HALF_WIDTH - 1.5, goal_x)
     if s.z < s.symbol_z + 1.5:
-        return _steer(s, (side, s.symbol_z + 2.0))
-    return _steer(s, (goal_x, GOAL_Z))
+        return steer(s, (side, s.symbol_z + 2.0))
+    return steer(s, (goal_x, GOAL_Z))

@@ -14,10 +14,12 @@ from mlagents_fast.envs.native.rng import Rng
 from mlagents_fast.envs.testing.reference.rules import (
     Obs,
     Rules,
-    damp_and_brake,
+    drive,
     f32,
+    keep_within,
     push_disc_out_of_box,
     ray_enters_box,
+    steer,
 )
 
 DT = 0.02
@@ -83,24 +85,9 @@ class Pyramids(Rules):
         return s
 
     def tick(self, s: State, cont: Any, disc: Any, reward: np.float32) -> tuple[np.float32, bool]:
-        act = int(disc[0])
-        h = s.heading * DEG_TO_RAD
-        fx, fz = math.sin(h), math.cos(h)
-        if act == 1:
-            s.vx += fx * RUN_SPEED
-            s.vz += fz * RUN_SPEED
-        if act == 2:
-            s.vx -= fx * RUN_SPEED
-            s.vz -= fz * RUN_SPEED
-        if act == 3:
-            s.heading += TURN_DEGREES
-        if act == 4:
-            s.heading -= TURN_DEGREES
-        s.vx, s.vz = damp_and_brake(s.vx, s.vz, DRAG, DT, FRICTION * GRAVITY * DT)
-        s.x += s.vx * DT
-        s.z += s.vz * DT
+        drive(s, int(disc[0]), RUN_SPEED, TURN_DEGREES, DRAG, FRICTION * GRAVITY * DT)
         reward = f32(reward + f32(-1.0 / MAX_STEP))
-        _keep_inside(s)
+        keep_within(s, HALF_ROOM - AGENT_RADIUS, HALF_ROOM - AGENT_RADIUS)
         for cx, cz in s.stones:
             _push_out(s, cx, cz, STONE_HALF)
         touched = _push_out(s, *s.switch, SWITCH_HALF)
@@ -140,18 +127,6 @@ class Pyramids(Rules):
         vector = np.array([0.0 if s.stage == SWITCH_WAITS else 1.0, s.vx * fz - s.vz * fx, 0.0,
                            s.vx * fx + s.vz * fz], np.float32)  # fmt: skip
         return [*frames, vector]
-
-
-def _keep_inside(s: State) -> None:
-    bound = HALF_ROOM - AGENT_RADIUS
-    if s.x < -bound:
-        s.x, s.vx = -bound, max(s.vx, 0.0)
-    if s.x > bound:
-        s.x, s.vx = bound, min(s.vx, 0.0)
-    if s.z < -bound:
-        s.z, s.vz = -bound, max(s.vz, 0.0)
-    if s.z > bound:
-        s.z, s.vz = bound, min(s.vz, 0.0)
 
 
 def _push_out(s: State, cx: float, cz: float, half: float) -> tuple[float, float, float] | None:
@@ -202,8 +177,4 @@ def _cast(s: State, angle: float, rise: float) -> tuple[int, float]:
 def heuristic(s: State) -> int:
     """Press the switch, run into the pyramid, then touch the gold: turn towards each, then go."""
     target = s.switch if s.stage == SWITCH_WAITS else (s.pyramid if s.stage == PYRAMID_STANDS else s.gold)
-    bearing = math.degrees(math.atan2(target[0] - s.x, target[1] - s.z))
-    turn = (bearing - s.heading + 180.0) % 360.0 - 180.0
-    if abs(turn) > 10.0:
-        return 3 if turn > 0 else 4
-    return 1
+    return steer(s, target)

@@ -31,6 +31,52 @@ def damp_and_brake(vx: float, vz: float, drag: float, dt: float, brake: float) -
     return vx * scale, vz * scale
 
 
+DEG_TO_RADIANS = 3.14159265358979323846 / 180.0
+FIXED_DT = 0.02
+
+
+def drive(s: Any, act: int, run_speed: float, turn_degrees: float, drag: float, brake: float) -> None:
+    """env.h's drive on a state with x, z, heading, vx, vz: the action (1 forward, 2 back, 3 turn
+    clockwise, 4 back), damp_and_brake, then the move over one fixed time step."""
+    h = s.heading * DEG_TO_RADIANS
+    fx, fz = math.sin(h), math.cos(h)
+    if act == 1:
+        s.vx += fx * run_speed
+        s.vz += fz * run_speed
+    if act == 2:
+        s.vx -= fx * run_speed
+        s.vz -= fz * run_speed
+    if act == 3:
+        s.heading += turn_degrees
+    if act == 4:
+        s.heading -= turn_degrees
+    s.vx, s.vz = damp_and_brake(s.vx, s.vz, drag, FIXED_DT, brake)
+    s.x += s.vx * FIXED_DT
+    s.z += s.vz * FIXED_DT
+
+
+def keep_within(s: Any, bound_x: float, bound_z: float) -> None:
+    """env.h's keep_within: x and z held inside the bounds, the velocity out of them stopped."""
+    if s.x < -bound_x:
+        s.x, s.vx = -bound_x, max(s.vx, 0.0)
+    if s.x > bound_x:
+        s.x, s.vx = bound_x, min(s.vx, 0.0)
+    if s.z < -bound_z:
+        s.z, s.vz = -bound_z, max(s.vz, 0.0)
+    if s.z > bound_z:
+        s.z, s.vz = bound_z, min(s.vz, 0.0)
+
+
+def steer(s: Any, target: tuple[float, float], tolerance: float = 10.0) -> int:
+    """A scripted player's action towards `target` (x, z): turn (3 clockwise, 4 back) until the
+    heading is within `tolerance` degrees of it, then forward (1)."""
+    bearing = math.degrees(math.atan2(target[0] - s.x, target[1] - s.z))
+    turn = (bearing - s.heading + 180.0) % 360.0 - 180.0
+    if abs(turn) > tolerance:
+        return 3 if turn > 0 else 4
+    return 1
+
+
 def push_disc_out_of_box(
     s: Any, radius: float, cx: float, cz: float, hx: float, hz: float
 ) -> tuple[float, float, float] | None:

@@ -184,6 +184,34 @@ inline bool ray_enters_box(double ox, double oz, double dx, double dz, double gx
   return last >= first && first >= 0.0;
 }
 
+constexpr double kDegToRadians = 3.14159265358979323846 / 180.0;
+
+// One physics step of an agent driven as ML-Agents' single-branch examples (Pyramids, Hallway)
+// drive theirs: action 1 adds `run_speed` along the heading (degrees clockwise from +z) as a
+// velocity change, 2 takes it away, 3 turns `turn_degrees` clockwise, 4 back; then
+// damp_and_brake, then the move over one fixed time step.
+inline void drive(int act, double& x, double& z, double& heading, double& vx, double& vz,
+                  double run_speed, double turn_degrees, double drag, double brake) {
+  const double h = heading * kDegToRadians;
+  const double fx = std::sin(h), fz = std::cos(h);
+  if (act == 1) vx += fx * run_speed, vz += fz * run_speed;
+  if (act == 2) vx -= fx * run_speed, vz -= fz * run_speed;
+  if (act == 3) heading += turn_degrees;
+  if (act == 4) heading -= turn_degrees;
+  damp_and_brake(vx, vz, drag, kFixedDeltaTime, brake);
+  x += vx * kFixedDeltaTime;
+  z += vz * kFixedDeltaTime;
+}
+
+// A body held inside |x| <= bound_x, |z| <= bound_z, its velocity out of the box stopped.
+inline void keep_within(double& x, double& z, double& vx, double& vz, double bound_x,
+                        double bound_z) {
+  if (x < -bound_x) x = -bound_x, vx = std::max(vx, 0.0);
+  if (x > bound_x) x = bound_x, vx = std::min(vx, 0.0);
+  if (z < -bound_z) z = -bound_z, vz = std::max(vz, 0.0);
+  if (z > bound_z) z = bound_z, vz = std::min(vz, 0.0);
+}
+
 inline float clampf(float value, float low, float high) {
   return value < low ? low : (value > high ? high : value);
 }

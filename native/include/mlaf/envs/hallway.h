@@ -87,19 +87,11 @@ class Hallway {
   }
 
   bool tick(Agent& a, const AgentAction& action, float& reward) const {
-    const int act = action.discrete[0];
-    const double h = a.heading * kDegToRad;
-    const double fx = std::sin(h), fz = std::cos(h);
-    if (act == 1) a.vx += fx * kRunSpeed, a.vz += fz * kRunSpeed;
-    if (act == 2) a.vx -= fx * kRunSpeed, a.vz -= fz * kRunSpeed;
-    if (act == 3) a.heading += kTurnDegrees;
-    if (act == 4) a.heading -= kTurnDegrees;
-    damp_and_brake(a.vx, a.vz, kDrag, kFixedDeltaTime, kFriction * kGravity * kFixedDeltaTime);
-    a.x += a.vx * kFixedDeltaTime;
-    a.z += a.vz * kFixedDeltaTime;
+    drive(action.discrete[0], a.x, a.z, a.heading, a.vx, a.vz, kRunSpeed, kTurnDegrees, kDrag,
+          kFriction * kGravity * kFixedDeltaTime);
     a.steps += 1;
     reward += static_cast<float>(-1.0 / kMaxStep);
-    keep_inside(a);
+    keep_within(a.x, a.z, a.vx, a.vz, kHalfWidth - kAgentRadius, kHalfLength - kAgentRadius);
     push_disc_out_of_box(a.x, a.z, a.vx, a.vz, kAgentRadius, a.symbol_x, a.symbol_z, kSymbolHalfX,
                          kSymbolHalfZ);
     for (int goal = 0; goal < 2; ++goal) {  // 0: the O goal, 1: the X goal
@@ -133,14 +125,6 @@ class Hallway {
 
  private:
   static constexpr double kDegToRad = 3.14159265358979323846 / 180.0;
-
-  static void keep_inside(Agent& a) {
-    const double bound_x = kHalfWidth - kAgentRadius, bound_z = kHalfLength - kAgentRadius;
-    if (a.x < -bound_x) a.x = -bound_x, a.vx = std::max(a.vx, 0.0);
-    if (a.x > bound_x) a.x = bound_x, a.vx = std::min(a.vx, 0.0);
-    if (a.z < -bound_z) a.z = -bound_z, a.vz = std::max(a.vz, 0.0);
-    if (a.z > bound_z) a.z = bound_z, a.vz = std::min(a.vz, 0.0);
-  }
 
   // The first thing a sphere cast along `angle` meets; the fraction of the length where.
   static int cast(const Agent& a, double angle, double& fraction) {

@@ -105,19 +105,11 @@ class Pyramids {
   }
 
   bool tick(Agent& a, const AgentAction& action, float& reward) const {
-    const int act = action.discrete[0];
-    const double h = a.heading * kDegToRad;
-    const double fx = std::sin(h), fz = std::cos(h);
-    if (act == 1) a.vx += fx * kRunSpeed, a.vz += fz * kRunSpeed;
-    if (act == 2) a.vx -= fx * kRunSpeed, a.vz -= fz * kRunSpeed;
-    if (act == 3) a.heading += kTurnDegrees;
-    if (act == 4) a.heading -= kTurnDegrees;
-    damp_and_brake(a.vx, a.vz, kDrag, kFixedDeltaTime, kFriction * kGravity * kFixedDeltaTime);
-    a.x += a.vx * kFixedDeltaTime;
-    a.z += a.vz * kFixedDeltaTime;
+    drive(action.discrete[0], a.x, a.z, a.heading, a.vx, a.vz, kRunSpeed, kTurnDegrees, kDrag,
+          kFriction * kGravity * kFixedDeltaTime);
     reward += static_cast<float>(-1.0 / kMaxStep);
     // Contacts: the walls, the stones, the switch, the pyramid, the gold.
-    keep_inside(a);
+    keep_within(a.x, a.z, a.vx, a.vz, kHalfRoom - kAgentRadius, kHalfRoom - kAgentRadius);
     for (int s = 0; s < kStones; ++s)
       push_out(a, a.stones[s][0], a.stones[s][1], kStoneHalf, nullptr);
     double approach = 0.0;
@@ -172,14 +164,6 @@ class Pyramids {
   static void place(Rng& rng, int area, double& x, double& z) {
     x = (area % 3 - 1) * kAreaSpacing + uniform(rng, -kAreaRange, kAreaRange);
     z = (area / 3 - 1) * kAreaSpacing + uniform(rng, -kAreaRange, kAreaRange);
-  }
-
-  static void keep_inside(Agent& a) {
-    const double bound = kHalfRoom - kAgentRadius;
-    if (a.x < -bound) a.x = -bound, a.vx = std::max(a.vx, 0.0);
-    if (a.x > bound) a.x = bound, a.vx = std::min(a.vx, 0.0);
-    if (a.z < -bound) a.z = -bound, a.vz = std::max(a.vz, 0.0);
-    if (a.z > bound) a.z = bound, a.vz = std::min(a.vz, 0.0);
   }
 
   // The agent's disc out of a square (centre, half side); true when they touch. `approach`: the
