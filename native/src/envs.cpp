@@ -12,6 +12,7 @@
 #include "mlaf/envs/pyramids.h"
 #include "mlaf/envs/simple.h"
 #include "mlaf/envs/sorter.h"
+#include "mlaf/envs/tennis.h"
 #include "mlaf/envs/vec_env.h"
 #include "mlaf/envs/walljump.h"
 
@@ -75,6 +76,7 @@ std::vector<std::string> native_env_names() {
           "Pyramids",
           "SimpleEnvironment",
           "Sorter",
+          "Tennis",
           "WallJump"};
 }
 
@@ -100,6 +102,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<Pyramids>>(Pyramids(options), num_envs, num_threads);
   if (name == "Sorter")
     return std::make_unique<VecEnvOf<Sorter>>(Sorter(options), num_envs, num_threads);
+  if (name == "Tennis")
+    return std::make_unique<TennisVecEnv>(Tennis(options), num_envs, num_threads);
   if (name == "WallJump")
     return std::make_unique<VecEnvOf<WallJump>>(WallJump(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, sorter, walljump
+from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, sorter, tennis, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -101,6 +101,15 @@ def walk_to_goal(env: VectorEnv, behavior: str) -> ActionTuple:
     return actions
 
 
+def play_tennis(env: VectorEnv, behavior: str) -> ActionTuple:
+    """Tennis's scripted player on each agent's newest observed frame (its mirrored view)."""
+    actions = env.actions(behavior)
+    frames = env.batch(behavior).obs[0].reshape(len(actions.continuous), tennis.STACK, tennis.OBS)[:, -1]
+    for slot, frame in enumerate(frames):
+        actions.continuous[slot] = tennis.play(frame)
+    return actions
+
+
 def state_rule(rule: Callable[[Any], int | list[int]]) -> Policy:
     """A policy from a rule on one agent's reference state (PushBlock's, WallJump's)."""
 
@@ -135,6 +144,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "PushBlock": lambda: state_rule(pushblock.heuristic),
     "Pyramids": lambda: state_rule(pyramids.heuristic),
     "Sorter": lambda: state_rule(sorter.heuristic),
+    "Tennis": lambda: play_tennis,
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
     "SimpleEnvironment": GoalFollower,

@@ -1,0 +1,78 @@
+"""Tennis, native (native/include/mlaf/envs/tennis.h): ML-Agents' layout (two agents an area,
+mirrored stacked observations, three continuous actions), parity with the plain-Python rules and
+driver (testing/reference/tennis.py) under the scripted players and random actions, and the
+scoring rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlagents_fast.envs.native.env import NativeVectorEnv
+from mlagents_fast.envs.native.rng import Rng
+from mlagents_fast.envs.testing.reference import tennis
+from tests.envs.reference_parity import assert_observations_equal, assert_outcome_equal
+
+
+def test_specs_match_ml_agents() -> None:
+    env = NativeVectorEnv("Tennis", 2)
+    assert env.num_agents("Tennis") == 72  # the scene's 18 areas of two agents, per copy
+    spec = env.behavior_specs["Tennis"]
+    assert [o.shape for o in spec.observation_specs] == [(27,)]
+    assert spec.observation_specs[0].name == "StackingSensor_size3_VectorSensor_size9"
+    assert spec.action_spec.continuous_size == 3 and spec.action_spec.discrete_branches == ()
+    frames = env.batch("Tennis").obs[0].reshape(-1, 3, 9)
+    assert (frames[:, :2] == 0).all()  # nothing stacked before the first decision
+    a, b = frames[0::2, 2], frames[1::2, 2]
+    assert (a[:, 0] < 0).all() and (b[:, 0] < 0).all()  # each sees itself on the left
+    np.testing.assert_array_equal(a[:, 4], -b[:, 4])  # the same ball, mirrored
+
+
+def test_parity_with_the_python_rules() -> None:
+    native = NativeVectorEnv("Tennis", 2, seed=5, areas=3)
+    port = tennis.TennisReference(2, areas=3, seed=5)
+    batch, actions = native.batch("Tennis"), native.actions("Tennis")
+    rng = np.random.default_rng(0)
+    wins = np.zeros(2, np.int64)
+    hits = 0
+    for _ in range(3000):
+        assert_observations_equal(batch, port)  # type: ignore[arg-type]
+        for k, area in enumerate(port.states):
+            for side in (0, 1):
+                scripted = tennis.heuristic(area, side)
+                actions.continuous[2 * k + side] = scripted if rng.random() < 0.8 else rng.uniform(-1, 1, 3)
+        hits += sum(area.last_hit >= 0 for area in port.states)
+        port.continuous_actions[:] = actions.continuous
+        native.step()
+        port.step()
+        assert_outcome_equal(batch, port)  # type: ignore[arg-type]
+        won = batch.terminated & (batch.reward > 0)
+        wins += np.bincount(np.flatnonzero(won) % 2, minlength=2)
+    assert wins.min() > 20 and hits > 500, "the comparison must cover points won by both sides, and rallies"
+
+
+def _play(area: tennis.Area, actions: np.ndarray, ticks: int = 2000) -> int:
+    for _ in range(ticks):
+        winner = tennis.tick(area, actions)
+        if winner >= 0:
+            return winner
+    return -1
+
+
+def test_scoring_rules() -> None:
+    still = np.zeros((2, 3), np.float32)
+    for seed in range(10):  # a serve nobody returns: the side it lands on loses the point
+        area = tennis.begin_point(Rng(seed))
+        landing_side = 0 if area.ball_x < 0 else 1
+        area.rackets[landing_side].x = -11.0 if landing_side == 0 else 11.0  # out of the way
+        assert _play(area, still) == 1 - landing_side
+    area = tennis.begin_point(Rng(1))  # A hits, the ball lands on B's side, B does not return it
+    area.ball_x, area.ball_y, area.last_hit, area.floor_hit = 5.0, -6.0, 0, tennis.UNSET
+    area.rackets[1].x = 11.0
+    assert _play(area, still) == 0
+    area = tennis.begin_point(Rng(2))  # A hits it into its own floor
+    area.ball_x, area.ball_y, area.last_hit, area.floor_hit = -5.0, -6.0, 0, tennis.UNSET
+    area.rackets[0].x = -11.0
+    assert _play(area, still) == 1
+    area = tennis.begin_point(Rng(3))  # B hits it into the net
+    area.ball_x, area.ball_y, area.ball_vx, area.last_hit, area.floor_hit = 0.5, -6.6, -5.0, 1, tennis.UNSET
+    assert _play(area, still) == 0
