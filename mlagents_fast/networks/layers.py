@@ -37,8 +37,8 @@ def value_heads(inputs: int, signals: int) -> nn.Linear:
 class LinearEncoder(nn.Sequential):
     """`num_layers` x (Linear(hidden_units) + Swish): ML-Agents' network body."""
 
-    def __init__(self, inputs: int, num_layers: int, hidden_units: int) -> None:
+    def __init__(self, inputs: int, num_layers: int, hidden_units: int, gain: float = 1.0) -> None:
         layers: list[nn.Module] = []
         for i in range(num_layers):
-            layers += [linear(inputs if i == 0 else hidden_units, hidden_units), Swish()]
+            layers += [linear(inputs if i == 0 else hidden_units, hidden_units, gain), Swish()]
         super().__init__(*layers)

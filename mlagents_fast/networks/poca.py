@@ -1,0 +1,101 @@
+"""MA-POCA's centralized critic (ML-Agents' POCAValueNetwork on its MultiAgentNetworkBody).
+
+One network with two questions, for an agent of a group at one step:
+- `value`: what the group's state is worth, from every present member's observations;
+- `baseline`: what it is worth given everything but the agent's own action (the counterfactual
+  baseline), from the agent's observations and each present groupmate's observations with the
+  action that groupmate took.
+
+Every member's observations go through the same processors (the shared per-agent encoder); an
+entity embedding (one Swish layer of `hidden_units`) turns each into an entity, observations
+alone through one embedding and observations with an action through another; residual
+self-attention reads the entities (absent members masked) and averages the present ones; an MLP
+of `num_layers` (ML-Agents' kernel gain sqrt(0.125 / hidden_units)) follows, then the value heads
+on its output beside the count of present members scaled to [-1, 1] against the largest count
+seen so far (kept with the weights, as ML-Agents' `_current_max_agents`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention
+from mlagents_fast.networks.encoders import encoded_size, image_floats, observation_encoder
+from mlagents_fast.networks.layers import LinearEncoder, value_heads
+from mlagents_fast.spec import BehaviorSpec
+
+
+def flat_actions(
+    continuous: torch.Tensor | None, discrete: torch.Tensor | None, branches: tuple[int, ...]
+) -> torch.Tensor:
+    """Actions as the critic reads them ([..., C + sum(branches)]): the continuous values, then a
+    one-hot of each branch's choice (ML-Agents' AgentAction.to_flat)."""
+    parts = [] if continuous is None else [continuous]
+    for b, size in enumerate(branches):
+        assert discrete is not None
+        parts.append(nn.functional.one_hot(discrete[..., b].long(), size).to(torch.float32))
+    return torch.cat(parts, dim=-1)
+
+
+class POCACritic(nn.Module):
+    def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
+                 num_layers: int, vis_encode_type: str = "simple", behavior: str = "") -> None:  # fmt: skip
+        super().__init__()
+        if any(len(o.shape) == 2 for o in spec.observation_specs):
+            raise ValueError("POCA's critic does not take variable-length observations yet.")
+        self.processors = nn.ModuleList(
+            observation_encoder(o, normalize, vis_encode_type, hidden_units, index=i, behavior=behavior)
+            for i, o in enumerate(spec.observation_specs)
+        )
+        encoded = sum(encoded_size(o, hidden_units) for o in spec.observation_specs)
+        action = spec.action_spec
+        self.branches = action.discrete_branches
+        self.action_size = action.continuous_size + sum(action.discrete_branches)
+        self.obs_embedding = EntityEmbedding(encoded, 0, hidden_units, self_size=0)
+        self.obs_action_embedding = EntityEmbedding(encoded + self.action_size, 0, hidden_units, self_size=0)
+        self.attention = ResidualSelfAttention(hidden_units, 0)
+        self.body = LinearEncoder(hidden_units, num_layers, hidden_units, gain=math.sqrt(0.125 / hidden_units))
+        self.max_agents: torch.Tensor
+        self.register_buffer("max_agents", torch.ones(()))  # the most members present in any forward
+        self.value_heads = value_heads(hidden_units + 1, len(signals))
+        self.signals = list(signals)
+
+    def encode(self, obs: list[torch.Tensor]) -> torch.Tensor:
+        """[B, members, encoded] from each observation [B, members, *shape]."""
+        batch, members = obs[0].shape[:2]
+        flat = [image_floats(o.reshape(batch * members, *o.shape[2:])) for o in obs]
+        encoded = [p(o) for p, o in zip(self.processors, flat, strict=True)]
+        return torch.cat(encoded, dim=1).reshape(batch, members, -1)
+
+    def value(self, obs: list[torch.Tensor], present: torch.Tensor) -> torch.Tensor:
+        """Values [S, B] of the group from every member's observations [B, members, *shape];
+        `present` [B, members] is False where a member is absent (its observations are ignored)."""
+        entities = self.obs_embedding(None, self.encode(obs))
+        return self._heads(entities, present)
+
+    def baseline(self, own: list[torch.Tensor], mates: list[torch.Tensor], mate_actions: torch.Tensor,
+                 mates_present: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        """Baselines [S, B] of an agent: its observations [B, *shape], each groupmate's [B, mates,
+        *shape] with the action it took (`flat_actions`, [B, mates, A]); `mates_present` [B, mates]."""
+        own_entity = self.obs_embedding(None, self.encode([o.unsqueeze(1) for o in own]))
+        if mates[0].shape[1] == 0:
+            return self._heads(
+                own_entity, torch.ones(own_entity.shape[0], 1, dtype=torch.bool, device=own_entity.device)
+            )
+        mate_entities = self.obs_action_embedding(None, torch.cat([self.encode(mates), mate_actions], dim=2))
+        entities = torch.cat([mate_entities, own_entity], dim=1)
+        present = torch.cat([mates_present, torch.ones_like(mates_present[:, :1])], dim=1)
+        return self._heads(entities, present)
+
+    def _heads(self, entities: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        absent = (~present).to(torch.float32)
+        state = self.attention(entities, [absent])
+        count = torch.sum(1.0 - absent, dim=1, keepdim=True)
+        with torch.no_grad():
+            self.max_agents.copy_(torch.maximum(self.max_agents, count.max()))
+        scaled = count * 2.0 / self.max_agents - 1.0
+        features = torch.cat([self.body(state), scaled], dim=1)
+        return self.value_heads(features).t()
