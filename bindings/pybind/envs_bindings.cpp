@@ -142,6 +142,12 @@ void bind_envs(py::module_& m) {
                                return view(self, e.arrays().group_id, {e.num_slots()},
                                            py::dtype::of<std::int32_t>());
                              })
+      .def_property_readonly("absent",
+                             [](py::object self) {
+                               VecEnv& e = self.cast<VecEnv&>();
+                               return view(self, e.arrays().absent, {e.num_slots()},
+                                           py::dtype("bool"));
+                             })
       .def_property_readonly("group_reward",
                              [](py::object self) {
                                VecEnv& e = self.cast<VecEnv&>();

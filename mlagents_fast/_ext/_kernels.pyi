@@ -202,6 +202,7 @@ class NativeVecEnv:
     episode_length: NDArray[np.int32]
     group_id: NDArray[np.int32]
     group_reward: NDArray[np.float32]
+    absent: NDArray[np.bool_]
     continuous_actions: NDArray[np.float32]
     discrete_actions: NDArray[np.int32]
     in_flight: int

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mlagents_fast.envs.vector import VectorEnv
+from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionError, ActionTuple, BehaviorSpec
 
 AgentId = int
@@ -160,8 +160,14 @@ class BaseEnv:
             # those in TerminalSteps only, and the new episode's first decision with 0.
             reward, group_reward = reward.copy(), group_reward.copy()
             reward[ended] = group_reward[ended] = 0.0
-        decisions = DecisionSteps(list(batch.obs), reward, batch.agent_id, masks, batch.group_id,
-                                  group_reward)  # fmt: skip
+        asking = self._asking(batch)
+        if asking is None:
+            decisions = DecisionSteps(list(batch.obs), reward, batch.agent_id, masks, batch.group_id,
+                                      group_reward)  # fmt: skip
+        else:  # agents that sit out this step ask for no decision, as ML-Agents leaves them out
+            decisions = DecisionSteps([o[asking] for o in batch.obs], reward[asking], batch.agent_id[asking],
+                                      None if masks is None else [m[asking] for m in masks],
+                                      batch.group_id[asking], group_reward[asking])  # fmt: skip
         if not self._stepped:
             return decisions, TerminalSteps.empty(spec)
         terminals = TerminalSteps(
@@ -173,9 +179,22 @@ class BaseEnv:
     def set_actions(self, behavior_name: BehaviorName, action: ActionTuple) -> None:
         spec = self.env.behavior_specs[behavior_name]
         target = self.env.actions(behavior_name)
-        spec.action_spec.validate(action, target.continuous.shape[0], behavior_name)
-        target.continuous[...] = action.continuous
-        target.discrete[...] = action.discrete
+        asking = self._asking(self.env.batch(behavior_name))
+        if asking is None:
+            spec.action_spec.validate(action, target.continuous.shape[0], behavior_name)
+            target.continuous[...] = action.continuous
+            target.discrete[...] = action.discrete
+        else:  # one row per agent of the DecisionSteps
+            spec.action_spec.validate(action, len(asking), behavior_name)
+            target.continuous[asking] = action.continuous
+            target.discrete[asking] = action.discrete
+
+    @staticmethod
+    def _asking(batch: StepBatch) -> NDArray[np.intp] | None:
+        """The slots that ask for a decision, or None when every one does."""
+        if batch.absent is None or not batch.absent.any():
+            return None
+        return np.flatnonzero(~batch.absent)
 
     def set_action_for_agent(self, behavior_name: BehaviorName, agent_id: AgentId, action: ActionTuple) -> None:
         spec = self.env.behavior_specs[behavior_name]

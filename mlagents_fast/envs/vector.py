@@ -35,7 +35,9 @@ class StepBatch:
     `action_mask` is True where a discrete action is *not* allowed (ML-Agents' convention),
     one column per choice of every branch, or None for behaviors without discrete actions.
     `episode_return` and `episode_length` (in decisions) hold the totals of the episode that
-    ended, on the rows where `terminated | truncated`.
+    ended, on the rows where `terminated | truncated`. `absent` is True where an agent asks for
+    no decision this step (ML-Agents leaves it out of DecisionSteps: MultiAgentEnvironment's early
+    finishers waiting for their group); its action is ignored. None: every agent asks.
     """
 
     obs: tuple[NDArray[np.float32], ...]
@@ -49,6 +51,7 @@ class StepBatch:
     group_reward: NDArray[np.float32]
     episode_return: NDArray[np.float32]
     episode_length: NDArray[np.int32]
+    absent: NDArray[np.bool_] | None = None
 
     @property
     def done(self) -> NDArray[np.bool_]:
@@ -73,6 +76,7 @@ class StepBatch:
             group_reward=np.zeros(num_agents, np.float32),
             episode_return=np.zeros(num_agents, np.float32),
             episode_length=np.zeros(num_agents, np.int32),
+            absent=np.zeros(num_agents, np.bool_),
         )
 
 

@@ -71,6 +71,7 @@ VecEnv::VecEnv(const EnvInfo& info, int num_envs, int num_threads)
   arrays_.episode_length.assign(slots, 0);
   arrays_.group_id.assign(slots, 0);
   arrays_.group_reward.assign(slots, 0.0f);
+  arrays_.absent.assign(slots, 0);
   arrays_.continuous.assign(slots * static_cast<std::size_t>(info.continuous_size), 0.0f);
   arrays_.discrete.assign(slots * info.discrete_branches.size(), 0);
   rngs_.assign(static_cast<std::size_t>(num_envs), Rng(0));

@@ -109,3 +109,30 @@ def test_final_group_reward_is_only_in_terminal_steps() -> None:
     for agent in ended:
         assert terminals[agent].group_reward == pytest.approx(1.06)
         assert decisions[agent].group_reward == 0.0 and decisions[agent].reward == 0.0
+
+
+def test_agents_that_sit_out_ask_for_no_decision() -> None:
+    """MultiAgentEnvironment's early finishers wait for their group: ML-Agents leaves them out of
+    DecisionSteps, and set_actions takes one row per agent that asks."""
+    env = BaseEnv(make_multi_agent(2, seed=3))
+    env.reset()
+    (name,) = env.behavior_specs
+    decisions, _ = env.get_steps(name)
+    everyone = set(decisions.agent_id.tolist())
+    speeds = np.array([[1.0], [0.1]] * (len(everyone) // 2), np.float32)  # one agent of each group dawdles
+    for _ in range(6):
+        decisions, _ = env.get_steps(name)
+        asked = set(decisions.agent_id.tolist())
+        if asked != everyone:
+            break
+        goals = decisions.obs[0][:, :1]
+        env.set_actions(name, ActionTuple(goals * speeds, np.zeros((len(goals), 0), np.int32)))
+        env.step()
+    waiting = everyone - asked
+    assert waiting and all(agent % 2 == 0 for agent in waiting)  # the fast ones finished and wait
+    assert len(decisions) == len(asked) and len(decisions.obs[0]) == len(asked)
+    with pytest.raises(ActionError):
+        env.set_actions(
+            name, ActionTuple(np.zeros((len(everyone), 1), np.float32), np.zeros((len(everyone), 0), np.int32))
+        )
+    env.set_actions(name, ActionTuple(np.zeros((len(asked), 1), np.float32), np.zeros((len(asked), 0), np.int32)))

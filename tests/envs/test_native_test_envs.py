@@ -83,6 +83,8 @@ def assert_rows_equal(native: StepBatch, port: StepBatch, rows: slice) -> None:
     np.testing.assert_array_equal(native.truncated[rows], port.truncated)
     np.testing.assert_array_equal(native.group_id[rows], port.group_id)
     np.testing.assert_array_equal(native.group_reward[rows], port.group_reward)
+    assert native.absent is not None and port.absent is not None
+    np.testing.assert_array_equal(native.absent[rows], port.absent)
     if native.action_mask is not None:
         assert port.action_mask is not None
         np.testing.assert_array_equal(native.action_mask[rows], port.action_mask)
@@ -230,11 +232,14 @@ def test_multi_agent_groups_per_copy_and_waiting_agents() -> None:
         actions.continuous[:, 0] = goals * speeds  # ignored for the agents that wait
         env.step()
         waiting = np.array([True, True, False] * 2)
+        if not batch.terminated.any():  # (the slow ones still on their way) the others ask for no decision
+            np.testing.assert_array_equal(batch.absent, waiting)
         np.testing.assert_array_equal(batch.reward[waiting], 0.0)
         np.testing.assert_array_equal(batch.obs[0][waiting], first_obs[waiting])
     np.testing.assert_array_equal(batch.terminated, [False, False, True] * 2)
     np.testing.assert_allclose(batch.group_reward, [0.0, 0.0, SUCCESS_REWARD] * 2, rtol=1e-6)
     np.testing.assert_array_equal(batch.reward, 0.0)
+    assert not batch.absent.any()  # the group finished: every agent plays again
 
 
 def test_options_are_checked_and_named() -> None:

@@ -106,6 +106,7 @@ class NativeVectorEnv(SingleBehaviorVectorEnv):
             group_reward=native.group_reward,
             episode_return=native.episode_return,
             episode_length=native.episode_length,
+            absent=native.absent,
         )
         self._actions = ActionTuple(native.continuous_actions, native.discrete_actions)
         self._warned: set[str] = set()

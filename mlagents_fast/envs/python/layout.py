@@ -131,6 +131,7 @@ class BatchLayout:
             for field, dtype in (("agent_id", "int32"), ("group_id", "int32"), ("episode_return", "float32")):
                 self._add(name, field, (n,), dtype, ALIGN)
             self._add(name, "episode_length", (n,), "int32", ALIGN)
+            self._add(name, "absent", (n,), "bool", ALIGN)
             self._add(name, "continuous", (n, action.continuous_size), "float32", ALIGN)
             self._add(name, "discrete", (n, action.discrete_size), "int32", ALIGN)
         self.nbytes = max(-(-self._cursor // ALIGN) * ALIGN, ALIGN)
@@ -159,6 +160,7 @@ class BatchLayout:
                 group_reward=view(name, "group_reward"),
                 episode_return=view(name, "episode_return"),
                 episode_length=view(name, "episode_length"),
+                absent=view(name, "absent"),
             )
             actions[name] = ActionTuple(view(name, "continuous"), view(name, "discrete"))
         low, high = self.checked_span
@@ -185,6 +187,7 @@ class BatchLayout:
                 group_reward=batch.group_reward[rows],
                 episode_return=batch.episode_return[rows],
                 episode_length=batch.episode_length[rows],
+                absent=None if batch.absent is None else batch.absent[rows],
             )
             acts = arrays.actions[name]
             actions[name] = ActionTuple(acts.continuous[rows], acts.discrete[rows])

@@ -30,8 +30,8 @@ class MultiAgentEnvironment(SimpleEnvironment):
     Each agent plays its own game, in slot order. An agent that finishes before the
     others ends its episode with reward min(-TIME_PENALTY, reward), starts its next one at
     once and sits out: ML-Agents stops asking it for decisions, while here its slot keeps
-    its next episode's first observation, its actions are ignored and its reward is 0
-    until the whole group has finished (`waiting(name)` tells which slots sit out). The
+    its next episode's first observation, is marked `absent`, its actions are ignored and its
+    reward is 0 until the whole group has finished (`waiting(name)` tells which slots sit out). The
     agent that finishes last gets reward 0 and carries its reward as the group reward;
     then every agent plays again. Goals are drawn in the order agents finish.
     `final_rewards[name]` lists each agent's reward on the step it finished, as in ML-Agents.
@@ -99,6 +99,8 @@ class MultiAgentEnvironment(SimpleEnvironment):
             batch = out[name]
             batch.group_id[:] = GROUP_ID + self.copy
             self._waiting[name][:] = False
+            if batch.absent is not None:
+                batch.absent[:] = False
             for row, agent in enumerate(self._groups[name]):
                 self._start(name, batch, row, agent)
 
@@ -109,6 +111,8 @@ class MultiAgentEnvironment(SimpleEnvironment):
                 self._write(name, batch, row, agent, self._agent_outcome(name, row, agent, actions[name]))
             if waiting.all():
                 waiting[:] = False  # every agent already started its next episode when it finished
+            if batch.absent is not None:
+                batch.absent[:] = waiting
 
     def _agent_outcome(self, name: str, row: int, agent: Mover, actions: ActionTuple) -> Outcome:
         waiting = self._waiting[name]

@@ -2,8 +2,9 @@
 // SimpleEnvironment game per copy, all in one group (group id 1 + copy index, so copies
 // never share a group). Each agent plays its own game, in slot order:
 // - an agent that finishes before the others ends its episode with reward
-//   min(-0.01, reward) and starts its next one at once, then sits out: its actions are
-//   ignored and its reward is 0 until the whole group has finished;
+//   min(-0.01, reward) and starts its next one at once, then sits out: it asks for no
+//   decision (`absent`), its actions are ignored and its reward is 0 until the whole
+//   group has finished;
 // - the agent that finishes last gets reward 0 and carries its reward as the group
 //   reward; after that step every agent plays again.
 // Agents draw their goals from the copy's generator in the order they finish (slot
@@ -38,6 +39,7 @@ class MultiAgentVecEnv final : public VecEnv {
   void reset_copy(int env) override {
     for (int slot = first(env); slot < first(env + 1); ++slot) {
       waiting_[slot] = 0;
+      arrays_.absent[slot] = 0;
       begin_episode(env, slot);
       arrays_.reward[slot] = arrays_.group_reward[slot] = 0.0f;
       arrays_.terminated[slot] = arrays_.truncated[slot] = 0;
@@ -88,6 +90,9 @@ class MultiAgentVecEnv final : public VecEnv {
     }
     if (finished == info_.agents_per_env) {
       for (int slot = first(env); slot < first(env + 1); ++slot) waiting_[slot] = 0;
+    }
+    for (int slot = first(env); slot < first(env + 1); ++slot) {
+      arrays_.absent[slot] = waiting_[slot];
     }
   }
 

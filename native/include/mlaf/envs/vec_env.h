@@ -2,7 +2,8 @@
 // object owns (the Python side sees them as numpy views, never copies).
 //
 // Slot layout is copy-major: copy e owns agent slots [e * agents_per_env, (e+1) * agents_per_env).
-// Every slot asks for a decision on every step. Two ways to step:
+// Every slot asks for a decision on every step unless its environment marks it `absent`. Two ways
+// to step:
 //  - step(): validate all actions, then advance every copy (split across the threads);
 //  - send(ids) / recv(n): EnvPool-style asynchronous stepping; the listed copies are
 //    stepped by the workers and recv returns the first n that finished. A copy must not
@@ -39,6 +40,9 @@ struct StepArrays {
   std::vector<std::int32_t> episode_length;
   std::vector<std::int32_t> group_id;  // 0 = no group; written by environments with groups
   std::vector<float> group_reward;
+  // 1 where the agent asks for no decision this step (ML-Agents leaves it out of DecisionSteps):
+  // MultiAgentEnvironment's early finishers waiting for their group; its action is ignored.
+  std::vector<std::uint8_t> absent;
   std::vector<float> continuous;       // [slots, continuous_size], written by the caller
   std::vector<std::int32_t> discrete;  // [slots, branches], written by the caller
 };
