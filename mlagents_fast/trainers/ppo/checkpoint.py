@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import nn
 
 from mlagents_fast import _native
-from mlagents_fast.networks.actor_critic import Actor, Critic
+from mlagents_fast.networks.actor_critic import Actor
 from mlagents_fast.networks.observation_normalizer import ObservationNormalizer
 from mlagents_fast.reward_signals import RewardSignal
 from mlagents_fast.trainers.flat_adam import FlatAdam
@@ -19,7 +20,7 @@ class PPOCheckpoint:
     """The parts of a PPO trainer a checkpoint saves and restores."""
 
     actor: Actor
-    critic: Critic
+    critic: nn.Module  # PPO's Critic, or POCA's centralized critic
     optimizer: FlatAdam
     normalizer: ObservationNormalizer
     signals: list[RewardSignal]

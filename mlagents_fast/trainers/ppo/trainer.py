@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from torch import nn
 
 from mlagents_fast import _native
-from mlagents_fast.buffer.fields import rollout_fields
+from mlagents_fast.buffer.fields import FieldSpec, rollout_fields
 from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.config.trainer_settings import PPOSettings, TrainerSettings
@@ -82,11 +83,8 @@ class PPOTrainer:
         memory = net.memory
         memory_size = memory.memory_size if memory is not None else 0
         self.actor = Actor(spec, **common, memory_size=memory_size).to(self.device)
-        shared = self.actor.network_body if self.hyper.shared_critic else None
-        self.critic = Critic(spec, names, **common, shared_body=shared, memory_size=memory_size).to(self.device)
-        # One Adam over actor and critic (a shared body's parameters once), laid out so that the
-        # fused path can run both bodies as one batched body.
-        self.optimizer = FlatAdam(parameter_order(self.actor, self.critic), lr=self.hyper.learning_rate)
+        self.critic = self.make_critic(names, common, memory_size).to(self.device)
+        self.optimizer = FlatAdam(self.parameters_in_order(), lr=self.hyper.learning_rate)
         self.deterministic = net.deterministic
         self.normalizer = ObservationNormalizer(self.actor.network_body, net.normalize)
         self.threaded = settings.threaded and training
@@ -98,30 +96,14 @@ class PPOTrainer:
         self.clock = NetworkClock()
         # With memory: every agent's memories between steps, and the recurrent paths (recurrent.py).
         self.memories = Memories(num_agents, memory_size) if memory is not None else None
-        if self.memories is None:
-            self.paths = choose_paths((self.actor, self.critic), (self.acting_actor, self.acting_critic),
-                                      self.optimizer, self.clock)  # fmt: skip
-        elif fused_recurrent.supports(self.actor, self.critic):  # all-vector bodies on the CPU
-            fused_acting = fused_recurrent.FusedRecurrentActing(self.acting_actor, self.acting_critic, self.memories)
-            step = fused_recurrent.FusedRecurrentStep(self.actor, self.critic, self.optimizer, self.clock)
-            self.paths = Paths(fused_acting, step, fused=True)
-        else:
-            acting = RecurrentActing(self.acting_actor, self.acting_critic, self.device, self.memories)
-            self.paths = Paths(acting, RecurrentStep(self.actor, self.critic, self.optimizer, self.clock), fused=False)
+        self.paths = self.make_paths()
         action = spec.action_spec
-        observations = spec.observation_specs
-        fields = rollout_fields([o.shape for o in observations], action.continuous_size, action.discrete_branches,
-                                memory_size, [o.dtype for o in observations])  # fmt: skip
+        fields = self.rollout_fields(memory_size)
         self.rollout = RolloutRing(num_agents, fields, names, buffer_size=self.hyper.buffer_size,
                                    time_horizon=settings.time_horizon, threaded=self.threaded,
                                    sequence_length=memory.sequence_length if memory is not None else 1)  # fmt: skip
         self.ring, self._arrays = self.rollout.ring, self.rollout.buffer.arrays  # (read every step)
-        self.values: ValueEstimator
-        if memory is None:
-            self.values = ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
-        else:
-            self.values = RecurrentValueEstimator(self.rollout, self.critic, names, self.device, self.clock,
-                                                  memory.sequence_length)  # fmt: skip
+        self.values = self.make_values(names)
         # With memory a minibatch is whole sequences: batch_size rounded down to a multiple of their length.
         rows = (
             self.hyper.batch_size
@@ -129,9 +111,9 @@ class PPOTrainer:
             else max(self.hyper.batch_size // memory.sequence_length, 1) * memory.sequence_length
         )
         minibatches = MinibatchSource(self.rollout.buffer, action, names, rows, self.device)
-        self.update = PPOUpdate(self.hyper, settings.max_steps, self.rollout, self.signals, self.values, minibatches,
-                                self.paths.step, self.optimizer, self.rng,
-                                memory.sequence_length if memory is not None else None)  # fmt: skip
+        self.update = self.update_class(self.hyper, settings.max_steps, self.rollout, self.signals, self.values,
+                                        minibatches, self.paths.step, self.optimizer, self.rng,
+                                        memory.sequence_length if memory is not None else None)  # fmt: skip
         self.learned_rewards = self.update.learned  # (the signals that learn, paid by the update)
         if settings.behavioral_cloning is not None and training:
             hp = self.hyper
@@ -147,6 +129,44 @@ class PPOTrainer:
         self.rewards = SignalRewards(self.signals, num_agents, self.rollout.buffer.arrays)
         self._on_cpu = self.device.type == "cpu"
         self._obs_planes = [self.rollout.buffer.arrays[f"obs_{i}"] for i in range(len(spec.observation_specs))]
+
+    # ---------------------------------------------------------------- the parts (POCA replaces some)
+    update_class: type[PPOUpdate] = PPOUpdate
+
+    def make_critic(self, names: list[str], common: dict[str, Any], memory_size: int) -> nn.Module:
+        shared = self.actor.network_body if self.hyper.shared_critic else None
+        return Critic(self.spec, names, **common, shared_body=shared, memory_size=memory_size)
+
+    def parameters_in_order(self) -> list[nn.Parameter]:
+        """One Adam over actor and critic (a shared body's parameters once), laid out so that the
+        fused path can run both bodies as one batched body."""
+        assert isinstance(self.critic, Critic)
+        return parameter_order(self.actor, self.critic)
+
+    def make_paths(self) -> Paths:
+        """How the networks act and take a gradient step (gradient_step.py, recurrent.py)."""
+        assert isinstance(self.critic, Critic) and isinstance(self.acting_critic, Critic)
+        learning, acting = (self.actor, self.critic), (self.acting_actor, self.acting_critic)
+        if self.memories is None:
+            return choose_paths(learning, acting, self.optimizer, self.clock)
+        if fused_recurrent.supports(*learning):  # all-vector bodies on the CPU
+            fused_acting = fused_recurrent.FusedRecurrentActing(*acting, self.memories)
+            return Paths(fused_acting, fused_recurrent.FusedRecurrentStep(*learning, self.optimizer, self.clock), True)
+        recurrent = RecurrentActing(*acting, self.device, self.memories)
+        return Paths(recurrent, RecurrentStep(*learning, self.optimizer, self.clock), fused=False)
+
+    def rollout_fields(self, memory_size: int) -> dict[str, FieldSpec]:
+        action, observations = self.spec.action_spec, self.spec.observation_specs
+        return rollout_fields([o.shape for o in observations], action.continuous_size, action.discrete_branches,
+                              memory_size, [o.dtype for o in observations])  # fmt: skip
+
+    def make_values(self, names: list[str]) -> ValueEstimator:
+        assert isinstance(self.critic, Critic)
+        memory = self.settings.network_settings.memory
+        if memory is None:
+            return ValueEstimator(self.rollout, self.critic, names, self.device, self.clock)
+        return RecurrentValueEstimator(self.rollout, self.critic, names, self.device, self.clock,
+                                       memory.sequence_length)  # fmt: skip
 
     @property
     def buffer(self) -> RolloutBuffer:

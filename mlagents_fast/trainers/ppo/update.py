@@ -95,15 +95,18 @@ class PPOUpdate:
         # GAE over the window of steps that covers every trajectory (copies: it may wrap around the
         # ring); each ends inside it, so the window's other steps never enter the recursion.
         gammas = np.array([s.gamma for s in self.signals], np.float32)
+        terminated, truncated = self.bootstrap_flags(window)
         advantages, returns = gae(
             f32(np.take(buf["rewards"], window, axis=1)), f32(np.take(buf["value_estimates"], window, axis=1)),
-            np.take(buf["terminated"], window, axis=0), np.take(buf["truncated"], window, axis=0),
-            np.zeros((len(self.signals), self.ring.agents), np.float32), gammas, float(hp.lambd),
-            f32(np.take(buf["truncated_values"], window, axis=1)),
+            terminated, truncated, np.zeros((len(self.signals), self.ring.agents), np.float32), gammas,
+            float(hp.lambd), f32(np.take(buf["truncated_values"], window, axis=1)),
         )  # fmt: skip
+        advantages = self.signal_advantages(advantages, returns, window)
         by_agent = selected.T  # the order of `rows`
         mean_advantage = (advantages[0] if len(advantages) == 1 else advantages.mean(axis=0)).T[by_agent]
-        normalized = (mean_advantage - mean_advantage.mean()) / (mean_advantage.std() + ADVANTAGE_EPSILON)
+        counted = self.trained_steps(rows)
+        kept = mean_advantage if counted is None else mean_advantage[counted]
+        normalized = (mean_advantage - kept.mean()) / (kept.std() + ADVANTAGE_EPSILON)
         f32(buf.flat("advantages"))[rows] = normalized
         for s, signal in enumerate(self.signals):
             f32(buf.flat(f"returns.{signal.name}"))[rows] = returns[s].T[by_agent]
@@ -116,7 +119,7 @@ class PPOUpdate:
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
         signal_minibatches: list[NDArray[np.int64]] = []
-        for mb, positions in self._minibatches(rows) if self.sequence_length is None else self._sequences(rows):
+        for mb, positions in self.minibatches_of(rows):
             policy_loss, value_loss = self.gradient_step(mb, epsilon, beta)
             policy_losses.append(policy_loss)
             value_losses.append(value_loss)
@@ -133,6 +136,27 @@ class PPOUpdate:
         if self.cloning is not None:  # after the epochs, as ML-Agents
             stats |= self.cloning.update(step)
         return stats
+
+    # Hooks for trainers built on this update (POCA).
+    def bootstrap_flags(self, window: NDArray[np.int64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """The (terminated, truncated) flags [T, N] GAE reads over the ring `window`: an episode that
+        terminated bootstraps from 0, a truncated one (or a time_horizon cut) from its bootstrap value."""
+        buf = self.ring.buffer
+        return np.take(buf["terminated"], window, axis=0), np.take(buf["truncated"], window, axis=0)
+
+    def signal_advantages(
+        self, advantages: NDArray[np.float32], returns: NDArray[np.float32], window: NDArray[np.int64]
+    ) -> NDArray[np.float32]:
+        """Each signal's advantages [S, T, N] over `window`: GAE's (returns less the values)."""
+        return advantages
+
+    def trained_steps(self, rows: NDArray[np.int64]) -> NDArray[np.bool_] | None:
+        """Which of `rows` the losses count (the advantages are normalized over those), or None: all."""
+        return None
+
+    def minibatches_of(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
+        """The update's minibatches of `rows`, each with its steps' positions in `rows`."""
+        return self._minibatches(rows) if self.sequence_length is None else self._sequences(rows)
 
     def _minibatches(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
         """`num_epoch` passes of shuffled minibatches of `batch_size` steps (a last partial one
