@@ -54,9 +54,11 @@ class ObservationNormalizer:
             mean = torch.as_tensor(normalizer.mean, dtype=torch.float32)
             variance = torch.as_tensor(normalizer.variance, dtype=torch.float32)
             for network in networks:
-                body = network.network_body
-                assert isinstance(body, NetworkBody)
-                processor = body.processors[index]
+                # an actor's or critic's body, or a network with processors of its own (POCA's critic)
+                body = network.network_body if hasattr(network, "network_body") else network
+                processors = getattr(body, "processors", None)
+                assert isinstance(processors, nn.ModuleList)
+                processor = processors[index]
                 assert isinstance(processor, VectorInput)
                 processor.set_statistics(mean, variance)
 

@@ -87,7 +87,8 @@ class POCACritic(nn.Module):
             )
         mate_entities = self.obs_action_embedding(None, torch.cat([self.encode(mates), mate_actions], dim=2))
         entities = torch.cat([mate_entities, own_entity], dim=1)
-        present = torch.cat([mates_present, torch.ones_like(mates_present[:, :1])], dim=1)
+        itself = torch.ones(mates_present.shape[0], 1, dtype=torch.bool, device=mates_present.device)
+        present = torch.cat([mates_present, itself], dim=1)
         return self._heads(entities, present)
 
     def _heads(self, entities: torch.Tensor, present: torch.Tensor) -> torch.Tensor:

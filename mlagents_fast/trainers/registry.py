@@ -1,6 +1,6 @@
 """`trainer_type` -> the trainer that trains it, with ML-Agents' plugin entry points.
 
-Built in: `ppo`, `sac`. A third-party trainer installs as it does for ML-Agents: its package declares
+Built in: `ppo`, `sac`, `poca`. A third-party trainer installs as it does for ML-Agents: its package declares
 an entry point in the group `mlagents.trainer_type` naming a function that returns
 `({trainer_type: TrainerClass}, {trainer_type: HyperparametersClass})`. Here the trainer class
 is called with `TrainerFactory`'s signature (protocol.py) and must behave as a `Trainer`.
@@ -18,17 +18,23 @@ from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.trainers.protocol import TrainerFactory
 
 if TYPE_CHECKING:  # mypy holds each built-in trainer to the protocol (torch loads only when one is asked for)
+    from mlagents_fast.trainers.poca import POCATrainer
     from mlagents_fast.trainers.ppo import PPOTrainer
     from mlagents_fast.trainers.sac import SACTrainer
 
     _ppo: TrainerFactory = PPOTrainer
     _sac: TrainerFactory = SACTrainer
+    _poca: TrainerFactory = POCATrainer
 
 ENTRY_POINT_GROUP = "mlagents.trainer_type"
 logger = logging.getLogger(__name__)
 
 # Built-in trainers, imported when first asked for (torch loads with them).
-_BUILT_IN = {"ppo": "mlagents_fast.trainers.ppo:PPOTrainer", "sac": "mlagents_fast.trainers.sac:SACTrainer"}
+_BUILT_IN = {
+    "ppo": "mlagents_fast.trainers.ppo:PPOTrainer",
+    "sac": "mlagents_fast.trainers.sac:SACTrainer",
+    "poca": "mlagents_fast.trainers.poca:POCATrainer",
+}
 _registered: dict[str, TrainerFactory] = {}
 _plugins_loaded = False
 

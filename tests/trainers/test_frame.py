@@ -98,8 +98,8 @@ def test_a_plugin_trainer_trains_through_mlagents_learn(tmp_path: Path, monkeypa
 
 
 def test_a_trainer_type_nothing_provides_is_a_clear_error() -> None:
-    with pytest.raises(UnityTrainerException, match="trainer_type 'poca' is not available yet"):
-        registry.trainer_factory("poca")
+    with pytest.raises(UnityTrainerException, match="trainer_type 'imitation' is not available yet"):
+        registry.trainer_factory("imitation")
     assert registry.trainer_factory("ppo") is PPOTrainer
 
 

@@ -25,7 +25,7 @@ from mlagents_fast import _native
 from mlagents_fast.buffer.fields import FieldSpec, rollout_fields
 from mlagents_fast.buffer.rollout import RolloutBuffer
 from mlagents_fast.buffer.rollout_ring import RolloutRing
-from mlagents_fast.config.trainer_settings import PPOSettings, TrainerSettings
+from mlagents_fast.config.trainer_settings import POCASettings, PPOSettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.actions import ActionOutput
 from mlagents_fast.networks.actor_critic import Actor, Critic
@@ -65,11 +65,12 @@ class PPOTrainer:
 
     def __init__(self, behavior: str, spec: BehaviorSpec, settings: TrainerSettings, num_agents: int, *,
                  seed: int = 0, device: torch.device | str = "cpu", training: bool = True) -> None:  # fmt: skip
-        if not isinstance(settings.hyperparameters, PPOSettings):
-            raise UnityTrainerException(f"Behavior {behavior}: the PPO trainer needs PPO hyperparameters; got "
+        if not isinstance(settings.hyperparameters, self.hyperparameter_class):
+            raise UnityTrainerException(f"Behavior {behavior}: the {self.trainer_name} trainer needs "
+                                        f"{self.hyperparameter_class.__name__}; got "
                                         f"{type(settings.hyperparameters).__name__}.")  # fmt: skip
         self.behavior, self.spec, self.settings, self.num_agents = behavior, spec, settings, num_agents
-        self.hyper: PPOSettings = settings.hyperparameters
+        self.hyper: PPOSettings | POCASettings = settings.hyperparameters
         self.training = training  # False: act with the policy, never update it (--inference)
         self.device = torch.device(device)
         self.signals = seeded_signals(settings, spec, seed, device)
@@ -131,9 +132,13 @@ class PPOTrainer:
         self._obs_planes = [self.rollout.buffer.arrays[f"obs_{i}"] for i in range(len(spec.observation_specs))]
 
     # ---------------------------------------------------------------- the parts (POCA replaces some)
+    trainer_name = "PPO"
+    hyperparameter_class: type[PPOSettings | POCASettings] = PPOSettings
     update_class: type[PPOUpdate] = PPOUpdate
+    bootstraps_ended_episodes = False  # keep every ended episode's final observations for the update
 
     def make_critic(self, names: list[str], common: dict[str, Any], memory_size: int) -> nn.Module:
+        assert isinstance(self.hyper, PPOSettings)
         shared = self.actor.network_body if self.hyper.shared_critic else None
         return Critic(self.spec, names, **common, shared_body=shared, memory_size=memory_size)
 
@@ -236,7 +241,7 @@ class PPOTrainer:
         done = batch.terminated | batch.truncated
         # Kept until an update estimates their bootstrap (not kept when nothing will train on it); with
         # a signal that learns, every ended episode's (its next observation).
-        ended = done if self.learned_rewards else batch.truncated
+        ended = done if self.learned_rewards or self.bootstraps_ended_episodes else batch.truncated
         if self.training and np.count_nonzero(ended):  # (count_nonzero: a quarter of any()'s cost)
             self.rollout.keep_final_observations(ended, batch.terminal_obs)
         any_done = bool(np.count_nonzero(done))

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from mlagents_fast import _native
 from mlagents_fast.buffer.rollout_ring import RolloutRing
 from mlagents_fast.buffer.trajectories import Segments
-from mlagents_fast.config.trainer_settings import PPOSettings
+from mlagents_fast.config.trainer_settings import POCASettings, PPOSettings
 from mlagents_fast.ops.advantages import gae
 from mlagents_fast.reward_signals import RewardSignal
 from mlagents_fast.trainers.behavioral_cloning import BehavioralCloning
@@ -70,9 +70,10 @@ def _mean(losses: list[torch.Tensor | float], absolute: bool = False) -> float:
 class PPOUpdate:
     """One behavior's PPO update over its rollout ring (called with the trajectories it takes)."""
 
-    def __init__(self, hyper: PPOSettings, max_steps: int, ring: RolloutRing, signals: list[RewardSignal],
-                 values: ValueEstimator, minibatches: MinibatchSource, step: GradientStep, optimizer: FlatAdam,
-                 rng: _native.Rng, sequence_length: int | None = None) -> None:  # fmt: skip
+    def __init__(self, hyper: PPOSettings | POCASettings, max_steps: int, ring: RolloutRing,
+                 signals: list[RewardSignal], values: ValueEstimator, minibatches: MinibatchSource,
+                 step: GradientStep, optimizer: FlatAdam, rng: _native.Rng,
+                 sequence_length: int | None = None) -> None:  # fmt: skip
         """`sequence_length`: with memory, train on whole sequences (`values` a RecurrentValueEstimator)."""
         self.hyper, self.max_steps, self.ring, self.signals = hyper, max_steps, ring, signals
         self.sequence_length = sequence_length

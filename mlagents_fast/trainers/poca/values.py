@@ -1,0 +1,143 @@
+"""MA-POCA's value and baseline estimates for an update, by the centralized critic about to train.
+
+As ML-Agents' POCA trainer processes a trajectory: every step gets the group's value (its own and
+its present groupmates' observations) and the agent's counterfactual baseline (its observations,
+and its groupmates' with the actions they took). Bootstraps are group values too: a time_horizon
+cut from the next step's observations; an interrupted episode, or one the agent ended before its
+group did (an early finisher still earns what the group goes on to earn), from its final
+observations beside its groupmates' next ones. Only an episode that ended with the whole group
+bootstraps from 0.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast.buffer.rollout_ring import RolloutRing
+from mlagents_fast.buffer.trajectories import Segments
+from mlagents_fast.networks.poca import POCACritic, flat_actions
+from mlagents_fast.spec import ActionSpec
+from mlagents_fast.trainers.poca.groups import group_all_done, groupmates
+from mlagents_fast.trainers.ppo.values import ValueEstimator
+from mlagents_fast.trainers.stats import NetworkClock
+
+CHUNK = 4096
+
+
+class POCAValueEstimator(ValueEstimator):
+    def __init__(self, ring: RolloutRing, critic: POCACritic, signals: list[str], action: ActionSpec,
+                 device: torch.device, clock: NetworkClock) -> None:  # fmt: skip
+        super().__init__(ring, critic, signals, device, clock)  # type: ignore[arg-type]
+        self.poca = critic
+        self.action = action
+        self.baseline_planes = [f"baseline_estimates.{name}" for name in signals]
+        self.mates = np.zeros((0, 0), np.int64)  # the update rows' groupmates (flat ring rows, -1 none)
+        # Episodes that ended before their group's: GAE bootstraps them as if interrupted.
+        self.continues = np.zeros((ring.ring.ring_steps, ring.agents), np.bool_)
+
+    def estimate(self, segments: Segments, rows: NDArray[np.int64], selected: NDArray[np.bool_],
+                 window: NDArray[np.int64]) -> NDArray[np.float32]:  # fmt: skip
+        buf, agents = self.ring.buffer, self.ring.agents
+        group_id = cast(NDArray[np.int32], buf.flat("group_id"))
+        absent = cast(NDArray[np.bool_], buf.flat("absent"))
+        self.mates = groupmates(rows, group_id, absent, agents)
+        values, baselines = self._values_and_baselines(self.observations(rows), self.mates, with_baselines=True)
+        for s in range(len(self.value_planes)):
+            cast(NDArray[np.float32], buf.flat(self.value_planes[s]))[rows] = values[s]
+            cast(NDArray[np.float32], buf.flat(self.baseline_planes[s]))[rows] = baselines[s]
+        self.baselines = baselines
+        steps_in_ring = self.ring.ring.ring_steps
+        cut_at = self.ring.cut_at
+        terminated, truncated = cast(NDArray[np.bool_], buf["terminated"]), cast(NDArray[np.bool_], buf["truncated"])
+        ended = (terminated | (truncated & ~cut_at)).reshape(-1)  # episode ends (a cut is not one)
+
+        def after(step_rows: NDArray[np.int64]) -> NDArray[np.int64]:
+            return (step_rows // agents + 1) % steps_in_ring * agents + step_rows % agents
+
+        steps, slots = np.nonzero(selected & cut_at[window])
+        if len(steps):  # a cut: the group's value at the next step
+            cut_rows = window[steps] * agents + slots
+            following = after(cut_rows)
+            self._write_bootstraps(cut_rows, self._group_values(self.observations(following), following))
+        self.continues[window] = False
+        steps, slots = np.nonzero(selected & ended.reshape(-1, agents)[window])
+        if len(steps):
+            ended_rows = window[steps] * agents + slots
+            final = {row: self.ring.final_obs.pop(row) for row in ended_rows.tolist() if row in self.ring.final_obs}
+            early = ~group_all_done(ended_rows, group_id, absent, ended, agents)
+            interrupted = truncated.reshape(-1)[ended_rows]
+            needs = (early | interrupted) & np.array([row in final for row in ended_rows.tolist()], np.bool_)
+            bootstrap_rows = ended_rows[needs]
+            if len(bootstrap_rows):
+                obs = [
+                    np.stack([final[row][i] for row in bootstrap_rows.tolist()]) for i in range(len(self.obs_planes))
+                ]
+                self._write_bootstraps(bootstrap_rows, self._group_values(obs, after(bootstrap_rows)))
+            continuing = ended_rows[early & needs & ~interrupted]
+            self.continues.reshape(-1)[continuing] = True
+        return values
+
+    def _group_values(self, own: list[NDArray[Any]], mate_step_rows: NDArray[np.int64]) -> NDArray[np.float32]:
+        """The group's values of `own` observations beside the present groupmates, at the ring rows
+        `mate_step_rows` (the agent's own slot there is left out), of the agent's slot."""
+        buf = self.ring.buffer
+        mates = groupmates(mate_step_rows, cast(NDArray[np.int32], buf.flat("group_id")),
+                           cast(NDArray[np.bool_], buf.flat("absent")), self.ring.agents)  # fmt: skip
+        values, _ = self._values_and_baselines(own, mates, with_baselines=False)
+        return values
+
+    def _values_and_baselines(self, own: list[NDArray[Any]], mates: NDArray[np.int64],
+                              with_baselines: bool) -> tuple[NDArray[np.float32], NDArray[np.float32]]:  # fmt: skip
+        """Values (and baselines) [S, R] of `own` observations [R, ...] with groupmates `mates` [R, M]."""
+        count, signals = len(own[0]), len(self.value_planes)
+        values = np.empty((signals, count), np.float32)
+        baselines = np.empty((signals, count if with_baselines else 0), np.float32)
+        with torch.inference_mode():
+            for start in range(0, count, CHUNK):
+                part = slice(start, start + CHUNK)
+                tensors = self.group_tensors([o[part] for o in own], mates[part])
+                started = time.perf_counter()
+                values[:, part] = self.poca.value(*tensors.members()).cpu().numpy()
+                if with_baselines:
+                    baselines[:, part] = self.poca.baseline(*tensors.counterfactual()).cpu().numpy()
+                self.clock.seconds += time.perf_counter() - started
+        return values, baselines
+
+    def group_tensors(self, own: list[NDArray[Any]], mates: NDArray[np.int64]) -> GroupTensors:
+        """The critic's inputs for rows with observations `own` and groupmates `mates` (ring rows)."""
+        buf, device = self.ring.buffer, self.device
+        safe = np.maximum(mates, 0)
+        mate_obs = [torch.from_numpy(np.take(buf.flat(name), safe, axis=0)).to(device) for name in self.obs_planes]
+        continuous = discrete = None
+        if self.action.continuous_size:
+            continuous = torch.from_numpy(np.take(buf.flat("continuous_action"), safe, axis=0)).to(device)
+        if self.action.discrete_branches:
+            discrete = torch.from_numpy(np.take(buf.flat("discrete_action"), safe, axis=0)).to(device)
+        return GroupTensors(
+            [torch.from_numpy(np.ascontiguousarray(o)).to(device) for o in own], mate_obs,
+            flat_actions(continuous, discrete, self.action.discrete_branches),
+            torch.from_numpy(mates >= 0).to(device),
+        )  # fmt: skip
+
+
+class GroupTensors:
+    """One batch of the critic's inputs: the agents' observations and their groupmates'."""
+
+    def __init__(self, own: list[torch.Tensor], mates: list[torch.Tensor], mate_actions: torch.Tensor,
+                 present: torch.Tensor) -> None:  # fmt: skip
+        self.own, self.mates, self.mate_actions, self.present = own, mates, mate_actions, present
+
+    def members(self) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(every member's observations [B, 1 + M, ...], who is present [B, 1 + M]) for `value`."""
+        obs = [torch.cat([o.unsqueeze(1), m], dim=1) for o, m in zip(self.own, self.mates, strict=True)]
+        own = torch.ones(self.present.shape[0], 1, dtype=torch.bool, device=self.present.device)
+        return obs, torch.cat([own, self.present], dim=1)
+
+    def counterfactual(self) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """The arguments of `baseline`."""
+        return self.own, self.mates, self.mate_actions, self.present

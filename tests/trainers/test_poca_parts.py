@@ -1,0 +1,93 @@
+"""MA-POCA's parts: groupmates and whole-group ends read from the ring, the loss as ML-Agents
+writes it, and `mlagents-learn` with `trainer_type: poca` (results folder, checkpoint, ONNX of the
+per-agent actor, resume)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from mlagents_fast.learn import main
+from mlagents_fast.trainers.poca.groups import group_all_done, groupmates
+from mlagents_fast.trainers.poca.loss import poca_loss
+
+# One ring step of 5 slots: slots 0-2 in group 7 (slot 1 sat out), slot 3 alone (group 0), slot 4 in group 9.
+GROUP_ID = np.array([7, 7, 7, 0, 9], np.int32)
+ABSENT = np.array([False, True, False, False, False])
+
+
+def test_groupmates_are_the_present_members_of_the_same_group() -> None:
+    rows = np.arange(5, dtype=np.int64) + 5  # the same step one ring row on
+    group_id, absent = np.tile(GROUP_ID, 2), np.tile(ABSENT, 2)
+    mates = groupmates(rows, group_id, absent, agents=5)
+    # flat ring rows of the second step (the slot that sat out still has its present groupmates)
+    assert mates.tolist() == [[7, -1], [5, 7], [5, -1], [-1, -1], [-1, -1]]
+    assert groupmates(rows[3:4], group_id, absent, agents=5).shape == (1, 0)
+    done = np.tile(np.array([True, False, False, True, True]), 2)
+    assert group_all_done(rows, group_id, absent, done, agents=5).tolist() == [False, False, False, True, True]
+    done[7] = True  # slot 2 ends too: slot 1 sat out, so the group is all done
+    whole = group_all_done(rows, group_id, absent, done, agents=5)
+    assert whole[0] and whole[2]
+
+
+def test_the_loss_is_ml_agents() -> None:
+    torch.manual_seed(0)
+    b = 6
+    log_probs, old = torch.randn(b, 2), torch.randn(b, 2)
+    entropy, advantages = torch.rand(b), torch.randn(b, 1)
+    values, baselines, old_baselines, returns = (torch.randn(1, b) for _ in range(4))
+    mask = torch.tensor([True, True, False, True, True, True])
+    loss, policy, value, baseline = poca_loss(log_probs, entropy, old, advantages, values, baselines, old_baselines,
+                                              returns, 0.2, 0.01, mask)  # fmt: skip
+    keep = mask.nonzero().squeeze(1)
+    ratio = torch.exp(log_probs - old)[keep]
+    a = advantages[keep]
+    expected_policy = -torch.min(ratio * a, ratio.clamp(0.8, 1.2) * a).mean()
+    expected_value = ((returns - values)[:, keep] ** 2).mean()  # not clipped (ML-Agents' buffer keys)
+    clipped = old_baselines + (baselines - old_baselines).clamp(-0.2, 0.2)
+    expected_baseline = torch.max((returns - baselines) ** 2, (returns - clipped) ** 2)[:, keep].mean()
+    torch.testing.assert_close(policy, expected_policy)
+    torch.testing.assert_close(value, expected_value)
+    torch.testing.assert_close(baseline, expected_baseline)
+    expected = expected_policy + 0.5 * (expected_value + 0.5 * expected_baseline) - 0.01 * entropy[keep].mean()
+    torch.testing.assert_close(loss, expected)
+
+
+CONFIG = """
+behaviors:
+  MultiAgentEnvironment:
+    trainer_type: poca
+    hyperparameters: {{batch_size: 16, buffer_size: 64, learning_rate: 3.0e-4}}
+    network_settings: {{hidden_units: 16, num_layers: 1}}
+    time_horizon: 8
+    max_steps: {max_steps}
+    summary_freq: 100
+    checkpoint_interval: 200
+"""
+
+
+def test_mlagents_learn_trains_poca_exports_and_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "poca.yaml"
+    results = tmp_path / "results"
+    path.write_text(CONFIG.format(max_steps=200))
+    args = ["--env=MultiAgentEnvironment", f"--results-dir={results}", "--seed=1", "--run-id=poca"]
+    assert main([str(path), *args]) == 0
+    session = ort.InferenceSession(str(results / "poca" / "MultiAgentEnvironment.onnx"))
+    assert session.get_inputs()[0].name == "obs_0"  # the per-agent actor, as PPO's
+    path.write_text(CONFIG.format(max_steps=400))
+    assert main([str(path), *args, "--resume"]) == 0
+    assert (results / "poca" / "MultiAgentEnvironment" / "MultiAgentEnvironment-400.pt").exists()
+
+
+def test_poca_with_memory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "poca.yaml"
+    plain = "network_settings: {hidden_units: 16, num_layers: 1}"
+    memory = "network_settings: {hidden_units: 16, num_layers: 1, memory: {memory_size: 8, sequence_length: 4}}"
+    path.write_text(CONFIG.format(max_steps=100).replace(plain, memory))
+    assert main([str(path), "--env=MultiAgentEnvironment", f"--results-dir={tmp_path}", "--run-id=m"]) == 1
+    error = capsys.readouterr().err
+    assert "network_settings.memory" in error and "poca" in error and "Traceback" not in error
