@@ -32,6 +32,7 @@ AGENTS = {
     "PushBlock": 32,
     "WallJump": 15,
     "Pyramids": 16,
+    "Tennis": 36,
 }  # WallJump: its BigWallJump areas
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
@@ -65,7 +66,8 @@ def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
     if name in ("CartPole", "PushBlock", "Pyramids"):
         choices = {"CartPole": 2, "PushBlock": 7, "Pyramids": 5}[name]
         return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
-    return [rng.uniform(-1, 1, (slots, 2)).astype(np.float32) for _ in range(POOL)]
+    width = 3 if name == "Tennis" else 2
+    return [rng.uniform(-1, 1, (slots, width)).astype(np.float32) for _ in range(POOL)]
 
 
 def gym_maker(name: str) -> Callable[[], gymnasium.Env[Any, Any]]:
@@ -84,12 +86,12 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids"])
+@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids", "Tennis"])
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
     options = {"big": 1, "areas": AGENTS[name]} if name == "WallJump" else {}
     env = NativeVectorEnv(name, count, num_threads=threads, **options)
     actions = env.actions(env.behavior)
-    target = actions.continuous if name == "3DBall" else actions.discrete
+    target = actions.continuous if name in ("3DBall", "Tennis") else actions.discrete
     pool = action_pool(name, target.shape[0])
 
     def run() -> None:
