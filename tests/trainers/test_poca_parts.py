@@ -91,3 +91,39 @@ def test_poca_with_memory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([str(path), "--env=MultiAgentEnvironment", f"--results-dir={tmp_path}", "--run-id=m"]) == 1
     error = capsys.readouterr().err
     assert "network_settings.memory" in error and "poca" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("trainer_type", ["ppo", "poca"])
+def test_steps_agents_sat_out_train_nothing(trainer_type: str) -> None:
+    """MultiAgentEnvironment's early finishers wait for their group: those steps reach no minibatch,
+    as ML-Agents never sees them (and the advantages are normalized without them)."""
+    from mlagents_fast.config import run_options_from_dict
+    from mlagents_fast.envs.registry import make
+    from mlagents_fast.trainers.registry import trainer_factory
+
+    raw = {"trainer_type": trainer_type, "max_steps": 400, "time_horizon": 16,
+           "hyperparameters": {"batch_size": 16, "buffer_size": 64},
+           "network_settings": {"hidden_units": 16, "num_layers": 1}}  # fmt: skip
+    settings = run_options_from_dict({"behaviors": {"MultiAgentEnvironment": raw}}, "t").behaviors[
+        "MultiAgentEnvironment"
+    ]
+    env = make("MultiAgentEnvironment", 2, seed=3, num_agents=3, action_sizes=(0, 1))
+    trainer = trainer_factory(trainer_type)("MultiAgentEnvironment", env.behavior_specs["MultiAgentEnvironment"],
+                                            settings, env.num_agents("MultiAgentEnvironment"), seed=3)  # fmt: skip
+    seen: list[np.ndarray] = []
+    minibatches_of = trainer.update.minibatches_of
+
+    def spy(rows: np.ndarray):  # type: ignore[no-untyped-def]
+        seen.append(trainer.rollout.buffer.flat("absent")[rows].copy())  # (the ring is reused later)
+        return minibatches_of(rows)
+
+    trainer.update.minibatches_of = spy  # type: ignore[method-assign]
+    batch, actions = env.batch("MultiAgentEnvironment"), env.actions("MultiAgentEnvironment")
+    sat_out = 0
+    while trainer.step < 400:
+        trainer.act(batch, actions)
+        sat_out += int(batch.absent.sum())
+        env.step()
+        trainer.record(batch)
+    assert seen and sat_out > 0
+    assert not any(absent.any() for absent in seen)

@@ -69,7 +69,6 @@ class POCATrainer(PPOTrainer):
     def rollout_fields(self, memory_size: int) -> dict[str, FieldSpec]:
         fields = super().rollout_fields(memory_size)
         fields["group_id"] = FieldSpec.of((), np.int32)
-        fields["absent"] = FieldSpec.of((), np.bool_)
         fields["baseline_estimates"] = FieldSpec.of((), np.float32, per_signal=True)
         return fields
 
@@ -79,9 +78,7 @@ class POCATrainer(PPOTrainer):
 
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
-        t = self.ring.row  # who is in which group, and who sits out, at this step (before an update reads it)
-        self._arrays["group_id"][t] = batch.group_id
-        self._arrays["absent"][t] = False if batch.absent is None else batch.absent
+        self._arrays["group_id"][self.ring.row] = batch.group_id  # at this step, before an update reads it
         super().act(batch, actions)
 
     def record(self, batch: StepBatch) -> None:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 
 import numpy as np
 import torch
@@ -55,15 +54,15 @@ class POCAUpdate(PPOUpdate):
         difference: NDArray[np.float32] = returns - baselines
         return difference
 
-    def trained_steps(self, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-        return ~cast(NDArray[np.bool_], self.ring.buffer.flat("absent"))[rows]
-
     def minibatches_of(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
         """`num_epoch` passes of shuffled minibatches of `batch_size` steps (a last partial one
-        dropped), with their groupmates."""
+        dropped), with their groupmates. (`rows` may leave out the update's steps agents sat out.)"""
         count = len(rows)
         size = min(self.hyper.batch_size, count)
-        mates = self.estimator.mates
+        if size == 0:
+            return
+        estimator = self.estimator
+        mates = estimator.mates[estimator.positions_of(rows)]
         for _ in range(self.hyper.num_epoch):
             positions = _native.shuffled_indices(self.rng, count)
             for start in range(0, count - size + 1, size):

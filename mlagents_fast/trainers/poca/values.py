@@ -37,6 +37,7 @@ class POCAValueEstimator(ValueEstimator):
         self.action = action
         self.baseline_planes = [f"baseline_estimates.{name}" for name in signals]
         self.mates = np.zeros((0, 0), np.int64)  # the update rows' groupmates (flat ring rows, -1 none)
+        self._rows = self._sorter = np.zeros(0, np.int64)
         # Episodes that ended before their group's: GAE bootstraps them as if interrupted.
         self.continues = np.zeros((ring.ring.ring_steps, ring.agents), np.bool_)
 
@@ -46,6 +47,7 @@ class POCAValueEstimator(ValueEstimator):
         group_id = cast(NDArray[np.int32], buf.flat("group_id"))
         absent = cast(NDArray[np.bool_], buf.flat("absent"))
         self.mates = groupmates(rows, group_id, absent, agents)
+        self._rows, self._sorter = rows, np.argsort(rows, kind="stable")
         values, baselines = self._values_and_baselines(self.observations(rows), self.mates, with_baselines=True)
         for s in range(len(self.value_planes)):
             cast(NDArray[np.float32], buf.flat(self.value_planes[s]))[rows] = values[s]
@@ -81,6 +83,11 @@ class POCAValueEstimator(ValueEstimator):
             continuing = ended_rows[early & needs & ~interrupted]
             self.continues.reshape(-1)[continuing] = True
         return values
+
+    def positions_of(self, ring_rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The positions of `ring_rows` among the rows of the last `estimate`."""
+        found: NDArray[np.int64] = self._sorter[np.searchsorted(self._rows, ring_rows, sorter=self._sorter)]
+        return found
 
     def _group_values(self, own: list[NDArray[Any]], mate_step_rows: NDArray[np.int64]) -> NDArray[np.float32]:
         """The group's values of `own` observations beside the present groupmates, at the ring rows

@@ -162,8 +162,10 @@ class PPOTrainer:
 
     def rollout_fields(self, memory_size: int) -> dict[str, FieldSpec]:
         action, observations = self.spec.action_spec, self.spec.observation_specs
-        return rollout_fields([o.shape for o in observations], action.continuous_size, action.discrete_branches,
-                              memory_size, [o.dtype for o in observations])  # fmt: skip
+        fields = rollout_fields([o.shape for o in observations], action.continuous_size, action.discrete_branches,
+                                memory_size, [o.dtype for o in observations])  # fmt: skip
+        fields["absent"] = FieldSpec.of((), np.bool_)  # the agent asked for no decision at that step
+        return fields
 
     def make_values(self, names: list[str]) -> ValueEstimator:
         assert isinstance(self.critic, Critic)
@@ -203,6 +205,7 @@ class PPOTrainer:
         t, buf = self.ring.row, self._arrays
         for plane, o in zip(self._obs_planes, batch.obs, strict=True):
             plane[t] = o
+        buf["absent"][t] = False if batch.absent is None else batch.absent
         if self.memories is not None:  # the memories this step starts from
             buf["memory"][t] = self.memories.actor
             buf["critic_memory"][t] = self.memories.critic

@@ -120,7 +120,12 @@ class PPOUpdate:
         policy_losses: list[torch.Tensor | float] = []
         value_losses: list[torch.Tensor | float] = []
         signal_minibatches: list[NDArray[np.int64]] = []
-        for mb, positions in self.minibatches_of(rows):
+        # The steps an agent sat out (it asked for no decision) train nothing, as ML-Agents never sees them.
+        in_rows = None if counted is None or self.sequence_length is not None else np.flatnonzero(counted)
+        trained = rows if in_rows is None else rows[in_rows]
+        for mb, positions in self.minibatches_of(trained):
+            if in_rows is not None:
+                positions = in_rows[positions]
             policy_loss, value_loss = self.gradient_step(mb, epsilon, beta)
             policy_losses.append(policy_loss)
             value_losses.append(value_loss)
@@ -152,8 +157,10 @@ class PPOUpdate:
         return advantages
 
     def trained_steps(self, rows: NDArray[np.int64]) -> NDArray[np.bool_] | None:
-        """Which of `rows` the losses count (the advantages are normalized over those), or None: all."""
-        return None
+        """Which of `rows` the losses count (the advantages are normalized over those), or None: all
+        (every agent asked for a decision at every step)."""
+        absent = cast(NDArray[np.bool_], self.ring.buffer.flat("absent"))[rows]
+        return ~absent if np.count_nonzero(absent) else None
 
     def minibatches_of(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
         """The update's minibatches of `rows`, each with its steps' positions in `rows`."""
@@ -164,6 +171,8 @@ class PPOUpdate:
         dropped, as ML-Agents), each with its steps' positions in `rows`."""
         count = len(rows)
         size = min(self.hyper.batch_size, count)
+        if size == 0:
+            return
         keys, fetch = self.minibatches.for_rows(rows)
         for _ in range(self.hyper.num_epoch):
             positions = _native.shuffled_indices(self.rng, count)
