@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import machine, machine_line, timed_training
+from training_common import interleaved_rates, machine, machine_line, timed_training
 
 from mlagents_fast.config import load_run_options
 from mlagents_fast.config.trainer_settings import MemorySettings
@@ -49,12 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(machine_line(), flush=True)
-    rates: dict[str, list[float]] = {"without": [], "memory": []}
-    for repeat in range(args.repeats):
-        for name in rates:
-            rates[name].append(steps_per_second(name == "memory", args.steps, seed=1 + repeat))
-            print(f"{name}: {rates[name][-1]:,.0f} agent-steps/s", flush=True)
-    without, memory = statistics.median(rates["without"]), statistics.median(rates["memory"])
+    without, memory, rates = interleaved_rates(
+        ("without", "memory"), args.repeats, lambda name, seed: steps_per_second(name == "memory", args.steps, seed)
+    )
     print(f"without memory {without:9,.0f} agent-steps/s; with memory {memory:9,.0f}: x{without / memory:.2f} the time")
     if args.json:
         summary = {"without": without, "memory": memory, "cost": without / memory, "runs": rates}

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import machine, machine_line, timed_training
+from training_common import interleaved_rates, machine, machine_line, timed_training
 
 from mlagents_fast.config import run_options_from_dict
 from mlagents_fast.envs import make
@@ -49,12 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(machine_line(), flush=True)
-    rates: dict[str, list[float]] = {"ppo": [], "poca": []}
-    for repeat in range(args.repeats):
-        for name in rates:
-            rates[name].append(steps_per_second(name, args.steps, args.agents, seed=1 + repeat))
-            print(f"{name}: {rates[name][-1]:,.0f} agent-steps/s", flush=True)
-    ppo, poca = statistics.median(rates["ppo"]), statistics.median(rates["poca"])
+    ppo, poca, rates = interleaved_rates(
+        ("ppo", "poca"), args.repeats, lambda name, seed: steps_per_second(name, args.steps, args.agents, seed)
+    )
     print(f"PPO {ppo:9,.0f} agent-steps/s; POCA {poca:9,.0f}: x{ppo / poca:.2f} the time")
     if args.json:
         summary = {"ppo": ppo, "poca": poca, "cost": ppo / poca, "runs": rates}

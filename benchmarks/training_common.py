@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -66,6 +67,19 @@ def timed_training(trainer: PPOTrainer, env: Any, behavior: str, steps: int) -> 
         trainer.record(batch)
     trainer.close()
     return time.perf_counter() - started
+
+
+def interleaved_rates(
+    variants: tuple[str, str], repeats: int, rate: Callable[[str, int], float]
+) -> tuple[float, float, dict[str, list[float]]]:
+    """A/B rates measured in turn, `repeats` times (repeat r seeded 1 + r), printed as they come:
+    (median of the first, median of the second, every run by variant)."""
+    runs: dict[str, list[float]] = {name: [] for name in variants}
+    for repeat in range(repeats):
+        for name in variants:
+            runs[name].append(rate(name, 1 + repeat))
+            print(f"{name}: {runs[name][-1]:,.0f} agent-steps/s", flush=True)
+    return statistics.median(runs[variants[0]]), statistics.median(runs[variants[1]]), runs
 
 
 def shipped_settings(env_name: str) -> Any:
