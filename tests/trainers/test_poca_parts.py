@@ -127,3 +127,26 @@ def test_steps_agents_sat_out_train_nothing(trainer_type: str) -> None:
         trainer.record(batch)
     assert seen and sat_out > 0
     assert not any(absent.any() for absent in seen)
+
+
+def test_sac_keeps_no_transition_of_an_agent_that_sat_out() -> None:
+    from mlagents_fast.config import run_options_from_dict
+    from mlagents_fast.envs.registry import make
+    from mlagents_fast.trainers.sac.trainer import SACTrainer
+
+    raw = {"trainer_type": "sac", "max_steps": 3000, "hyperparameters": {"batch_size": 16, "buffer_init_steps": 1000},
+           "network_settings": {"hidden_units": 16, "num_layers": 1}}  # fmt: skip
+    settings = run_options_from_dict({"behaviors": {"MultiAgentEnvironment": raw}}, "t").behaviors[
+        "MultiAgentEnvironment"
+    ]
+    env = make("MultiAgentEnvironment", 2, seed=3, num_agents=3, action_sizes=(1, 0))
+    trainer = SACTrainer("MultiAgentEnvironment", env.behavior_specs["MultiAgentEnvironment"], settings,
+                         env.num_agents("MultiAgentEnvironment"), seed=3)  # fmt: skip
+    batch, actions = env.batch("MultiAgentEnvironment"), env.actions("MultiAgentEnvironment")
+    asked = 0
+    for _ in range(40):
+        trainer.act(batch, actions)
+        asked += int((~batch.absent).sum())
+        env.step()
+        trainer.record(batch)
+    assert asked < 40 * 6 and trainer.replay.size == asked

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 
 from mlagents_fast import _native
 from mlagents_fast.config.trainer_settings import SACSettings, TrainerSettings
@@ -136,6 +137,7 @@ class SACTrainer:
         self._obs_planes = [self.step_arrays[f"obs_{i}"] for i in range(count)]
         self._next_obs_planes = [self.step_arrays[f"next_obs_{i}"] for i in range(count)]
         self._transition = [self.step_arrays[name] for name in self.replay.names]  # in the replay's field order
+        self._asked: NDArray[np.bool_] | None = None  # who asked for a decision at the step acted on
         self._allowed_all = torch.ones(num_agents, sum(action.discrete_branches), device=self.device)
         # ML-Agents counts update steps (and reward signal update steps) from 1
         self.step, self.updates, self.signal_updates, self.gradient_steps = 0, 1, 1, 0
@@ -156,6 +158,8 @@ class SACTrainer:
         step = self.step_arrays
         for plane, o in zip(self._obs_planes, batch.obs, strict=True):
             plane[...] = o
+        # the agents that sit this step out (they ask for no decision) make no transition
+        self._asked = None if batch.absent is None or not np.count_nonzero(batch.absent) else ~batch.absent
         if self.spec.action_spec.continuous_size:
             step["continuous_action"][...] = actions.continuous[...] = out.continuous
         if self.spec.action_spec.discrete_branches:
@@ -184,7 +188,8 @@ class SACTrainer:
                     next_obs[ended] = batch.terminal_obs[i][ended]
             self.step_arrays["done"][...] = batch.terminated  # interrupted episodes bootstrap
             if self.sequences is None:
-                self.batches.add(self._transition)
+                asked = self._asked
+                self.batches.add(self._transition if asked is None else [a[asked] for a in self._transition])
             else:
                 self.sequences.add(self._transition, done)
         if self.memories is not None:
