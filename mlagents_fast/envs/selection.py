@@ -24,6 +24,7 @@ from typing import Any
 
 from mlagents_fast.envs import registry
 from mlagents_fast.envs.python.env import PythonEnv
+from mlagents_fast.envs.teams import TeamsVectorEnv
 from mlagents_fast.envs.vector import VectorEnv
 
 UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
@@ -151,7 +152,7 @@ def environments_for(
     with `num_envs * num_areas` copies; `process_options` as for `make_environment`."""
     made: dict[str, Any] = {"num_areas": num_areas, "process_options": process_options}
     if env_path is not None:
-        env = make_environment(env_path, num_envs, seed, **made)
+        env = TeamsVectorEnv.wrap(make_environment(env_path, num_envs, seed, **made))
         envs = {name: env for name in env.behavior_specs}
     else:
         known = [b for b in behaviors if registry.environment_of(b) is not None]
@@ -173,7 +174,7 @@ def environments_for(
         environments = dict.fromkeys(registry.environment_of(b) for b in known)  # each once, in order
         for offset, name in enumerate(environments):
             assert name is not None
-            env = make_environment(name, num_envs, seed + offset, **made)
+            env = TeamsVectorEnv.wrap(make_environment(name, num_envs, seed + offset, **made))
             envs.update({behavior: env for behavior in env.behavior_specs})
     if parameters:
         for env in {id(e): e for e in envs.values()}.values():

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from mlagents_fast.config.trainer_settings import SelfPlaySettings
+from mlagents_fast.envs.teams import BehaviorId
 from mlagents_fast.trainers.ghost.snapshots import LATEST, SnapshotWindow
-from mlagents_fast.trainers.ghost.teams import BehaviorId, TeamRotation, elo_change, expected_score, game_result
+from mlagents_fast.trainers.ghost.teams import TeamRotation, elo_change, expected_score, game_result
 
 
 def test_behavior_ids_carry_their_team() -> None:

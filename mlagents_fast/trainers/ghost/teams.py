@@ -1,36 +1,14 @@
-"""Behavior ids with a team (`Name?team=<id>`) and the controller that says which team learns.
+"""Which team learns, and ELO (ML-Agents' GhostController; behavior ids with teams are
+envs/teams.py's `BehaviorId`).
 
-As ML-Agents' behavior_id_utils and GhostController: the id is read as a URL (the path the
-behavior's name, the query its team, 0 when absent); teams take turns to learn, in the order
-they first appeared, one turn every `team_change` steps; after each game the learning team's
-ELO moves by the result against the expectation from both ratings (no K factor), and the
-opponent's by the opposite.
+Teams take turns to learn, in the order they first appeared, one turn every `team_change` steps;
+after each game the learning team's ELO moves by the result against the expectation from both
+ratings (no K factor), and the opponent's by the opposite.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlparse
-
-
-@dataclass(frozen=True)
-class BehaviorId:
-    behavior_id: str  # as the environment names it: "Tennis?team=1"
-    name: str  # "Tennis"
-    team: int  # 1
-
-    @staticmethod
-    def parse(behavior_id: str) -> BehaviorId:
-        """`Name?team=<id>` (team 0 when there is no query). A team that is not a whole number is a
-        ValueError naming the id."""
-        parsed = urlparse(behavior_id)
-        teams = parse_qs(parsed.query).get("team", ["0"])
-        try:
-            team = int(teams[0])
-        except ValueError:
-            raise ValueError(f"Behavior {behavior_id!r}: its team must be a whole number (Name?team=0).") from None
-        return BehaviorId(behavior_id, parsed.path, team)
 
 
 def expected_score(rating: float, opponent: float) -> float:
