@@ -223,10 +223,28 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
         make_trainer = trainer_factory(settings.trainer_type)
         trainer = make_trainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
                                device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
+        if settings.self_play is not None:
+            trainer = _self_play(name, env, trainer, settings, seed + offset)
         manager = CheckpointManager(name, paths.behavior_dir(name), status, settings.keep_checkpoints,
                                     paths.final_model_path(name))  # fmt: skip
         runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager))
     return runs
+
+
+def _self_play(name: str, env: VectorEnv, trainer: Any, settings: TrainerSettings, seed: int) -> Any:
+    """The ghost trainer around `trainer`, for a behavior whose agents play in teams."""
+    from mlagents_fast.envs.teams import TeamsVectorEnv
+    from mlagents_fast.trainers.ghost.trainer import GhostTrainer
+
+    teams = env.teams(name) if isinstance(env, TeamsVectorEnv) else None
+    if teams is None:
+        raise UnityTrainerException(
+            f"`behaviors.{name}.self_play` needs agents of {name!r} in teams: behaviors named {name}?team=<id> "
+            f"(two teams or more, as ML-Agents' self-play games name them); environment {env.name!r} has "
+            f"{', '.join(map(repr, env.behavior_specs))}. Remove `self_play`, or give the teams their ids."
+        )
+    assert settings.self_play is not None
+    return GhostTrainer(trainer, settings.self_play, teams, seed)
 
 
 def check_trainable(name: str, settings: TrainerSettings) -> None:
@@ -255,14 +273,19 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             f"recurrent networks (memory) with trainer_type {settings.trainer_type!r}",
             settings.network_settings.memory is not None and settings.trainer_type not in ("ppo", "sac"),
         ),
-        ("self_play", "self-play", settings.self_play is not None),
+        (
+            "self_play",
+            f"self-play with trainer_type {settings.trainer_type!r}",
+            settings.self_play is not None and settings.trainer_type not in ("ppo", "poca"),
+        ),
     ]
     for key, what, asked in not_yet:
         if asked:
             raise UnityTrainerException(
-                f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO and "
-                f"SAC with the reward signals {', '.join(available_reward_signals())} and behavioral cloning, "
-                "memory (LSTM) with PPO and SAC, and no self-play. Remove the setting to train without it."
+                f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO, "
+                f"SAC and POCA with the reward signals {', '.join(available_reward_signals())} and behavioral "
+                "cloning, memory (LSTM) with PPO and SAC, and self-play with PPO and POCA. Remove the setting to "
+                "train without it."
             )
 
 

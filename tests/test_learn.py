@@ -443,7 +443,7 @@ def test_init_path_is_taken_as_given(
     [
         ("    behavioral_cloning: {demo_path: missing.demo}\n", "'missing.demo' does not exist"),
         ("    reward_signals: {extrinsic: {}, gail: {demo_path: missing.demo}}\n", "'missing.demo' does not exist"),
-        ("    self_play: {save_steps: 100}\n", "asks for self-play"),
+        ("    self_play: {save_steps: 100}\n", "`behaviors.Basic.self_play` needs agents of 'Basic' in teams"),
     ],
 )
 def test_settings_not_trained_yet_are_refused_not_ignored(

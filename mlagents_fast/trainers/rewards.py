@@ -52,14 +52,17 @@ class SignalRewards:
             paid = np.multiply(self._paid, signal.strength, out=self.rewards[s, row])
             np.add(self._episode[s], paid, out=self._episode[s])
 
-    def end_episodes(self, outcome: StepBatch, done: NDArray[np.bool_], stats: TrainerStats) -> None:
-        """Report the episodes that ended (`done`) as ML-Agents does, and start their totals afresh."""
-        stats.add_episode_returns(outcome.episode_return[done].tolist())
+    def end_episodes(self, outcome: StepBatch, done: NDArray[np.bool_], stats: TrainerStats,
+                     reported: NDArray[np.bool_] | None = None) -> None:  # fmt: skip
+        """Report the episodes that ended (`done`; of those, only `reported` ones when given: not a
+        self-play opponent's) as ML-Agents does, and start their totals afresh."""
+        shown = done if reported is None else done & reported
+        stats.add_episode_returns(outcome.episode_return[shown].tolist())
         # ML-Agents' AgentProcessor counts the decisions after the first: K actions report K - 1.
-        stats.add("Environment/Episode Length", np.maximum(outcome.episode_length[done] - 1, 0).tolist())
+        stats.add("Environment/Episode Length", np.maximum(outcome.episode_length[shown] - 1, 0).tolist())
         for s, signal in enumerate(self.signals):
             if not signal.learns or self.evaluate_learned:  # (else the update pays them, and reports them)
-                stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, done].tolist())
+                stats.add(f"Policy/{signal.stat_name} Reward", self._episode[s, shown].tolist())
             self._episode[s, done] = 0.0
 
     def forget_episodes(self) -> None:

@@ -80,7 +80,8 @@ def test_mlagents_learn_trains_poca_exports_and_resumes(tmp_path: Path) -> None:
     assert session.get_inputs()[0].name == "obs_0"  # the per-agent actor, as PPO's
     path.write_text(CONFIG.format(max_steps=400))
     assert main([str(path), *args, "--resume"]) == 0
-    assert (results / "poca" / "MultiAgentEnvironment" / "MultiAgentEnvironment-400.pt").exists()
+    saved = [int(p.stem.rsplit("-", 1)[1]) for p in (results / "poca" / "MultiAgentEnvironment").glob("*-*.pt")]
+    assert max(saved) >= 400  # (agents sitting out take no step: the last step may pass 400)
 
 
 def test_poca_with_memory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

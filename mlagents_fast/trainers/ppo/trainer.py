@@ -238,6 +238,7 @@ class PPOTrainer:
     def record(self, batch: StepBatch) -> None:
         """Store the outcome of the step just taken (rewards, ends of episodes and trajectories)."""
         t, buf = self.ring.row, self._arrays
+        sat_out = int(np.count_nonzero(buf["absent"][t]))
         self.rewards.pay(t, batch)
         buf["terminated"][t] = batch.terminated
         buf["truncated"][t] = batch.truncated
@@ -249,11 +250,11 @@ class PPOTrainer:
             self.rollout.keep_final_observations(ended, batch.terminal_obs)
         any_done = bool(np.count_nonzero(done))
         if any_done:
-            self.rewards.end_episodes(batch, done, self.stats)
+            self.rewards.end_episodes(batch, done, self.stats, None if sat_out == 0 else ~buf["absent"][t])
         self.rollout.end_step(done, any_done)
         if self.memories is not None:
             self.memories.commit(done)
-        self.step += self.num_agents
+        self.step += self.num_agents - sat_out  # (an agent that asked for no decision took no step)
 
     # ---------------------------------------------------------------- update
     def _process_ready_trajectories(self) -> bool:

@@ -195,12 +195,12 @@ class SACTrainer:
         if self.memories is not None:
             self.memories.commit(done)
         if any_done:
-            self.rewards.end_episodes(batch, done, self.stats)
+            self.rewards.end_episodes(batch, done, self.stats, self._asked)
         means = self.trajectory_values.finish(done)
         if means is not None:
             for signal, signal_means in zip(self.signals, means, strict=True):
                 self.stats.add(f"Policy/{signal.stat_name} Value", signal_means.tolist())
-        self.step += self.num_agents
+        self.step += self.num_agents - (0 if self._asked is None else int(np.count_nonzero(~self._asked)))
         if self.training:
             self._update()
 

@@ -1,0 +1,135 @@
+"""Self-play (ML-Agents' ghost trainer) around a PPO or POCA trainer, on a behavior whose slots
+belong to teams (envs/teams.py's TeamsVectorEnv makes one of a name's `?team=` behaviors).
+
+One team learns at a time (`TeamRotation`): the wrapped trainer acts for every slot, but sees the
+other teams' slots as absent (it trains nothing on them and counts no step of theirs); their
+actions are then replaced by a snapshot's (`SnapshotWindow`: the learner's weights saved every
+`save_steps`, swapped in every `swap_steps` steps of the opponents, the latest with probability
+`play_against_latest_model_ratio`). Each game the learning team finishes (not interrupted) moves
+the ELO (`Self-play/ELO`); it is kept with the checkpoints. Only the learning team's episodes are
+reported.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mlagents_fast.config.trainer_settings import SelfPlaySettings
+from mlagents_fast.envs.vector import StepBatch
+from mlagents_fast.spec import ActionTuple
+from mlagents_fast.trainers.ghost.snapshots import SnapshotWindow
+from mlagents_fast.trainers.ghost.teams import TeamRotation, game_result
+from mlagents_fast.trainers.ppo.trainer import CONTINUOUS_CLIP, PPOTrainer
+from mlagents_fast.trainers.stats import Stat
+
+
+class GhostTrainer:
+    def __init__(self, inner: PPOTrainer, self_play: SelfPlaySettings, teams: NDArray[np.int32], seed: int = 0) -> None:
+        self.inner, self.teams = inner, teams
+        self.behavior, self.spec, self.settings = inner.behavior, inner.spec, inner.settings
+        self.rotation = TeamRotation(self_play.team_change)
+        for team in dict.fromkeys(teams.tolist()):
+            self.rotation.subscribe(team)
+        self.opponent = copy.deepcopy(inner.actor)
+        self.window = SnapshotWindow(self_play, lambda: copy.deepcopy(inner.actor.state_dict()), seed)
+        self.opponent_steps = 0
+        self._absent = np.zeros(len(teams), np.bool_)
+        self._elo_stats: list[float] = []
+
+    @property
+    def step(self) -> int:
+        return self.inner.step
+
+    @property
+    def training(self) -> bool:
+        return self.inner.training
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        self.inner.training = value
+
+    @property
+    def current_elo(self) -> float:
+        return self.window.current_elo
+
+    def _as_learner_sees(self, batch: StepBatch) -> StepBatch:
+        """`batch` with the other teams' slots absent."""
+        np.not_equal(self.teams, self.rotation.learning_team, out=self._absent)
+        if batch.absent is not None:
+            self._absent |= batch.absent
+        return dataclasses.replace(batch, absent=self._absent)
+
+    def act(self, batch: StepBatch, actions: ActionTuple) -> None:
+        self.inner.act(self._as_learner_sees(batch), actions)
+        opponents = np.flatnonzero(self.teams != self.rotation.learning_team)
+        if not len(opponents):
+            return
+        obs = [torch.from_numpy(o[opponents]).to(self.inner.device) for o in batch.obs]
+        branches = self.spec.action_spec.discrete_branches
+        if batch.action_mask is not None:
+            allowed = torch.from_numpy(~batch.action_mask[opponents]).to(self.inner.device, torch.float32)
+        else:
+            allowed = torch.ones(len(opponents), sum(branches), device=self.inner.device)
+        with torch.inference_mode():
+            out = self.opponent(obs, allowed, deterministic=self.inner.deterministic)
+        if self.spec.action_spec.continuous_size:
+            sampled = out.continuous.cpu().numpy()
+            actions.continuous[opponents] = np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP
+        if branches:
+            actions.discrete[opponents] = out.discrete.cpu().numpy()
+
+    def record(self, batch: StepBatch) -> None:
+        learning = self.teams == self.rotation.learning_team
+        self.inner.record(self._as_learner_sees(batch))
+        self.opponent_steps += int(np.count_nonzero(~learning))
+        games = np.flatnonzero(learning & batch.terminated)  # finished games (not interrupted ones)
+        for slot in games.tolist():
+            self.window.record_game(game_result(float(batch.reward[slot] + batch.group_reward[slot])))
+        if len(games):
+            self._elo_stats.append(self.window.current_elo)
+        weights = self.window.advance(self.inner.step, self.opponent_steps)
+        if weights is not None:
+            self.opponent.load_state_dict(weights)
+        self.rotation.advance(self.inner.step)
+        if self.rotation.take_change():  # the other team learns from here: its trajectories start afresh
+            self.inner.end_episodes()
+
+    def drain_stats(self) -> list[Stat]:
+        stats = self.inner.drain_stats()
+        if self._elo_stats:
+            stats.append(Stat("Self-play/ELO", self._elo_stats))
+            self._elo_stats = []
+        return stats
+
+    def mean_recent_return(self) -> float | None:
+        return self.inner.mean_recent_return()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.inner.state_dict(), "self_play": {"elos": list(self.window.elos),
+                                                         "learning_team": self.rotation.learning_team}}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
+        self.inner.load_state_dict(state, reset_step=reset_step)
+        saved = state.get("self_play")
+        if saved is not None and not reset_step:
+            self.window.elos[:] = [float(e) for e in saved["elos"]]
+        self.opponent.load_state_dict(self.inner.actor.state_dict())
+
+    def export_policy(self, path: Path) -> None:
+        self.inner.export_policy(path)
+
+    def wait_for_update(self) -> None:
+        self.inner.wait_for_update()
+
+    def end_episodes(self) -> None:
+        self.inner.end_episodes()
+
+    def close(self) -> None:
+        self.inner.close()

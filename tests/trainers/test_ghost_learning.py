@@ -1,0 +1,66 @@
+"""Self-play (trainers/ghost/trainer.py) learns ML-Agents' test_simple_ghost: SimpleEnvironment's
+game for two teams of one name (`test?team=0`, `test?team=1`), PPO's test configuration with
+self_play (play_against_latest_model_ratio 1.0, save_steps and swap_steps 2000), 2500 steps; both
+teams above 0.9. And the ghost's bookkeeping: only the learning team trains and counts steps, the
+opponents act with the snapshot, games move the ELO."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mlagents_fast.config import run_options_from_dict
+from mlagents_fast.envs.registry import make
+from mlagents_fast.envs.teams import TeamsVectorEnv
+from mlagents_fast.trainers.ghost.trainer import GhostTrainer
+from mlagents_fast.trainers.ppo import PPOTrainer
+from tests.trainers.test_ppo_learning import ML_AGENTS_PPO_TEST_CONFIG
+from tests.trainers.training import last5, train_behaviors
+
+TEAMS = ["test?team=0", "test?team=1"]
+
+
+def ghost_factory(env: TeamsVectorEnv) -> Any:
+    def make_trainer(behavior: str, spec: Any, settings: Any, num_agents: int, **options: Any) -> GhostTrainer:
+        inner = PPOTrainer(behavior, spec, settings, num_agents, **options)
+        teams = env.teams(behavior)
+        assert teams is not None and settings.self_play is not None
+        return GhostTrainer(inner, settings.self_play, teams, seed=options.get("seed", 0))
+
+    return make_trainer
+
+
+@pytest.mark.learning
+def test_simple_ghost() -> None:
+    self_play = {"play_against_latest_model_ratio": 1.0, "save_steps": 2000, "swap_steps": 2000}
+    config = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 2500, "self_play": self_play}
+    env = TeamsVectorEnv(make("SimpleEnvironment", 1, seed=1337, brain_names=TEAMS, action_sizes=(0, 1)))
+    returns, trainers = train_behaviors(ghost_factory(env), env, {"test": config}, seed=1337)
+    assert last5(returns["test"]) > 0.9  # (both teams' episodes: the opponent plays the latest policy)
+    ghost = trainers["test"]
+    assert ghost.current_elo != pytest.approx(1200.0)
+
+
+def test_only_the_learning_team_trains_and_counts() -> None:
+    raw = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 400, "self_play": {"save_steps": 50, "swap_steps": 20,
+                                                                        "team_change": 150}}  # fmt: skip
+    settings = run_options_from_dict({"behaviors": {"test": raw}}, "t").behaviors["test"]
+    env = TeamsVectorEnv(make("SimpleEnvironment", 2, seed=5, brain_names=TEAMS, action_sizes=(0, 1)))
+    ghost = ghost_factory(env)("test", env.behavior_specs["test"], settings, env.num_agents("test"), seed=5)
+    batch, actions = env.batch("test"), env.actions("test")
+    teams = env.teams("test")
+    assert teams is not None and teams.tolist() == [0, 0, 1, 1]
+    learners: list[int] = []
+    for _ in range(300):
+        ghost.act(batch, actions)
+        learners.append(ghost.rotation.learning_team)
+        ring_row = ghost.inner.ring.row
+        absent = ghost.inner.rollout.buffer.arrays["absent"][ring_row]
+        np.testing.assert_array_equal(absent, teams != ghost.rotation.learning_team)  # the opponents sit out
+        env.step()
+        ghost.record(batch)
+    assert set(learners) == {0, 1}  # the teams took turns
+    assert ghost.step == 300 * 2  # two learning agents a step: the opponents' steps do not count
+    assert len(ghost.window.snapshots) > 0
