@@ -233,10 +233,9 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
 
 def _self_play(name: str, env: VectorEnv, trainer: Any, settings: TrainerSettings, seed: int) -> Any:
     """The ghost trainer around `trainer`, for a behavior whose agents play in teams."""
-    from mlagents_fast.envs.teams import TeamsVectorEnv
     from mlagents_fast.trainers.ghost.trainer import GhostTrainer
 
-    teams = env.teams(name) if isinstance(env, TeamsVectorEnv) else None
+    teams = env.teams(name)
     if teams is None:
         raise UnityTrainerException(
             f"`behaviors.{name}.self_play` needs agents of {name!r} in teams: behaviors named {name}?team=<id> "
@@ -275,8 +274,8 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
         ),
         (
             "self_play",
-            f"self-play with trainer_type {settings.trainer_type!r}",
-            settings.self_play is not None and settings.trainer_type not in ("ppo", "poca"),
+            "self-play with memory (network_settings.memory)",
+            settings.self_play is not None and settings.network_settings.memory is not None,
         ),
     ]
     for key, what, asked in not_yet:
@@ -284,7 +283,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO, "
                 f"SAC and POCA with the reward signals {', '.join(available_reward_signals())} and behavioral "
-                "cloning, memory (LSTM) with PPO and SAC, and self-play with PPO and POCA. Remove the setting to "
+                "cloning, memory (LSTM) with PPO and SAC, and self-play without memory. Remove the setting to "
                 "train without it."
             )
 

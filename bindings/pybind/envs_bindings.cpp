@@ -87,6 +87,7 @@ void bind_envs(py::module_& m) {
                              [](const VecEnv& e) { return e.info().decision_period; })
       .def_property_readonly("parameter_names",
                              [](const VecEnv& e) { return e.info().parameter_names; })
+      .def_property_readonly("teams", [](const VecEnv& e) { return e.info().teams; })
       .def_property_readonly("parameter_defaults",
                              [](const VecEnv& e) { return e.info().parameter_defaults; })
       .def_property_readonly("obs",

@@ -191,6 +191,7 @@ class NativeVecEnv:
     max_step: int
     decision_period: int
     parameter_names: list[str]
+    teams: list[int]
     parameter_defaults: list[float]
     obs: list[NDArray[np.float32]]
     terminal_obs: list[NDArray[np.float32]]

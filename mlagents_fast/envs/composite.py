@@ -6,6 +6,9 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from mlagents_fast.envs.native.rng import mix
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -45,6 +48,10 @@ class CompositeVectorEnv(VectorEnv):
     def actions(self, behavior: str) -> ActionTuple:
         self._check_behavior(behavior)
         return self._envs[behavior].actions(behavior)
+
+    def teams(self, behavior: str) -> NDArray[np.int32] | None:
+        self._check_behavior(behavior)
+        return self._envs[behavior].teams(behavior)
 
     def reset(self, seed: int | None = None) -> None:
         for i, env in enumerate(self._envs.values()):

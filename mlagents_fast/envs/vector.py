@@ -135,6 +135,10 @@ class VectorEnv(ABC):
     def num_agents(self, behavior: str) -> int:
         return int(self.batch(behavior).reward.shape[0])
 
+    def teams(self, behavior: str) -> NDArray[np.int32] | None:
+        """The team of each slot of `behavior` when its agents play in teams (self-play), else None."""
+        return None
+
     def _check_behavior(self, behavior: str) -> None:
         if behavior not in self.behavior_specs:
             known = ", ".join(sorted(self.behavior_specs))

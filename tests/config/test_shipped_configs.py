@@ -15,7 +15,7 @@ SHIPPED = sorted(path for path in CONFIG_DIR.rglob("*.yaml") if path.parent.name
 SAC = sorted((CONFIG_DIR / "sac").glob("*.yaml"))
 # config/sac files whose values are ML-Agents' own config/sac/<Env>.yaml (release 21); the
 # others were tuned here and say so on their first line.
-ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "Hallway", "PushBlock", "Pyramids", "WallJump"}
+ML_AGENTS_SAC = {"3DBall", "3DBallHard", "Basic", "GridWorld", "Hallway", "PushBlock", "Tennis", "Pyramids", "WallJump"}
 # Environments whose behaviors are not named after them.
 BEHAVIORS_OF = {"WallJump": ["BigWallJump", "SmallWallJump"]}
 NOT_ML_AGENTS = "# Not an ML-Agents config; tuned here:"

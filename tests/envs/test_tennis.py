@@ -5,7 +5,10 @@ scoring rules."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import torch
 
 from mlagents_fast.envs.native.env import NativeVectorEnv
 from mlagents_fast.envs.native.rng import Rng
@@ -76,3 +79,26 @@ def test_scoring_rules() -> None:
     area = tennis.begin_point(Rng(3))  # B hits it into the net
     area.ball_x, area.ball_y, area.ball_vx, area.last_hit, area.floor_hit = 0.5, -6.6, -5.0, 1, tennis.UNSET
     assert _play(area, still) == 0
+
+
+def test_tennis_trains_with_self_play_from_its_shipped_configs(tmp_path: Path) -> None:
+    """`mlagents-learn config/ppo/Tennis.yaml --env=Tennis` (and SAC's) as a user starts it, for a few
+    steps: the two sides are the teams, one learns while the other plays its snapshot; ELO moves."""
+    from mlagents_fast.learn import main
+
+    root = Path(__file__).resolve().parents[2] / "config"
+    for trainer in ("ppo", "sac"):
+        config = tmp_path / f"{trainer}.yaml"
+        text = (root / trainer / "Tennis.yaml").read_text()
+        small = {"ppo": ("batch_size: 2048", "batch_size: 64"), "sac": ("batch_size: 128", "batch_size: 32")}[trainer]
+        text = text.replace(*small).replace("buffer_size: 20480", "buffer_size: 640")
+        for limit in ("max_steps: 50000000", "max_steps: 20000000"):
+            text = text.replace(limit, "max_steps: 1500")
+        config.write_text(text)
+        args = [str(config), "--env=Tennis", f"--results-dir={tmp_path / 'results'}", f"--run-id={trainer}",
+                "--seed=1", "--num-areas=1"]  # fmt: skip
+        assert main(args) == 0
+        assert (tmp_path / "results" / trainer / "Tennis.onnx").exists()
+        state = torch.load(tmp_path / "results" / trainer / "Tennis" / "checkpoint.pt", weights_only=True)
+        elos = state["self_play"]["elos"]
+        assert elos[-1] != 1200.0  # points were played and the learner's ELO moved

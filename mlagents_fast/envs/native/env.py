@@ -112,6 +112,11 @@ class NativeVectorEnv(SingleBehaviorVectorEnv):
         self._warned: set[str] = set()
         self.reset(seed)
 
+    def teams(self, behavior: str) -> NDArray[np.int32] | None:
+        self._check_behavior(behavior)
+        per_copy = self._native.teams
+        return np.tile(np.asarray(per_copy, np.int32), self.num_envs) if per_copy else None
+
     def reset(self, seed: int | None = None) -> None:
         """Start new episodes; `seed` reseeds every copy, None continues the streams seeded before."""
         self._native.reset(None if seed is None else int(seed) & 0xFFFFFFFFFFFFFFFF)

@@ -1,5 +1,6 @@
-"""Self-play (ML-Agents' ghost trainer) around a PPO or POCA trainer, on a behavior whose slots
-belong to teams (envs/teams.py's TeamsVectorEnv makes one of a name's `?team=` behaviors).
+"""Self-play (ML-Agents' ghost trainer) around a PPO, POCA or SAC trainer, on a behavior whose
+slots belong to teams (envs/teams.py's TeamsVectorEnv makes one of a name's `?team=` behaviors;
+Tennis has its two teams in one behavior).
 
 One team learns at a time (`TeamRotation`): the wrapped trainer acts for every slot, but sees the
 other teams' slots as absent (it trains nothing on them and counts no step of theirs); their
@@ -31,7 +32,8 @@ from mlagents_fast.trainers.stats import Stat
 
 
 class GhostTrainer:
-    def __init__(self, inner: PPOTrainer, self_play: SelfPlaySettings, teams: NDArray[np.int32], seed: int = 0) -> None:
+    def __init__(self, inner: Any, self_play: SelfPlaySettings, teams: NDArray[np.int32], seed: int = 0) -> None:
+        """`inner`: the trainer of the behavior (its `actor` is what the snapshots hold)."""
         self.inner, self.teams = inner, teams
         self.behavior, self.spec, self.settings = inner.behavior, inner.spec, inner.settings
         self.rotation = TeamRotation(self_play.team_change)
@@ -81,7 +83,11 @@ class GhostTrainer:
             out = self.opponent(obs, allowed, deterministic=self.inner.deterministic)
         if self.spec.action_spec.continuous_size:
             sampled = out.continuous.cpu().numpy()
-            actions.continuous[opponents] = np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP
+            if isinstance(
+                self.inner, PPOTrainer
+            ):  # (PPO's and POCA's samples are clipped, then scaled; SAC's squashed)
+                sampled = np.clip(sampled, -CONTINUOUS_CLIP, CONTINUOUS_CLIP) / CONTINUOUS_CLIP
+            actions.continuous[opponents] = sampled
         if branches:
             actions.discrete[opponents] = out.discrete.cpu().numpy()
 

@@ -60,6 +60,9 @@ struct EnvInfo {
   int decision_period = 1;  // physics steps per decision (DecisionRequester.DecisionPeriod)
   std::vector<std::string> parameter_names;
   std::vector<double> parameter_defaults;
+  // The team of each agent of a copy, for games between teams (Tennis: A then B, area by area);
+  // empty when the agents are not in teams.
+  std::vector<int> teams;
 
   int mask_width() const {
     int n = 0;

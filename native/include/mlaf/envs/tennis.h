@@ -74,6 +74,8 @@ class Tennis {
     info_.decision_period = 5;
     info_.parameter_names = {"gravity"};
     info_.parameter_defaults = {9.81};
+    for (int area = 0; area < info_.agents_per_env / 2; ++area)
+      info_.teams.insert(info_.teams.end(), {0, 1});
   }
 
   const EnvInfo& info() const { return info_; }
