@@ -118,6 +118,8 @@ class TrainerController:
                     for run in self.runs:
                         run.schedule_from(run.trainer.step)
                         run.stats.add_property(StatsPropertyType.HYPERPARAMETERS, unstructure(run.settings))
+                        if hasattr(run.trainer, "current_elo"):  # self-play: the console reports the ELO
+                            run.stats.add_property(StatsPropertyType.SELF_PLAY, True)
                         self._freeze_if_finished(run)  # a resumed run's behavior may be done already
                     while not self._stop_requested and (not self.training or not all(r.finished for r in self.runs)):
                         with hierarchical_timer("TrainerController.advance"):
@@ -217,6 +219,10 @@ class TrainerController:
         saving, self._saving = self._saving, True
         try:
             with hierarchical_timer("save_model"):
+                elo = getattr(trainer, "current_elo", None)
+                if elo is not None:  # self-play: training_status.json keeps the ELO, as ML-Agents'
+                    with self.status.lock:
+                        self.status.set_elo(run.name, elo)
                 run.checkpoints.save(trainer.step, trainer.state_dict(), reward, trainer.export_policy)
                 if isinstance(trainer, SavesFiles):  # (files beside the checkpoints, SAC's replay buffer)
                     trainer.save_files(run.checkpoints.behavior_dir)

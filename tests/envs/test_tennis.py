@@ -5,9 +5,11 @@ scoring rules."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from mlagents_fast.envs.native.env import NativeVectorEnv
@@ -102,3 +104,5 @@ def test_tennis_trains_with_self_play_from_its_shipped_configs(tmp_path: Path) -
         state = torch.load(tmp_path / "results" / trainer / "Tennis" / "checkpoint.pt", weights_only=True)
         elos = state["self_play"]["elos"]
         assert elos[-1] != 1200.0  # points were played and the learner's ELO moved
+        status = json.loads((tmp_path / "results" / trainer / "run_logs" / "training_status.json").read_text())
+        assert status["Tennis"]["elo"] == pytest.approx(elos[-1])
