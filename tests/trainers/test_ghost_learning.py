@@ -6,10 +6,12 @@ opponents act with the snapshot, games move the ELO."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from mlagents_fast.config import run_options_from_dict
 from mlagents_fast.envs.registry import make
@@ -64,3 +66,27 @@ def test_only_the_learning_team_trains_and_counts() -> None:
     assert set(learners) == {0, 1}  # the teams took turns
     assert ghost.step == 300 * 2  # two learning agents a step: the opponents' steps do not count
     assert len(ghost.window.snapshots) > 0
+
+
+def test_a_checkpoint_keeps_the_elos_and_the_snapshots(tmp_path: Path) -> None:
+    raw = {**ML_AGENTS_PPO_TEST_CONFIG, "max_steps": 400, "self_play": {"save_steps": 30, "window": 3}}
+    settings = run_options_from_dict({"behaviors": {"test": raw}}, "t").behaviors["test"]
+    env = TeamsVectorEnv(make("SimpleEnvironment", 2, seed=5, brain_names=TEAMS, action_sizes=(0, 1)))
+    ghost = ghost_factory(env)("test", env.behavior_specs["test"], settings, env.num_agents("test"), seed=5)
+    batch, actions = env.batch("test"), env.actions("test")
+    for _ in range(120):
+        ghost.act(batch, actions)
+        env.step()
+        ghost.record(batch)
+    path = tmp_path / "checkpoint.pt"
+    torch.save(ghost.state_dict(), path)
+    twin = ghost_factory(env)("test", env.behavior_specs["test"], settings, env.num_agents("test"), seed=9)
+    twin.load_state_dict(torch.load(path, weights_only=True))
+    assert twin.window.elos == pytest.approx(ghost.window.elos) and twin.current_elo != 1200.0
+    assert len(twin.window.snapshots) == len(ghost.window.snapshots) == 3
+    for ours, theirs in zip(twin.window.snapshots, ghost.window.snapshots, strict=True):
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    smaller = run_options_from_dict({"behaviors": {"test": {**raw, "self_play": {"window": 2}}}}, "t").behaviors["test"]
+    other = ghost_factory(env)("test", env.behavior_specs["test"], smaller, env.num_agents("test"), seed=9)
+    with pytest.raises(ValueError, match=r"self_play\.window"):
+        other.load_state_dict(torch.load(path, weights_only=True))

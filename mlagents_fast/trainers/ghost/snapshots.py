@@ -35,6 +35,21 @@ class SnapshotWindow:
     def current_elo(self) -> float:
         return self.elos[-1]
 
+    @property
+    def next_slot(self) -> int:
+        """The window slot the next snapshot takes."""
+        return self._next
+
+    def restore(self, elos: list[float], snapshots: list[Any], next_slot: int) -> None:
+        """A checkpoint's ELOs and snapshots (`--resume`)."""
+        if len(elos) != len(self.elos) or len(snapshots) > self.settings.window:
+            window = self.settings.window
+            raise ValueError(f"The checkpoint's self-play window holds {len(snapshots)} snapshots and "
+                             f"{len(elos)} ratings; this run's `self_play.window` is {window}.")  # fmt: skip
+        self.elos[:] = elos
+        self.snapshots = snapshots
+        self._next = next_slot % self.settings.window
+
     def save(self) -> None:
         snapshot = self._weights()
         if len(self.snapshots) < self.settings.window:

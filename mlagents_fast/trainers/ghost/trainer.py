@@ -118,14 +118,17 @@ class GhostTrainer:
         return self.inner.mean_recent_return()
 
     def state_dict(self) -> dict[str, Any]:
-        return {**self.inner.state_dict(), "self_play": {"elos": list(self.window.elos),
-                                                         "learning_team": self.rotation.learning_team}}  # fmt: skip
+        """The wrapped trainer's state, with the ELOs and the snapshots (the opponents' weights)."""
+        window = self.window
+        return {**self.inner.state_dict(), "self_play": {"elos": list(window.elos), "snapshots": list(window.snapshots),
+                                                         "next_snapshot": window.next_slot}}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any], *, reset_step: bool = False) -> None:
         self.inner.load_state_dict(state, reset_step=reset_step)
         saved = state.get("self_play")
         if saved is not None and not reset_step:
-            self.window.elos[:] = [float(e) for e in saved["elos"]]
+            self.window.restore([float(e) for e in saved["elos"]], list(saved.get("snapshots", [])),
+                                int(saved.get("next_snapshot", 0)))  # fmt: skip
         self.opponent.load_state_dict(self.inner.actor.state_dict())
 
     def export_policy(self, path: Path) -> None:
