@@ -151,3 +151,23 @@ def test_sac_keeps_no_transition_of_an_agent_that_sat_out() -> None:
         env.step()
         trainer.record(batch)
     assert asked < 40 * 6 and trainer.replay.size == asked
+
+
+def test_poca_without_groups_says_so_and_trains_each_agent_alone(caplog: pytest.LogCaptureFixture) -> None:
+    from mlagents_fast.config import run_options_from_dict
+    from mlagents_fast.envs.registry import make
+    from mlagents_fast.trainers.poca import POCATrainer
+
+    raw = {"trainer_type": "poca", "max_steps": 100, "hyperparameters": {"batch_size": 16, "buffer_size": 32},
+           "network_settings": {"hidden_units": 16, "num_layers": 1}}  # fmt: skip
+    settings = run_options_from_dict({"behaviors": {"Basic": raw}}, "t").behaviors["Basic"]
+    env = make("Basic", 2, seed=1)
+    trainer = POCATrainer("Basic", env.behavior_specs["Basic"], settings, env.num_agents("Basic"), seed=1)
+    batch, actions = env.batch("Basic"), env.actions("Basic")
+    with caplog.at_level("WARNING"):
+        while trainer.step < 100:
+            trainer.act(batch, actions)
+            env.step()
+            trainer.record(batch)
+    assert sum("puts no agent in a group" in r.message for r in caplog.records) == 1
+    assert trainer.gradient_steps > 0

@@ -16,6 +16,7 @@ An agent without a group (group id 0) is a group of one: its baseline is its val
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 import numpy as np
@@ -37,6 +38,8 @@ from mlagents_fast.trainers.ppo.gradient_step import Paths
 from mlagents_fast.trainers.ppo.trainer import PPOTrainer
 from mlagents_fast.trainers.ppo.values import ValueEstimator
 
+logger = logging.getLogger(__name__)
+
 
 class POCATrainer(PPOTrainer):
     trainer_name = "POCA"
@@ -50,6 +53,7 @@ class POCATrainer(PPOTrainer):
             raise UnityTrainerException(f"Behavior {behavior}: POCA does not take variable-length observations yet.")
         super().__init__(behavior, spec, settings, num_agents, seed=seed, device=device, training=training)
         self._group_reward = np.zeros(num_agents, np.float64)  # each agent's episode so far
+        self._groups_seen = False  # (a behavior without groups is told once)
         self._extrinsic = next((s for s, signal in enumerate(self.signals) if signal.name == "extrinsic"), None)
 
     # ---------------------------------------------------------------- the parts that differ from PPO
@@ -94,6 +98,12 @@ class POCATrainer(PPOTrainer):
             totals = np.bincount(inverse, weights=rewards, minlength=len(ids))[inverse] - rewards
             strength = self.signals[self._extrinsic].strength
             self._arrays["rewards"][self._extrinsic, t] += np.where(grouped, strength * totals, 0.0).astype(np.float32)
+        if not self._groups_seen:
+            self._groups_seen = True
+            if not np.count_nonzero(group_id):
+                logger.warning(f"Behavior {self.behavior}: trainer_type poca, but its environment puts no agent in a "
+                               "group (group_id 0): each agent trains as a group of one (its baseline is its value), "
+                               "as independent agents, as ML-Agents does.")  # fmt: skip
         self._group_reward += batch.group_reward
         done = batch.terminated | batch.truncated
         if np.count_nonzero(done):
