@@ -43,6 +43,7 @@ class GhostTrainer:
         self.window = SnapshotWindow(self_play, lambda: copy.deepcopy(inner.actor.state_dict()), seed)
         self.opponent_steps = 0
         self._absent = np.zeros(len(teams), np.bool_)
+        self._view: tuple[StepBatch, StepBatch] | None = None  # (the environment's batch, the learner's view)
         self._elo_stats: list[float] = []
 
     @property
@@ -62,11 +63,14 @@ class GhostTrainer:
         return self.window.current_elo
 
     def _as_learner_sees(self, batch: StepBatch) -> StepBatch:
-        """`batch` with the other teams' slots absent."""
+        """`batch` with the other teams' slots absent (the view is made once: the environment's
+        arrays are the same objects every step; only the absent flags are refilled)."""
         np.not_equal(self.teams, self.rotation.learning_team, out=self._absent)
         if batch.absent is not None:
             self._absent |= batch.absent
-        return dataclasses.replace(batch, absent=self._absent)
+        if self._view is None or self._view[0] is not batch:
+            self._view = (batch, dataclasses.replace(batch, absent=self._absent))
+        return self._view[1]
 
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         self.inner.act(self._as_learner_sees(batch), actions)

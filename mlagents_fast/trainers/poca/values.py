@@ -38,6 +38,7 @@ class POCAValueEstimator(ValueEstimator):
         self.baseline_planes = [f"baseline_estimates.{name}" for name in signals]
         self.mates = np.zeros((0, 0), np.int64)  # the update rows' groupmates (flat ring rows, -1 none)
         self._rows = self._sorter = np.zeros(0, np.int64)
+        self.baselines = np.zeros((len(signals), 0), np.float32)  # the update rows' baselines [S, R]
         # Episodes that ended before their group's: GAE bootstraps them as if interrupted.
         self.continues = np.zeros((ring.ring.ring_steps, ring.agents), np.bool_)
 
