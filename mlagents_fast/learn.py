@@ -217,6 +217,7 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
     from mlagents_fast.trainers.registry import trainer_factory
 
     runs = []
+    rotation = None  # the self-play team rotation, one for the run (ML-Agents' GhostController)
     for offset, (name, env) in enumerate(envs.items()):
         settings = opts.behaviors[name]
         check_trainable(name, settings)
@@ -224,15 +225,18 @@ def _behavior_runs(opts: RunOptions, envs: dict[str, VectorEnv], paths: RunPaths
         trainer = make_trainer(name, env.behavior_specs[name], settings, env.num_agents(name), seed=seed + offset,
                                device=device, training=not opts.checkpoint_settings.inference)  # fmt: skip
         if settings.self_play is not None:
-            trainer = _self_play(name, env, trainer, settings, seed + offset)
+            trainer = _self_play(name, env, trainer, settings, seed + offset, rotation)
+            rotation = trainer.rotation
         manager = CheckpointManager(name, paths.behavior_dir(name), status, settings.keep_checkpoints,
                                     paths.final_model_path(name))  # fmt: skip
         runs.append(BehaviorRun(name, env, trainer, settings, StatsReporter(name, registry), manager))
     return runs
 
 
-def _self_play(name: str, env: VectorEnv, trainer: Any, settings: TrainerSettings, seed: int) -> Any:
-    """The ghost trainer around `trainer`, for a behavior whose agents play in teams."""
+def _self_play(name: str, env: VectorEnv, trainer: Any, settings: TrainerSettings, seed: int,
+               rotation: Any) -> Any:  # fmt: skip
+    """The ghost trainer around `trainer`, for a behavior whose agents play in teams; `rotation`:
+    the run's team rotation (None for the first self-play behavior, which makes it)."""
     from mlagents_fast.trainers.ghost.trainer import GhostTrainer
 
     teams = env.teams(name)
@@ -243,7 +247,7 @@ def _self_play(name: str, env: VectorEnv, trainer: Any, settings: TrainerSetting
             f"{', '.join(map(repr, env.behavior_specs))}. Remove `self_play`, or give the teams their ids."
         )
     assert settings.self_play is not None
-    return GhostTrainer(trainer, settings.self_play, teams, seed)
+    return GhostTrainer(trainer, settings.self_play, teams, rotation, seed)
 
 
 def check_trainable(name: str, settings: TrainerSettings) -> None:

@@ -63,8 +63,13 @@ class RolloutRing:
 
     @property
     def ready_rows(self) -> int:
-        """Steps of finished trajectories not trained yet."""
+        """Steps of finished trajectories not trained yet (not counting those agents sat out)."""
         return self.ring.ready_rows
+
+    @property
+    def crowded(self) -> bool:
+        """An update must take the finished steps now, however few train (see TrajectoryRing.crowded)."""
+        return self.ring.crowded
 
     def finish_cut_trajectories(self) -> None:
         """The observations of this step are in the ring: the trajectories cut on the last step are finished."""
@@ -82,10 +87,13 @@ class RolloutRing:
         for j, agent in enumerate(agents.tolist()):
             self.final_obs[base + agent] = [f[j] for f in final]
 
-    def end_step(self, done: NDArray[np.bool_], any_done: bool) -> None:
-        """Close the step in the current row (its ends of episodes are written): cut trajectories
-        that reached `time_horizon`, then advance; episodes ending here finish their trajectories."""
+    def end_step(self, done: NDArray[np.bool_], any_done: bool, absent: NDArray[np.bool_] | None = None) -> None:
+        """Close the step in the current row (its ends of episodes are written; `absent`: the agents
+        that sat it out, if any): cut trajectories that reached `time_horizon`, then advance;
+        episodes ending here finish their trajectories."""
         t = self.ring.row
+        if absent is not None:
+            self.ring.sat_out(absent)
         recorded, cut = self.ring.written + 1, self._cut
         if any_done:  # a new trajectory starts with the next step
             self._cut_due[done] = recorded + self.time_horizon

@@ -87,8 +87,9 @@ class TrajectoryRing:
         self.stop = np.zeros(agents, np.int64)  # one past the last step of its finished trajectories
         self._in_flight: int | None = None  # first step of an update still reading the ring
         # Kept up to date where start, stop or _in_flight change, so a step costs no reduction.
-        self._ready = 0  # sum(stop - start)
+        self._ready = 0  # sum(stop - start), less the steps agents sat out
         self._oldest = 0  # the oldest step still needed: min(start), or _in_flight if older
+        self._absent_open = np.zeros(agents, np.int64)  # steps each agent sat out since its last stop
 
     @property
     def row(self) -> int:
@@ -97,8 +98,19 @@ class TrajectoryRing:
 
     @property
     def ready_rows(self) -> int:
-        """Steps of finished trajectories not trained yet (padded to whole sequences, with memory)."""
+        """Steps of finished trajectories not trained yet (padded to whole sequences, with memory),
+        not counting the steps agents sat out (ML-Agents' update buffer never holds them)."""
         return self._ready
+
+    @property
+    def crowded(self) -> bool:
+        """Whether advancing past the step being written would overwrite an untrained step: the
+        steps agents sat out count for no update, so with many of them an update must come early."""
+        return self.written + 1 - self._oldest >= self.ring_steps
+
+    def sat_out(self, agents: NDArray[np.bool_]) -> None:
+        """These agents asked for no decision at the step being written (it trains nothing)."""
+        self._absent_open += agents
 
     def advance(self) -> None:
         """The step in `row` is written; the next step goes to the next row."""
@@ -115,7 +127,8 @@ class TrajectoryRing:
         lengths = self.written - self.stop[agents]
         if self.sequence_length > 1:
             lengths = -(-lengths // self.sequence_length) * self.sequence_length
-        self._ready += int(lengths.sum())
+        self._ready += int(lengths.sum()) - int(self._absent_open[agents].sum())
+        self._absent_open[agents] = 0
         self.stop[agents] = self.written
 
     def take(self) -> Segments:
@@ -137,4 +150,5 @@ class TrajectoryRing:
         self.start[...] = self.written
         self.stop[...] = self.written
         self._ready = 0
+        self._absent_open[...] = 0
         self._oldest = self.written if self._in_flight is None else self._in_flight

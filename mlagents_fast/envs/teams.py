@@ -5,7 +5,8 @@ there is none). Its trainers are per name: without self-play the teams of a name
 trained on every team's agents. `TeamsVectorEnv` gives the trainers that shape: the teams of a name
 (of equal specs) become one behavior `Name` whose slots are the teams' slots one team after
 another (`teams(name)` says whose each slot is); the arrays are copied in after each step and the
-actions copied out before it.
+actions copied out before it. An asymmetric game's behaviors (one team each, different names:
+`Striker?team=0`, `Goalie?team=1`) become `Striker` and `Goalie` the same way.
 """
 
 from __future__ import annotations
@@ -43,13 +44,13 @@ class BehaviorId:
 
 
 def team_groups(specs: Mapping[str, BehaviorSpec]) -> dict[str, list[BehaviorId]]:
-    """The names with more than one team behavior, each with its teams in team order."""
+    """The names that behaviors with a team carry, each with its teams in team order."""
     by_name: dict[str, list[BehaviorId]] = {}
     for behavior in specs:
         parsed = BehaviorId.parse(behavior)
         if parsed.behavior_id != parsed.name:  # it names a team
             by_name.setdefault(parsed.name, []).append(parsed)
-    return {name: sorted(ids, key=lambda i: i.team) for name, ids in by_name.items() if len(ids) > 1}
+    return {name: sorted(ids, key=lambda i: i.team) for name, ids in by_name.items()}
 
 
 _COPIED = [f.name for f in fields(StepBatch) if f.name not in ("obs", "terminal_obs", "agent_id", "action_mask",
@@ -137,7 +138,7 @@ class TeamsVectorEnv(VectorEnv):
 
     @staticmethod
     def wrap(env: VectorEnv) -> VectorEnv:
-        """`env` itself when no name of its behaviors has several teams, else its TeamsVectorEnv."""
+        """`env` itself when none of its behaviors names a team, else its TeamsVectorEnv."""
         return TeamsVectorEnv(env) if team_groups(env.behavior_specs) else env
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:

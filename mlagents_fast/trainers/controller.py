@@ -29,7 +29,7 @@ from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
 from mlagents_fast.trainers.curriculum import Curriculum
-from mlagents_fast.trainers.protocol import EndsEpisodes, SavesFiles, Trainer
+from mlagents_fast.trainers.protocol import EndsEpisodes, RotatesTeams, SavesFiles, Trainer
 from mlagents_fast.trainers.stats import EPISODE_RETURN
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class TrainerController:
         self.curriculum = curriculum if curriculum else None  # (only one whose lessons can advance)
         self.lesson_numbers: dict[str, int] = curriculum.lesson_numbers() if curriculum is not None else {}
         self.envs: list[VectorEnv] = list({id(r.env): r.env for r in runs}.values())
+        self.rotations = list({id(r.trainer.rotation): r.trainer.rotation for r in runs
+                               if isinstance(r.trainer, RotatesTeams)}.values())  # fmt: skip
         self._stop_requested = False
         self._saving = False  # while True, Ctrl+C never raises: a torn torch.save is a traceback
 
@@ -163,6 +165,8 @@ class TrainerController:
             self._report(run)
         if self.curriculum is not None:  # (with --inference too, as ML-Agents)
             self._advance_lessons(self.curriculum)
+        if any([rotation.take_change() for rotation in self.rotations]):  # another team learns: fresh games
+            self._reset_environments()
 
     def _advance_lessons(self, curriculum: Curriculum) -> None:
         """ML-Agents' reset_env_if_ready: lessons whose criteria hold advance; the environments
@@ -176,12 +180,16 @@ class TrainerController:
         values = curriculum.values()
         for env in self.envs:
             env.set_parameters(values)
-            if must_reset:
-                env.reset()
         if must_reset:
-            for run in self.runs:
-                if isinstance(run.trainer, EndsEpisodes):
-                    run.trainer.end_episodes()
+            self._reset_environments()
+
+    def _reset_environments(self) -> None:
+        """Every environment starts new episodes; the trainers forget the ones in progress."""
+        for env in self.envs:
+            env.reset()
+        for run in self.runs:
+            if isinstance(run.trainer, EndsEpisodes):
+                run.trainer.end_episodes()
 
     def _report(self, run: BehaviorRun) -> None:
         for stat in run.trainer.drain_stats():

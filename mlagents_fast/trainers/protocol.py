@@ -78,6 +78,18 @@ class EndsEpisodes(Protocol):
     def end_episodes(self) -> None: ...
 
 
+class TeamChanges(Protocol):
+    def take_change(self) -> bool: ...
+
+
+@runtime_checkable
+class RotatesTeams(Protocol):
+    """Optional for a trainer: self-play, whose learning team changes (`rotation`, shared by the
+    run's self-play trainers); the run loop then resets the environments, as ML-Agents does."""
+
+    rotation: TeamChanges
+
+
 class TrainerFactory(Protocol):
     """How the registry builds a trainer (a trainer class's constructor has this signature)."""
 

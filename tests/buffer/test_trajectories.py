@@ -48,6 +48,23 @@ def test_with_memory_ready_rows_count_whole_sequences_as_ml_agents_buffer_does()
     assert ring.take().rows == 3 + 7 + 9  # the steps themselves
 
 
+def test_steps_agents_sat_out_count_for_no_update_but_crowd_the_ring() -> None:
+    """ML-Agents' update buffer never holds a step an agent did not ask a decision for; here it is
+    in the ring, so the ring says when it must be emptied before buffer_size steps are ready."""
+    ring = TrajectoryRing(ring_steps=5, agents=2)
+    for step in range(4):  # agent 1 sits out every step; both finish after steps 1 and 3
+        ring.sat_out(np.array([False, True]))
+        assert not ring.crowded
+        ring.advance()
+        ring.finish(np.array([step in (1, 3), step in (1, 3)]))
+    assert ring.ready_rows == 4  # agent 0's four steps
+    ring.sat_out(np.array([False, True]))
+    assert ring.crowded  # a fifth step would overwrite step 0
+    ring.take()
+    ring.release()
+    assert not ring.crowded and ring.ready_rows == 0
+
+
 def test_a_step_is_never_overwritten_before_it_is_trained() -> None:
     ring = TrajectoryRing(ring_steps=4, agents=1)
     for _ in range(3):

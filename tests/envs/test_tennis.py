@@ -83,10 +83,22 @@ def test_scoring_rules() -> None:
     assert _play(area, still) == 0
 
 
-def test_tennis_trains_with_self_play_from_its_shipped_configs(tmp_path: Path) -> None:
+def test_tennis_trains_with_self_play_from_its_shipped_configs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`mlagents-learn config/ppo/Tennis.yaml --env=Tennis` (and SAC's) as a user starts it, for a few
-    steps: the two sides are the teams, one learns while the other plays its snapshot; ELO moves."""
+    steps: the two sides are the teams, one learns while the other plays its snapshot; ELO moves;
+    the teams take turns (every 400 steps here), and the environments reset at each change, as
+    ML-Agents resets them."""
     from mlagents_fast.learn import main
+    from mlagents_fast.trainers.controller import TrainerController
+
+    resets: list[int] = []
+    reset_environments = TrainerController._reset_environments
+
+    def counted(controller: TrainerController) -> None:
+        resets.append(controller.runs[0].trainer.step)
+        reset_environments(controller)
+
+    monkeypatch.setattr(TrainerController, "_reset_environments", counted)
 
     root = Path(__file__).resolve().parents[2] / "config"
     for trainer in ("ppo", "sac"):
@@ -96,10 +108,14 @@ def test_tennis_trains_with_self_play_from_its_shipped_configs(tmp_path: Path) -
         text = text.replace(*small).replace("buffer_size: 20480", "buffer_size: 640")
         for limit in ("max_steps: 50000000", "max_steps: 20000000"):
             text = text.replace(limit, "max_steps: 1500")
+        for turn in ("team_change: 100000", "team_change: 250000"):
+            text = text.replace(turn, "team_change: 400")
+        resets.clear()
         config.write_text(text)
         args = [str(config), "--env=Tennis", f"--results-dir={tmp_path / 'results'}", f"--run-id={trainer}",
                 "--seed=1", "--num-areas=1"]  # fmt: skip
         assert main(args) == 0
+        assert len(resets) == 3, resets  # learning turns of 401 steps: changes at about 401, 802 and 1203
         assert (tmp_path / "results" / trainer / "Tennis.onnx").exists()
         state = torch.load(tmp_path / "results" / trainer / "Tennis" / "checkpoint.pt", weights_only=True)
         elos = state["self_play"]["elos"]

@@ -26,26 +26,78 @@ def test_elo_follows_ml_agents() -> None:
     assert [game_result(r) for r in (1.0, 0.0, -0.2)] == [1.0, 0.5, 0.0]
 
 
+class Owner:
+    """A self-play trainer as the rotation sees it: whether it trains, and its ratings."""
+
+    def __init__(self, window: SnapshotWindow | None = None) -> None:
+        self.training = True
+        self.window = window if window is not None else SnapshotWindow(SelfPlaySettings(), lambda: {})
+
+    @property
+    def current_elo(self) -> float:
+        return self.window.current_elo
+
+    @property
+    def opponent_elo(self) -> float:
+        return self.window.opponent_elo
+
+    def change_current_elo(self, change: float) -> None:
+        self.window.change_current_elo(change)
+
+    def change_opponent_elo(self, change: float) -> None:
+        self.window.change_opponent_elo(change)
+
+
 def test_teams_take_turns_to_learn() -> None:
-    rotation = TeamRotation(team_change=100)
+    rotation, symmetric = TeamRotation(), Owner()
     for team in (0, 1, 0):
-        rotation.subscribe(team)
-    assert rotation.learning_team == 0
-    rotation.advance(100)
-    assert rotation.learning_team == 0 and not rotation.take_change()  # not more than team_change yet
-    rotation.advance(101)
+        rotation.subscribe(team, symmetric)
+    assert rotation.learning_team == 0 and not rotation.take_change()
+    rotation.hand_over()
     assert rotation.learning_team == 1 and rotation.take_change() and not rotation.take_change()
-    rotation.advance(150)
-    assert rotation.learning_team == 1
-    rotation.advance(202)
-    assert rotation.learning_team == 0
+    rotation.hand_over()
+    assert rotation.learning_team == 0 and rotation.turn == 2
+    with pytest.raises(ValueError, match="team 1"):
+        rotation.subscribe(1, Owner())  # another behavior cannot claim a team
+
+
+def test_a_team_whose_trainer_stopped_training_is_passed_over() -> None:
+    rotation, striker, goalie, keeper = TeamRotation(), Owner(), Owner(), Owner()
+    for team, owner in ((0, striker), (1, goalie), (2, keeper)):
+        rotation.subscribe(team, owner)
+    goalie.training = False
+    rotation.hand_over()
+    assert rotation.learning_team == 2  # the goalie reached its max_steps
+    keeper.training = striker.training = False
+    rotation.hand_over()
+    assert rotation.learning_team == 2 and rotation.turn == 1  # nobody else trains: no change
+
+
+def test_elo_moves_the_learner_and_what_it_played() -> None:
+    settings = SelfPlaySettings(window=2, play_against_latest_model_ratio=0.0, initial_elo=1200.0)
+    learner, opponent = Owner(SnapshotWindow(settings, lambda: {})), Owner(SnapshotWindow(settings, lambda: {}))
+    rotation = TeamRotation()
+    rotation.subscribe(0, learner)
+    rotation.subscribe(1, opponent)
+    assert opponent.window.opponent == 0  # the initial weights, until the first swap
+    assert rotation.record_game(1.0) == pytest.approx(0.5)
+    assert learner.current_elo == pytest.approx(1200.5) and opponent.window.elos[0] == pytest.approx(1199.5)
+    # One trainer for both teams, playing its latest weights: the changes cancel, as in ML-Agents.
+    symmetric, together = Owner(SnapshotWindow(settings, lambda: {})), TeamRotation()
+    together.subscribe(0, symmetric)
+    together.subscribe(1, symmetric)
+    symmetric.window.opponent = LATEST
+    together.record_game(1.0)
+    assert symmetric.current_elo == pytest.approx(1200.0)
 
 
 def test_snapshots_fill_a_window_and_opponents_draw_from_it() -> None:
     weights = {"w": 0}
     settings = SelfPlaySettings(save_steps=10, swap_steps=5, window=3, play_against_latest_model_ratio=0.0)
     window = SnapshotWindow(settings, lambda: dict(weights), seed=1)
+    assert window.snapshots == [{"w": 0}] and window.opponent == 0  # the initial weights, as ML-Agents
     assert window.advance(5, 3) is None
+    assert window.advance(5, 3, swap=True) == {"w": 0}  # the learning team changed: a swap now
     for step in range(11, 60, 11):  # five saves into a window of three
         weights["w"] = step
         window.advance(step, 0)
@@ -55,14 +107,3 @@ def test_snapshots_fill_a_window_and_opponents_draw_from_it() -> None:
     always_latest = SnapshotWindow(SelfPlaySettings(play_against_latest_model_ratio=1.0), lambda: dict(weights))
     always_latest.save()
     assert always_latest.choose() == weights and always_latest.opponent == LATEST
-
-
-def test_a_game_moves_both_elos() -> None:
-    settings = SelfPlaySettings(window=2, play_against_latest_model_ratio=0.0, initial_elo=1200.0)
-    window = SnapshotWindow(settings, lambda: {}, seed=0)
-    window.save()
-    window.choose()
-    opponent = window.opponent
-    change = window.record_game(1.0)
-    assert change == pytest.approx(0.5)
-    assert window.current_elo == pytest.approx(1200.5) and window.elos[opponent] == pytest.approx(1199.5)

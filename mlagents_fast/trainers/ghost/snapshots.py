@@ -3,8 +3,10 @@
 Every `save_steps` steps the learner's weights are saved into a window of the last `window`
 snapshots, each with the learner's ELO when it was saved; every `swap_steps` steps of the
 opponents the opponent takes the learner's latest weights with probability
-`play_against_latest_model_ratio`, else a snapshot drawn uniformly from the window. A game
-moves the learner's ELO and the ELO of the snapshot it was played against.
+`play_against_latest_model_ratio`, else a snapshot drawn uniformly from the window. As in
+ML-Agents, the window starts with the initial weights, which the opponent plays until the first
+swap. The last rating is the learner's; a game (teams.py's `TeamRotation.record_game`) moves it and
+the rating of what the opponent played.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.config.trainer_settings import SelfPlaySettings
-from mlagents_fast.trainers.ghost.teams import elo_change
 
 LATEST = -1  # the opponent plays the learner's current weights
 
@@ -23,13 +24,14 @@ LATEST = -1  # the opponent plays the learner's current weights
 class SnapshotWindow:
     def __init__(self, settings: SelfPlaySettings, weights: Callable[[], Any], seed: int = 0) -> None:
         """`weights()` returns a copy of the learner's weights (what a snapshot keeps)."""
-        self.settings, self._weights = settings, weights
+        self.settings, self.weights = settings, weights
         self.snapshots: list[Any] = []
         self.elos = [settings.initial_elo] * (settings.window + 1)  # [..snapshots.., the learner]
         self._next = 0  # the window slot the next snapshot takes
-        self.opponent = LATEST
         self._last_save = self._last_swap = 0
         self._draws = np.random.default_rng(seed)
+        self.save()
+        self.opponent = 0  # the initial weights
 
     @property
     def current_elo(self) -> float:
@@ -51,7 +53,7 @@ class SnapshotWindow:
         self._next = next_slot % self.settings.window
 
     def save(self) -> None:
-        snapshot = self._weights()
+        snapshot = self.weights()
         if len(self.snapshots) < self.settings.window:
             self.snapshots.append(snapshot)
         else:
@@ -63,25 +65,28 @@ class SnapshotWindow:
         """The weights the opponent plays next (the learner's, or a snapshot's) and remembers which."""
         if not self.snapshots or self._draws.uniform() < self.settings.play_against_latest_model_ratio:
             self.opponent = LATEST
-            return self._weights()
+            return self.weights()
         self.opponent = int(self._draws.integers(len(self.snapshots)))
         return self.snapshots[self.opponent]
 
-    def advance(self, learner_step: int, opponent_step: int) -> Any | None:
-        """Save and swap when due; returns the weights the opponent should now play, or None."""
+    def advance(self, learner_step: int, opponent_step: int, swap: bool = False) -> Any | None:
+        """Save and swap when due (or `swap` now: the learning team changed); returns the weights
+        the opponent should now play, or None."""
         if learner_step - self._last_save > self.settings.save_steps:
             self.save()
             self._last_save = learner_step
-        if opponent_step - self._last_swap > self.settings.swap_steps:
+        if swap or opponent_step - self._last_swap > self.settings.swap_steps:
             self._last_swap = opponent_step
             return self.choose()
         return None
 
-    def record_game(self, result: float) -> float:
-        """A finished game of the learner (1 won, 0.5 drawn, 0 lost): both ELOs move; returns the change."""
-        opponent = self.elos[self.opponent] if self.opponent != LATEST else self.current_elo
-        change = elo_change(self.current_elo, opponent, result)
+    @property
+    def opponent_elo(self) -> float:
+        """The rating of what the opponent plays (the learner's own when it plays the latest)."""
+        return self.elos[self.opponent]  # (LATEST is the last slot, the learner's)
+
+    def change_opponent_elo(self, change: float) -> None:
+        self.elos[self.opponent] -= change
+
+    def change_current_elo(self, change: float) -> None:
         self.elos[-1] += change
-        if self.opponent != LATEST:
-            self.elos[self.opponent] -= change
-        return change

@@ -2,19 +2,22 @@
 slots belong to teams (envs/teams.py's TeamsVectorEnv makes one of a name's `?team=` behaviors;
 Tennis has its two teams in one behavior).
 
-One team learns at a time (`TeamRotation`): the wrapped trainer acts for every slot, but sees the
+One team learns at a time (`TeamRotation`, shared by every self-play behavior of the run, so an
+asymmetric game's behaviors take turns too): the wrapped trainer acts for every slot, but sees the
 other teams' slots as absent (it trains nothing on them and counts no step of theirs); their
 actions are then replaced by a snapshot's (`SnapshotWindow`: the learner's weights saved every
-`save_steps`, swapped in every `swap_steps` steps of the opponents, the latest with probability
-`play_against_latest_model_ratio`). Each game the learning team finishes (not interrupted) moves
-the ELO (`Self-play/ELO`); it is kept with the checkpoints. Only the learning team's episodes are
-reported.
+`save_steps`, swapped in every `swap_steps` steps of the opponents and whenever the learning team
+changes, the latest with probability `play_against_latest_model_ratio`). The learning team's
+trainer hands the turn over after `team_change` of its steps, or when it stops training. Each game
+the learning team finishes (not interrupted) moves the ELO (`Self-play/ELO`); it is kept with the
+checkpoints. Only the learning team's episodes are reported.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +28,28 @@ from numpy.typing import NDArray
 from mlagents_fast.config.trainer_settings import SelfPlaySettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.spec import ActionTuple
-from mlagents_fast.trainers.ghost.snapshots import SnapshotWindow
+from mlagents_fast.trainers.ghost.snapshots import LATEST, SnapshotWindow
 from mlagents_fast.trainers.ghost.teams import TeamRotation, game_result
 from mlagents_fast.trainers.ppo.trainer import CONTINUOUS_CLIP, PPOTrainer
 from mlagents_fast.trainers.stats import Stat
 
+logger = logging.getLogger(__name__)
+
 
 class GhostTrainer:
-    def __init__(self, inner: Any, self_play: SelfPlaySettings, teams: NDArray[np.int32], seed: int = 0) -> None:
-        """`inner`: the trainer of the behavior (its `actor` is what the snapshots hold)."""
-        self.inner, self.teams = inner, teams
+    def __init__(self, inner: Any, self_play: SelfPlaySettings, teams: NDArray[np.int32],
+                 rotation: TeamRotation | None = None, seed: int = 0) -> None:  # fmt: skip
+        """`inner`: the trainer of the behavior (its `actor` is what the snapshots hold); `teams`:
+        the team of each of its slots; `rotation`: the run's (a new one when this is its only
+        self-play behavior)."""
+        self.inner, self.teams, self.self_play, self.seed = inner, teams, self_play, seed
         self.behavior, self.spec, self.settings = inner.behavior, inner.spec, inner.settings
-        self.rotation = TeamRotation(self_play.team_change)
-        for team in dict.fromkeys(teams.tolist()):
-            self.rotation.subscribe(team)
         self.opponent = copy.deepcopy(inner.actor)
         self.window = SnapshotWindow(self_play, lambda: copy.deepcopy(inner.actor.state_dict()), seed)
+        self.rotation = rotation if rotation is not None else TeamRotation()
+        for team in dict.fromkeys(teams.tolist()):
+            self.rotation.subscribe(team, self)
+        self._turn_seen, self._turn_start = self.rotation.turn, inner.step
         self.opponent_steps = 0
         self._absent = np.zeros(len(teams), np.bool_)
         self._view: tuple[StepBatch, StepBatch] | None = None  # (the environment's batch, the learner's view)
@@ -61,6 +70,16 @@ class GhostTrainer:
     @property
     def current_elo(self) -> float:
         return self.window.current_elo
+
+    @property
+    def opponent_elo(self) -> float:
+        return self.window.opponent_elo
+
+    def change_current_elo(self, change: float) -> None:
+        self.window.change_current_elo(change)
+
+    def change_opponent_elo(self, change: float) -> None:
+        self.window.change_opponent_elo(change)
 
     def _as_learner_sees(self, batch: StepBatch) -> StepBatch:
         """`batch` with the other teams' slots absent (the view is made once: the environment's
@@ -101,15 +120,19 @@ class GhostTrainer:
         self.opponent_steps += int(np.count_nonzero(~learning))
         games = np.flatnonzero(learning & batch.terminated)  # finished games (not interrupted ones)
         for slot in games.tolist():
-            self.window.record_game(game_result(float(batch.reward[slot] + batch.group_reward[slot])))
+            self.rotation.record_game(game_result(float(batch.reward[slot] + batch.group_reward[slot])))
         if len(games):
             self._elo_stats.append(self.window.current_elo)
-        weights = self.window.advance(self.inner.step, self.opponent_steps)
+        if learning.any() and (not self.inner.training
+                               or self.inner.step - self._turn_start > self.self_play.team_change):  # fmt: skip
+            self.rotation.hand_over()
+        changed = self.rotation.turn != self._turn_seen
+        if changed:  # another team learns from here: trajectories start afresh, the opponents swap
+            self._turn_seen, self._turn_start = self.rotation.turn, self.inner.step
+            self.inner.end_episodes()
+        weights = self.window.advance(self.inner.step, self.opponent_steps, swap=changed)
         if weights is not None:
             self.opponent.load_state_dict(weights)
-        self.rotation.advance(self.inner.step)
-        if self.rotation.take_change():  # the other team learns from here: its trajectories start afresh
-            self.inner.end_episodes()
 
     def drain_stats(self) -> list[Stat]:
         stats = self.inner.drain_stats()
@@ -133,7 +156,15 @@ class GhostTrainer:
         if saved is not None and not reset_step:
             self.window.restore([float(e) for e in saved["elos"]], list(saved.get("snapshots", [])),
                                 int(saved.get("next_snapshot", 0)))  # fmt: skip
+        else:  # (--initialize-from, or a checkpoint saved without self-play): a new window from these weights
+            if not reset_step:
+                logger.warning(f"Behavior {self.behavior!r}: the checkpoint resumed holds no self-play snapshots "
+                               f"or ELO (it was saved without `self_play`); self-play starts a new window from "
+                               f"the restored weights, at ELO {self.self_play.initial_elo}.")  # fmt: skip
+            self.window = SnapshotWindow(self.self_play, self.window.weights, self.seed)
         self.opponent.load_state_dict(self.inner.actor.state_dict())
+        self.window.opponent = LATEST
+        self._turn_start = self.inner.step
 
     def export_policy(self, path: Path) -> None:
         self.inner.export_policy(path)

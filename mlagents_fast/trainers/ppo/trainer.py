@@ -211,8 +211,11 @@ class PPOTrainer:
             buf["critic_memory"][t] = self.memories.critic
         values, out = self._forward(obs, batch.action_mask)
         self.rollout.finish_cut_trajectories()
-        if self.ring.ready_rows > self.hyper.buffer_size:  # ML-Agents: update_buffer.num_experiences > buffer_size
+        crowded = self.ring.crowded  # (steps agents sat out fill the ring but count for no update)
+        if self.ring.ready_rows > self.hyper.buffer_size or crowded:  # ML-Agents: num_experiences > buffer_size
             if self._process_ready_trajectories():
+                if crowded:
+                    self.wait_for_update()  # (threaded: the ring's rows are wanted back before the next step)
                 values, out = self._forward(obs, batch.action_mask)  # with the new weights and statistics
         if self.training:  # as ML-Agents, the statistics only move while the policy trains
             self.normalizer.update(batch.obs)
@@ -251,7 +254,7 @@ class PPOTrainer:
         any_done = bool(np.count_nonzero(done))
         if any_done:
             self.rewards.end_episodes(batch, done, self.stats, None if sat_out == 0 else ~buf["absent"][t])
-        self.rollout.end_step(done, any_done)
+        self.rollout.end_step(done, any_done, None if sat_out == 0 else buf["absent"][t])
         if self.memories is not None:
             self.memories.commit(done)
         self.step += self.num_agents - sat_out  # (an agent that asked for no decision took no step)
@@ -261,7 +264,11 @@ class PPOTrainer:
         """Hand the finished trajectories to an update (or, when not training, only report their
         value estimates). True when the acting networks changed and should act again."""
         self.wait_for_update()  # threaded: the update in flight gives its steps back first
+        nothing_to_train = self.ring.ready_rows == 0  # (the ring was crowded with steps agents sat out)
         segments = self.rollout.take()
+        if nothing_to_train:
+            self.rollout.release()
+            return False
         if not self.training:
             rows = segments.flat_rows()
             values = np.stack([self.rollout.buffer.flat(f"value_estimates.{s.name}")[rows] for s in self.signals])
