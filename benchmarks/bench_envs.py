@@ -33,6 +33,7 @@ AGENTS = {
     "WallJump": 15,
     "Pyramids": 16,
     "Tennis": 36,
+    "SoccerTwos": 32,
 }  # WallJump: its BigWallJump areas
 POOL = 16
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
@@ -63,6 +64,8 @@ def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
     rng = np.random.default_rng(0)
     if name == "WallJump":
         return [rng.integers(0, (3, 3, 3, 2), (slots, 4)).astype(np.int32) for _ in range(POOL)]
+    if name == "SoccerTwos":
+        return [rng.integers(0, 3, (slots, 3)).astype(np.int32) for _ in range(POOL)]
     if name in ("CartPole", "PushBlock", "Pyramids"):
         choices = {"CartPole": 2, "PushBlock": 7, "Pyramids": 5}[name]
         return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
@@ -86,7 +89,7 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids", "Tennis"])
+@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids", "Tennis", "SoccerTwos"])
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
     options = {"big": 1, "areas": AGENTS[name]} if name == "WallJump" else {}
     env = NativeVectorEnv(name, count, num_threads=threads, **options)

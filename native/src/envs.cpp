@@ -11,6 +11,7 @@
 #include "mlaf/envs/pushblock.h"
 #include "mlaf/envs/pyramids.h"
 #include "mlaf/envs/simple.h"
+#include "mlaf/envs/soccer.h"
 #include "mlaf/envs/sorter.h"
 #include "mlaf/envs/tennis.h"
 #include "mlaf/envs/vec_env.h"
@@ -75,6 +76,7 @@ std::vector<std::string> native_env_names() {
           "PushBlock",
           "Pyramids",
           "SimpleEnvironment",
+          "SoccerTwos",
           "Sorter",
           "Tennis",
           "WallJump"};
@@ -104,6 +106,8 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<Sorter>>(Sorter(options), num_envs, num_threads);
   if (name == "Tennis")
     return std::make_unique<TennisVecEnv>(Tennis(options), num_envs, num_threads);
+  if (name == "SoccerTwos")
+    return std::make_unique<SoccerVecEnv>(Soccer(options), num_envs, num_threads);
   if (name == "WallJump")
     return std::make_unique<VecEnvOf<WallJump>>(WallJump(options), num_envs, num_threads);
   if (name == "SimpleEnvironment") {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, sorter, tennis, walljump
+from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, soccer, sorter, tennis, walljump
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -110,6 +110,14 @@ def play_tennis(env: VectorEnv, behavior: str) -> ActionTuple:
     return actions
 
 
+def play_soccer(env: VectorEnv, behavior: str) -> ActionTuple:
+    """SoccerTwos's scripted player on each player's own newest forward rays: it chases the ball."""
+    actions = env.actions(behavior)
+    for slot, forward in enumerate(env.batch(behavior).obs[0]):
+        actions.discrete[slot] = soccer.play(forward)
+    return actions
+
+
 def state_rule(rule: Callable[[Any], int | list[int]]) -> Policy:
     """A policy from a rule on one agent's reference state (PushBlock's, WallJump's)."""
 
@@ -145,6 +153,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "Pyramids": lambda: state_rule(pyramids.heuristic),
     "Sorter": lambda: state_rule(sorter.heuristic),
     "Tennis": lambda: play_tennis,
+    "SoccerTwos": lambda: play_soccer,
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
     "SimpleEnvironment": GoalFollower,
