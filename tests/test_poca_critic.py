@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from mlagents_fast.networks.poca import POCACritic, flat_actions
-from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
+from mlagents_fast.spec import ActionSpec, BehaviorSpec, DimensionProperty, ObservationSpec
 
 SPEC = BehaviorSpec((ObservationSpec.vector(4), ObservationSpec.vector(2)), ActionSpec(1, (3, 2)))
 
@@ -74,3 +74,20 @@ def test_gradients_reach_every_parameter() -> None:
     loss = loss + critic.baseline(own, mates, actions, torch.ones(4, 2, dtype=torch.bool)).sum()
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.parameters())
+
+
+def test_a_members_variable_length_observations_are_read_through_attention() -> None:
+    """A member's entities (padding rows of zeros absent) count whatever their order, as in its body."""
+    variable = ObservationSpec((4, 2), (DimensionProperty.VARIABLE_SIZE, DimensionProperty.NONE))
+    spec = BehaviorSpec((ObservationSpec.vector(3), variable), ActionSpec(0, (2,)))
+    torch.manual_seed(0)
+    critic = POCACritic(spec, ["extrinsic"], normalize=False, hidden_units=16, num_layers=1)
+    vector, entities = torch.randn(6, 2, 3), torch.randn(6, 2, 4, 2)
+    entities[:, :, 3] = 0.0  # the fourth entity is padding
+    present = torch.ones(6, 2, dtype=torch.bool)
+    values = critic.value([vector, entities], present)
+    order = torch.tensor([2, 0, 1, 3])
+    torch.testing.assert_close(critic.value([vector, entities[:, :, order]], present), values)
+    fewer = entities.clone()
+    fewer[:, :, 2] = 0.0
+    assert not torch.allclose(critic.value([vector, fewer], present), values)

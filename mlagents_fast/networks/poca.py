@@ -6,8 +6,10 @@ One network with two questions, for an agent of a group at one step:
   baseline), from the agent's observations and each present groupmate's observations with the
   action that groupmate took.
 
-Every member's observations go through the same processors (the shared per-agent encoder); an
-entity embedding (one Swish layer of `hidden_units`) turns each into an entity, observations
+Every member's observations go through the same processors (the shared per-agent encoder; its
+variable-length observations through their own entity embeddings and residual self-attention,
+as ML-Agents' ObservationEncoder reads them); an entity embedding (one Swish layer of
+`hidden_units`) turns each into an entity, observations
 alone through one embedding and observations with an action through another; residual
 self-attention reads the entities (absent members masked) and averages the present ones; an MLP
 of `num_layers` (ML-Agents' kernel gain sqrt(0.125 / hidden_units)) follows, then the value heads
@@ -22,7 +24,7 @@ import math
 import torch
 from torch import nn
 
-from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention
+from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention, entity_mask, normal_linear
 from mlagents_fast.networks.encoders import encoded_size, image_floats, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, value_heads
 from mlagents_fast.spec import BehaviorSpec
@@ -40,17 +42,43 @@ def flat_actions(
     return torch.cat(parts, dim=-1)
 
 
+class VariableLengthEncoding(nn.Module):
+    """A member's variable-length observations [N, entities, size]: each entity embedded beside the
+    encoding of the member's other observations (when it has any), residual self-attention, the
+    mean over the present entities ([N, hidden_units])."""
+
+    def __init__(self, own_size: int, shapes: list[tuple[int, ...]], hidden_units: int) -> None:
+        super().__init__()
+        self.self_encoder = (
+            nn.Sequential(normal_linear(own_size, hidden_units, hidden_units), nn.SiLU()) if own_size else None
+        )
+        self.embeddings = nn.ModuleList(
+            EntityEmbedding(size, entities, hidden_units, hidden_units if own_size else 0) for entities, size in shapes
+        )
+        self.attention = ResidualSelfAttention(hidden_units, sum(entities for entities, _ in shapes))
+
+    def forward(self, own: list[torch.Tensor], entities: list[torch.Tensor]) -> torch.Tensor:
+        encoded = None if self.self_encoder is None else self.self_encoder(torch.cat(own, dim=1))
+        embedded = torch.cat([e(encoded, x) for e, x in zip(self.embeddings, entities, strict=True)], dim=1)
+        out: torch.Tensor = self.attention(embedded, [entity_mask(x) for x in entities])
+        return out
+
+
 class POCACritic(nn.Module):
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
                  num_layers: int, vis_encode_type: str = "simple", behavior: str = "") -> None:  # fmt: skip
         super().__init__()
-        if any(len(o.shape) == 2 for o in spec.observation_specs):
-            raise ValueError("POCA's critic does not take variable-length observations yet.")
         self.processors = nn.ModuleList(
             observation_encoder(o, normalize, vis_encode_type, hidden_units, index=i, behavior=behavior)
             for i, o in enumerate(spec.observation_specs)
         )
         encoded = sum(encoded_size(o, hidden_units) for o in spec.observation_specs)
+        self.variable = [len(o.shape) == 2 for o in spec.observation_specs]
+        self.entity_attention: VariableLengthEncoding | None = None
+        if any(self.variable):  # (a member's variable-length observations, read as its own body reads them)
+            lengths = [o.shape for o, v in zip(spec.observation_specs, self.variable, strict=True) if v]
+            self.entity_attention = VariableLengthEncoding(encoded, lengths, hidden_units)
+            encoded += hidden_units
         action = spec.action_spec
         self.branches = action.discrete_branches
         self.action_size = action.continuous_size + sum(action.discrete_branches)
@@ -67,7 +95,10 @@ class POCACritic(nn.Module):
         """[B, members, encoded] from each observation [B, members, *shape]."""
         batch, members = obs[0].shape[:2]
         flat = [image_floats(o.reshape(batch * members, *o.shape[2:])) for o in obs]
-        encoded = [p(o) for p, o in zip(self.processors, flat, strict=True)]
+        kinds = list(zip(self.processors, flat, self.variable, strict=True))
+        encoded = [p(o) for p, o, variable in kinds if not variable]
+        if self.entity_attention is not None:
+            encoded.append(self.entity_attention(encoded, [o for _, o, variable in kinds if variable]))
         return torch.cat(encoded, dim=1).reshape(batch, members, -1)
 
     def value(self, obs: list[torch.Tensor], present: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,6 @@ from mlagents_fast.buffer.fields import FieldSpec
 from mlagents_fast.config.trainer_settings import POCASettings, TrainerSettings
 from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.poca import POCACritic
-from mlagents_fast.run.errors import UnityTrainerException
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.poca.groups import group_all_done
 from mlagents_fast.trainers.poca.step import ActorActing, POCAStep
@@ -49,8 +48,6 @@ class POCATrainer(PPOTrainer):
 
     def __init__(self, behavior: str, spec: BehaviorSpec, settings: TrainerSettings, num_agents: int, *,
                  seed: int = 0, device: torch.device | str = "cpu", training: bool = True) -> None:  # fmt: skip
-        if any(len(o.shape) == 2 for o in spec.observation_specs):
-            raise UnityTrainerException(f"Behavior {behavior}: POCA does not take variable-length observations yet.")
         super().__init__(behavior, spec, settings, num_agents, seed=seed, device=device, training=training)
         self._group_reward = np.zeros(num_agents, np.float64)  # each agent's episode so far
         self._groups_seen = False  # (a behavior without groups is told once)
