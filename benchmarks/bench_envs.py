@@ -34,8 +34,10 @@ AGENTS = {
     "Pyramids": 16,
     "Tennis": 36,
     "SoccerTwos": 32,
+    "PushBlockCollab": 12,
 }  # WallJump: its BigWallJump areas
 POOL = 16
+NATIVE = ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids", "Tennis", "SoccerTwos", "PushBlockCollab"]
 # Targets: 10x SyncVectorEnv and EnvPool at 8 environments; at 1024, 20 M agent-steps/s on
 # CartPole and 2 M agent-steps/s per core on 3DBall.
 RATE_TARGETS = {("CartPole", 1): 20e6, ("CartPole", 2): 20e6, ("3DBall", 1): 2e6, ("3DBall", 2): 4e6}
@@ -66,8 +68,8 @@ def action_pool(name: str, slots: int) -> list[NDArray[Any]]:
         return [rng.integers(0, (3, 3, 3, 2), (slots, 4)).astype(np.int32) for _ in range(POOL)]
     if name == "SoccerTwos":
         return [rng.integers(0, 3, (slots, 3)).astype(np.int32) for _ in range(POOL)]
-    if name in ("CartPole", "PushBlock", "Pyramids"):
-        choices = {"CartPole": 2, "PushBlock": 7, "Pyramids": 5}[name]
+    if name in ("CartPole", "PushBlock", "Pyramids", "PushBlockCollab"):
+        choices = {"CartPole": 2, "PushBlock": 7, "Pyramids": 5, "PushBlockCollab": 7}[name]
         return [rng.integers(0, choices, (slots, 1)).astype(np.int32) for _ in range(POOL)]
     width = 3 if name == "Tennis" else 2
     return [rng.uniform(-1, 1, (slots, width)).astype(np.float32) for _ in range(POOL)]
@@ -89,7 +91,7 @@ def info(role: str, name: str, count: int, target: float | None = None, threads:
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("count", COUNTS)
-@pytest.mark.parametrize("name", ["CartPole", "3DBall", "PushBlock", "WallJump", "Pyramids", "Tennis", "SoccerTwos"])
+@pytest.mark.parametrize("name", NATIVE)
 def test_native(timed: Timed, name: str, count: int, threads: int) -> None:
     options = {"big": 1, "areas": AGENTS[name]} if name == "WallJump" else {}
     env = NativeVectorEnv(name, count, num_threads=threads, **options)

@@ -9,6 +9,7 @@
 #include "mlaf/envs/hallway.h"
 #include "mlaf/envs/multi_agent.h"
 #include "mlaf/envs/pushblock.h"
+#include "mlaf/envs/pushblock_collab.h"
 #include "mlaf/envs/pyramids.h"
 #include "mlaf/envs/simple.h"
 #include "mlaf/envs/soccer.h"
@@ -74,6 +75,7 @@ std::vector<std::string> native_env_names() {
           "MemoryEnvironment",
           "MultiAgentEnvironment",
           "PushBlock",
+          "PushBlockCollab",
           "Pyramids",
           "SimpleEnvironment",
           "SoccerTwos",
@@ -100,6 +102,9 @@ std::unique_ptr<VecEnv> make_vec_env(const std::string& name, const Options& opt
     return std::make_unique<VecEnvOf<Hallway>>(Hallway(options), num_envs, num_threads);
   if (name == "PushBlock")
     return std::make_unique<VecEnvOf<PushBlock>>(PushBlock(options), num_envs, num_threads);
+  if (name == "PushBlockCollab") {
+    return std::make_unique<PushBlockCollabVecEnv>(PushBlockCollab(options), num_envs, num_threads);
+  }
   if (name == "Pyramids")
     return std::make_unique<VecEnvOf<Pyramids>>(Pyramids(options), num_envs, num_threads);
   if (name == "Sorter")

@@ -24,7 +24,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "config" / "poca" / "SoccerTwos.y
 
 def test_specs_match_ml_agents() -> None:
     env = NativeVectorEnv("SoccerTwos", 2)
-    assert env.num_agents("SoccerTwos") == 64  # eight fields of four players, per copy
+    assert env.num_agents("SoccerTwos") == 64  # two copies of eight fields of four players
     spec = env.behavior_specs["SoccerTwos"]
     assert [o.shape for o in spec.observation_specs] == [(264,), (72,)]  # 11 and 3 rays, 8 values, 3 stacked
     assert spec.action_spec.discrete_branches == (3, 3, 3) and spec.action_spec.continuous_size == 0

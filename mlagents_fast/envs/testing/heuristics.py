@@ -17,7 +17,17 @@ from typing import Any
 import numpy as np
 
 from mlagents_fast.envs.testing.recorder import GoalFollower
-from mlagents_fast.envs.testing.reference import hallway, pushblock, pyramids, rules, soccer, sorter, tennis, walljump
+from mlagents_fast.envs.testing.reference import (
+    hallway,
+    pushblock,
+    pushblock_collab,
+    pyramids,
+    rules,
+    soccer,
+    sorter,
+    tennis,
+    walljump,
+)
 from mlagents_fast.envs.testing.reference.driver import ReferenceVectorEnv
 from mlagents_fast.envs.vector import SingleBehaviorVectorEnv, StepBatch, VectorEnv
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
@@ -47,6 +57,35 @@ class ReferenceEnv(SingleBehaviorVectorEnv):
 
     def reset(self, seed: int | None = None) -> None:
         self.reference.reset(0 if seed is None else seed)
+
+    def step(self) -> None:
+        self.reference.step()
+
+    def close(self) -> None:
+        pass
+
+
+class GameReferenceEnv(SingleBehaviorVectorEnv):
+    """A plain-Python reference whose agents play together (PushBlockCollab's: its own driver, with
+    the native arrays, group ids and group rewards) as a VectorEnv of one behavior."""
+
+    def __init__(self, name: str, port: Any, spec: BehaviorSpec, seed: int) -> None:
+        self.name, self.num_envs, self.behavior = name, port.num_envs, name
+        self.reference, self._seed = port, seed
+        self._specs = {name: spec}
+        slots = len(port.reward)
+        self._batch = StepBatch(tuple(port.obs), tuple(port.terminal_obs), port.reward, port.terminated, port.truncated,
+                                port.action_mask, np.arange(slots, dtype=np.int32), port.group_id, port.group_reward,
+                                port.episode_return, port.episode_length)  # fmt: skip
+        self._actions = ActionTuple(np.zeros((slots, 0), np.float32), port.discrete_actions)
+
+    @property
+    def states(self) -> list[Any]:
+        """Each area's game state (the reference's own objects)."""
+        return list(self.reference.states)
+
+    def reset(self, seed: int | None = None) -> None:
+        self.reference.reset(self._seed if seed is None else seed)
 
     def step(self) -> None:
         self.reference.step()
@@ -118,6 +157,20 @@ def play_soccer(env: VectorEnv, behavior: str) -> ActionTuple:
     return actions
 
 
+def team_rule(rule: Callable[[Any, int], int], agents: int) -> Policy:
+    """A policy from a rule on an area's reference state and an agent's index in it (PushBlockCollab's)."""
+
+    def play(env: VectorEnv, behavior: str) -> ActionTuple:
+        assert isinstance(env, GameReferenceEnv)
+        actions = env.actions(behavior)
+        for k, area in enumerate(env.states):
+            for i in range(agents):
+                actions.discrete[agents * k + i] = rule(area, i)
+        return actions
+
+    return play
+
+
 def state_rule(rule: Callable[[Any], int | list[int]]) -> Policy:
     """A policy from a rule on one agent's reference state (PushBlock's, WallJump's)."""
 
@@ -142,6 +195,10 @@ REFERENCE_RULES: dict[str, Callable[[], rules.Rules]] = {
     "SmallWallJump": lambda: walljump.WallJump(big=False),
     "BigWallJump": lambda: walljump.WallJump(big=True),
 }
+# Areas whose agents play together, played through their own reference driver (one area a copy).
+REFERENCE_GAMES: dict[str, Callable[[int, int], Any]] = {
+    "PushBlockCollab": lambda num_envs, seed: pushblock_collab.PushBlockCollabReference(num_envs, areas=1, seed=seed),
+}
 POLICIES: dict[str, Callable[[], Policy]] = {
     "Basic": lambda: go_right,
     "CartPole": lambda: balance_pole,
@@ -154,6 +211,7 @@ POLICIES: dict[str, Callable[[], Policy]] = {
     "Sorter": lambda: state_rule(sorter.heuristic),
     "Tennis": lambda: play_tennis,
     "SoccerTwos": lambda: play_soccer,
+    "PushBlockCollab": lambda: team_rule(pushblock_collab.heuristic, pushblock_collab.AGENTS),
     "SmallWallJump": lambda: state_rule(walljump.heuristic),
     "BigWallJump": lambda: state_rule(walljump.heuristic),
     "SimpleEnvironment": GoalFollower,
@@ -178,6 +236,10 @@ def teacher(name: str, behavior: str | None = None, num_envs: int = 1, seed: int
         known = ", ".join(native.behavior_specs)
         raise ValueError(f"Environment {name!r} has no behavior {behavior!r}; its behaviors are: {known}.")
     key = behavior if name == "WallJump" else name
+    if key in REFERENCE_GAMES:
+        spec = native.behavior_specs[behavior]
+        native.close()
+        return GameReferenceEnv(name, REFERENCE_GAMES[key](num_envs, seed), spec, seed), behavior, POLICIES[key]()
     if key not in REFERENCE_RULES:
         return native, behavior, POLICIES[key]()
     spec = native.behavior_specs[behavior]  # (per agent: the same whatever the areas per copy)
