@@ -278,8 +278,10 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
         ),
         (
             "self_play",
-            "self-play with memory (network_settings.memory)",
-            settings.self_play is not None and settings.network_settings.memory is not None,
+            "self-play with memory (network_settings.memory) around SAC",
+            settings.self_play is not None
+            and settings.network_settings.memory is not None
+            and settings.trainer_type == "sac",
         ),
     ]
     for key, what, asked in not_yet:
@@ -287,8 +289,8 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO, "
                 f"SAC and POCA with the reward signals {', '.join(available_reward_signals())} and behavioral "
-                "cloning, memory (LSTM) with PPO and SAC, and self-play without memory. Remove the setting to "
-                "train without it."
+                "cloning, memory (LSTM) with PPO and SAC, and self-play (with memory around PPO). Remove the "
+                "setting to train without it."
             )
 
 

@@ -160,3 +160,21 @@ def test_a_checkpoint_without_snapshots_starts_a_new_window(caplog: pytest.LogCa
     assert len(ghost.window.snapshots) == 1 and ghost.current_elo == 1200.0
     assert all(torch.equal(ghost.window.snapshots[0][k], restored[k]) for k in restored)
     assert all(torch.equal(ghost.inner.actor.state_dict()[k], restored[k]) for k in restored)
+
+
+@pytest.mark.learning
+def test_simple_ghost_with_memory() -> None:
+    """test_simple_ghost with an LSTM (ML-Agents' test_recurrent_ppo settings: memory 16 over
+    sequences of 16, batch 64, buffer 128, learning rate 1e-3): the opponents act from memories of
+    their own, and the learner's sequences count none of the steps it sat out."""
+    base = ML_AGENTS_PPO_TEST_CONFIG
+    hyper = {**base["hyperparameters"], "batch_size": 64, "buffer_size": 128, "learning_rate": 1e-3}
+    memory = {"memory_size": 16, "sequence_length": 16}
+    self_play = {"play_against_latest_model_ratio": 1.0, "save_steps": 2000, "swap_steps": 2000}
+    config = {**base, "max_steps": 3000, "hyperparameters": hyper, "self_play": self_play,
+              "network_settings": {**base["network_settings"], "memory": memory}}  # fmt: skip
+    env = TeamsVectorEnv(make("SimpleEnvironment", 1, seed=1337, brain_names=TEAMS, action_sizes=(0, 1)))
+    returns, trainers = train_behaviors(ghost_factory(env), env, {"test": config}, seed=1337)
+    assert last5(returns["test"]) > 0.9
+    ghost = trainers["test"]
+    assert ghost._opponent_memory is not None and ghost._opponent_memory.shape == (2, 16)

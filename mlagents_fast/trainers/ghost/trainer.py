@@ -51,6 +51,8 @@ class GhostTrainer:
             self.rotation.subscribe(team, self)
         self._turn_seen, self._turn_start = self.rotation.turn, inner.step
         self.opponent_steps = 0
+        memory = self.settings.network_settings.memory
+        self._opponent_memory = None if memory is None else np.zeros((len(teams), memory.memory_size), np.float32)
         self._absent = np.zeros(len(teams), np.bool_)
         self._view: tuple[StepBatch, StepBatch] | None = None  # (the environment's batch, the learner's view)
         self._elo_stats: list[float] = []
@@ -103,7 +105,12 @@ class GhostTrainer:
         else:
             allowed = torch.ones(len(opponents), sum(branches), device=self.inner.device)
         with torch.inference_mode():
-            out = self.opponent(obs, allowed, deterministic=self.inner.deterministic)
+            if self._opponent_memory is None:
+                out = self.opponent(obs, allowed, deterministic=self.inner.deterministic)
+            else:  # (with memory: each opponent slot from its own, as a separate policy keeps them)
+                memories = torch.from_numpy(self._opponent_memory[opponents]).to(self.inner.device)
+                out, after = self.opponent.act_with_memory(obs, allowed, memories, self.inner.deterministic)
+                self._opponent_memory[opponents] = after.cpu().numpy()
         if self.spec.action_spec.continuous_size:
             sampled = out.continuous.cpu().numpy()
             if isinstance(
@@ -117,6 +124,8 @@ class GhostTrainer:
     def record(self, batch: StepBatch) -> None:
         learning = self.teams == self.rotation.learning_team
         self.inner.record(self._as_learner_sees(batch))
+        if self._opponent_memory is not None:  # an ended episode's next one starts from zero
+            self._opponent_memory[batch.terminated | batch.truncated] = 0.0
         self.opponent_steps += int(np.count_nonzero(~learning))
         games = np.flatnonzero(learning & batch.terminated)  # finished games (not interrupted ones)
         for slot in games.tolist():

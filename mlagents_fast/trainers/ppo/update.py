@@ -187,6 +187,8 @@ class PPOUpdate:
         length, count = self.sequence_length, len(rows)
         padding = self.values.sequences < 0
         sequences = np.where(padding, count, self.values.sequences)  # position `count`: a zero row
+        # The steps an agent sat out run through the memory (as it did when acting) but count in no loss.
+        sat_out = np.append(cast(NDArray[np.bool_], self.ring.buffer.flat("absent"))[rows], True)
         memories = torch.from_numpy(self.values.sequence_memories)
         keys, fetch = self.minibatches.for_rows(np.append(rows, -1))
         total = len(sequences)
@@ -196,12 +198,15 @@ class PPOUpdate:
             for start in range(0, total - per + 1, per):
                 chosen = order[start : start + per]
                 positions = sequences[chosen].reshape(-1)
+                counted = ~sat_out[positions]  # (padding sits at position `count`: never counted)
+                if not counted.any():
+                    continue
                 mb = fetch(keys(positions))
                 device = mb.advantages.device
-                mb.mask = torch.from_numpy(~padding[chosen].reshape(-1)).to(device)
+                mb.mask = torch.from_numpy(counted).to(device)
                 mb.critic_memory = memories[chosen].to(device)
                 mb.sequence_length = length
-                yield mb, positions[positions < count]
+                yield mb, positions[counted]
 
     def value_estimate_stats(self, values: NDArray[np.float32], rows: NDArray[np.int64]) -> UpdateStats:
         """Policy/<Signal> Value Estimate: one mean per trajectory, as ML-Agents adds one per
