@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -58,6 +59,15 @@ def run(env: str, seed: int, max_seconds: float) -> dict[str, object]:
     return {"env": env, "seed": seed, "max_seconds": max_seconds, "summaries": summaries}
 
 
+def _ticks(low: float, high: float) -> list[float]:
+    """Round values every 1, 2, 2.5 or 5 x 10^k between `low` and `high`, about five of them."""
+    raw = (high - low) / 5 or 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    return [first + k * step for k in range(int((high - first) / step) + 1)]
+
+
 def svg(results: list[dict[str, object]], width: int = 720, height: int = 360) -> str:
     """A line chart of ELO against steps, one line per run (no plotting library needed)."""
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
@@ -76,14 +86,13 @@ def svg(results: list[dict[str, object]], width: int = 720, height: int = 360) -
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
            'font-size="12">', f'<rect width="{width}" height="{height}" fill="white"/>']  # fmt: skip
-    for k in range(6):
-        elo = y_low + (y_high - y_low) * k / 5
+    for elo in _ticks(y_low, y_high):
         y = y_at(elo)
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
                    f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{elo:.0f}</text>')  # fmt: skip
-        step = x_max * k / 5
+    for step in _ticks(0.0, x_max):
         out.append(f'<text x="{x_at(step):.1f}" y="{height - bottom + 18}" text-anchor="middle">'
-                   f"{step / 1e6:.2f}M</text>")  # fmt: skip
+                   f"{step / 1e6:g}M</text>")  # fmt: skip
     out.append(f'<text x="{(left + width - right) / 2}" y="{height - 10}" text-anchor="middle">agent-steps of the '
                'learning behavior</text>')  # fmt: skip
     middle = (top + height - bottom) / 2
@@ -92,7 +101,7 @@ def svg(results: list[dict[str, object]], width: int = 720, height: int = 360) -
         color = colors[k % len(colors)]
         path = " ".join(f"{x_at(s):.1f},{y_at(e):.1f}" for s, e in line)
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        out.append(f'<text x="{left + 10}" y="{top + 16 * k}" fill="{color}">{result["env"]} '
+        out.append(f'<text x="{left + 10}" y="{top + 14 + 16 * k}" fill="{color}">{result["env"]} '
                    f"(seed {result['seed']})</text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out) + "\n"

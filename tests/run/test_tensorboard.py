@@ -92,7 +92,9 @@ def test_resume_keeps_events_and_continues_the_curve(tmp_path: Path, registry: S
 
     folder = tmp_path / "3DBall"
     assert len(event_files(folder)) == 2
-    curve = scalar_curve(read_events(folder), "Environment/Cumulative Reward")
+    # (By step, as TensorBoard plots it: two files named in the same second sort by torch's writer
+    # counter as text, which puts writer 10 before writer 9 of a long-lived process.)
+    curve = sorted(scalar_curve(read_events(folder), "Environment/Cumulative Reward"))
     assert [step for step, _ in curve] == [1000, 2000, 3000, 4000]
     assert [v for _, v in curve] == pytest.approx([2.0, 4.0, 6.0, 8.0])
 
