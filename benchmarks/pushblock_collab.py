@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learn_run import LearnRun
 from training_common import machine, machine_line
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "poca" / "PushBlockCollab.yaml"
@@ -35,23 +32,16 @@ def run(seed: int, target: float, max_seconds: float) -> dict[str, object]:
     summaries: list[dict[str, float]] = []
     reached: dict[str, float] | None = None
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "mlagents_fast", str(CONFIG), "--env=PushBlockCollab", "--run-id=collab",
-                   f"--seed={seed}", f"--results-dir={folder}"]  # fmt: skip
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
-        assert process.stdout is not None
-        for line in process.stdout:
-            wall = time.perf_counter() - started
+        run = LearnRun([str(CONFIG), "--env=PushBlockCollab", "--run-id=collab", f"--seed={seed}"], folder)
+        for wall, line in run:
             if match := SUMMARY.search(line):
                 summary = {"step": int(match.group(2)), "wall_s": wall, "group_mean": float(match.group(5))}
                 summaries.append(summary)
                 print(f"{wall:7.0f} s  step {summary['step']:>10,}  group {summary['group_mean']:.3f}", flush=True)
                 if reached is None and summary["group_mean"] >= target:
                     reached = summary
-            if (reached is not None or wall > max_seconds) and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        process.wait()
+            if reached is not None or wall > max_seconds:
+                run.stop()
     if reached is not None:
         print(f"mean group reward {target} reached at step {reached['step']:,} after {reached['wall_s']:.0f} s")
     else:

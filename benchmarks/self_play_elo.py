@@ -16,16 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from learn_run import LearnRun
 from training_common import machine, machine_line
 
 CONFIGS = {"Tennis": "config/ppo/Tennis.yaml", "SoccerTwos": "config/poca/SoccerTwos.yaml"}
@@ -37,14 +34,8 @@ SUMMARY = re.compile(r"\] (\w+)\. Step: (\d+)\. Time Elapsed: ([\d.]+) s\. Mean 
 def run(env: str, seed: int, max_seconds: float) -> dict[str, object]:
     summaries: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "mlagents_fast", str(ROOT / CONFIGS[env]), f"--env={env}", "--run-id=elo",
-                   f"--seed={seed}", f"--results-dir={folder}"]  # fmt: skip
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
-        assert process.stdout is not None
-        for line in process.stdout:
-            wall = time.perf_counter() - started
+        run = LearnRun([str(ROOT / CONFIGS[env]), f"--env={env}", "--run-id=elo", f"--seed={seed}"], folder)
+        for wall, line in run:
             match = SUMMARY.search(line.rstrip())
             if match and match.group(6) is not None:
                 group = None if match.group(5) is None else float(match.group(5))
@@ -53,9 +44,8 @@ def run(env: str, seed: int, max_seconds: float) -> dict[str, object]:
                 summaries.append(summary)
                 print(f"{wall:7.0f} s  step {summary['step']:>9,}  ELO {summary['elo']:8.1f}  mean "
                       f"{summary['mean']:.3f}", flush=True)  # fmt: skip
-            if wall > max_seconds and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        process.wait()
+            if wall > max_seconds:
+                run.stop()
     return {"env": env, "seed": seed, "max_seconds": max_seconds, "summaries": summaries}
 
 

@@ -18,6 +18,7 @@ from mlagents_fast.envs.testing.reference.rules import (
     damp_and_brake,
     keep_within,
     push_disc_out_of_box,
+    separate_discs,
 )
 
 HALF_FLOOR, GOAL_FACE, SPAWN_HALF, CHECK_HALF = 12.5, -8.35, 6.25, 1.5
@@ -133,7 +134,7 @@ def _move_agents(a: Area) -> None:
                 push_disc_out_of_box(w, AGENT_RADIUS, b.x, b.z, b.half, b.half)
     for i in range(AGENTS):
         for j in range(i + 1, AGENTS):
-            _separate_agents(a.agents[i], a.agents[j])
+            separate_discs(a.agents[i], a.agents[j], AGENT_RADIUS)
     for w in a.agents:
         keep_within(w, HALF_FLOOR - AGENT_RADIUS, HALF_FLOOR - AGENT_RADIUS)
 
@@ -213,26 +214,6 @@ def _separate_blocks(a: Block, b: Block) -> None:
         common = (a.mass * va + b.mass * vb) / (a.mass + b.mass)
         setattr(a, axis[1], common)
         setattr(b, axis[1], common)
-
-
-def _separate_agents(a: Walker, b: Walker) -> None:
-    nx, nz = b.x - a.x, b.z - a.z
-    dist = math.sqrt(nx * nx + nz * nz)
-    if dist >= 2.0 * AGENT_RADIUS or dist <= 1e-12:
-        return
-    nx /= dist
-    nz /= dist
-    half_depth = 0.5 * (2.0 * AGENT_RADIUS - dist)
-    a.x -= nx * half_depth
-    a.z -= nz * half_depth
-    b.x += nx * half_depth
-    b.z += nz * half_depth
-    approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz
-    if approach < 0.0:
-        a.vx += 0.5 * approach * nx
-        a.vz += 0.5 * approach * nz
-        b.vx -= 0.5 * approach * nx
-        b.vz -= 0.5 * approach * nz
 
 
 def _what_is_at(a: Area, i: int, x: float, z: float) -> int:

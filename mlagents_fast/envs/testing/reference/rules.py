@@ -77,6 +77,28 @@ def steer(s: Any, target: tuple[float, float], tolerance: float = 10.0) -> int:
     return 1
 
 
+def separate_discs(a: Any, b: Any, radius: float) -> None:
+    """env.h's separate_discs: two discs of equal mass (states with x, z, vx, vz) apart, half each,
+    their approach along the line of centres stopped."""
+    nx, nz = b.x - a.x, b.z - a.z
+    dist = math.sqrt(nx * nx + nz * nz)
+    if dist >= 2.0 * radius or dist <= 1e-12:
+        return
+    nx /= dist
+    nz /= dist
+    half_depth = 0.5 * (2.0 * radius - dist)
+    a.x -= nx * half_depth
+    a.z -= nz * half_depth
+    b.x += nx * half_depth
+    b.z += nz * half_depth
+    approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz
+    if approach < 0.0:
+        a.vx += 0.5 * approach * nx
+        a.vz += 0.5 * approach * nz
+        b.vx -= 0.5 * approach * nx
+        b.vz -= 0.5 * approach * nz
+
+
 def push_disc_out_of_box(
     s: Any, radius: float, cx: float, cz: float, hx: float, hz: float
 ) -> tuple[float, float, float] | None:

@@ -12,7 +12,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast.envs.native.rng import Rng, mix
-from mlagents_fast.envs.testing.reference.rules import DEG_TO_RADIANS, FIXED_DT, damp_and_brake, keep_within
+from mlagents_fast.envs.testing.reference.rules import (
+    DEG_TO_RADIANS,
+    FIXED_DT,
+    damp_and_brake,
+    keep_within,
+    separate_discs,
+)
 
 HALF_LENGTH, HALF_WIDTH, GOAL_HALF_WIDTH = 15.5, 7.5, 4.15
 START_X, START_Z = 7.0, 3.0
@@ -86,7 +92,7 @@ def tick(f: Field, actions: NDArray[np.int32], rewards: NDArray[np.float32]) -> 
     f.ball_z += f.ball_vz * FIXED_DT
     for i in range(PLAYERS):
         for j in range(i + 1, PLAYERS):
-            _separate(f.players[i], f.players[j])
+            separate_discs(f.players[i], f.players[j], AGENT_RADIUS)
     for i, kick in enumerate(kicks):
         _touch_ball(f, i, kick, rewards)
     return _ball_off_walls(f)
@@ -158,26 +164,6 @@ def _ball_off_walls(f: Field) -> int:
         elif abs(f.ball_x) > HALF_LENGTH + BALL_RADIUS:
             return 0 if f.ball_x > 0.0 else 1
     return -1
-
-
-def _separate(a: Player, b: Player) -> None:
-    nx, nz = b.x - a.x, b.z - a.z
-    dist = math.sqrt(nx * nx + nz * nz)
-    if dist >= 2.0 * AGENT_RADIUS or dist <= 1e-12:
-        return
-    nx /= dist
-    nz /= dist
-    half_depth = 0.5 * (2.0 * AGENT_RADIUS - dist)
-    a.x -= nx * half_depth
-    a.z -= nz * half_depth
-    b.x += nx * half_depth
-    b.z += nz * half_depth
-    approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz
-    if approach < 0.0:
-        a.vx += 0.5 * approach * nx
-        a.vz += 0.5 * approach * nz
-        b.vx -= 0.5 * approach * nx
-        b.vz -= 0.5 * approach * nz
 
 
 def _enter_disc(ox: float, oz: float, dx: float, dz: float, cx: float, cz: float, r: float) -> float:

@@ -215,6 +215,29 @@ inline void keep_within(double& x, double& z, double& vx, double& vz, double bou
   if (z > bound_z) z = bound_z, vz = std::min(vz, 0.0);
 }
 
+// Two discs of equal mass and radius `radius` (centres and velocities as fields x, z, vx, vz of
+// `a` and `b`) apart, half each, their approach along the line of centres stopped (inelastic).
+template <typename Disc>
+inline void separate_discs(Disc& a, Disc& b, double radius) {
+  double nx = b.x - a.x, nz = b.z - a.z;
+  const double dist = std::sqrt(nx * nx + nz * nz);
+  if (dist >= 2.0 * radius || dist <= 1e-12) return;
+  nx /= dist;
+  nz /= dist;
+  const double half_depth = 0.5 * (2.0 * radius - dist);
+  a.x -= nx * half_depth;
+  a.z -= nz * half_depth;
+  b.x += nx * half_depth;
+  b.z += nz * half_depth;
+  const double approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz;
+  if (approach < 0.0) {
+    a.vx += 0.5 * approach * nx;
+    a.vz += 0.5 * approach * nz;
+    b.vx -= 0.5 * approach * nx;
+    b.vz -= 0.5 * approach * nz;
+  }
+}
+
 inline float clampf(float value, float low, float high) {
   return value < low ? low : (value > high ? high : value);
 }

@@ -143,7 +143,7 @@ class PushBlockCollab {
       }
     }
     for (int i = 0; i < kAgents; ++i) {
-      for (int j = i + 1; j < kAgents; ++j) separate_agents(a.agents[i], a.agents[j]);
+      for (int j = i + 1; j < kAgents; ++j) separate_discs(a.agents[i], a.agents[j], kAgentRadius);
     }
     for (Walker& w : a.agents) {
       keep_within(w.x, w.z, w.vx, w.vz, kHalfFloor - kAgentRadius, kHalfFloor - kAgentRadius);
@@ -258,26 +258,6 @@ class PushBlockCollab {
     if ((vb - va) * sign < 0.0) {
       const double common = (a.mass * va + b.mass * vb) / (a.mass + b.mass);
       va = vb = common;
-    }
-  }
-
-  static void separate_agents(Walker& a, Walker& b) {
-    double nx = b.x - a.x, nz = b.z - a.z;
-    const double dist = std::sqrt(nx * nx + nz * nz);
-    if (dist >= 2.0 * kAgentRadius || dist <= 1e-12) return;
-    nx /= dist;
-    nz /= dist;
-    const double half_depth = 0.5 * (2.0 * kAgentRadius - dist);
-    a.x -= nx * half_depth;
-    a.z -= nz * half_depth;
-    b.x += nx * half_depth;
-    b.z += nz * half_depth;
-    const double approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz;
-    if (approach < 0.0) {
-      a.vx += 0.5 * approach * nx;
-      a.vz += 0.5 * approach * nz;
-      b.vx -= 0.5 * approach * nx;
-      b.vz -= 0.5 * approach * nz;
     }
   }
 

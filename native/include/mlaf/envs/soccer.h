@@ -149,7 +149,8 @@ class Soccer {
     f.ball_x += f.ball_vx * dt;
     f.ball_z += f.ball_vz * dt;
     for (int i = 0; i < kPlayers; ++i) {
-      for (int j = i + 1; j < kPlayers; ++j) separate(f.players[i], f.players[j]);
+      for (int j = i + 1; j < kPlayers; ++j)
+        separate_discs(f.players[i], f.players[j], kAgentRadius);
     }
     for (int i = 0; i < kPlayers; ++i) {
       Player& p = f.players[i];
@@ -222,27 +223,6 @@ class Soccer {
   }
 
  private:
-  // Two players apart, half each, their approach along the line of centres stopped.
-  static void separate(Player& a, Player& b) {
-    double nx = b.x - a.x, nz = b.z - a.z;
-    const double dist = std::sqrt(nx * nx + nz * nz);
-    if (dist >= 2.0 * kAgentRadius || dist <= 1e-12) return;
-    nx /= dist;
-    nz /= dist;
-    const double half_depth = 0.5 * (2.0 * kAgentRadius - dist);
-    a.x -= nx * half_depth;
-    a.z -= nz * half_depth;
-    b.x += nx * half_depth;
-    b.z += nz * half_depth;
-    const double approach = (b.vx - a.vx) * nx + (b.vz - a.vz) * nz;
-    if (approach < 0.0) {
-      a.vx += 0.5 * approach * nx;
-      a.vz += 0.5 * approach * nz;
-      b.vx -= 0.5 * approach * nx;
-      b.vz -= 0.5 * approach * nz;
-    }
-  }
-
   // Where a ray from (ox, oz) along (dx, dz) enters a disc of radius `r` at (cx, cz): t >= 0, or
   // -1 when it misses or starts inside.
   static double enter_disc(double ox, double oz, double dx, double dz, double cx, double cz,
