@@ -54,6 +54,9 @@ class GhostTrainer:
         memory = self.settings.network_settings.memory
         self._opponent_memory = None if memory is None else np.zeros((len(teams), memory.memory_size), np.float32)
         self._absent = np.zeros(len(teams), np.bool_)
+        self._sides_of = -1  # the learning team `_learning` and `_opponents` were made for
+        self._learning = np.zeros(len(teams), np.bool_)
+        self._opponents = np.zeros(0, np.intp)
         self._view: tuple[StepBatch, StepBatch] | None = None  # (the environment's batch, the learner's view)
         self._elo_stats: list[float] = []
 
@@ -83,10 +86,21 @@ class GhostTrainer:
     def change_opponent_elo(self, change: float) -> None:
         self.window.change_opponent_elo(change)
 
+    def _sides(self) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+        """(the learning team's slots, the opponents' slot indices), remade only when the learning
+        team changes (another behavior's trainer may hand the turn over between two steps)."""
+        team = self.rotation.learning_team
+        if team != self._sides_of:
+            self._sides_of = team
+            self._learning = self.teams == team
+            self._opponents = np.flatnonzero(~self._learning)
+        return self._learning, self._opponents
+
     def _as_learner_sees(self, batch: StepBatch) -> StepBatch:
         """`batch` with the other teams' slots absent (the view is made once: the environment's
         arrays are the same objects every step; only the absent flags are refilled)."""
-        np.not_equal(self.teams, self.rotation.learning_team, out=self._absent)
+        learning, _ = self._sides()
+        np.logical_not(learning, out=self._absent)
         if batch.absent is not None:
             self._absent |= batch.absent
         if self._view is None or self._view[0] is not batch:
@@ -95,7 +109,7 @@ class GhostTrainer:
 
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
         self.inner.act(self._as_learner_sees(batch), actions)
-        opponents = np.flatnonzero(self.teams != self.rotation.learning_team)
+        _, opponents = self._sides()
         if not len(opponents):
             return
         obs = [torch.from_numpy(o[opponents]).to(self.inner.device) for o in batch.obs]
@@ -122,11 +136,11 @@ class GhostTrainer:
             actions.discrete[opponents] = out.discrete.cpu().numpy()
 
     def record(self, batch: StepBatch) -> None:
-        learning = self.teams == self.rotation.learning_team
+        learning, opponents = self._sides()
         self.inner.record(self._as_learner_sees(batch))
         if self._opponent_memory is not None:  # an ended episode's next one starts from zero
             self._opponent_memory[batch.terminated | batch.truncated] = 0.0
-        self.opponent_steps += int(np.count_nonzero(~learning))
+        self.opponent_steps += len(opponents)
         games = np.flatnonzero(learning & batch.terminated)  # finished games (not interrupted ones)
         for slot in games.tolist():
             self.rotation.record_game(game_result(float(batch.reward[slot] + batch.group_reward[slot])))
