@@ -274,14 +274,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
         (
             "network_settings.memory",
             f"recurrent networks (memory) with trainer_type {settings.trainer_type!r}",
-            settings.network_settings.memory is not None and settings.trainer_type not in ("ppo", "sac"),
-        ),
-        (
-            "self_play",
-            "self-play with memory (network_settings.memory) around SAC",
-            settings.self_play is not None
-            and settings.network_settings.memory is not None
-            and settings.trainer_type == "sac",
+            settings.network_settings.memory is not None and settings.trainer_type not in ("ppo", "sac", "poca"),
         ),
     ]
     for key, what, asked in not_yet:
@@ -289,7 +282,7 @@ def check_trainable(name: str, settings: TrainerSettings) -> None:
             raise UnityTrainerException(
                 f"`behaviors.{name}.{key}` asks for {what}, which mlagents-fast does not do yet: it trains PPO, "
                 f"SAC and POCA with the reward signals {', '.join(available_reward_signals())} and behavioral "
-                "cloning, memory (LSTM) with PPO and SAC, and self-play (with memory around PPO). Remove the "
+                "cloning, memory (LSTM), and self-play. Remove the "
                 "setting to train without it."
             )
 

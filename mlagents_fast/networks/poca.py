@@ -12,9 +12,11 @@ as ML-Agents' ObservationEncoder reads them); an entity embedding (one Swish lay
 `hidden_units`) turns each into an entity, observations
 alone through one embedding and observations with an action through another; residual
 self-attention reads the entities (absent members masked) and averages the present ones; an MLP
-of `num_layers` (ML-Agents' kernel gain sqrt(0.125 / hidden_units)) follows, then the value heads
-on its output beside the count of present members scaled to [-1, 1] against the largest count
-seen so far (kept with the weights, as ML-Agents' `_current_max_agents`).
+of `num_layers` (ML-Agents' kernel gain sqrt(0.125 / hidden_units)) follows, with memory
+(`network_settings.memory`) an LSTM after it, then the value heads on its output beside the count
+of present members scaled to [-1, 1] against the largest count seen so far (kept with the
+weights, as ML-Agents' `_current_max_agents`). With memory, the value and the baseline each
+carry a memory of their own through the one LSTM (ML-Agents' critic and baseline memories).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from torch import nn
 from mlagents_fast.networks.attention import EntityEmbedding, ResidualSelfAttention, entity_mask, normal_linear
 from mlagents_fast.networks.encoders import encoded_size, image_floats, observation_encoder
 from mlagents_fast.networks.layers import LinearEncoder, value_heads
+from mlagents_fast.networks.memory import LSTMMemory
 from mlagents_fast.spec import BehaviorSpec
 
 
@@ -66,7 +69,8 @@ class VariableLengthEncoding(nn.Module):
 
 class POCACritic(nn.Module):
     def __init__(self, spec: BehaviorSpec, signals: list[str], normalize: bool, hidden_units: int,
-                 num_layers: int, vis_encode_type: str = "simple", behavior: str = "") -> None:  # fmt: skip
+                 num_layers: int, vis_encode_type: str = "simple", behavior: str = "",
+                 memory_size: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.processors = nn.ModuleList(
             observation_encoder(o, normalize, vis_encode_type, hidden_units, index=i, behavior=behavior)
@@ -88,7 +92,8 @@ class POCACritic(nn.Module):
         self.body = LinearEncoder(hidden_units, num_layers, hidden_units, gain=math.sqrt(0.125 / hidden_units))
         self.max_agents: torch.Tensor
         self.register_buffer("max_agents", torch.ones(()))  # the most members present in any forward
-        self.value_heads = value_heads(hidden_units + 1, len(signals))
+        self.memory = LSTMMemory(hidden_units, memory_size) if memory_size else None
+        self.value_heads = value_heads((memory_size // 2 if memory_size else hidden_units) + 1, len(signals))
         self.signals = list(signals)
 
     def encode(self, obs: list[torch.Tensor]) -> torch.Tensor:
@@ -104,30 +109,58 @@ class POCACritic(nn.Module):
     def value(self, obs: list[torch.Tensor], present: torch.Tensor) -> torch.Tensor:
         """Values [S, B] of the group from every member's observations [B, members, *shape];
         `present` [B, members] is False where a member is absent (its observations are ignored)."""
-        entities = self.obs_embedding(None, self.encode(obs))
-        return self._heads(entities, present)
+        return self.heads(*self.value_state(obs, present))
 
     def baseline(self, own: list[torch.Tensor], mates: list[torch.Tensor], mate_actions: torch.Tensor,
                  mates_present: torch.Tensor) -> torch.Tensor:  # fmt: skip
         """Baselines [S, B] of an agent: its observations [B, *shape], each groupmate's [B, mates,
         *shape] with the action it took (`flat_actions`, [B, mates, A]); `mates_present` [B, mates]."""
+        return self.heads(*self.baseline_state(own, mates, mate_actions, mates_present))
+
+    def value_with_memory(self, obs: list[torch.Tensor], present: torch.Tensor, memories: torch.Tensor,
+                          sequence_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """With memory: `value` of N sequences of `sequence_length` steps (rows in sequence order)
+        from their initial value memories [N, memory_size], and the memories after them."""
+        return self.recurrent_heads(*self.value_state(obs, present), memories, sequence_length)
+
+    def baseline_with_memory(self, own: list[torch.Tensor], mates: list[torch.Tensor], mate_actions: torch.Tensor,
+                             mates_present: torch.Tensor, memories: torch.Tensor,
+                             sequence_length: int = 1) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """With memory: `baseline` of sequences from their initial baseline memories."""
+        state = self.baseline_state(own, mates, mate_actions, mates_present)
+        return self.recurrent_heads(*state, memories, sequence_length)
+
+    # The pieces, for estimates that run the memory themselves (trainers/poca/recurrent.py).
+    def value_state(self, obs: list[torch.Tensor], present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the body's encoding [B, hidden_units], the scaled count of members [B, 1]) of `value`."""
+        return self._state(self.obs_embedding(None, self.encode(obs)), present)
+
+    def baseline_state(self, own: list[torch.Tensor], mates: list[torch.Tensor], mate_actions: torch.Tensor,
+                       mates_present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """The same pieces of `baseline`."""
         own_entity = self.obs_embedding(None, self.encode([o.unsqueeze(1) for o in own]))
+        itself = torch.ones(own_entity.shape[0], 1, dtype=torch.bool, device=own_entity.device)
         if mates[0].shape[1] == 0:
-            return self._heads(
-                own_entity, torch.ones(own_entity.shape[0], 1, dtype=torch.bool, device=own_entity.device)
-            )
+            return self._state(own_entity, itself)
         mate_entities = self.obs_action_embedding(None, torch.cat([self.encode(mates), mate_actions], dim=2))
         entities = torch.cat([mate_entities, own_entity], dim=1)
-        itself = torch.ones(mates_present.shape[0], 1, dtype=torch.bool, device=mates_present.device)
-        present = torch.cat([mates_present, itself], dim=1)
-        return self._heads(entities, present)
+        return self._state(entities, torch.cat([mates_present, itself], dim=1))
 
-    def _heads(self, entities: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    def heads(self, encoding: torch.Tensor, scaled_count: torch.Tensor) -> torch.Tensor:
+        """Values [S, B] from the encoding (after the memory, when there is one) and the count."""
+        return self.value_heads(torch.cat([encoding, scaled_count], dim=1)).t()
+
+    def recurrent_heads(self, encoding: torch.Tensor, scaled_count: torch.Tensor, memories: torch.Tensor,
+                        sequence_length: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        assert self.memory is not None, "a critic without memory has no memories to start from"
+        out, after = self.memory(encoding, memories, sequence_length)
+        return self.heads(out, scaled_count), after
+
+    def _state(self, entities: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         absent = (~present).to(torch.float32)
         state = self.attention(entities, [absent])
         count = torch.sum(1.0 - absent, dim=1, keepdim=True)
         with torch.no_grad():
             self.max_agents.copy_(torch.maximum(self.max_agents, count.max()))
         scaled = count * 2.0 / self.max_agents - 1.0
-        features = torch.cat([self.body(state), scaled], dim=1)
-        return self.value_heads(features).t()
+        return self.body(state), scaled

@@ -22,10 +22,12 @@ class Memories:
         """The actor's and the critic's memories as the next forward reads them (views on the CPU)."""
         return torch.from_numpy(self.actor).to(device), torch.from_numpy(self.critic).to(device)
 
-    def keep(self, actor_after: torch.Tensor, critic_after: torch.Tensor) -> None:
-        """The memories after this step's forward, current once the step is recorded."""
+    def keep(self, actor_after: torch.Tensor, critic_after: torch.Tensor | None) -> None:
+        """The memories after this step's forward, current once the step is recorded (None: the
+        critic does not act, and its memories stay zero)."""
         self.next_actor[...] = actor_after.cpu().numpy()
-        self.next_critic[...] = critic_after.cpu().numpy()
+        if critic_after is not None:
+            self.next_critic[...] = critic_after.cpu().numpy()
 
     def commit(self, done: NDArray[np.bool_]) -> None:
         """The step is recorded: its memories become current (the two sets of arrays change places,

@@ -24,8 +24,11 @@ from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.teams import TeamsVectorEnv
 from mlagents_fast.trainers.ghost.teams import TeamRotation
 from mlagents_fast.trainers.ghost.trainer import GhostTrainer
+from mlagents_fast.trainers.poca import POCATrainer
 from mlagents_fast.trainers.ppo import PPOTrainer
+from mlagents_fast.trainers.sac.trainer import SACTrainer
 from tests.trainers.test_ppo_learning import ML_AGENTS_PPO_TEST_CONFIG
+from tests.trainers.test_sac_learning import ML_AGENTS_SAC_TEST_CONFIG
 from tests.trainers.training import last5, train_behaviors
 
 TEAMS = ["test?team=0", "test?team=1"]
@@ -33,12 +36,12 @@ ASYMMETRIC = ["test?team=0", "testOpp?team=1"]
 THRESHOLD = 0.9
 
 
-def ghost_factory(env: TeamsVectorEnv) -> Any:
-    """Ghost trainers around PPO, sharing one team rotation (as mlagents-learn makes them)."""
+def ghost_factory(env: TeamsVectorEnv, inner_trainer: Any = PPOTrainer) -> Any:
+    """Ghost trainers around `inner_trainer`, sharing one team rotation (as mlagents-learn makes them)."""
     rotation = TeamRotation()
 
     def make_trainer(behavior: str, spec: Any, settings: Any, num_agents: int, **options: Any) -> GhostTrainer:
-        inner = PPOTrainer(behavior, spec, settings, num_agents, **options)
+        inner = inner_trainer(behavior, spec, settings, num_agents, **options)
         teams = env.teams(behavior)
         assert teams is not None and settings.self_play is not None
         return GhostTrainer(inner, settings.self_play, teams, rotation, seed=options.get("seed", 0))
@@ -162,19 +165,30 @@ def test_a_checkpoint_without_snapshots_starts_a_new_window(caplog: pytest.LogCa
     assert all(torch.equal(ghost.inner.actor.state_dict()[k], restored[k]) for k in restored)
 
 
-@pytest.mark.learning
-def test_simple_ghost_with_memory() -> None:
-    """test_simple_ghost with an LSTM (ML-Agents' test_recurrent_ppo settings: memory 16 over
-    sequences of 16, batch 64, buffer 128, learning rate 1e-3): the opponents act from memories of
-    their own, and the learner's sequences count none of the steps it sat out."""
-    base = ML_AGENTS_PPO_TEST_CONFIG
-    hyper = {**base["hyperparameters"], "batch_size": 64, "buffer_size": 128, "learning_rate": 1e-3}
-    memory = {"memory_size": 16, "sequence_length": 16}
+def recurrent_self_play(trainer_type: str) -> dict[str, Any]:
+    """ML-Agents' recurrent test settings of each trainer (PPO's and POCA's: memory 16 over sequences
+    of 16, batch 64, buffer 128, learning rate 1e-3, as test_recurrent_ppo; SAC's
+    test_recurrent_sac), 3000 steps, self-play as test_simple_ghost."""
     self_play = {"play_against_latest_model_ratio": 1.0, "save_steps": 2000, "swap_steps": 2000}
-    config = {**base, "max_steps": 3000, "hyperparameters": hyper, "self_play": self_play,
-              "network_settings": {**base["network_settings"], "memory": memory}}  # fmt: skip
+    memory = {"memory_size": 16, "sequence_length": 16}
+    if trainer_type == "sac":
+        base = ML_AGENTS_SAC_TEST_CONFIG
+        hyper = {**base["hyperparameters"], "batch_size": 256, "buffer_init_steps": 1000, "steps_per_update": 2}
+    else:
+        base = {**ML_AGENTS_PPO_TEST_CONFIG, "trainer_type": trainer_type}
+        hyper = {**base["hyperparameters"], "batch_size": 64, "buffer_size": 128, "learning_rate": 1e-3}
+    return {**base, "max_steps": 3000, "hyperparameters": hyper, "self_play": self_play,
+            "network_settings": {**base["network_settings"], "memory": memory}}  # fmt: skip
+
+
+@pytest.mark.learning
+@pytest.mark.parametrize("inner", [PPOTrainer, POCATrainer, SACTrainer], ids=["ppo", "poca", "sac"])
+def test_simple_ghost_with_memory(inner: Any) -> None:
+    """test_simple_ghost with an LSTM around each trainer: the opponents act from memories of
+    their own, and the learner's sequences count none of the steps it sat out."""
+    config = recurrent_self_play(inner.__name__[: -len("Trainer")].lower())
     env = TeamsVectorEnv(make("SimpleEnvironment", 1, seed=1337, brain_names=TEAMS, action_sizes=(0, 1)))
-    returns, trainers = train_behaviors(ghost_factory(env), env, {"test": config}, seed=1337)
+    returns, trainers = train_behaviors(ghost_factory(env, inner), env, {"test": config}, seed=1337)
     assert last5(returns["test"]) > 0.9
     ghost = trainers["test"]
     assert ghost._opponent_memory is not None and ghost._opponent_memory.shape == (2, 16)

@@ -84,14 +84,24 @@ def test_mlagents_learn_trains_poca_exports_and_resumes(tmp_path: Path) -> None:
     assert max(saved) >= 400  # (agents sitting out take no step: the last step may pass 400)
 
 
-def test_poca_with_memory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_poca_with_memory_trains_exports_and_resumes(tmp_path: Path) -> None:
+    """POCA with an LSTM through mlagents-learn: the ONNX actor carries the memory, and `--resume`
+    goes on from the checkpoint (the critic's LSTM in it)."""
     path = tmp_path / "poca.yaml"
     plain = "network_settings: {hidden_units: 16, num_layers: 1}"
     memory = "network_settings: {hidden_units: 16, num_layers: 1, memory: {memory_size: 8, sequence_length: 4}}"
-    path.write_text(CONFIG.format(max_steps=100).replace(plain, memory))
-    assert main([str(path), "--env=MultiAgentEnvironment", f"--results-dir={tmp_path}", "--run-id=m"]) == 1
-    error = capsys.readouterr().err
-    assert "network_settings.memory" in error and "poca" in error and "Traceback" not in error
+    path.write_text(CONFIG.format(max_steps=200).replace(plain, memory))
+    results = tmp_path / "results"
+    args = ["--env=MultiAgentEnvironment", f"--results-dir={results}", "--seed=1", "--run-id=m"]
+    assert main([str(path), *args]) == 0
+    session = ort.InferenceSession(str(results / "m" / "MultiAgentEnvironment.onnx"))
+    assert session.get_inputs()[-1].name == "recurrent_in" and session.get_outputs()[-1].name == "recurrent_out"
+    checkpoint = torch.load(results / "m" / "MultiAgentEnvironment" / "checkpoint.pt", weights_only=False)
+    assert any(key.startswith("memory.lstm.") for key in checkpoint["Optimizer:critic"])
+    path.write_text(CONFIG.format(max_steps=400).replace(plain, memory))
+    assert main([str(path), *args, "--resume"]) == 0
+    saved = [int(p.stem.rsplit("-", 1)[1]) for p in (results / "m" / "MultiAgentEnvironment").glob("*-*.pt")]
+    assert max(saved) >= 400
 
 
 @pytest.mark.parametrize("trainer_type", ["ppo", "poca"])

@@ -4,6 +4,7 @@ sequences (against a plain loop), sequences sampled whole, and the masked losses
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import torch
 from mlagents_fast import _native
 from mlagents_fast.buffer.fields import FieldSpec
 from mlagents_fast.buffer.replay import ReplayBuffer
+from mlagents_fast.config.loader import run_options_from_dict
 from mlagents_fast.envs.registry import make
 from mlagents_fast.trainers.sac import losses
 from mlagents_fast.trainers.sac.sequences import SequenceAssembler, sample_sequences, sequence_capacity
@@ -64,6 +66,34 @@ def test_trajectories_reach_the_ring_as_padded_whole_sequences() -> None:
     starts = rows.reshape(10, 4)
     assert (starts[:, 0] % 4 == 0).all() and (np.diff(starts, axis=1) == 1).all()
     assert (rows < buffer.size).all()
+
+
+def test_steps_an_agent_sat_out_count_in_no_loss() -> None:
+    """A step an agent sat out (it asked for no decision, as a self-play opponent) stays in its
+    sequence, masked; a trajectory it sat out whole is not written."""
+    fields = {"x": FieldSpec.of((), np.float32), "step_mask": FieldSpec.of((), np.bool_)}
+    buffer = ReplayBuffer(sequence_capacity(64, 4), fields)
+    assembler = SequenceAssembler(buffer, agents=2, sequence_length=4, time_horizon=3)
+    for step in range(3):  # agent 0 sits out step 1, agent 1 every step
+        assembler.add([np.array([step, 10 + step], np.float32), np.array([step != 1, False])], np.zeros(2, np.bool_))
+    stored = buffer.state()
+    assert stored["x"].tolist() == [0.0, 1.0, 2.0, 0.0]
+    assert stored["step_mask"].tolist() == [True, False, True, False]
+
+
+def test_the_sac_trainer_masks_the_steps_agents_sat_out() -> None:
+    config = recurrent_config()
+    settings = run_options_from_dict({"behaviors": {BEHAVIOR: config}}, "test").behaviors[BEHAVIOR]
+    env = make(BEHAVIOR, 2, seed=3, action_sizes=(0, 1))
+    trainer = SACTrainer(BEHAVIOR, env.behavior_specs[BEHAVIOR], settings, env.num_agents(BEHAVIOR), seed=3)
+    batch, actions = env.batch(BEHAVIOR), env.actions(BEHAVIOR)
+    absent = np.array([False, True])
+    view = dataclasses.replace(batch, absent=absent)
+    trainer.act(view, actions)
+    assert trainer.step_arrays["step_mask"].tolist() == [True, False]
+    env.step()
+    trainer.record(view)
+    assert trainer.step == 1  # (the agent that sat out took no step)
 
 
 def test_the_masked_losses_count_only_the_steps_that_are_not_padding() -> None:

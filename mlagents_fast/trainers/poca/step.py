@@ -42,6 +42,7 @@ class GroupMinibatch(Minibatch):
 
     group: GroupTensors | None = None
     old_baselines: torch.Tensor | None = None  # [S, B]
+    baseline_memory: torch.Tensor | None = None  # with memory: [sequences, memory_size] at each start
 
 
 class POCAStep:
@@ -54,9 +55,16 @@ class POCAStep:
         assert mb.mask is not None
         continuous, discrete, allowed = taken_actions(mb, self.actor.action_model.branches)
         started = time.perf_counter()
-        log_probs, entropy = self.actor.evaluate(mb.obs, allowed, continuous, discrete)
-        values = self.critic.value(*mb.group.members())
-        baselines = self.critic.baseline(*mb.group.counterfactual())
+        if mb.memory is None:
+            log_probs, entropy = self.actor.evaluate(mb.obs, allowed, continuous, discrete)
+            values = self.critic.value(*mb.group.members())
+            baselines = self.critic.baseline(*mb.group.counterfactual())
+        else:  # whole sequences, each from the memories it starts with (recurrent.py)
+            assert mb.critic_memory is not None and mb.baseline_memory is not None
+            length = mb.sequence_length
+            log_probs, entropy = self.actor.evaluate(mb.obs, allowed, continuous, discrete, mb.memory, length)
+            values, _ = self.critic.value_with_memory(*mb.group.members(), mb.critic_memory, length)
+            baselines, _ = self.critic.baseline_with_memory(*mb.group.counterfactual(), mb.baseline_memory, length)
         loss, policy_loss, value_loss, baseline_loss = poca_loss(
             log_probs, entropy, mb.old_log_probs, mb.advantages.unsqueeze(1), values, baselines, mb.old_baselines,
             mb.returns, epsilon, beta, mb.mask,

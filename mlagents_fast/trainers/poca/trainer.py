@@ -8,7 +8,8 @@ What differs from PPO:
 - an agent's extrinsic reward adds its present groupmates' rewards (ML-Agents' POCA adds
   groupmate rewards) to its own and its group's;
 - the update (update.py) estimates values and baselines by group, takes lambda returns, and
-  trains with the advantage returns - baseline and the baseline loss (loss.py);
+  trains with the advantage returns - baseline and the baseline loss (loss.py); with memory,
+  on whole sequences, the critic's memories carried per agent by the update (recurrent.py);
 - `Environment/Group Cumulative Reward`: the group reward an agent collected over its episode,
   reported when its whole group has ended.
 An agent without a group (group id 0) is a group of one: its baseline is its value.
@@ -30,6 +31,7 @@ from mlagents_fast.envs.vector import StepBatch
 from mlagents_fast.networks.poca import POCACritic
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 from mlagents_fast.trainers.poca.groups import group_all_done
+from mlagents_fast.trainers.poca.recurrent import RecurrentActorActing, RecurrentPOCAValueEstimator
 from mlagents_fast.trainers.poca.step import ActorActing, POCAStep
 from mlagents_fast.trainers.poca.update import POCAUpdate
 from mlagents_fast.trainers.poca.values import POCAValueEstimator
@@ -57,25 +59,34 @@ class POCATrainer(PPOTrainer):
     def make_critic(self, names: list[str], common: dict[str, Any], memory_size: int) -> nn.Module:
         net = self.settings.network_settings
         return POCACritic(self.spec, names, net.normalize, net.hidden_units, net.num_layers, net.vis_encode_type,
-                          self.behavior)  # fmt: skip
+                          self.behavior, memory_size)  # fmt: skip
 
     def parameters_in_order(self) -> list[nn.Parameter]:
         return list({id(p): p for p in [*self.actor.parameters(), *self.critic.parameters()]}.values())
 
     def make_paths(self) -> Paths:
         assert isinstance(self.critic, POCACritic)
-        acting = ActorActing(self.acting_actor, len(self.signals), self.device)
+        acting = (
+            ActorActing(self.acting_actor, len(self.signals), self.device)
+            if self.memories is None
+            else RecurrentActorActing(self.acting_actor, len(self.signals), self.device, self.memories)
+        )
         return Paths(acting, POCAStep(self.actor, self.critic, self.optimizer, self.clock), fused=False)
 
     def rollout_fields(self, memory_size: int) -> dict[str, FieldSpec]:
         fields = super().rollout_fields(memory_size)
         fields["group_id"] = FieldSpec.of((), np.int32)
         fields["baseline_estimates"] = FieldSpec.of((), np.float32, per_signal=True)
+        fields.pop("critic_memory", None)  # (the critic's memories are carried by the update: recurrent.py)
         return fields
 
     def make_values(self, names: list[str]) -> ValueEstimator:
         assert isinstance(self.critic, POCACritic)
-        return POCAValueEstimator(self.rollout, self.critic, names, self.spec.action_spec, self.device, self.clock)
+        memory = self.settings.network_settings.memory
+        if memory is None:
+            return POCAValueEstimator(self.rollout, self.critic, names, self.spec.action_spec, self.device, self.clock)
+        return RecurrentPOCAValueEstimator(self.rollout, self.critic, names, self.spec.action_spec, self.device,
+                                           self.clock, memory.sequence_length)  # fmt: skip
 
     # ---------------------------------------------------------------- collection
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:
@@ -118,3 +129,5 @@ class POCATrainer(PPOTrainer):
     def end_episodes(self) -> None:
         super().end_episodes()
         self._group_reward[...] = 0.0
+        if isinstance(self.values, RecurrentPOCAValueEstimator):
+            self.values.forget()

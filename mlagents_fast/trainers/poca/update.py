@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from mlagents_fast import _native
 from mlagents_fast.buffer.trajectories import Segments
+from mlagents_fast.trainers.poca.recurrent import group_sequences
 from mlagents_fast.trainers.poca.step import GroupMinibatch, POCAStep
 from mlagents_fast.trainers.poca.values import POCAValueEstimator
 from mlagents_fast.trainers.ppo.minibatch import Minibatch
@@ -56,7 +57,13 @@ class POCAUpdate(PPOUpdate):
 
     def minibatches_of(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
         """`num_epoch` passes of shuffled minibatches of `batch_size` steps (a last partial one
-        dropped), with their groupmates. (`rows` may leave out the update's steps agents sat out.)"""
+        dropped), with their groupmates. (`rows` may leave out the update's steps agents sat out.)
+        With memory, of whole sequences (recurrent.py)."""
+        if self.sequence_length is not None:
+            return group_sequences(self, rows)
+        return self._steps(rows)
+
+    def _steps(self, rows: NDArray[np.int64]) -> Iterator[tuple[Minibatch, NDArray[np.int64]]]:
         count = len(rows)
         size = min(self.hyper.batch_size, count)
         if size == 0:
@@ -67,9 +74,9 @@ class POCAUpdate(PPOUpdate):
             positions = _native.shuffled_indices(self.rng, count)
             for start in range(0, count - size + 1, size):
                 chosen = positions[start : start + size]
-                yield self._minibatch(rows[chosen], mates[chosen]), chosen
+                yield self.group_minibatch(rows[chosen], mates[chosen]), chosen
 
-    def _minibatch(self, ring_rows: NDArray[np.int64], mates: NDArray[np.int64]) -> GroupMinibatch:
+    def group_minibatch(self, ring_rows: NDArray[np.int64], mates: NDArray[np.int64]) -> GroupMinibatch:
         buf, estimator = self.ring.buffer, self.estimator
         device = estimator.device
 

@@ -49,24 +49,18 @@ class POCAValueEstimator(ValueEstimator):
         absent = cast(NDArray[np.bool_], buf.flat("absent"))
         self.mates = groupmates(rows, group_id, absent, agents)
         self._rows, self._sorter = rows, np.argsort(rows, kind="stable")
-        values, baselines = self._values_and_baselines(self.observations(rows), self.mates, with_baselines=True)
+        values, baselines = self.step_values_and_baselines(rows)
         for s in range(len(self.value_planes)):
             cast(NDArray[np.float32], buf.flat(self.value_planes[s]))[rows] = values[s]
             cast(NDArray[np.float32], buf.flat(self.baseline_planes[s]))[rows] = baselines[s]
         self.baselines = baselines
-        steps_in_ring = self.ring.ring.ring_steps
         cut_at = self.ring.cut_at
-        terminated, truncated = cast(NDArray[np.bool_], buf["terminated"]), cast(NDArray[np.bool_], buf["truncated"])
-        ended = (terminated | (truncated & ~cut_at)).reshape(-1)  # episode ends (a cut is not one)
-
-        def after(step_rows: NDArray[np.int64]) -> NDArray[np.int64]:
-            return (step_rows // agents + 1) % steps_in_ring * agents + step_rows % agents
-
+        truncated = cast(NDArray[np.bool_], buf["truncated"])
+        ended = self.episode_ends()
         steps, slots = np.nonzero(selected & cut_at[window])
         if len(steps):  # a cut: the group's value at the next step
             cut_rows = window[steps] * agents + slots
-            following = after(cut_rows)
-            self._write_bootstraps(cut_rows, self._group_values(self.observations(following), following))
+            self._write_bootstraps(cut_rows, self.bootstrap_values(self.observations(self._after(cut_rows)), cut_rows))
         self.continues[window] = False
         steps, slots = np.nonzero(selected & ended.reshape(-1, agents)[window])
         if len(steps):
@@ -80,7 +74,7 @@ class POCAValueEstimator(ValueEstimator):
                 obs = [
                     np.stack([final[row][i] for row in bootstrap_rows.tolist()]) for i in range(len(self.obs_planes))
                 ]
-                self._write_bootstraps(bootstrap_rows, self._group_values(obs, after(bootstrap_rows)))
+                self._write_bootstraps(bootstrap_rows, self.bootstrap_values(obs, bootstrap_rows))
             continuing = ended_rows[early & needs & ~interrupted]
             self.continues.reshape(-1)[continuing] = True
         return values
@@ -90,14 +84,33 @@ class POCAValueEstimator(ValueEstimator):
         found: NDArray[np.int64] = self._sorter[np.searchsorted(self._rows, ring_rows, sorter=self._sorter)]
         return found
 
-    def _group_values(self, own: list[NDArray[Any]], mate_step_rows: NDArray[np.int64]) -> NDArray[np.float32]:
-        """The group's values of `own` observations beside the present groupmates, at the ring rows
-        `mate_step_rows` (the agent's own slot there is left out), of the agent's slot."""
+    def episode_ends(self) -> NDArray[np.bool_]:
+        """Flat ring plane: True where an agent's episode ended (a time_horizon cut is not an end)."""
         buf = self.ring.buffer
-        mates = groupmates(mate_step_rows, cast(NDArray[np.int32], buf.flat("group_id")),
-                           cast(NDArray[np.bool_], buf.flat("absent")), self.ring.agents)  # fmt: skip
-        values, _ = self._values_and_baselines(own, mates, with_baselines=False)
+        terminated, truncated = cast(NDArray[np.bool_], buf["terminated"]), cast(NDArray[np.bool_], buf["truncated"])
+        return (terminated | (truncated & ~self.ring.cut_at)).reshape(-1)
+
+    # The two estimates a critic with memory makes its own way (recurrent.py).
+    def step_values_and_baselines(self, rows: NDArray[np.int64]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Values and baselines [S, R] of the update's flat ring `rows` (their groupmates `self.mates`)."""
+        return self._values_and_baselines(self.observations(rows), self.mates, with_baselines=True)
+
+    def bootstrap_values(self, own: list[NDArray[Any]], last_rows: NDArray[np.int64]) -> NDArray[np.float32]:
+        """The group's values [S, R] of `own` observations after the trajectories that end at the flat
+        ring `last_rows`, beside the groupmates present at the step after."""
+        values, _ = self._values_and_baselines(own, self.mates_after(last_rows), with_baselines=False)
         return values
+
+    def mates_after(self, last_rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The present groupmates at the step after each of `last_rows` (the agent's own slot left out)."""
+        buf = self.ring.buffer
+        return groupmates(self._after(last_rows), cast(NDArray[np.int32], buf.flat("group_id")),
+                          cast(NDArray[np.bool_], buf.flat("absent")), self.ring.agents)  # fmt: skip
+
+    def _after(self, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The same agents' flat ring rows one step later."""
+        agents = self.ring.agents
+        return (rows // agents + 1) % self.ring.ring.ring_steps * agents + rows % agents
 
     def _values_and_baselines(self, own: list[NDArray[Any]], mates: NDArray[np.int64],
                               with_baselines: bool) -> tuple[NDArray[np.float32], NDArray[np.float32]]:  # fmt: skip

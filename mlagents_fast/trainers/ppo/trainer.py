@@ -208,7 +208,8 @@ class PPOTrainer:
         buf["absent"][t] = False if batch.absent is None else batch.absent
         if self.memories is not None:  # the memories this step starts from
             buf["memory"][t] = self.memories.actor
-            buf["critic_memory"][t] = self.memories.critic
+            if "critic_memory" in buf:  # (POCA's critic does not act: it has none)
+                buf["critic_memory"][t] = self.memories.critic
         values, out = self._forward(obs, batch.action_mask)
         self.rollout.finish_cut_trajectories()
         crowded = self.ring.crowded  # (steps agents sat out fill the ring but count for no update)

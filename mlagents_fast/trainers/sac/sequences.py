@@ -1,7 +1,7 @@
 """SAC with memory: transitions reach the replay ring as whole sequences, as ML-Agents' SAC adds
 each trajectory to its update buffer cut into sequences of `sequence_length` and padded at the
-end (the padding's `mask` False), and samples sequences whose first step is a multiple of
-`sequence_length` of the buffer.
+end (the padding's `mask` False, as is a step the agent sat out: it asked for no decision), and
+samples sequences whose first step is a multiple of `sequence_length` of the buffer.
 
 Each agent's trajectory in progress waits here (one row per step, per field) until its episode
 ends or it reaches `time_horizon` steps; then its steps and the padding are written into the
@@ -26,6 +26,7 @@ class SequenceAssembler:
         self.pending = [np.zeros((agents, time_horizon, *array.shape[1:]), array.dtype)
                         for array in (buffer.arrays[name] for name in buffer.names)]  # fmt: skip
         self.steps = np.zeros(agents, np.int64)  # steps waiting, per agent
+        self._mask = buffer.names.index("step_mask")  # False: padding, or a step the agent sat out
 
     def add(self, transition: list[NDArray[Any]], done: NDArray[np.bool_]) -> None:
         """This step's transition of every agent (one array per replay field, in its order); the
@@ -40,6 +41,9 @@ class SequenceAssembler:
 
     def _write(self, agent: int) -> None:
         count = int(self.steps[agent])
+        self.steps[agent] = 0
+        if not self.pending[self._mask][agent, :count].any():
+            return  # (the agent sat out the whole trajectory: nothing in it would train)
         padded = -(-count // self.length) * self.length
         rows = []
         for waiting in self.pending:
@@ -47,7 +51,6 @@ class SequenceAssembler:
             block[:count] = waiting[agent, :count]
             rows.append(block)
         self.buffer.add(rows)
-        self.steps[agent] = 0
 
     def forget(self) -> None:
         """Drop the trajectories in progress (episodes reset mid-way)."""

@@ -169,7 +169,8 @@ class SACTrainer:
         if self.memories is not None:  # the memories this step started from
             step["memory"][...] = self.memories.actor
             step["critic_memory"][...] = self.memories.critic
-            step["step_mask"][...] = True
+            # A step an agent sat out runs through its memory (as acting did) but counts in no loss.
+            step["step_mask"][...] = True if self._asked is None else self._asked
         if self.training:
             self.normalizer.update(batch.obs)
         self._entropy.append(out.entropy)
