@@ -36,14 +36,14 @@ from mlagents_fast.spec import ActionSpec, BehaviorSpec, DimensionProperty, Obse
 M = TypeVar("M", bound=Message)
 
 
-def _observation_spec(proto: ObservationProto) -> ObservationSpec:
+def observation_spec_from_proto(proto: ObservationProto) -> ObservationSpec:
     shape = tuple(proto.shape)
     dims = tuple(DimensionProperty(d) for d in proto.dimension_properties)
     return ObservationSpec(shape=shape, dimension_property=dims or (DimensionProperty.UNSPECIFIED,) * len(shape),
                            observation_type=ObservationType(proto.observation_type), name=proto.name)  # fmt: skip
 
 
-def _action_spec(brain: BrainParametersProto) -> ActionSpec:
+def action_spec_from_proto(brain: BrainParametersProto) -> ActionSpec:
     spec = brain.action_spec
     if spec.num_continuous_actions or spec.num_discrete_actions:
         return ActionSpec(spec.num_continuous_actions, tuple(spec.discrete_branch_sizes))
@@ -199,8 +199,8 @@ def _read_file(path: Path, columns: _Columns | None) -> tuple[DemonstrationMeta,
         raw, pos = _delimited(data, pos, f"record {records}", path)
         pair = _parse(AgentInfoActionPairProto, raw, f"record {records}", path)
         if columns is None:
-            observation_specs = tuple(_observation_spec(o) for o in pair.agent_info.observations)
-            columns = _Columns(BehaviorSpec(observation_specs, _action_spec(brain)))
+            observation_specs = tuple(observation_spec_from_proto(o) for o in pair.agent_info.observations)
+            columns = _Columns(BehaviorSpec(observation_specs, action_spec_from_proto(brain)))
         columns.add(pair)
         records += 1
     if columns is None:

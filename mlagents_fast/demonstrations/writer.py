@@ -63,7 +63,7 @@ def _brain_message(behavior_name: str, action_spec: ActionSpec) -> bytes:
     return serialized
 
 
-def _observation_message(value: NDArray[np.float32], spec: ObservationSpec, compress: bool) -> ObservationProto:
+def observation_proto(value: NDArray[np.float32], spec: ObservationSpec, compress: bool) -> ObservationProto:
     kind = ObservationTypeProto.Value(spec.observation_type.name)
     proto = ObservationProto(shape=spec.shape, dimension_properties=[int(d) for d in spec.dimension_property],
                              observation_type=kind, name=spec.name)  # fmt: skip
@@ -143,7 +143,7 @@ class DemonstrationWriter:
                 array *= np.float32(1.0 / 255.0)
             if array.shape != spec.shape:
                 raise DemonstrationError(f"observation of shape {array.shape} does not match the spec's {spec.shape}")
-            info.observations.append(_observation_message(array, spec, self.compress_visual))
+            info.observations.append(observation_proto(array, spec, self.compress_visual))
 
         continuous_values = np.asarray(continuous_action, np.float32).ravel()
         discrete = np.asarray(discrete_action, np.int32).ravel()

@@ -1,0 +1,196 @@
+"""Unity environments (builds or the Editor) as one VectorEnv: the trainers see Unity's agents in
+the same batched arrays the native environments fill, one forward per step for all of them.
+
+Each Unity process has its connection (connection.py) and its side channels; a step answers every
+process's waiting call with its actions first and then reads every output, so the processes step
+in parallel. Behaviors and their slots come from the first reset (agents.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mlagents_fast.communicator_objects.command_pb2 import QUIT, RESET, STEP
+from mlagents_fast.communicator_objects.unity_input_pb2 import UnityInputProto
+from mlagents_fast.communicator_objects.unity_output_pb2 import UnityOutputProto
+from mlagents_fast.demonstrations.reader import action_spec_from_proto, observation_spec_from_proto
+from mlagents_fast.envs.unity.agents import AgentSlots
+from mlagents_fast.envs.unity.connection import UnityCommunicationError, UnityConnection
+from mlagents_fast.envs.unity.side_channels import (
+    EngineConfigurationChannel,
+    EnvironmentParametersChannel,
+    SideChannel,
+    SideChannelManager,
+    StatsAggregationMethod,
+    StatsSideChannel,
+    TrainingAnalyticsChannel,
+)
+from mlagents_fast.envs.vector import EnvError, StepBatch, VectorEnv
+from mlagents_fast.spec import ActionTuple, BehaviorSpec
+
+logger = logging.getLogger(__name__)
+
+
+class UnityProcessChannels:
+    """The side channels of one Unity process: ML-Agents' standard ones and the user's."""
+
+    def __init__(self, extra: Sequence[SideChannel] = ()) -> None:
+        self.engine = EngineConfigurationChannel()
+        self.parameters = EnvironmentParametersChannel()
+        self.stats = StatsSideChannel()
+        self.manager = SideChannelManager([self.engine, self.parameters, self.stats, TrainingAnalyticsChannel(),
+                                           *extra])  # fmt: skip
+
+
+def _specs_of(output: UnityOutputProto) -> dict[str, BehaviorSpec]:
+    """The behaviors announced in `output`, their observation shapes from their first infos."""
+    specs = {}
+    infos = output.rl_output.agentInfos
+    for brain in output.rl_initialization_output.brain_parameters:
+        listed = infos[brain.brain_name].value if brain.brain_name in infos else []
+        if not listed:
+            raise EnvError(f"Unity announced the behavior {brain.brain_name!r} without an agent of it; its "
+                           "observations cannot be known")  # fmt: skip
+        observations = tuple(observation_spec_from_proto(o) for o in listed[0].observations)
+        specs[brain.brain_name] = BehaviorSpec(observations, action_spec_from_proto(brain))
+    return specs
+
+
+class UnityVectorEnv(VectorEnv):
+    def __init__(self, connections: Sequence[UnityConnection], *, seed: int = 0, num_areas: int = 1,
+                 channels: Sequence[UnityProcessChannels] | None = None, name: str = "unity") -> None:  # fmt: skip
+        """`connections`: one per Unity process, not yet initialized (the handshake runs here, then a
+        first reset that tells the behaviors and their agents)."""
+        self.name, self.num_envs = name, len(connections)
+        self.connections = list(connections)
+        self.channels = list(channels) if channels is not None else [UnityProcessChannels() for _ in connections]
+        self._specs: dict[str, BehaviorSpec] = {}
+        self._slots: dict[str, AgentSlots] = {}
+        self._closed = False
+        try:
+            for connection in self.connections:
+                connection.initialize(seed, num_areas)
+            outputs = self._exchange_all([self._input(RESET, k) for k in range(self.num_envs)])
+            self._allocate(outputs)
+            self._read(outputs)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---------------------------------------------------------------- the contract
+    @property
+    def behavior_specs(self) -> Mapping[str, BehaviorSpec]:
+        return self._specs
+
+    def batch(self, behavior: str) -> StepBatch:
+        self._check_behavior(behavior)
+        return self._slots[behavior].batch
+
+    def actions(self, behavior: str) -> ActionTuple:
+        self._check_behavior(behavior)
+        return self._slots[behavior].actions
+
+    def reset(self, seed: int | None = None) -> None:
+        for slots in self._slots.values():
+            for k in range(self.num_envs):
+                slots.forget_agents(k)
+        self._read(self._exchange_all([self._input(RESET, k) for k in range(self.num_envs)]))
+
+    def step(self) -> None:
+        inputs = []
+        for k in range(self.num_envs):
+            unity_input = self._input(STEP, k)
+            for behavior, slots in self._slots.items():
+                protos = slots.action_protos(k)
+                if protos:
+                    unity_input.rl_input.agent_actions[behavior].value.extend(protos)
+            inputs.append(unity_input)
+        self._read(self._exchange_all(inputs))
+
+    def set_parameters(self, parameters: Mapping[str, Any]) -> None:
+        """Constants (and samplers, as ML-Agents sends them) over the environment-parameters channel;
+        the game reads them at its next episode."""
+        for channels in self.channels:
+            for key, value in parameters.items():
+                if isinstance(value, int | float):
+                    channels.parameters.set_float_parameter(key, float(value))
+                else:
+                    raise EnvError(f"Environment parameter {key!r}: the Unity bridge sends numbers; got {value!r}.")
+
+    def game_stats(self) -> dict[str, list[tuple[float, StatsAggregationMethod]]]:
+        """The stats every process's game recorded since the last call (C#'s StatsRecorder)."""
+        merged: dict[str, list[tuple[float, StatsAggregationMethod]]] = {}
+        for channels in self.channels:
+            for key, values in channels.stats.get_and_reset_stats().items():
+                merged.setdefault(key, []).extend(values)
+        return merged
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for connection in self.connections:
+            try:
+                if not connection.closed:
+                    connection.close()
+            except Exception as error:  # (closing goes on for the other processes)
+                logger.warning(f"Closing the Unity connection on port {connection.port}: {error}")
+
+    def quit(self) -> None:
+        """Ask every Unity process to quit (ML-Agents' QUIT command), then close."""
+        for k, connection in enumerate(self.connections):
+            if not connection.closed:
+                connection.send_last(self._input(QUIT, k))
+        self.close()
+
+    # ---------------------------------------------------------------- the exchange
+    def _input(self, command: int, process: int) -> UnityInputProto:
+        unity_input = UnityInputProto()
+        unity_input.rl_input.command = command  # type: ignore[assignment]
+        unity_input.rl_input.side_channel = self.channels[process].manager.generate_side_channel_messages()
+        return unity_input
+
+    def _exchange_all(self, inputs: list[UnityInputProto]) -> list[UnityOutputProto]:
+        try:
+            return [connection.exchange(unity_input) for connection, unity_input in
+                    zip(self.connections, inputs, strict=True)]  # fmt: skip
+        except UnityCommunicationError as error:
+            raise EnvError(str(error)) from None
+
+    def _allocate(self, outputs: list[UnityOutputProto]) -> None:
+        """The behaviors (every process's must agree) and, per process, as many slots as agents."""
+        for k, output in enumerate(outputs):
+            for behavior, spec in _specs_of(output).items():
+                if behavior in self._specs and self._specs[behavior] != spec:
+                    raise EnvError(f"Unity process {k} describes behavior {behavior!r} differently from process 0 "
+                                   f"({spec} against {self._specs[behavior]})")  # fmt: skip
+                self._specs[behavior] = spec
+        if not self._specs:
+            raise EnvError("Unity's first step showed no behavior: no agent asked for a decision. Make sure the scene "
+                           "has Agents whose Behavior Type is Default.")  # fmt: skip
+        for behavior, spec in self._specs.items():
+            counts = []
+            for output in outputs:
+                infos = output.rl_output.agentInfos
+                listed = infos[behavior].value if behavior in infos else []
+                counts.append(max(len({info.id for info in listed if not info.done}), 1))
+            self._slots[behavior] = AgentSlots(behavior, spec, counts)
+
+    def _read(self, outputs: list[UnityOutputProto]) -> None:
+        for k, output in enumerate(outputs):
+            self.channels[k].manager.process_side_channel_message(output.rl_output.side_channel)
+            announced = {brain.brain_name for brain in output.rl_initialization_output.brain_parameters}
+            unknown = announced - set(self._slots)
+            if unknown:
+                raise EnvError(f"Unity process {k} announced the behavior(s) {sorted(unknown)} after the first step; "
+                               "every behavior must have agents when the scene starts.")  # fmt: skip
+            infos = output.rl_output.agentInfos
+            for behavior, slots in self._slots.items():
+                slots.begin_step(k)
+                if behavior in infos:
+                    try:
+                        slots.read(k, list(infos[behavior].value))
+                    except EnvError as error:
+                        raise EnvError(f"Environment {self.name!r}: {error}.") from None
