@@ -22,6 +22,7 @@ from mlagents_fast.config.settings import EnvironmentSettings, RunOptions
 from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.parameters import ParameterError
 from mlagents_fast.envs.selection import EnvironmentSetupError, environments_for, stepper_options
+from mlagents_fast.envs.vector import EnvError
 from mlagents_fast.run.directories import (
     RunPaths,
     prepare_run_directory,
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mlagents_fast.learn")
 
 # Errors that are the user's to fix: one paragraph and a non-zero exit, never a traceback.
+# (EnvError: an environment that failed past its restart limits; the run saved before it stopped)
 USER_ERRORS = (ConfigError, EnvironmentSetupError, ParameterError, UnityTrainerException, TrainerError,
-               CheckpointLoadError, ActionError)  # fmt: skip
+               CheckpointLoadError, ActionError, EnvError)  # fmt: skip
 
 
 TRAINING_DEVICES = ("cpu", "cuda", "mps", "xpu")  # not meta (no data), not ipu/hpu/... (untested)
@@ -132,15 +134,19 @@ def run_training(opts: RunOptions) -> None:
         env_settings.restarts_rate_limit_n,
         env_settings.restarts_rate_limit_period_s,
     )
+    existed = paths.run_dir.exists()  # (Unity players' logs go into run_logs/ as they start)
     envs = environments_for(env_settings.env_path, list(opts.behaviors), int(env_settings.num_envs), seed, parameters,
-                            num_areas=int(env_settings.num_areas), process_options=process_options)  # fmt: skip
+                            num_areas=int(env_settings.num_areas), process_options=process_options,
+                            unity=unity_launch(opts, paths.run_dir / "run_logs"))  # fmt: skip
     _note_unused_process_settings(opts, envs)
     registry = StatsRegistry()  # this run's writers only, even when several runs share a process
     writers: list[StatsWriter] = []
     try:
         runs = _behavior_runs(opts, envs, paths, status, registry, seed, device)
         restore_all(runs, checkpoint.resume, init_dir)
-        prepare_run_directory(paths, checkpoint.resume, checkpoint.force, checkpoint.initialize_from)
+        made_for_players = not existed and paths.run_dir.exists()  # (checked above, before it was made)
+        prepare_run_directory(paths, checkpoint.resume, checkpoint.force or made_for_players,
+                              checkpoint.initialize_from)  # fmt: skip
         writers = default_stats_writers(paths.run_dir, checkpoint.resume)
         for writer in writers:
             registry.add_writer(writer)
@@ -160,6 +166,21 @@ def run_training(opts: RunOptions) -> None:
                 close()
 
 
+def unity_launch(opts: RunOptions, log_folder: Path) -> Any:
+    """How this run starts Unity players or reaches the Editor, should its environment be Unity's."""
+    from mlagents_fast.envs.unity.launch import EngineConfig, UnityLaunch
+
+    env, engine = opts.env_settings, opts.engine_settings
+    return UnityLaunch(
+        env.env_path, base_port=int(env.base_port), timeout_wait=float(env.timeout_wait),
+        no_graphics=bool(engine.no_graphics), env_args=tuple(env.env_args or ()), log_folder=log_folder,
+        engine=EngineConfig(int(engine.width), int(engine.height), int(engine.quality_level),
+                            float(engine.time_scale), int(engine.target_frame_rate), int(engine.capture_frame_rate)),
+        max_lifetime_restarts=int(env.max_lifetime_restarts), restarts_rate_limit_n=int(env.restarts_rate_limit_n),
+        restarts_rate_limit_period_s=float(env.restarts_rate_limit_period_s),
+    )  # fmt: skip
+
+
 PROCESS_SETTINGS = ("timeout_wait", "max_lifetime_restarts", "restarts_rate_limit_n", "restarts_rate_limit_period_s")
 
 
@@ -171,10 +192,13 @@ def _note_unused_process_settings(opts: RunOptions, envs: dict[str, VectorEnv]) 
     defaults = EnvironmentSettings()
     changed = [f"--{key.replace('_', '-')}" for key in PROCESS_SETTINGS
                if getattr(opts.env_settings, key) != getattr(defaults, key)]  # fmt: skip
-    if changed and not any(isinstance(env, ProcessVectorEnv) for env in envs.values()):
+    from mlagents_fast.envs.unity.vector import UnityVectorEnv
+
+    with_processes = (ProcessVectorEnv, UnityVectorEnv)  # (TeamsVectorEnv wraps the environment it adapts)
+    if changed and not any(isinstance(getattr(env, "env", env), with_processes) for env in envs.values()):
         logger.warning(f"{', '.join(changed)}: {'this applies' if len(changed) == 1 else 'these apply'} only to "
                        "environments run in worker processes (Python and gymnasium ones, when the process stepper "
-                       "runs them); this run's environments have none, so it is not used.")  # fmt: skip
+                       "runs them) and to Unity players; this run has none, so it is not used.")  # fmt: skip
 
 
 def starting_parameters(opts: RunOptions, status: TrainingStatus) -> dict[str, Any]:

@@ -6,7 +6,9 @@
 - a built-in or registered name, `gym:<id>`: that environment;
 - `module:factory`: a Python callable returning a VectorEnv, or a PythonEnv class/factory
   (then run in-process or in worker processes, whichever is faster for it);
-- a Unity executable: not supported yet (a clear error).
+- a Unity build (a path) or `editor`: Unity processes over ML-Agents' protocol (envs/unity/),
+  `--num-envs` players, or the Editor on port 5004; with no `--env` and no behavior named after
+  a built-in environment, the Editor too, as mlagents-learn does.
 
 Each environment is made with `num_envs * num_areas` copies (ML-Agents' `--num-envs` instances
 of `--num-areas` training areas each: here every area is one copy). Python and gymnasium
@@ -16,18 +18,23 @@ process stepper's options (`stepper_options`); the built-in environments step in
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlagents_fast.envs import registry
 from mlagents_fast.envs.python.env import PythonEnv
 from mlagents_fast.envs.teams import TeamsVectorEnv
 from mlagents_fast.envs.vector import VectorEnv
 
+if TYPE_CHECKING:  # (the Unity bridge, with gRPC, is imported only when a run uses it)
+    from mlagents_fast.envs.unity.launch import UnityLaunch
+
 UNITY_SUFFIXES = (".x86_64", ".x86", ".exe", ".app")
+EDITOR = "editor"
 logger = logging.getLogger(__name__)
 
 
@@ -113,29 +120,46 @@ def make_environment(
     *,
     num_areas: int = 1,
     process_options: Mapping[str, Any] | None = None,
+    unity: UnityLaunch | None = None,
     **options: Any,
 ) -> VectorEnv:
     """One environment by the name given to --env, with `num_envs * num_areas` copies.
 
     `process_options` (see `stepper_options`) go to the process stepper of Python and gymnasium
-    environments; other keyword arguments go to the environment's maker."""
+    environments; `unity` says how to start Unity players or reach the Editor; other keyword
+    arguments go to the environment's maker."""
     process_options = dict(process_options or {})
+    if name == EDITOR or _names_a_build(name):
+        return _unity(name, num_envs, seed, num_areas, unity)
     if name.startswith("gym:"):
         return _from_gymnasium(name, num_envs, seed, num_areas=num_areas, **process_options, **options)
     if name in registry.registered_names():
         return registry.make(name, num_envs, seed=seed, num_areas=num_areas, **options)
-    if name.endswith(UNITY_SUFFIXES) or Path(name).exists():
-        raise EnvironmentSetupError(
-            f"--env {name!r} looks like a Unity executable; running Unity players is not supported yet. "
-            f"Train on a built-in environment ({', '.join(registry.registered_names())}), a gymnasium one "
-            "('gym:<id>') or a Python one ('module:factory')."
-        )
     if ":" in name:
         return _from_module(name, num_envs * num_areas, seed, process_options)
     raise EnvironmentSetupError(
-        f"--env {name!r} is not a built-in environment, 'gym:<id>', 'module:factory' or a Unity executable. "
-        f"Built-in environments: {', '.join(registry.registered_names())}."
+        f"--env {name!r} is not a built-in environment, 'gym:<id>', 'module:factory', 'editor' or the path of a "
+        f"Unity build. Built-in environments: {', '.join(registry.registered_names())}."
     )
+
+
+def _names_a_build(name: str) -> bool:
+    """A path (a separator, an existing file, or a player's extension) rather than a registered name."""
+    if name in registry.registered_names() or name.startswith("gym:"):
+        return False
+    return name.endswith(UNITY_SUFFIXES) or Path(name).exists() or "/" in name or "\\" in name
+
+
+def _unity(name: str, num_envs: int, seed: int, num_areas: int, unity: UnityLaunch | None) -> VectorEnv:
+    from mlagents_fast.envs.unity.connection import UnityCommunicationError
+    from mlagents_fast.envs.unity.launch import LaunchedUnityEnv, UnityLaunch
+
+    launch = dataclasses.replace(unity or UnityLaunch(name), env_path=name, num_envs=1 if name == EDITOR else num_envs,
+                                 seed=seed, num_areas=num_areas)  # fmt: skip
+    try:
+        return LaunchedUnityEnv(launch)
+    except UnityCommunicationError as error:
+        raise EnvironmentSetupError(str(error)) from None
 
 
 def environments_for(
@@ -147,10 +171,13 @@ def environments_for(
     *,
     num_areas: int = 1,
     process_options: Mapping[str, Any] | None = None,
+    unity: UnityLaunch | None = None,
 ) -> dict[str, VectorEnv]:
     """Behavior name -> the environment it trains on (several behaviors may share one), each made
-    with `num_envs * num_areas` copies; `process_options` as for `make_environment`."""
-    made: dict[str, Any] = {"num_areas": num_areas, "process_options": process_options}
+    with `num_envs * num_areas` copies; `process_options` and `unity` as for `make_environment`."""
+    made: dict[str, Any] = {"num_areas": num_areas, "process_options": process_options, "unity": unity}
+    if env_path is None and behaviors and not any(registry.environment_of(b) is not None for b in behaviors):
+        env_path = EDITOR  # no behavior names a built-in environment: the Editor, as mlagents-learn waits for it
     if env_path is not None:
         env = TeamsVectorEnv.wrap(make_environment(env_path, num_envs, seed, **made))
         envs = {name: env for name in env.behavior_specs}
@@ -172,6 +199,9 @@ def environments_for(
                            f"{untrained} not trained.")  # fmt: skip
         envs = {}
         environments = dict.fromkeys(registry.environment_of(b) for b in known)  # each once, in order
+        logger.info(f"No --env given: {', '.join(known)} {'trains' if len(known) == 1 else 'train'} on the built-in "
+                    f"environment{'s' if len(environments) > 1 else ''} {', '.join(map(str, environments))}; to train "
+                    "in the Unity Editor instead, pass --env=editor and press Play.")  # fmt: skip
         for offset, name in enumerate(environments):
             assert name is not None
             env = TeamsVectorEnv.wrap(make_environment(name, num_envs, seed + offset, **made))

@@ -77,6 +77,18 @@ class AgentSlots:
         self._return[lo:hi] = 0.0
         self._length[lo:hi] = 0
 
+    def interrupt_all(self, process: int) -> None:
+        """Process `process` failed: each of its agents' episodes ends as interrupted (truncated, from
+        the last observation it sent), and its slots are free for the restarted process's agents."""
+        b = self.batch
+        for slot in self.slot_of[process].values():
+            for final, current in zip(b.terminal_obs, b.obs, strict=True):
+                final[slot] = current[slot]
+            b.truncated[slot] = True
+            b.episode_return[slot] = self._return[slot]
+            b.episode_length[slot] = self._length[slot]
+        self.forget_agents(process)
+
     def read(self, process: int, infos: list[AgentInfoProto]) -> None:
         """Write one output's infos of this behavior (process `process`) into the batch."""
         b = self.batch

@@ -187,5 +187,5 @@ class UnityConnection:
         """Tell a waiting Unity that training is over (status 400, as ML-Agents) and stop serving."""
         if self._waiting:
             self._answer(None, CLOSING)
-        self._server.stop(grace=1.0)
+        self._server.stop(grace=0.5).wait()  # (the port is free again when this returns)
         self.closed = True

@@ -9,13 +9,14 @@ in parallel. Behaviors and their slots come from the first reset (agents.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlagents_fast.communicator_objects.command_pb2 import QUIT, RESET, STEP
 from mlagents_fast.communicator_objects.unity_input_pb2 import UnityInputProto
 from mlagents_fast.communicator_objects.unity_output_pb2 import UnityOutputProto
 from mlagents_fast.demonstrations.reader import action_spec_from_proto, observation_spec_from_proto
+from mlagents_fast.envs.parameters import Sampler
 from mlagents_fast.envs.unity.agents import AgentSlots
 from mlagents_fast.envs.unity.connection import UnityCommunicationError, UnityConnection
 from mlagents_fast.envs.unity.side_channels import (
@@ -44,6 +45,21 @@ class UnityProcessChannels:
                                            *extra])  # fmt: skip
 
 
+def _send_parameter(channel: EnvironmentParametersChannel, key: str, value: Any) -> None:
+    if isinstance(value, int | float):
+        channel.set_float_parameter(key, float(value))
+    elif isinstance(value, Sampler) and value.kind == "constant":
+        channel.set_float_parameter(key, value.intervals[0][0])
+    elif isinstance(value, Sampler) and value.kind == "uniform":
+        channel.set_uniform_sampler_parameters(key, *value.intervals[0], seed=value.seed)
+    elif isinstance(value, Sampler) and value.kind == "gaussian":
+        channel.set_gaussian_sampler_parameters(key, *value.intervals[0], seed=value.seed)
+    elif isinstance(value, Sampler) and value.kind == "multirangeuniform":
+        channel.set_multirangeuniform_sampler_parameters(key, value.intervals, seed=value.seed)
+    else:
+        raise EnvError(f"Environment parameter {key!r}: expected a number or a sampler; got {value!r}.")
+
+
 def _specs_of(output: UnityOutputProto) -> dict[str, BehaviorSpec]:
     """The behaviors announced in `output`, their observation shapes from their first infos."""
     specs = {}
@@ -60,10 +76,15 @@ def _specs_of(output: UnityOutputProto) -> dict[str, BehaviorSpec]:
 
 class UnityVectorEnv(VectorEnv):
     def __init__(self, connections: Sequence[UnityConnection], *, seed: int = 0, num_areas: int = 1,
-                 channels: Sequence[UnityProcessChannels] | None = None, name: str = "unity") -> None:  # fmt: skip
+                 channels: Sequence[UnityProcessChannels] | None = None, name: str = "unity",
+                 restart: Callable[[int, str], UnityConnection] | None = None) -> None:  # fmt: skip
         """`connections`: one per Unity process, not yet initialized (the handshake runs here, then a
-        first reset that tells the behaviors and their agents)."""
+        first reset that tells the behaviors and their agents). `restart(k, reason)`: a new connection
+        to process k after it failed (raises when it may not be restarted); None: a failure ends the run."""
         self.name, self.num_envs = name, len(connections)
+        self.seed, self.num_areas, self._restart = seed, num_areas, restart
+        self._parameters: dict[str, Any] = {}
+        self._restarted: set[int] = set()
         self.connections = list(connections)
         self.channels = list(channels) if channels is not None else [UnityProcessChannels() for _ in connections]
         self._specs: dict[str, BehaviorSpec] = {}
@@ -110,14 +131,14 @@ class UnityVectorEnv(VectorEnv):
         self._read(self._exchange_all(inputs))
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
-        """Constants (and samplers, as ML-Agents sends them) over the environment-parameters channel;
-        the game reads them at its next episode."""
-        for channels in self.channels:
-            for key, value in parameters.items():
-                if isinstance(value, int | float):
-                    channels.parameters.set_float_parameter(key, float(value))
-                else:
-                    raise EnvError(f"Environment parameter {key!r}: the Unity bridge sends numbers; got {value!r}.")
+        """Constants and samplers over the environment-parameters channel, as ML-Agents sends them (a
+        sampler without a seed takes the run's seed plus its place); the game reads them at its next
+        episode."""
+        for place, (key, value) in enumerate(parameters.items()):
+            self._parameters[key] = value if not isinstance(value, Sampler) or value.seed != -1 else Sampler(
+                value.kind, value.intervals, self.seed + place)  # fmt: skip
+            for channels in self.channels:
+                _send_parameter(channels.parameters, key, self._parameters[key])
 
     def game_stats(self) -> dict[str, list[tuple[float, StatsAggregationMethod]]]:
         """The stats every process's game recorded since the last call (C#'s StatsRecorder)."""
@@ -153,11 +174,30 @@ class UnityVectorEnv(VectorEnv):
         return unity_input
 
     def _exchange_all(self, inputs: list[UnityInputProto]) -> list[UnityOutputProto]:
+        """Every process's output for its input; a process that fails is restarted (its episodes
+        end as interrupted, `_read` says so) and answers a reset instead."""
+        outputs = []
+        for k, unity_input in enumerate(inputs):
+            try:
+                outputs.append(self.connections[k].exchange(unity_input))
+            except UnityCommunicationError as error:
+                outputs.append(self._restarted_output(k, str(error)))
+        return outputs
+
+    def _restarted_output(self, k: int, reason: str) -> UnityOutputProto:
+        if self._restart is None or self._closed:
+            raise EnvError(f"Environment {self.name!r}: {reason}")
         try:
-            return [connection.exchange(unity_input) for connection, unity_input in
-                    zip(self.connections, inputs, strict=True)]  # fmt: skip
+            self.connections[k].close()
+            self.connections[k] = self._restart(k, reason)
+            self.connections[k].initialize(self.seed, self.num_areas)
+            for key, value in self._parameters.items():  # (the new process hears the parameters again)
+                _send_parameter(self.channels[k].parameters, key, value)
+            output = self.connections[k].exchange(self._input(RESET, k))
         except UnityCommunicationError as error:
-            raise EnvError(str(error)) from None
+            raise EnvError(f"Environment {self.name!r}: {error}") from None
+        self._restarted.add(k)
+        return output
 
     def _allocate(self, outputs: list[UnityOutputProto]) -> None:
         """The behaviors (every process's must agree) and, per process, as many slots as agents."""
@@ -187,10 +227,14 @@ class UnityVectorEnv(VectorEnv):
                 raise EnvError(f"Unity process {k} announced the behavior(s) {sorted(unknown)} after the first step; "
                                "every behavior must have agents when the scene starts.")  # fmt: skip
             infos = output.rl_output.agentInfos
+            restarted = k in self._restarted
             for behavior, slots in self._slots.items():
                 slots.begin_step(k)
+                if restarted:  # the failed process's episodes end, interrupted; its new agents follow
+                    slots.interrupt_all(k)
                 if behavior in infos:
                     try:
                         slots.read(k, list(infos[behavior].value))
                     except EnvError as error:
                         raise EnvError(f"Environment {self.name!r}: {error}.") from None
+            self._restarted.discard(k)
