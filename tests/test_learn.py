@@ -226,8 +226,8 @@ def test_environment_flags_reach_the_environments(
     assert seen["process_options"] == {"timeout_s": 7.0, "max_lifetime_restarts": 4, "restarts_rate_limit_n": -1,
                                        "restarts_rate_limit_period_s": 30.0}  # fmt: skip
     notices = [r.getMessage() for r in caplog.records if "only to Unity builds" in r.getMessage()]
-    assert notices == ["--width, --no-graphics: these apply only to Unity builds and are not used by the built-in "
-                       "environments."]  # fmt: skip
+    assert notices == ["--width, --no-graphics: these apply only to Unity builds and the Editor, and are not used "
+                       "by this run's environments."]  # fmt: skip
 
 
 def test_restart_flags_without_worker_processes_get_one_notice(

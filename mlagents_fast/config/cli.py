@@ -28,6 +28,7 @@ from mlagents_fast.config.settings import (
     TorchSettings,
 )
 from mlagents_fast.config.structure import Structurer
+from mlagents_fast.envs.selection import trains_unity
 
 logger = logging.getLogger("mlagents_fast.config")
 
@@ -242,9 +243,9 @@ def run_options_from_args(args: argparse.Namespace, parser: argparse.ArgumentPar
         options.behaviors.unlisted_template = template
     prioritize_resume_init(options.checkpoint_settings, given)
     unused = unity_only_settings(config.data, overrides.cli_keys)
-    if unused:
+    if unused and not trains_unity(options.env_settings.env_path, list(options.behaviors)):
         logger.warning(
-            "%s: %s only to Unity builds and %s not used by the built-in environments.",
+            "%s: %s only to Unity builds and the Editor, and %s not used by this run's environments.",
             ", ".join(unused),
             "this applies" if len(unused) == 1 else "these apply",
             "is" if len(unused) == 1 else "are",

@@ -143,6 +143,13 @@ def make_environment(
     )
 
 
+def trains_unity(env_path: str | None, behaviors: list[str]) -> bool:
+    """Whether a run with this --env and these behaviors trains on Unity (a build or the Editor)."""
+    if env_path is None:
+        return bool(behaviors) and not any(registry.environment_of(b) is not None for b in behaviors)
+    return env_path == EDITOR or _names_a_build(env_path)
+
+
 def _names_a_build(name: str) -> bool:
     """A path (a separator, an existing file, or a player's extension) rather than a registered name."""
     if name in registry.registered_names() or name.startswith("gym:"):
@@ -176,7 +183,7 @@ def environments_for(
     """Behavior name -> the environment it trains on (several behaviors may share one), each made
     with `num_envs * num_areas` copies; `process_options` and `unity` as for `make_environment`."""
     made: dict[str, Any] = {"num_areas": num_areas, "process_options": process_options, "unity": unity}
-    if env_path is None and behaviors and not any(registry.environment_of(b) is not None for b in behaviors):
+    if env_path is None and trains_unity(env_path, behaviors):
         env_path = EDITOR  # no behavior names a built-in environment: the Editor, as mlagents-learn waits for it
     if env_path is not None:
         env = TeamsVectorEnv.wrap(make_environment(env_path, num_envs, seed, **made))

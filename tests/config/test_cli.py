@@ -167,7 +167,7 @@ def test_unity_only_flags_are_named_in_one_notice(caplog: pytest.LogCaptureFixtu
     (notice,) = unity_only_notices(caplog)
     flags = "--base-port, --env-args, --width, --height, --quality-level, --time-scale, --target-frame-rate, "
     flags += "--capture-frame-rate, --no-graphics, --no-graphics-monitor"
-    assert notice == f"{flags}: these apply only to Unity builds and are not used by the built-in environments."
+    assert notice == f"{flags}: these apply only to Unity builds and the Editor, and are not used by this run's environments."
     assert "\n" not in notice and "--num-envs" not in notice
 
 
@@ -175,13 +175,17 @@ def test_unity_only_settings_from_the_file_count_too(write: WriteFile, caplog: p
     parse_command_line([str(write("t.yaml", YAML)), "--no-graphics"])  # base_port 6000, time_scale 7, width 100
     assert unity_only_notices(caplog) == [
         "env_settings.base_port, engine_settings.width, engine_settings.time_scale, --no-graphics: these apply only "
-        "to Unity builds and are not used by the built-in environments."
+        "to Unity builds and the Editor, and are not used by this run's environments."
     ]
     caplog.clear()
     parse_command_line(["--slow"])
     assert unity_only_notices(caplog) == [
-        "--slow: this applies only to Unity builds and is not used by the built-in environments."
+        "--slow: this applies only to Unity builds and the Editor, and is not used by this run's environments."
     ]
+    caplog.clear()
+    parse_command_line([str(write("t.yaml", YAML)), "--no-graphics", "--env=editor"])  # (a Unity run reads them)
+    parse_command_line([str(write("t.yaml", YAML)), "--width=90", "--env=Builds/Game.x86_64"])
+    assert unity_only_notices(caplog) == []
 
 
 def test_no_unity_only_notice_unless_the_user_set_one(write: WriteFile, caplog: pytest.LogCaptureFixture) -> None:
