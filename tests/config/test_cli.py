@@ -167,7 +167,8 @@ def test_unity_only_flags_are_named_in_one_notice(caplog: pytest.LogCaptureFixtu
     (notice,) = unity_only_notices(caplog)
     flags = "--base-port, --env-args, --width, --height, --quality-level, --time-scale, --target-frame-rate, "
     flags += "--capture-frame-rate, --no-graphics, --no-graphics-monitor"
-    assert notice == f"{flags}: these apply only to Unity builds and the Editor, and are not used by this run's environments."
+    unused = "these apply only to Unity builds and the Editor, and are not used by this run's environments."
+    assert notice == f"{flags}: {unused}"
     assert "\n" not in notice and "--num-envs" not in notice
 
 

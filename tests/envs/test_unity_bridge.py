@@ -221,3 +221,20 @@ def test_a_cut_short_side_channel_message_is_a_clear_error() -> None:
     framed = StatsSideChannel.ID.bytes_le + (100).to_bytes(4, "little") + b"short"
     with pytest.raises(SideChannelError, match="claims 100 bytes"):
         manager.process_side_channel_message(framed)
+
+
+def test_nan_in_an_observation_or_a_reward_is_refused() -> None:
+    from mlagents_fast.communicator_objects.agent_info_pb2 import AgentInfoProto
+    from mlagents_fast.envs.unity.agents import AgentSlots
+    from mlagents_fast.spec import ActionSpec, BehaviorSpec, ObservationSpec
+
+    slots = AgentSlots("Ball", BehaviorSpec((ObservationSpec.vector(2),), ActionSpec(1, ())), [1])
+    info = AgentInfoProto(id=1, reward=0.5)
+    info.observations.add(shape=[2]).float_data.data.extend([1.0, float("nan")])
+    with pytest.raises(EnvError, match="agent 1 sent an observation holding NaN"):
+        slots.read(0, [info])
+    info = AgentInfoProto(id=2, reward=float("inf"))
+    info.observations.add(shape=[2]).float_data.data.extend([1.0, 2.0])
+    slots.forget_agents(0)
+    with pytest.raises(EnvError, match="agent 2 sent a reward of inf"):
+        slots.read(0, [info])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from numpy.typing import NDArray
 
 from mlagents_fast.communicator_objects.agent_action_pb2 import AgentActionProto
@@ -139,39 +140,46 @@ class AgentSlots:
             self._return[slot] += info.reward
             self._length[slot] += 1
             order.append(slot)
+        self._check_finite(order)
+
+    def _check_finite(self, order: list[int]) -> None:
+        """NaN or infinity in this output's observations is refused (one check over the batch)."""
+        b = self.batch
+        ended = np.flatnonzero(b.terminated | b.truncated).tolist()
+        for planes, slots in ((b.obs, order), (b.terminal_obs, ended)):
+            for plane in planes:
+                if slots and not np.isfinite(plane[slots]).all():
+                    bad = next(s for s in slots if not np.isfinite(plane[s]).all())
+                    raise EnvError(f"behavior {self.behavior!r}: agent {int(b.agent_id[bad])} sent an observation "
+                                   "holding NaN or infinity; check the game's CollectObservations")  # fmt: skip
 
     def _write_observations(self, info: AgentInfoProto, slot: int, planes: tuple[NDArray[np.float32], ...]) -> None:
         if len(info.observations) != len(planes):
             raise EnvError(f"behavior {self.behavior!r}: agent {info.id} sent {len(info.observations)} observations; "
                            f"the behavior has {len(planes)}")  # fmt: skip
         for plane, proto, shape in zip(planes, info.observations, self._shapes, strict=True):
-            value = decode_observation(proto, shape)
-            if not np.isfinite(value).all():
-                raise EnvError(f"behavior {self.behavior!r}: agent {info.id} sent an observation holding NaN or "
-                               "infinity; check the game's CollectObservations")  # fmt: skip
-            plane[slot] = value
+            plane[slot] = decode_observation(proto, shape)
 
     def _check_reward(self, info: AgentInfoProto) -> None:
         if not (np.isfinite(info.reward) and np.isfinite(info.group_reward)):
             raise EnvError(f"behavior {self.behavior!r}: agent {info.id} sent a reward of {info.reward} (group reward "
                            f"{info.group_reward}); rewards must be finite numbers")  # fmt: skip
 
-    def action_protos(self, process: int) -> list[AgentActionProto]:
-        """The actions of the slots that asked (in the order Unity sent them), checked against the spec."""
+    def write_actions(self, process: int, into: RepeatedCompositeFieldContainer[AgentActionProto]) -> None:
+        """The actions of the slots that asked (in the order Unity sent them), checked against the
+        spec, added to `into` (the input's list for this behavior; built in place, not copied)."""
         order = self.order[process]
         if not order:
-            return []
+            return
         action = self.spec.action_spec
         rows = np.asarray(order, np.intp)
         continuous, discrete = self.actions.continuous[rows], self.actions.discrete[rows]
         action.validate(ActionTuple(continuous, discrete), len(rows), self.behavior)
-        protos = []
-        continuous_rows, discrete_rows = continuous.tolist(), discrete.tolist()
+        continuous_rows = continuous.tolist() if action.continuous_size else None
+        discrete_rows = discrete.tolist() if action.discrete_branches else None
         for k in range(len(rows)):
-            proto = AgentActionProto()
-            if action.continuous_size:
+            proto = into.add()
+            if continuous_rows is not None:
                 proto.continuous_actions.extend(continuous_rows[k])
-            if action.discrete_branches:
+            if discrete_rows is not None:
                 proto.discrete_actions.extend(discrete_rows[k])
-            protos.append(proto)
-        return protos

@@ -124,9 +124,8 @@ class UnityVectorEnv(VectorEnv):
         for k in range(self.num_envs):
             unity_input = self._input(STEP, k)
             for behavior, slots in self._slots.items():
-                protos = slots.action_protos(k)
-                if protos:
-                    unity_input.rl_input.agent_actions[behavior].value.extend(protos)
+                if slots.order[k]:
+                    slots.write_actions(k, unity_input.rl_input.agent_actions[behavior].value)
             inputs.append(unity_input)
         self._read(self._exchange_all(inputs))
 
