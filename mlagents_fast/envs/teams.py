@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlagents_fast.envs.vector import StepBatch, VectorEnv
+from mlagents_fast.run.stats import StatsAggregationMethod
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 
 
@@ -143,6 +144,9 @@ class TeamsVectorEnv(VectorEnv):
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         self.env.set_parameters(parameters)
+
+    def game_stats(self) -> dict[str, list[tuple[float, StatsAggregationMethod]]]:
+        return self.env.game_stats()
 
     def close(self) -> None:
         self.env.close()

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mlagents_fast.run.stats import StatsAggregationMethod
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 
 
@@ -121,6 +122,11 @@ class VectorEnv(ABC):
         Names the environment does not read are ignored with a one-time warning, as Unity does.
         """
         raise EnvError(f"Environment {self.name!r} takes no environment parameters.")
+
+    def game_stats(self) -> dict[str, list[tuple[float, StatsAggregationMethod]]]:
+        """The stats the environment's game recorded since the last call, by name, as (value,
+        aggregation) pairs (a Unity game's StatsRecorder); the built-in environments have none."""
+        return {}
 
     @abstractmethod
     def close(self) -> None:

@@ -25,7 +25,7 @@ from mlagents_fast.config.trainer_settings import TrainerSettings
 from mlagents_fast.envs.vector import VectorEnv
 from mlagents_fast.run.checkpoints import CheckpointManager
 from mlagents_fast.run.directories import RunPaths
-from mlagents_fast.run.stats import StatsPropertyType, StatsReporter
+from mlagents_fast.run.stats import StatsAggregationMethod, StatsPropertyType, StatsReporter
 from mlagents_fast.run.status import TrainingStatus
 from mlagents_fast.run.timers import hierarchical_timer, write_timing_tree
 from mlagents_fast.trainers.curriculum import Curriculum
@@ -161,6 +161,10 @@ class TrainerController:
                 env.step()
             for run in self.runs:
                 run.trainer.record(run.env.batch(run.name))
+        for env in self.envs:  # a Unity game's own stats (its StatsRecorder) go to every behavior it trains
+            stats = env.game_stats()
+            if stats:
+                self._report_game_stats(env, stats)
         for run in self.runs:
             self._report(run)
         if self.curriculum is not None:  # (with --inference too, as ML-Agents)
@@ -190,6 +194,17 @@ class TrainerController:
         for run in self.runs:
             if isinstance(run.trainer, EndsEpisodes):
                 run.trainer.end_episodes()
+
+    def _report_game_stats(self, env: VectorEnv, stats: dict[str, list[tuple[float, StatsAggregationMethod]]]) -> None:
+        for run in self.runs:
+            if run.env is not env:
+                continue
+            for key, values in stats.items():
+                for value, aggregation in values:
+                    if aggregation == StatsAggregationMethod.MOST_RECENT:
+                        run.stats.set_stat(key, value)
+                    else:
+                        run.stats.add_stat(key, value, aggregation)
 
     def _report(self, run: BehaviorRun) -> None:
         for stat in run.trainer.drain_stats():

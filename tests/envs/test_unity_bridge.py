@@ -24,11 +24,11 @@ from mlagents_fast.envs.unity.side_channels import (
     OutgoingMessage,
     RawBytesChannel,
     SideChannelManager,
-    StatsAggregationMethod,
     StatsSideChannel,
 )
 from mlagents_fast.envs.unity.vector import UnityVectorEnv
 from mlagents_fast.envs.vector import EnvError
+from mlagents_fast.run.stats import StatsAggregationMethod
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mlagents_fast.envs.registry import make
 from mlagents_fast.envs.testing.fake_unity import FakeUnity
@@ -71,12 +72,20 @@ def summaries(output: str) -> list[str]:
 
 
 def test_ppo_through_the_bridge_gives_the_native_runs_summaries(tmp_path: Path) -> None:
+    """...and the game's own stats (its StatsRecorder, here the stand-in's step count every 100
+    steps) reach TensorBoard beside the trainer's."""
     native = learn(tmp_path, "--env=Basic", "--run-id=native")
-    bridged = learn(tmp_path, f"--env={player(tmp_path)}", "--run-id=bridge", f"--base-port={base_port()}")
+    bridged = learn(tmp_path, f"--env={player(tmp_path, '--stats-every', '100')}", "--run-id=bridge",
+                    f"--base-port={base_port()}")  # fmt: skip
     assert native.returncode == 0 and bridged.returncode == 0, bridged.stdout
     assert len(summaries(native.stdout)) == 3
     assert summaries(bridged.stdout) == summaries(native.stdout)
     assert (tmp_path / "results" / "bridge" / "Basic.onnx").is_file()
+    events = EventAccumulator(str(tmp_path / "results" / "bridge" / "Basic"))
+    events.Reload()
+    game = [(e.step, e.value) for e in events.Scalars("Fake/Steps")]
+    assert [step for step, _ in game] == [1000, 2000, 3000]
+    assert game[0][1] == pytest.approx(550.0)  # the mean of 100, 200, ... 1000
 
 
 def test_a_player_that_dies_is_started_again_and_training_goes_on(tmp_path: Path) -> None:

@@ -191,12 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlagents-port", type=int, default=5004)
     parser.add_argument("--api-version", default=API_VERSION)
     parser.add_argument("--crash-after", type=int, default=None)
+    parser.add_argument("--stats-every", type=int, default=0, help="send the step count as a game stat this often")
     args, _ = parser.parse_known_args(argv)  # (a player ignores the arguments it does not know)
     from mlagents_fast.envs.registry import make
 
     env = make(args.env, args.num_copies, seed=0)
     try:
-        FakeUnity(env, args.mlagents_port, api_version=args.api_version, crash_after=args.crash_after).run()
+        FakeUnity(env, args.mlagents_port, api_version=args.api_version, crash_after=args.crash_after,
+                  stats_every=args.stats_every).run()  # fmt: skip
     finally:
         env.close()
     return 0

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
+from mlagents_fast.run.stats import StatsAggregationMethod  # (the values Unity's StatsRecorder sends)
+
 logger = logging.getLogger(__name__)
 
 
@@ -192,13 +194,6 @@ class EnvironmentParametersChannel(SideChannel):
         for value in values:
             message.write_float32(value)
         self.queue_message_to_send(message)
-
-
-class StatsAggregationMethod(IntEnum):
-    AVERAGE = 0
-    MOST_RECENT = 1
-    SUM = 2
-    HISTOGRAM = 3
 
 
 class StatsSideChannel(SideChannel):

@@ -24,11 +24,11 @@ from mlagents_fast.envs.unity.side_channels import (
     EnvironmentParametersChannel,
     SideChannel,
     SideChannelManager,
-    StatsAggregationMethod,
     StatsSideChannel,
     TrainingAnalyticsChannel,
 )
 from mlagents_fast.envs.vector import EnvError, StepBatch, VectorEnv
+from mlagents_fast.run.stats import StatsAggregationMethod
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 
 logger = logging.getLogger(__name__)
@@ -140,11 +140,15 @@ class UnityVectorEnv(VectorEnv):
                 _send_parameter(channels.parameters, key, self._parameters[key])
 
     def game_stats(self) -> dict[str, list[tuple[float, StatsAggregationMethod]]]:
-        """The stats every process's game recorded since the last call (C#'s StatsRecorder)."""
+        """The stats the games recorded since the last call (C#'s StatsRecorder), for TensorBoard:
+        every process's, except that a most-recent value is the first process's (as ML-Agents keeps
+        several players from overwriting each other's)."""
         merged: dict[str, list[tuple[float, StatsAggregationMethod]]] = {}
-        for channels in self.channels:
+        for k, channels in enumerate(self.channels):
             for key, values in channels.stats.get_and_reset_stats().items():
-                merged.setdefault(key, []).extend(values)
+                kept = [v for v in values if k == 0 or v[1] != StatsAggregationMethod.MOST_RECENT]
+                if kept:
+                    merged.setdefault(key, []).extend(kept)
         return merged
 
     def close(self) -> None:
