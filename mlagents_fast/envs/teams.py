@@ -55,7 +55,7 @@ def team_groups(specs: Mapping[str, BehaviorSpec]) -> dict[str, list[BehaviorId]
 
 
 _COPIED = [f.name for f in fields(StepBatch) if f.name not in ("obs", "terminal_obs", "agent_id", "action_mask",
-                                                                 "absent")]  # fmt: skip
+                                                                 "absent", "opponent")]  # fmt: skip
 
 
 class TeamsVectorEnv(VectorEnv):

@@ -38,7 +38,10 @@ class StepBatch:
     `episode_return` and `episode_length` (in decisions) hold the totals of the episode that
     ended, on the rows where `terminated | truncated`. `absent` is True where an agent asks for
     no decision this step (ML-Agents leaves it out of DecisionSteps: MultiAgentEnvironment's early
-    finishers waiting for their group); its action is ignored. None: every agent asks.
+    finishers waiting for their group; a Unity agent between its decisions); its action is
+    ignored. None: every agent asks. `opponent` is True where another policy plays the slot (a
+    self-play opponent, as the ghost trainer shows the batch to its learner): its episodes are not
+    the learner's to report, where an absent agent's episode that ends is.
     """
 
     obs: tuple[NDArray[np.float32], ...]
@@ -53,6 +56,7 @@ class StepBatch:
     episode_return: NDArray[np.float32]
     episode_length: NDArray[np.int32]
     absent: NDArray[np.bool_] | None = None
+    opponent: NDArray[np.bool_] | None = None
 
     @property
     def done(self) -> NDArray[np.bool_]:

@@ -107,3 +107,35 @@ def test_snapshots_fill_a_window_and_opponents_draw_from_it() -> None:
     always_latest = SnapshotWindow(SelfPlaySettings(play_against_latest_model_ratio=1.0), lambda: dict(weights))
     always_latest.save()
     assert always_latest.choose() == weights and always_latest.opponent == LATEST
+
+
+@pytest.mark.parametrize("trainer_type", ["ppo", "sac"])
+def test_an_episode_ending_on_a_step_its_agent_sat_out_is_reported_but_not_an_opponents(trainer_type: str) -> None:
+    """A Unity agent between decisions asks nothing, yet its episode may end (a ball falls between
+    two decisions): the trainer reports that episode. A self-play opponent's episodes it does not."""
+    import dataclasses
+
+    import numpy as np
+
+    from mlagents_fast.config.loader import run_options_from_dict
+    from mlagents_fast.envs.registry import make
+    from mlagents_fast.trainers.registry import trainer_factory
+
+    env = make("3DBall", 1, seed=0)
+    settings = run_options_from_dict({"behaviors": {"3DBall": {"trainer_type": trainer_type}}}, "t").behaviors["3DBall"]
+    trainer = trainer_factory(trainer_type)("3DBall", env.behavior_specs["3DBall"], settings, 12, seed=0)
+    batch, actions = env.batch("3DBall"), env.actions("3DBall")
+    first = np.zeros(12, np.bool_)
+    first[0] = True
+    for opponent, expected in ((None, [4.5]), (first, [])):
+        trainer.act(dataclasses.replace(batch, absent=first, opponent=opponent), actions)
+        env.step()
+        ended = np.zeros(12, np.bool_)
+        ended[0] = True
+        returns = np.zeros(12, np.float32)
+        returns[0] = 4.5
+        trainer.record(dataclasses.replace(batch, absent=first, opponent=opponent, terminated=ended,
+                                           truncated=np.zeros(12, np.bool_), episode_return=returns))  # fmt: skip
+        reported = [s.values for s in trainer.drain_stats() if s.key == "Environment/Cumulative Reward"]
+        assert (reported[0] if reported else []) == expected
+    env.close()

@@ -54,6 +54,7 @@ class GhostTrainer:
         memory = self.settings.network_settings.memory
         self._opponent_memory = None if memory is None else np.zeros((len(teams), memory.memory_size), np.float32)
         self._absent = np.zeros(len(teams), np.bool_)
+        self._opponent = np.zeros(len(teams), np.bool_)  # the slots the snapshot plays
         self._sides_of = -1  # the learning team `_learning` and `_opponents` were made for
         self._learning = np.zeros(len(teams), np.bool_)
         self._opponents = np.zeros(0, np.intp)
@@ -100,11 +101,12 @@ class GhostTrainer:
         """`batch` with the other teams' slots absent (the view is made once: the environment's
         arrays are the same objects every step; only the absent flags are refilled)."""
         learning, _ = self._sides()
-        np.logical_not(learning, out=self._absent)
+        np.logical_not(learning, out=self._opponent)
+        np.copyto(self._absent, self._opponent)
         if batch.absent is not None:
             self._absent |= batch.absent
         if self._view is None or self._view[0] is not batch:
-            self._view = (batch, dataclasses.replace(batch, absent=self._absent))
+            self._view = (batch, dataclasses.replace(batch, absent=self._absent, opponent=self._opponent))
         return self._view[1]
 
     def act(self, batch: StepBatch, actions: ActionTuple) -> None:

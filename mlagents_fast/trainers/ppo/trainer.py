@@ -254,7 +254,8 @@ class PPOTrainer:
             self.rollout.keep_final_observations(ended, batch.terminal_obs)
         any_done = bool(np.count_nonzero(done))
         if any_done:
-            self.rewards.end_episodes(batch, done, self.stats, None if sat_out == 0 else ~buf["absent"][t])
+            # (an agent that ends on a step it sat out still reports its episode; an opponent's is not ours)
+            self.rewards.end_episodes(batch, done, self.stats, None if batch.opponent is None else ~batch.opponent)
         self.rollout.end_step(done, any_done, None if sat_out == 0 else buf["absent"][t])
         if self.memories is not None:
             self.memories.commit(done)

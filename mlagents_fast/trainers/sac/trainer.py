@@ -196,7 +196,7 @@ class SACTrainer:
         if self.memories is not None:
             self.memories.commit(done)
         if any_done:
-            self.rewards.end_episodes(batch, done, self.stats, self._asked)
+            self.rewards.end_episodes(batch, done, self.stats, None if batch.opponent is None else ~batch.opponent)
         means = self.trajectory_values.finish(done)
         if means is not None:
             for signal, signal_means in zip(self.signals, means, strict=True):
