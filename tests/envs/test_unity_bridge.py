@@ -40,14 +40,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def bridged(name: str, copies: int, seed: int, processes: int = 1, **fake_options: object) -> Iterator[
-        tuple[UnityVectorEnv, list[FakeUnity]]]:  # fmt: skip
-    """`processes` stand-in players, each `copies` copies of built-in `name`, and the bridge to them."""
+def bridged(name: str, copies: int, seed: int, processes: int = 1, made: dict[str, object] | None = None,
+            **fake_options: object) -> Iterator[tuple[UnityVectorEnv, list[FakeUnity]]]:  # fmt: skip
+    """`processes` stand-in players, each `copies` copies of built-in `name` (made with `made`), and
+    the bridge to them."""
     fakes, threads, connections = [], [], []
     for _ in range(processes):
         port = free_port()
         connections.append(UnityConnection(port, timeout_wait=30))
-        fakes.append(FakeUnity(make(name, copies, seed=0), port, **fake_options))  # type: ignore[arg-type]
+        fakes.append(FakeUnity(make(name, copies, seed=0, **(made or {})), port, **fake_options))  # type: ignore[arg-type]
         threads.append(threading.Thread(target=fakes[-1].run, daemon=True))
         threads[-1].start()
     env = UnityVectorEnv(connections, seed=seed)
@@ -60,17 +61,35 @@ def bridged(name: str, copies: int, seed: int, processes: int = 1, **fake_option
             fake.env.close()
 
 
-@pytest.mark.parametrize(("name", "copies", "steps"),
-                         [("3DBall", 2, 300), ("GridWorld", 2, 60), ("MultiAgentEnvironment", 1, 150)])  # fmt: skip
-def test_a_built_in_environment_steps_through_the_bridge_as_natively(name: str, copies: int, steps: int) -> None:
+HYBRID_GOAL_ENTITIES = {
+    "action_sizes": (1, 2),
+    "num_vector": 1,
+    "num_var_len": 1,
+    "goal_indices": [0],
+    "step_size": 0.5,
+}
+
+
+@pytest.mark.parametrize(("name", "copies", "steps", "made"),
+                         [("3DBall", 2, 300, {}), ("GridWorld", 2, 60, {}), ("MultiAgentEnvironment", 1, 150, {}),
+                          ("SimpleEnvironment", 2, 100, HYBRID_GOAL_ENTITIES)])  # fmt: skip
+def test_a_built_in_environment_steps_through_the_bridge_as_natively(name: str, copies: int, steps: int,
+                                                                     made: dict[str, object]) -> None:  # fmt: skip
     """Observations (GridWorld's camera as PNG), rewards, ends, final observations and returns
     equal the native environment's, stepped with the same seed and actions (MultiAgentEnvironment's
-    early finishers ask nothing until their group ends; one group, so a new agent's slot is known)."""
-    native = make(name, copies, seed=0)
+    early finishers ask nothing until their group ends; one group, so a new agent's slot is known;
+    SimpleEnvironment with hybrid actions, a goal signal and variable-length observations, whose
+    specs arrive as the native ones)."""
+    native = make(name, copies, seed=0, **made)  # type: ignore[arg-type]
     native.reset(11)
     rng = np.random.default_rng(0)
-    with bridged(name, copies, seed=11) as (env, _):
+    with bridged(name, copies, seed=11, made=made) as (env, _):
         assert dict(env.behavior_specs).keys() == dict(native.behavior_specs).keys()
+        for behavior, spec in native.behavior_specs.items():
+            ours_spec = env.behavior_specs[behavior]
+            assert ours_spec.action_spec == spec.action_spec
+            assert [(o.shape, o.observation_type, o.dimension_property) for o in ours_spec.observation_specs] == [
+                (o.shape, o.observation_type, o.dimension_property) for o in spec.observation_specs]  # fmt: skip
         for behavior in native.behavior_specs:
             ours, theirs = env.batch(behavior), native.batch(behavior)
             np.testing.assert_allclose(ours.obs[0], theirs.obs[0], atol=1 / 255)
@@ -238,3 +257,12 @@ def test_nan_in_an_observation_or_a_reward_is_refused() -> None:
     slots.forget_agents(0)
     with pytest.raises(EnvError, match="agent 2 sent a reward of inf"):
         slots.read(0, [info])
+
+
+def test_training_analytics_from_the_game_are_dropped_cleanly() -> None:
+    from mlagents_fast.envs.unity.side_channels import TrainingAnalyticsChannel
+
+    manager = SideChannelManager([TrainingAnalyticsChannel()])
+    framed = TrainingAnalyticsChannel.ID.bytes_le + (3).to_bytes(4, "little") + b"abc"
+    manager.process_side_channel_message(framed)  # (no error, nothing kept)
+    assert manager.generate_side_channel_messages() == b""
