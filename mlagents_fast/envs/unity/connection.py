@@ -25,7 +25,6 @@ from typing import Any
 import grpc
 
 from mlagents_fast.communicator_objects.capabilities_pb2 import UnityRLCapabilitiesProto
-from mlagents_fast.communicator_objects.unity_input_pb2 import UnityInputProto
 from mlagents_fast.communicator_objects.unity_message_pb2 import UnityMessageProto
 from mlagents_fast.communicator_objects.unity_output_pb2 import UnityOutputProto
 from mlagents_fast.communicator_objects.unity_rl_initialization_input_pb2 import UnityRLInitializationInputProto
@@ -61,6 +60,13 @@ def capabilities() -> UnityRLCapabilitiesProto:
     return UnityRLCapabilitiesProto(baseRLCapabilities=True, concatenatedPngObservations=True,
                                     compressedChannelMapping=True, hybridActions=True, trainingAnalytics=False,
                                     variableLengthObservation=True, multiAgentGroups=True)  # fmt: skip
+
+
+def new_answer() -> UnityMessageProto:
+    """An answer to Unity's call (status OK), its `unity_input` to be written in place."""
+    message = UnityMessageProto()
+    message.header.status = OK
+    return message
 
 
 def check_versions(unity_version: str, package_version: str) -> None:
@@ -139,11 +145,7 @@ class UnityConnection:
                                                   f"respond ({self.timeout_wait:g} s, waiting for {what}). "
                                                   f"{TIMEOUT_HELP}") from None  # fmt: skip
 
-    def _answer(self, unity_input: UnityInputProto | None, status: int = OK) -> None:
-        message = UnityMessageProto()
-        message.header.status = status
-        if unity_input is not None:
-            message.unity_input.CopyFrom(unity_input)
+    def _answer(self, message: UnityMessageProto) -> None:
         self._waiting = False
         self._servicer.answers.put(message)
 
@@ -153,8 +155,8 @@ class UnityConnection:
         output = first.unity_output
         init = output.rl_initialization_output
         check_versions(init.communication_version, init.package_version)
-        answer = UnityInputProto()
-        answer.rl_initialization_input.CopyFrom(
+        answer = new_answer()
+        answer.unity_input.rl_initialization_input.CopyFrom(
             UnityRLInitializationInputProto(
                 seed=seed,
                 communication_version=API_VERSION,
@@ -167,9 +169,10 @@ class UnityConnection:
         self._receive("its second message")  # (empty: answered by the first exchange)
         return output
 
-    def exchange(self, unity_input: UnityInputProto) -> UnityOutputProto:
-        """Answer Unity's waiting call with `unity_input`; return the output of its next call."""
-        self._answer(unity_input)
+    def exchange(self, answer: UnityMessageProto) -> UnityOutputProto:
+        """Answer Unity's waiting call with `answer` (`new_answer()` with its input written in place:
+        no copy); return the output of Unity's next call."""
+        self._answer(answer)
         message = self._receive("the outcome of a step")
         if message.header.status != OK:
             self.closed = True
@@ -178,14 +181,16 @@ class UnityConnection:
                                           f"{message.header.status}: {reason}).")  # fmt: skip
         return message.unity_output
 
-    def send_last(self, unity_input: UnityInputProto) -> None:
+    def send_last(self, answer: UnityMessageProto) -> None:
         """Answer Unity's waiting call with a last input (quit), expecting no further call."""
         if self._waiting:
-            self._answer(unity_input)
+            self._answer(answer)
 
     def close(self) -> None:
         """Tell a waiting Unity that training is over (status 400, as ML-Agents) and stop serving."""
         if self._waiting:
-            self._answer(None, CLOSING)
+            closing = UnityMessageProto()
+            closing.header.status = CLOSING
+            self._answer(closing)
         self._server.stop(grace=0.5).wait()  # (the port is free again when this returns)
         self.closed = True

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlagents_fast.communicator_objects.command_pb2 import QUIT, RESET, STEP
-from mlagents_fast.communicator_objects.unity_input_pb2 import UnityInputProto
+from mlagents_fast.communicator_objects.unity_message_pb2 import UnityMessageProto
 from mlagents_fast.communicator_objects.unity_output_pb2 import UnityOutputProto
 from mlagents_fast.demonstrations.reader import action_spec_from_proto, observation_spec_from_proto
 from mlagents_fast.envs.parameters import Sampler
 from mlagents_fast.envs.unity.agents import AgentSlots
-from mlagents_fast.envs.unity.connection import UnityCommunicationError, UnityConnection
+from mlagents_fast.envs.unity.connection import UnityCommunicationError, UnityConnection, new_answer
 from mlagents_fast.envs.unity.side_channels import (
     EngineConfigurationChannel,
     EnvironmentParametersChannel,
@@ -120,14 +120,15 @@ class UnityVectorEnv(VectorEnv):
         self._read(self._exchange_all([self._input(RESET, k) for k in range(self.num_envs)]))
 
     def step(self) -> None:
-        inputs = []
+        answers = []
         for k in range(self.num_envs):
-            unity_input = self._input(STEP, k)
+            answer = self._input(STEP, k)
+            agent_actions = answer.unity_input.rl_input.agent_actions
             for behavior, slots in self._slots.items():
                 if slots.order[k]:
-                    slots.write_actions(k, unity_input.rl_input.agent_actions[behavior].value)
-            inputs.append(unity_input)
-        self._read(self._exchange_all(inputs))
+                    slots.write_actions(k, agent_actions[behavior].value)
+            answers.append(answer)
+        self._read(self._exchange_all(answers))
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Constants and samplers over the environment-parameters channel, as ML-Agents sends them (a
@@ -170,13 +171,15 @@ class UnityVectorEnv(VectorEnv):
         self.close()
 
     # ---------------------------------------------------------------- the exchange
-    def _input(self, command: int, process: int) -> UnityInputProto:
-        unity_input = UnityInputProto()
-        unity_input.rl_input.command = command  # type: ignore[assignment]
-        unity_input.rl_input.side_channel = self.channels[process].manager.generate_side_channel_messages()
-        return unity_input
+    def _input(self, command: int, process: int) -> UnityMessageProto:
+        """The answer to process `process`'s waiting call: `command` and the queued side-channel messages."""
+        answer = new_answer()
+        rl_input = answer.unity_input.rl_input
+        rl_input.command = command  # type: ignore[assignment]
+        rl_input.side_channel = self.channels[process].manager.generate_side_channel_messages()
+        return answer
 
-    def _exchange_all(self, inputs: list[UnityInputProto]) -> list[UnityOutputProto]:
+    def _exchange_all(self, inputs: list[UnityMessageProto]) -> list[UnityOutputProto]:
         """Every process's output for its input; a process that fails is restarted (its episodes
         end as interrupted, `_read` says so) and answers a reset instead."""
         outputs = []
