@@ -176,6 +176,7 @@ def test_bad_environment_is_a_clear_error(
     assert not (tmp_path / "results" / "bad").exists()  # nothing made for a run that could not start
 
 
+@pytest.mark.xdist_group("editor_port")  # (one test at a time on port 5004)
 def test_behavior_without_environment_and_bad_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other.yaml"
     other.write_text(CONFIG.format(max_steps=100).replace("Basic:", "Walker:"))

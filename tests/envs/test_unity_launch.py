@@ -130,6 +130,7 @@ def test_ctrl_c_closes_every_player_and_frees_their_ports(tmp_path: Path) -> Non
             probe.bind(("localhost", p))  # (raises if still taken)
 
 
+@pytest.mark.xdist_group("editor_port")  # (one test at a time on port 5004)
 def test_the_editor_is_waited_for_on_port_5004(capsys: pytest.CaptureFixture[str]) -> None:
     fake = FakeUnity(make("Basic", 1, seed=0), DEFAULT_EDITOR_PORT)
     thread = threading.Thread(target=fake.run, daemon=True)
