@@ -13,6 +13,7 @@ StepBatch arrays, and its actions read back in the order Unity sent the agents.
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
@@ -32,8 +33,9 @@ def decode_observation(proto: ObservationProto, shape: tuple[int, ...]) -> NDArr
         value = png.decode_observation(proto.compressed_data, shape[0], list(proto.compressed_channel_mapping))
     else:
         value = np.asarray(proto.float_data.data, np.float32)
-    if value.size != int(np.prod(shape)):
-        raise EnvError(f"an observation holds {value.size} values; its shape {shape} needs {int(np.prod(shape))}")
+    size = math.prod(shape)
+    if value.size != size:
+        raise EnvError(f"an observation holds {value.size} values; its shape {shape} needs {size}")
     return value.reshape(shape)
 
 
@@ -112,9 +114,8 @@ class AgentSlots:
             self._length[slot] = 0
             heapq.heappush(free, slot)
         order = self.order[process]
-        for info in infos:
-            if info.done:
-                continue
+        asking = [info for info in infos if not info.done]
+        for info in asking:
             slot = slot_of.get(info.id)
             if slot is None:
                 if not free:
@@ -126,21 +127,52 @@ class AgentSlots:
                     )
                 slot = heapq.heappop(free)
                 slot_of[info.id] = slot
-            self._write_observations(info, slot, b.obs)
-            self._check_reward(info)
-            b.reward[slot] += info.reward
-            b.group_id[slot] = info.group_id
-            b.group_reward[slot] += info.group_reward
-            b.agent_id[slot] = info.id
+            order.append(slot)
+        if asking:  # (one numpy call per field for all the agents that asked)
+            rows = np.asarray(order, np.intp)
+            self._write_all(asking, rows, b.obs)
+            rewards = np.array([info.reward for info in asking], np.float32)
+            group_rewards = np.array([info.group_reward for info in asking], np.float32)
+            if not (np.isfinite(rewards).all() and np.isfinite(group_rewards).all()):
+                for info in asking:
+                    self._check_reward(info)
+            b.reward[rows] += rewards
+            b.group_reward[rows] += group_rewards
+            b.group_id[rows] = [info.group_id for info in asking]
+            b.agent_id[rows] = [info.id for info in asking]
             if self._mask_width:
                 assert b.action_mask is not None
-                mask = info.action_mask
-                b.action_mask[slot] = mask if len(mask) == self._mask_width else False
-            self.absent[slot] = False
-            self._return[slot] += info.reward
-            self._length[slot] += 1
-            order.append(slot)
+                width = self._mask_width
+                b.action_mask[rows] = [info.action_mask if len(info.action_mask) == width else [False] * width
+                                       for info in asking]  # fmt: skip
+            self.absent[rows] = False
+            self._return[rows] += rewards
+            self._length[rows] += 1
         self._check_finite(order)
+
+    def _write_all(self, infos: list[AgentInfoProto], rows: NDArray[np.intp],
+                   planes: tuple[NDArray[np.float32], ...]) -> None:  # fmt: skip
+        """Every asking agent's observations into `planes` at `rows`: float data in one call per
+        observation, PNG images one by one."""
+        for info in infos:
+            if len(info.observations) != len(planes):
+                raise EnvError(f"behavior {self.behavior!r}: agent {info.id} sent {len(info.observations)} "
+                               f"observations; the behavior has {len(planes)}")  # fmt: skip
+        for i, (plane, shape) in enumerate(zip(planes, self._shapes, strict=True)):
+            protos = [info.observations[i] for info in infos]
+            if any(proto.compression_type == PNG for proto in protos):
+                for row, proto in zip(rows.tolist(), protos, strict=True):
+                    plane[row] = decode_observation(proto, shape)
+                continue
+            size = math.prod(shape)
+            try:
+                values = np.array([proto.float_data.data for proto in protos], np.float32)
+            except ValueError:  # (ragged: some agent sent another size; say which)
+                values = np.zeros(0, np.float32)
+            if values.shape != (len(protos), size):
+                for proto in protos:
+                    decode_observation(proto, shape)  # raises, naming the sizes
+            plane[rows] = values.reshape(len(protos), *shape)
 
     def _check_finite(self, order: list[int]) -> None:
         """NaN or infinity in this output's observations is refused (one check over the batch)."""
@@ -161,7 +193,7 @@ class AgentSlots:
             plane[slot] = decode_observation(proto, shape)
 
     def _check_reward(self, info: AgentInfoProto) -> None:
-        if not (np.isfinite(info.reward) and np.isfinite(info.group_reward)):
+        if not (math.isfinite(info.reward) and math.isfinite(info.group_reward)):
             raise EnvError(f"behavior {self.behavior!r}: agent {info.id} sent a reward of {info.reward} (group reward "
                            f"{info.group_reward}); rewards must be finite numbers")  # fmt: skip
 
