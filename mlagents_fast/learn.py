@@ -168,14 +168,13 @@ def run_training(opts: RunOptions) -> None:
 
 def unity_launch(opts: RunOptions, log_folder: Path) -> Any:
     """How this run starts Unity players or reaches the Editor, should its environment be Unity's."""
-    from mlagents_fast.envs.unity.launch import EngineConfig, UnityLaunch
+    from mlagents_fast.envs.unity.launch import UnityLaunch
 
     env, engine = opts.env_settings, opts.engine_settings
     return UnityLaunch(
         env.env_path, base_port=int(env.base_port), timeout_wait=float(env.timeout_wait),
         no_graphics=bool(engine.no_graphics), env_args=tuple(env.env_args or ()), log_folder=log_folder,
-        engine=EngineConfig(int(engine.width), int(engine.height), int(engine.quality_level),
-                            float(engine.time_scale), int(engine.target_frame_rate), int(engine.capture_frame_rate)),
+        engine=engine,
         max_lifetime_restarts=int(env.max_lifetime_restarts), restarts_rate_limit_n=int(env.restarts_rate_limit_n),
         restarts_rate_limit_period_s=float(env.restarts_rate_limit_period_s),
     )  # fmt: skip

@@ -18,22 +18,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlagents_fast.config.settings import EngineSettings
 from mlagents_fast.envs.python.restarts import RestartLimits
 from mlagents_fast.envs.unity.connection import DEFAULT_EDITOR_PORT, UnityCommunicationError, UnityConnection
 from mlagents_fast.envs.unity.vector import UnityProcessChannels, UnityVectorEnv
 
 logger = logging.getLogger(__name__)
 EDITOR = "editor"  # (as envs/selection.py names it)
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    width: int = 84
-    height: int = 84
-    quality_level: int = 5
-    time_scale: float = 20.0
-    target_frame_rate: int = -1
-    capture_frame_rate: int = 60
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,7 @@ class UnityLaunch:
     no_graphics: bool = False
     env_args: tuple[str, ...] = ()
     log_folder: Path | None = None
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    engine: EngineSettings = field(default_factory=EngineSettings)  # (the CLI's engine flags)
     max_lifetime_restarts: int = 10
     restarts_rate_limit_n: int = 1
     restarts_rate_limit_period_s: float = 60.0
