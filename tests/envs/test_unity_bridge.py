@@ -266,3 +266,65 @@ def test_training_analytics_from_the_game_are_dropped_cleanly() -> None:
     framed = TrainingAnalyticsChannel.ID.bytes_le + (3).to_bytes(4, "little") + b"abc"
     manager.process_side_channel_message(framed)  # (no error, nothing kept)
     assert manager.generate_side_channel_messages() == b""
+
+
+def test_an_output_where_no_agent_asks_joins_the_next_step() -> None:
+    """Unity sends an episode that ends between decisions at once, alone (agents sharing a decision
+    period ask nothing then): the bridge answers it with no actions and joins it to the next output,
+    so the step shows the end, the new agent and everyone's reward, and no agent sits it out."""
+    from mlagents_fast.communicator_objects.agent_info_pb2 import AgentInfoProto
+    from mlagents_fast.communicator_objects.brain_parameters_pb2 import BrainParametersProto
+    from mlagents_fast.communicator_objects.unity_message_pb2 import UnityMessageProto
+    from mlagents_fast.communicator_objects.unity_to_external_pb2_grpc import UnityToExternalProtoStub
+    from mlagents_fast.envs.unity.connection import API_VERSION
+
+    def output(*agents: tuple[int, float, float, bool], brain: bool = False) -> UnityMessageProto:
+        message = UnityMessageProto()
+        message.header.status = 200
+        infos = message.unity_output.rl_output.agentInfos["Ball"].value
+        for agent_id, value, reward, done in agents:
+            info = AgentInfoProto(id=agent_id, reward=reward, done=done)
+            info.observations.add(shape=[1]).float_data.data.append(value)
+            infos.append(info)
+        if brain:
+            parameters = BrainParametersProto(brain_name="Ball")
+            parameters.action_spec.num_continuous_actions = 1
+            message.unity_output.rl_initialization_output.brain_parameters.append(parameters)
+        return message
+
+    answers: list[UnityMessageProto] = []
+    port = free_port()
+    connection = UnityConnection(port, timeout_wait=30)
+
+    def unity() -> None:
+        import grpc
+
+        with grpc.insecure_channel(f"localhost:{port}") as channel:
+            stub = UnityToExternalProtoStub(channel)  # type: ignore[no-untyped-call]
+            hello = UnityMessageProto()
+            hello.header.status = 200
+            hello.unity_output.rl_initialization_output.communication_version = API_VERSION
+            stub.Exchange(hello)
+            empty = UnityMessageProto()
+            empty.header.status = 200
+            stub.Exchange(empty)  # -> the reset
+            script = [output((1, 1.0, 0.0, False), (2, 2.0, 0.0, False), brain=True),
+                      output((1, 10.0, 1.0, True)),  # agent 1's ball falls between decisions
+                      output((3, 3.0, 0.0, False), (2, 4.0, 0.5, False))]  # fmt: skip
+            for message in script:
+                answers.append(stub.Exchange(message))
+
+    thread = threading.Thread(target=unity, daemon=True)
+    thread.start()
+    env = UnityVectorEnv([connection])
+    try:
+        batch = env.batch("Ball")
+        env.step()
+        assert batch.terminated.tolist() == [True, False] and batch.terminal_obs[0][0, 0] == 10.0
+        assert batch.reward.tolist() == [1.0, 0.5] and not batch.absent.any()
+        assert batch.obs[0][:, 0].tolist() == [3.0, 4.0] and batch.agent_id.tolist() == [3, 2]
+        inputs = [answer.unity_input.rl_input for answer in answers]  # the step's two answers
+        assert [len(i.agent_actions["Ball"].value) if "Ball" in i.agent_actions else 0 for i in inputs] == [2, 0]
+    finally:
+        env.close()
+        thread.join(10)

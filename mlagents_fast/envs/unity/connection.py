@@ -95,10 +95,18 @@ class _Servicer(UnityToExternalProtoServicer):
     def __init__(self) -> None:
         self.calls: queue.Queue[UnityMessageProto] = queue.Queue()
         self.answers: queue.Queue[UnityMessageProto] = queue.Queue()
+        self.stopped = False
 
     def Exchange(self, request: UnityMessageProto, context: Any) -> UnityMessageProto:
         self.calls.put(request)
-        return self.answers.get()
+        while True:
+            try:
+                return self.answers.get(timeout=0.5)
+            except queue.Empty:
+                if self.stopped:  # (never left waiting by a trainer that closed)
+                    closing = UnityMessageProto()
+                    closing.header.status = CLOSING
+                    return closing
 
 
 def port_is_free(port: int) -> bool:
@@ -192,5 +200,6 @@ class UnityConnection:
             closing = UnityMessageProto()
             closing.header.status = CLOSING
             self._answer(closing)
+        self._servicer.stopped = True
         self._server.stop(grace=0.5).wait()  # (the port is free again when this returns)
         self.closed = True

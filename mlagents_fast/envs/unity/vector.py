@@ -32,6 +32,7 @@ from mlagents_fast.run.stats import StatsAggregationMethod
 from mlagents_fast.spec import ActionTuple, BehaviorSpec
 
 logger = logging.getLogger(__name__)
+MAX_SILENT_OUTPUTS = 100  # outputs where no agent asks that one step may join (then it goes on all absent)
 
 
 class UnityProcessChannels:
@@ -129,6 +130,14 @@ class UnityVectorEnv(VectorEnv):
                     slots.write_actions(k, agent_actions[behavior].value)
             answers.append(answer)
         self._read(self._exchange_all(answers))
+        for k in range(self.num_envs):
+            # An output where no agent asks (only episodes that ended between decisions: Unity sends
+            # them at once) is not a step of its own: the next output, where agents ask, joins it, so
+            # that agents sharing a decision period never sit a step out (ML-Agents has no such step).
+            for _ in range(MAX_SILENT_OUTPUTS):
+                if any(slots.order[k] for slots in self._slots.values()):
+                    break
+                self._read_process(k, self._exchange_one(k, self._input(STEP, k)), fresh=False)
 
     def set_parameters(self, parameters: Mapping[str, Any]) -> None:
         """Constants and samplers over the environment-parameters channel, as ML-Agents sends them (a
@@ -182,13 +191,13 @@ class UnityVectorEnv(VectorEnv):
     def _exchange_all(self, inputs: list[UnityMessageProto]) -> list[UnityOutputProto]:
         """Every process's output for its input; a process that fails is restarted (its episodes
         end as interrupted, `_read` says so) and answers a reset instead."""
-        outputs = []
-        for k, unity_input in enumerate(inputs):
-            try:
-                outputs.append(self.connections[k].exchange(unity_input))
-            except UnityCommunicationError as error:
-                outputs.append(self._restarted_output(k, str(error)))
-        return outputs
+        return [self._exchange_one(k, unity_input) for k, unity_input in enumerate(inputs)]
+
+    def _exchange_one(self, k: int, answer: UnityMessageProto) -> UnityOutputProto:
+        try:
+            return self.connections[k].exchange(answer)
+        except UnityCommunicationError as error:
+            return self._restarted_output(k, str(error))
 
     def _restarted_output(self, k: int, reason: str) -> UnityOutputProto:
         if self._restart is None or self._closed:
@@ -226,21 +235,27 @@ class UnityVectorEnv(VectorEnv):
 
     def _read(self, outputs: list[UnityOutputProto]) -> None:
         for k, output in enumerate(outputs):
-            self.channels[k].manager.process_side_channel_message(output.rl_output.side_channel)
-            announced = {brain.brain_name for brain in output.rl_initialization_output.brain_parameters}
-            unknown = announced - set(self._slots)
-            if unknown:
-                raise EnvError(f"Unity process {k} announced the behavior(s) {sorted(unknown)} after the first step; "
-                               "every behavior must have agents when the scene starts.")  # fmt: skip
-            infos = output.rl_output.agentInfos
-            restarted = k in self._restarted
-            for behavior, slots in self._slots.items():
+            self._read_process(k, output, fresh=True)
+
+    def _read_process(self, k: int, output: UnityOutputProto, fresh: bool) -> None:
+        """Process k's output into the batch; `fresh`: it starts the step (else it joins the output
+        read before it, whose ends it keeps)."""
+        self.channels[k].manager.process_side_channel_message(output.rl_output.side_channel)
+        announced = {brain.brain_name for brain in output.rl_initialization_output.brain_parameters}
+        unknown = announced - set(self._slots)
+        if unknown:
+            raise EnvError(f"Unity process {k} announced the behavior(s) {sorted(unknown)} after the first step; "
+                           "every behavior must have agents when the scene starts.")  # fmt: skip
+        infos = output.rl_output.agentInfos
+        restarted = k in self._restarted
+        for behavior, slots in self._slots.items():
+            if fresh:
                 slots.begin_step(k)
-                if restarted:  # the failed process's episodes end, interrupted; its new agents follow
-                    slots.interrupt_all(k)
-                if behavior in infos:
-                    try:
-                        slots.read(k, list(infos[behavior].value))
-                    except EnvError as error:
-                        raise EnvError(f"Environment {self.name!r}: {error}.") from None
-            self._restarted.discard(k)
+            if restarted:  # the failed process's episodes end, interrupted; its new agents follow
+                slots.interrupt_all(k)
+            if behavior in infos:
+                try:
+                    slots.read(k, list(infos[behavior].value))
+                except EnvError as error:
+                    raise EnvError(f"Environment {self.name!r}: {error}.") from None
+        self._restarted.discard(k)
