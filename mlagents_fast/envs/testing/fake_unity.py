@@ -14,9 +14,7 @@ are kept in `received`) and can send stats of its own. Run it as a "player" proc
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
-import uuid
 from typing import Any
 
 import grpc
@@ -35,6 +33,8 @@ from mlagents_fast.envs.unity.side_channels import (
     EnvironmentParametersChannel,
     IncomingMessage,
     OutgoingMessage,
+    RawBytesChannel,
+    SideChannelManager,
     StatsSideChannel,
 )
 from mlagents_fast.envs.vector import VectorEnv
@@ -55,6 +55,11 @@ class FakeUnity:
         self._next_id = 0
         self._ids = {name: np.zeros(env.num_agents(name), np.int64) for name in env.behavior_specs}
         self._announced: set[str] = set()
+        # The game's side of the channels: raw payloads, read (or written) here as C# would.
+        self._engine = RawBytesChannel(EngineConfigurationChannel.ID)
+        self._parameters = RawBytesChannel(EnvironmentParametersChannel.ID)
+        self._stats = RawBytesChannel(StatsSideChannel.ID)
+        self._channels = SideChannelManager([self._engine, self._parameters, self._stats])
 
     # ---------------------------------------------------------------- the C# side's calls
     def run(self, connect_timeout: float = 60.0) -> None:
@@ -153,35 +158,30 @@ class FakeUnity:
         return info
 
     def _read_side_channels(self, data: bytes) -> None:
-        offset = 0
-        while offset < len(data):
-            channel = uuid.UUID(bytes_le=bytes(data[offset : offset + 16]))
-            (length,) = struct.unpack_from("<i", data, offset + 16)
-            message = IncomingMessage(data[offset + 20 : offset + 20 + length])
-            offset += 20 + length
-            if channel == EngineConfigurationChannel.ID:
-                kind = message.read_int32()
-                values: list[Any] = [message.read_float32()] if kind == 2 else []
-                while message.offset < len(message.data):
-                    values.append(message.read_int32())
-                self.received.append(("engine", [kind, *values]))
-            elif channel == EnvironmentParametersChannel.ID:
-                key, data_type = message.read_string(), message.read_int32()
-                values = [message.read_float32()] if data_type == 0 else [message.read_int32(), message.read_int32()]
-                while data_type and message.offset < len(message.data):
-                    values.append(message.read_float32())
-                self.received.append((f"parameter {key}", values))
-            else:
-                self.received.append((str(channel), [message.get_raw_bytes()]))
+        """What the trainer sent, through the same framing the trainer uses, kept decoded."""
+        self._channels.process_side_channel_message(data)
+        for payload in self._engine.get_and_clear_received_messages():
+            message = IncomingMessage(payload)
+            kind = message.read_int32()
+            values: list[Any] = [message.read_float32()] if kind == 2 else []  # (2: the time scale, a float)
+            while message.offset < len(message.data):
+                values.append(message.read_int32())
+            self.received.append(("engine", [kind, *values]))
+        for payload in self._parameters.get_and_clear_received_messages():
+            message = IncomingMessage(payload)
+            key, data_type = message.read_string(), message.read_int32()
+            values = [message.read_float32()] if data_type == 0 else [message.read_int32(), message.read_int32()]
+            while data_type and message.offset < len(message.data):
+                values.append(message.read_float32())
+            self.received.append((f"parameter {key}", values))
 
-    @staticmethod
-    def _stats_message(key: str, value: float) -> bytes:
+    def _stats_message(self, key: str, value: float) -> bytes:
         message = OutgoingMessage()
         message.write_string(key)
         message.write_float32(value)
         message.write_int32(0)  # AVERAGE
-        payload = bytes(message.buffer)
-        return StatsSideChannel.ID.bytes_le + struct.pack("<i", len(payload)) + payload
+        self._stats.send_raw_data(bytes(message.buffer))
+        return self._channels.generate_side_channel_messages()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,8 +88,6 @@ class UnityPlayers:
         launch = self.launch
         connection = UnityConnection(self.port(index), launch.timeout_wait, alive=lambda: self._check_alive(index))
         if self.executable is None:
-            logger.info(f"Listening on port {self.port(index)}. Start training by pressing the Play button in the "
-                        "Unity Editor.")  # fmt: skip
             print(f"Listening on port {self.port(index)}. Start training by pressing the Play button in the Unity "
                   "Editor.", flush=True)  # fmt: skip
             return connection
